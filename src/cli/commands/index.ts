@@ -1,0 +1,5 @@
+import type { CommandModule } from 'yargs';
+
+/** Every pqpsk subcommand; each lives in its own file in this folder. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const commands: CommandModule<any, any>[] = [];

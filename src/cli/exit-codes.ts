@@ -1,0 +1,26 @@
+import { isPqpskError } from '../errors.js';
+
+/**
+ * The CLI's exit codes, in one place (STYLE habit 6):
+ * 0 success; 1 the operation ran and gave up (e.g. negotiation exhausted its attempts,
+ * tunnel left on its parent key); 2 usage or local set-up error.
+ */
+export const EXIT_OK = 0;
+export const EXIT_GAVE_UP = 1;
+export const EXIT_USAGE = 2;
+
+/** Exit code for an error that reached the top of a command. */
+export function exitCodeFor(err: unknown): number {
+  if (isPqpskError(err)) {
+    switch (err.code) {
+      case 'INVALID_INPUT':
+      case 'UNSUPPORTED_ALGORITHM':
+      case 'NOT_FOUND':
+      case 'SETUP':
+        return EXIT_USAGE;
+      default:
+        return EXIT_GAVE_UP;
+    }
+  }
+  return EXIT_GAVE_UP;
+}

@@ -1,0 +1,68 @@
+/**
+ * The one error family of pqpsk (STYLE habit 6). Every failure that crosses a module
+ * boundary is a PqpskError with a stable string `code`; the gRPC status mapping
+ * (src/rpc/status.ts) and the CLI exit codes (src/cli/exit-codes.ts) switch on `code`
+ * alone, so a message is free to change without changing behaviour.
+ *
+ * Messages must never contain secret bytes (keys, PSKs, shared secrets) nor a child
+ * process's output: they may reach a log, a terminal or — through gRPC — a remote peer.
+ */
+export type PqpskErrorCode =
+  /** A field has the wrong length, type or value; the message names the field. */
+  | 'INVALID_INPUT'
+  /** A KEM algorithm name that pqpsk does not implement. */
+  | 'UNSUPPORTED_ALGORITHM'
+  /** A feature of the protocol that this build does not offer (e.g. DAITA). */
+  | 'UNSUPPORTED_FEATURE'
+  /** A KEM operation failed (e.g. HQC's explicit rejection of a tampered ciphertext). */
+  | 'KEM_FAILURE'
+  /** The caller may not act for the claimed parent peer. */
+  | 'PERMISSION_DENIED'
+  /** A bounded resource (in-flight cap, rate limit, size cap) is exhausted. */
+  | 'RESOURCE_EXHAUSTED'
+  /** `wg` (or another child process) failed; the message carries no secret. */
+  | 'WG_FAILURE'
+  /** The named WireGuard interface or peer does not exist. */
+  | 'NOT_FOUND'
+  /** A remote service failed or answered something unusable. */
+  | 'RPC_FAILURE'
+  /** A deadline passed. */
+  | 'TIMEOUT'
+  /** The switched tunnel could not be shown to work. */
+  | 'VERIFY_FAILED'
+  /** Local set-up is unusable: not root, a tool missing, an address in use. */
+  | 'SETUP'
+  /** A bug: an invariant of our own code does not hold. */
+  | 'INTERNAL';
+
+export class PqpskError extends Error {
+  override readonly name = 'PqpskError';
+  readonly code: PqpskErrorCode;
+
+  constructor(code: PqpskErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Narrowing helper: is `err` one of ours, optionally with a given code. */
+export function isPqpskError(err: unknown, code?: PqpskErrorCode): err is PqpskError {
+  return err instanceof PqpskError && (code === undefined || err.code === code);
+}
+
+/**
+ * Labelled length check at the edge (STYLE habit 3): the message names the field and the
+ * sizes, never the bytes. `label` reads like "ML-KEM-1024 public key".
+ */
+export function checkLength(label: string, bytes: Uint8Array, expected: number): void {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new PqpskError('INVALID_INPUT', `${label}: expected ${expected} bytes, got ${describe(bytes)}`);
+  }
+  if (bytes.length !== expected) {
+    throw new PqpskError('INVALID_INPUT', `${label}: expected ${expected} bytes, got ${bytes.length}`);
+  }
+}
+
+function describe(value: unknown): string {
+  return value === null ? 'null' : typeof value;
+}

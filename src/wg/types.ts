@@ -1,0 +1,58 @@
+/**
+ * What the server and the client need from WireGuard, and nothing more. The real
+ * implementation drives `wg` (src/wg/real.ts); an in-memory fake serves unit tests.
+ *
+ * Public keys travel as WireGuard's base64 text (44 characters); secrets (private keys,
+ * PSKs) only as raw 32-byte Uint8Arrays, handed to `wg` through the secret channel,
+ * never on argv, in a file or in an error message.
+ */
+
+export interface WgPeer {
+  readonly publicKey: string;
+  /** Whether a non-zero PSK is set (its value is never read back into pqpsk's memory). */
+  readonly hasPresharedKey: boolean;
+  /** `host:port`, or null when the peer has none. */
+  readonly endpoint: string | null;
+  /** CIDR strings as `wg` prints them, e.g. `10.64.0.2/32`, `fc00::2/128`. */
+  readonly allowedIps: readonly string[];
+  /** Unix seconds of the latest handshake; 0 means never. */
+  readonly latestHandshake: number;
+  readonly rxBytes: number;
+  readonly txBytes: number;
+  /** Seconds, or null when off. */
+  readonly persistentKeepalive: number | null;
+}
+
+export interface WgInterfaceState {
+  readonly name: string;
+  readonly publicKey: string;
+  readonly listenPort: number;
+  readonly peers: readonly WgPeer[];
+}
+
+/** One peer change in a `wg set`. Omitted fields are left as they are. */
+export interface WgPeerChange {
+  readonly publicKey: string;
+  /** Remove the peer entirely (other fields ignored). */
+  readonly remove?: boolean;
+  /** 32 secret bytes to set, or null to clear the PSK. */
+  readonly presharedKey?: Uint8Array | null;
+  /** Replaces the peer's allowed-ips with exactly this list (empty list clears them). */
+  readonly allowedIps?: readonly string[];
+  readonly endpoint?: string;
+  readonly persistentKeepalive?: number;
+}
+
+export interface WgControl {
+  /** The interface's public state (no private key), peers in `wg`'s order. */
+  show(iface: string): Promise<WgInterfaceState>;
+  /** The interface's private key (32 bytes), kept in memory for rollback; caller wipes it. */
+  readPrivateKey(iface: string): Promise<Uint8Array>;
+  /** Latest handshake per peer public key, unix seconds (0 = never). */
+  latestHandshakes(iface: string): Promise<Map<string, number>>;
+  /**
+   * Apply a private key and/or peer changes in ONE `wg set` invocation, so a client's
+   * key switch (new private key + the relay's PSK) is atomic from WireGuard's view.
+   */
+  set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void>;
+}
