@@ -1,0 +1,52 @@
+/**
+ * gRPC client glue: one RegisterPeerV1 call, with a deadline, over a fresh plaintext
+ * HTTP/2 connection inside the tunnel. The negotiation logic (src/client/) sees typed
+ * messages and PqpskErrors only.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { PqpskError } from '../errors.js';
+import { registerPeerMethod, type RegisterRequestInput, type WireRegisterResponse } from './proto.js';
+import { errorForStatus } from './status.js';
+
+/** The largest answer we accept: the HQC-256 + ML-KEM-1024 answer is ~16 KB. */
+export const MAX_RESPONSE_BYTES = 64 * 1024;
+
+export interface RegisterCallOptions {
+  /** Absolute deadline, ms since the epoch: covers connect + call. */
+  readonly deadline: number;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Call RegisterPeerV1 on `target` (`ip:port`). Every failure becomes a PqpskError: TIMEOUT
+ * for a passed deadline, RPC_FAILURE otherwise (connection refused reads "relay answered
+ * UNAVAILABLE: …").
+ */
+export async function callRegisterPeer(target: string, request: RegisterRequestInput, options: RegisterCallOptions): Promise<WireRegisterResponse> {
+  const method = registerPeerMethod();
+  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+    'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
+    'grpc.enable_retries': 0,
+    'grpc.service_config_disable_resolution': 1,
+  });
+  try {
+    return await new Promise<WireRegisterResponse>((resolve, reject) => {
+      const call = client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        new grpc.Metadata(),
+        { deadline: options.deadline },
+        (err, value) => {
+          if (err) reject(errorForStatus(err.code, err.details, err));
+          else if (value === undefined) reject(new PqpskError('RPC_FAILURE', 'relay answered with an empty message'));
+          else resolve(value);
+        },
+      );
+      options.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+    });
+  } finally {
+    client.close();
+  }
+}

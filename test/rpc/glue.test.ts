@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { PqpskError, isPqpskError } from '../../src/errors.js';
+import { callRegisterPeer } from '../../src/rpc/client.js';
+import { peerIp, startRpcServer, type RegisterHandler } from '../../src/rpc/server.js';
+import { PERMISSION_DENIED_DETAILS } from '../../src/rpc/status.js';
+
+const request = { wg_parent_pubkey: Buffer.alloc(32, 1), wg_ephemeral_peer_pubkey: Buffer.alloc(32, 2) };
+const soon = (): number => Date.now() + 5000;
+
+async function withServer(handler: RegisterHandler, body: (target: string) => Promise<void>, maxRequestBytes = 16 * 1024): Promise<void> {
+  const server = await startRpcServer('127.0.0.1:0', handler, { maxRequestBytes });
+  try {
+    await body(server.address);
+  } finally {
+    server.forceShutdown();
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<PqpskError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(isPqpskError(err), `expected a PqpskError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the call to fail');
+}
+
+test('peerIp strips ports and v4-mapped prefixes', () => {
+  assert.equal(peerIp('10.64.0.2:51820'), '10.64.0.2');
+  assert.equal(peerIp('::ffff:10.64.0.2:40000'), '10.64.0.2');
+  assert.equal(peerIp('fc00:bbbb::2:40000'), 'fc00:bbbb::2');
+  assert.equal(peerIp('[fc00:bbbb::2]:40000'), 'fc00:bbbb::2');
+});
+
+test('a call reaches the handler with the caller address and returns its answer', async () => {
+  let seenAddress = '';
+  await withServer(
+    async (req, ctx) => {
+      seenAddress = ctx.peerAddress;
+      assert.deepEqual(req.wg_parent_pubkey, request.wg_parent_pubkey);
+      return { post_quantum: { ciphertexts: [Buffer.from('first'), Buffer.from('second')] } };
+    },
+    async (target) => {
+      const response = await callRegisterPeer(target, request, { deadline: soon() });
+      assert.deepEqual(response.post_quantum?.ciphertexts.map((c) => c.toString()), ['first', 'second']);
+    },
+  );
+  assert.equal(seenAddress, '127.0.0.1');
+});
+
+test('validation errors reach the client as INVALID_ARGUMENT with their labelled message', async () => {
+  await withServer(
+    async () => {
+      throw new PqpskError('INVALID_INPUT', 'wg_parent_pubkey: expected 32 bytes, got 3');
+    },
+    async (target) => {
+      const err = await rejection(callRegisterPeer(target, request, { deadline: soon() }));
+      assert.equal(err.code, 'RPC_FAILURE');
+      assert.match(err.message, /INVALID_ARGUMENT: wg_parent_pubkey: expected 32 bytes, got 3/);
+    },
+  );
+});
+
+test('an unexpected handler error never sends its message to the client', async () => {
+  const logged: unknown[] = [];
+  const server = await startRpcServer(
+    '127.0.0.1:0',
+    async () => {
+      throw new Error('wg show dump said PRIVATEKEYBYTES');
+    },
+    { maxRequestBytes: 16 * 1024, onHandlerError: (err) => logged.push(err) },
+  );
+  try {
+    const err = await rejection(callRegisterPeer(server.address, request, { deadline: soon() }));
+    assert.match(err.message, /INTERNAL/);
+    assert.doesNotMatch(err.message, /PRIVATEKEYBYTES/);
+    assert.equal(logged.length, 1, 'the relay still sees the full error for its own log');
+  } finally {
+    server.forceShutdown();
+  }
+});
+
+test('permission errors carry one fixed message', async () => {
+  await withServer(
+    async () => {
+      throw new PqpskError('PERMISSION_DENIED', 'parent 5xY… is not the peer of 10.64.0.9');
+    },
+    async (target) => {
+      const err = await rejection(callRegisterPeer(target, request, { deadline: soon() }));
+      assert.equal(err.code, 'PERMISSION_DENIED');
+      assert.ok(err.message.endsWith(PERMISSION_DENIED_DETAILS));
+    },
+  );
+});
+
+test('an oversize request is refused with RESOURCE_EXHAUSTED before the handler runs', async () => {
+  let called = false;
+  await withServer(
+    async () => {
+      called = true;
+      return {};
+    },
+    async (target) => {
+      const big = { ...request, post_quantum: { kem_pubkeys: [{ algorithm_name: 'HQC-256', key_data: Buffer.alloc(20_000) }] } };
+      const err = await rejection(callRegisterPeer(target, big, { deadline: soon() }));
+      assert.equal(err.code, 'RESOURCE_EXHAUSTED');
+    },
+    10 * 1024,
+  );
+  assert.equal(called, false);
+});
+
+test('a handler slower than the deadline gives the client TIMEOUT', async () => {
+  await withServer(
+    (_req, ctx) =>
+      new Promise((resolve) => {
+        const timer = setTimeout(() => resolve({}), 2000);
+        ctx.signal.addEventListener('abort', () => clearTimeout(timer));
+      }),
+    async (target) => {
+      const err = await rejection(callRegisterPeer(target, request, { deadline: Date.now() + 200 }));
+      assert.equal(err.code, 'TIMEOUT');
+    },
+  );
+});
+
+test('nothing listening: the call fails as RPC_FAILURE without waiting for the deadline', async () => {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const err = await rejection(callRegisterPeer(`127.0.0.1:${port}`, request, { deadline: Date.now() + 20_000 }));
+  assert.equal(err.code, 'RPC_FAILURE');
+  assert.match(err.message, /UNAVAILABLE/);
+});
+
+test('binding an address in use is a SETUP error naming the address', async () => {
+  const first = await startRpcServer('127.0.0.1:0', async () => ({}), { maxRequestBytes: 1024 });
+  try {
+    const err = await rejection(startRpcServer(first.address, async () => ({}), { maxRequestBytes: 1024 }));
+    assert.equal(err.code, 'SETUP');
+    assert.match(err.message, new RegExp(`cannot listen on ${first.address.replace(/\./g, '\\.')}: address already in use`));
+  } finally {
+    first.forceShutdown();
+  }
+});
