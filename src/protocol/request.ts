@@ -1,0 +1,64 @@
+/**
+ * The relay's validation of RegisterPeerV1 requests, and the client's construction of
+ * them. Pure: a decoded message in, a checked value out, or a PqpskError whose message
+ * names the field (never its bytes). A rejected request must never reach `wg`.
+ */
+import { PqpskError, checkLength } from '../errors.js';
+import { assertAlgorithmList, kemSizes } from '../kem/registry.js';
+import type { KemName } from '../kem/types.js';
+import { WG_KEY_BYTES } from './keys.js';
+import type { RegisterRequestInput, WireRegisterRequest } from './messages.js';
+
+/** The fixed text of the DAITA refusal: this relay implements post-quantum PSKs only. */
+export const DAITA_UNSUPPORTED = 'DAITA is not supported by this relay';
+
+export interface KemPublicKey {
+  readonly name: KemName;
+  readonly publicKey: Uint8Array;
+}
+
+/** A request that passed every structural check; authentication is the relay's next step. */
+export interface ValidRegisterRequest {
+  readonly parentKey: Uint8Array;
+  readonly ephemeralKey: Uint8Array;
+  /** In request order: ciphertexts are answered in this order and the PSK XORs in it. */
+  readonly kems: readonly KemPublicKey[];
+}
+
+/**
+ * Check a decoded request: DAITA refused (UNSUPPORTED_FEATURE); both WireGuard keys 32
+ * bytes and distinct; `post_quantum` present with 1…N distinct supported algorithms
+ * (Kyber1024 never beside ML-KEM-1024), each key exactly its KEM's length.
+ */
+export function validateRegisterRequest(request: WireRegisterRequest): ValidRegisterRequest {
+  if (request.daita?.activate_daita === true || request.daita_v2 != null) {
+    throw new PqpskError('UNSUPPORTED_FEATURE', DAITA_UNSUPPORTED);
+  }
+  checkLength('wg_parent_pubkey', request.wg_parent_pubkey, WG_KEY_BYTES);
+  checkLength('wg_ephemeral_peer_pubkey', request.wg_ephemeral_peer_pubkey, WG_KEY_BYTES);
+  if (Buffer.compare(request.wg_parent_pubkey, request.wg_ephemeral_peer_pubkey) === 0) {
+    throw new PqpskError('INVALID_INPUT', 'wg_ephemeral_peer_pubkey: must differ from wg_parent_pubkey');
+  }
+  const pq = request.post_quantum;
+  if (pq == null) {
+    throw new PqpskError('INVALID_INPUT', 'post_quantum: missing (this relay registers post-quantum ephemeral peers only)');
+  }
+  const names = assertAlgorithmList(pq.kem_pubkeys.map((k) => k.algorithm_name));
+  const kems = pq.kem_pubkeys.map((entry, i): KemPublicKey => {
+    const name = names[i] as KemName;
+    checkLength(`post_quantum.kem_pubkeys[${i}] ${name} public key`, entry.key_data, kemSizes(name).publicKey);
+    return { name, publicKey: entry.key_data };
+  });
+  return { parentKey: request.wg_parent_pubkey, ephemeralKey: request.wg_ephemeral_peer_pubkey, kems };
+}
+
+/** Build the client's request; the order of `kems` is the order of the answer's ciphertexts. */
+export function buildRegisterRequest(parentKey: Uint8Array, ephemeralKey: Uint8Array, kems: readonly KemPublicKey[]): RegisterRequestInput {
+  checkLength('parent public key', parentKey, WG_KEY_BYTES);
+  checkLength('ephemeral public key', ephemeralKey, WG_KEY_BYTES);
+  return {
+    wg_parent_pubkey: parentKey,
+    wg_ephemeral_peer_pubkey: ephemeralKey,
+    post_quantum: { kem_pubkeys: kems.map((k) => ({ algorithm_name: k.name, key_data: k.publicKey })) },
+  };
+}
