@@ -36,3 +36,10 @@ export interface Kem {
   encapsulate(publicKey: Uint8Array): Promise<Encapsulation>;
   decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array>;
 }
+
+/**
+ * Fills `out` with random bytes, in place. Injected wherever tests need known answers;
+ * production passes a CSPRNG. The call pattern matters for KATs: implementations draw
+ * exactly the bytes their reference implementation draws, in the same calls.
+ */
+export type RandomFill = (out: Uint8Array) => void;
