@@ -1,0 +1,25 @@
+/** The messages between pool.ts and pool-worker.ts (structured-cloned, buffers transferred). */
+import type { PqpskErrorCode } from '../src/errors.js';
+import type { WasmModule } from './webassembly.js';
+
+export interface PoolWorkerData {
+  readonly module: WasmModule;
+}
+
+export type PoolOp = 'keygen' | 'encapsulate' | 'decapsulate';
+
+export interface PoolRequest {
+  readonly id: number;
+  readonly op: PoolOp;
+  /** encapsulate: [publicKey]; decapsulate: [ciphertext, secretKey]; keygen: []. */
+  readonly inputs: Uint8Array[];
+}
+
+export type PoolReply =
+  | { readonly id: number; readonly ok: true; readonly outputs: Uint8Array[] }
+  | { readonly id: number; readonly ok: false; readonly code: PqpskErrorCode; readonly message: string };
+
+/** Sent once the worker's instance exists; only then does it get work. */
+export interface PoolReady {
+  readonly ready: true;
+}

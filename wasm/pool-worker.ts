@@ -1,0 +1,55 @@
+/**
+ * One worker of the HQC-256 pool (pool.ts): owns its own PQClean instance (own memory,
+ * node:crypto randomness) and serves one request at a time. Inputs arrive in buffers
+ * transferred to us and are zeroed after use; outputs leave in fresh buffers that are
+ * transferred back, so no copy of a secret stays behind in this thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { isPqpskError } from '../src/errors.js';
+import { PqcleanWasm } from './pqclean.js';
+import type { PoolReply, PoolRequest, PoolWorkerData } from './pool-messages.js';
+
+const port = parentPort;
+if (port === null) throw new Error('pool-worker.ts must run as a worker thread');
+
+const { module } = workerData as PoolWorkerData;
+const wasm = PqcleanWasm.instantiate({ module });
+
+port.on('message', (request: PoolRequest) => {
+  let reply: PoolReply;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    switch (request.op) {
+      case 'keygen': {
+        const { publicKey, secretKey } = wasm.keypair('hqc-256');
+        reply = { id: request.id, ok: true, outputs: [publicKey, secretKey] };
+        transfer = [publicKey.buffer as ArrayBuffer, secretKey.buffer as ArrayBuffer];
+        break;
+      }
+      case 'encapsulate': {
+        const [publicKey] = request.inputs;
+        const { ciphertext, sharedSecret } = wasm.encapsulate('hqc-256', publicKey!);
+        reply = { id: request.id, ok: true, outputs: [ciphertext, sharedSecret] };
+        transfer = [ciphertext.buffer as ArrayBuffer, sharedSecret.buffer as ArrayBuffer];
+        break;
+      }
+      case 'decapsulate': {
+        const [ciphertext, secretKey] = request.inputs;
+        const sharedSecret = wasm.decapsulate('hqc-256', ciphertext!, secretKey!);
+        reply = { id: request.id, ok: true, outputs: [sharedSecret] };
+        transfer = [sharedSecret.buffer as ArrayBuffer];
+        break;
+      }
+    }
+  } catch (err) {
+    // Our own messages carry no secrets; anything else is reduced to a fixed text.
+    reply = isPqpskError(err)
+      ? { id: request.id, ok: false, code: err.code, message: err.message }
+      : { id: request.id, ok: false, code: 'INTERNAL', message: 'HQC-256 worker: unexpected failure' };
+  } finally {
+    for (const input of request.inputs) input.fill(0);
+  }
+  port.postMessage(reply, transfer);
+});
+
+port.postMessage({ ready: true });
