@@ -59,6 +59,16 @@ export function pqcleanSizes(scheme: PqcleanScheme): KemSizes {
  */
 const STACK_WIPE_BYTES = 256 * 1024;
 
+/**
+ * PQClean's fips202.c mallocs each incremental SHAKE state (≈200 bytes; HQC's seed expander
+ * absorbs the secret seed into one) and frees it without zeroing. Those chunks are carved
+ * from the heap right after our own region while it is live. With nothing allocated between
+ * calls, the allocator hands a fresh request back from the start of the heap, so after each
+ * call we allocate our region's size plus this margin, zero it and free it again. A test
+ * checks that no byte of any secret or random draw survives in linear memory.
+ */
+const HEAP_SWEEP_MARGIN = 64 * 1024;
+
 type WasmFn = (...args: number[]) => number;
 
 interface PqcleanExports {
@@ -106,8 +116,9 @@ export interface PqcleanWasmOptions {
 
 /**
  * One instance of the module: its own linear memory, its own randomness. Every call
- * mallocs one region for its inputs and outputs, copies results out, then zeroes the region
- * and the stack it used before returning (best effort: JS cannot see other copies).
+ * mallocs one region for its inputs and outputs, copies results out, then zeroes the region,
+ * the heap the C code used and the stack before returning (best effort: JS cannot see
+ * copies the engine may have made).
  */
 export class PqcleanWasm {
   readonly #exports: PqcleanExports;
@@ -236,8 +247,17 @@ export class PqcleanWasm {
     } finally {
       new Uint8Array(e.memory.buffer, base, total).fill(0);
       e.free(base);
+      this.#sweepHeap(total + HEAP_SWEEP_MARGIN);
       this.#wipeStack();
     }
+  }
+
+  #sweepHeap(size: number): void {
+    const e = this.#exports;
+    const ptr = e.malloc(size);
+    if (ptr === 0) return; // best effort: out of memory is reported by the next call's malloc
+    new Uint8Array(e.memory.buffer, ptr, size).fill(0);
+    e.free(ptr);
   }
 
   #wipeStack(): void {
