@@ -1,0 +1,120 @@
+/**
+ * Pure parsers for what `wg show` prints (STYLE habit 5): text in, typed values out.
+ * Errors name the line and the field, never the text (a dump line can hold a key).
+ *
+ * `wg show <if> dump` (wg(8)): the first line is `private-key public-key listen-port
+ * fwmark`; each further line is `public-key preshared-key endpoint allowed-ips
+ * latest-handshake transfer-rx transfer-tx persistent-keepalive`, tab-separated, with
+ * `(none)` for an absent key, endpoint or allowed-ips list and `off` for no keepalive.
+ */
+import { PqpskError } from '../errors.js';
+import { KEY_BASE64_CHARS, isPublicKeyText } from './keys.js';
+import type { WgInterfaceState, WgPeer } from './types.js';
+
+const NONE = '(none)';
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const MASK = 0x2a; // '*'
+
+/**
+ * Overwrites, in place, the secret fields of raw `dump` output (the interface's private
+ * key, each peer's PSK) with `*`, so the text can become a JS string — which cannot be
+ * wiped — without carrying a secret. `(none)` is left as it is; a masked PSK still
+ * reads as present to `parseDump`.
+ */
+export function maskDumpSecrets(bytes: Uint8Array): void {
+  let line = 0;
+  let field = 0;
+  let start = 0;
+  for (let i = 0; i <= bytes.length; i++) {
+    const b = i < bytes.length ? bytes[i] : NEWLINE;
+    if (b !== TAB && b !== NEWLINE) continue;
+    const isSecret = (line === 0 && field === 0) || (line > 0 && field === 1);
+    if (isSecret && !isNoneAt(bytes, start, i)) bytes.fill(MASK, start, i);
+    if (b === NEWLINE) {
+      line++;
+      field = 0;
+    } else {
+      field++;
+    }
+    start = i + 1;
+  }
+}
+
+/** Parses `wg show <iface> dump`; the private key and PSK values are dropped, never returned. */
+export function parseDump(iface: string, text: string): WgInterfaceState {
+  const where = `\`wg show ${iface} dump\` output`;
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const head = lines[0];
+  if (head === undefined) throw new PqpskError('WG_FAILURE', `${where}: empty`);
+  const h = fields(where, head, 1, 4);
+  const publicKey = h[1]!;
+  if (publicKey !== NONE && !isPublicKeyText(publicKey)) {
+    throw new PqpskError('WG_FAILURE', `${where}: line 1 public key is not a WireGuard key`);
+  }
+  const listenPort = integer(where, 1, 'listen port', h[2]!);
+  const peers = lines.slice(1).map((line, i) => parsePeerLine(where, i + 2, line));
+  return { name: iface, publicKey: publicKey === NONE ? '' : publicKey, listenPort, peers };
+}
+
+/** Parses `wg show <iface> latest-handshakes`: public key → unix seconds (0 = never). */
+export function parseLatestHandshakes(iface: string, text: string): Map<string, number> {
+  const where = `\`wg show ${iface} latest-handshakes\` output`;
+  const out = new Map<string, number>();
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  lines.forEach((line, i) => {
+    const f = fields(where, line, i + 1, 2);
+    if (!isPublicKeyText(f[0]!)) {
+      throw new PqpskError('WG_FAILURE', `${where}: line ${i + 1} public key is not a WireGuard key`);
+    }
+    out.set(f[0]!, integer(where, i + 1, 'latest handshake', f[1]!));
+  });
+  return out;
+}
+
+function parsePeerLine(where: string, n: number, line: string): WgPeer {
+  const f = fields(where, line, n, 8);
+  const [publicKey, psk, endpoint, allowed, handshake, rx, tx, keepalive] = f as [
+    string, string, string, string, string, string, string, string,
+  ];
+  if (!isPublicKeyText(publicKey)) {
+    throw new PqpskError('WG_FAILURE', `${where}: line ${n} public key is not a WireGuard key`);
+  }
+  if (psk !== NONE && psk.length !== KEY_BASE64_CHARS) {
+    throw new PqpskError('WG_FAILURE', `${where}: line ${n} preshared key field has ${psk.length} characters`);
+  }
+  if (endpoint === '') throw new PqpskError('WG_FAILURE', `${where}: line ${n} endpoint is empty`);
+  return {
+    publicKey,
+    hasPresharedKey: psk !== NONE,
+    endpoint: endpoint === NONE ? null : endpoint,
+    allowedIps: allowed === NONE ? [] : allowed.split(','),
+    latestHandshake: integer(where, n, 'latest handshake', handshake),
+    rxBytes: integer(where, n, 'transfer-rx', rx),
+    txBytes: integer(where, n, 'transfer-tx', tx),
+    persistentKeepalive: keepalive === 'off' ? null : integer(where, n, 'persistent keepalive', keepalive),
+  };
+}
+
+function fields(where: string, line: string, n: number, expected: number): string[] {
+  const f = line.split('\t');
+  if (f.length !== expected) {
+    throw new PqpskError('WG_FAILURE', `${where}: line ${n} has ${f.length} fields, expected ${expected}`);
+  }
+  return f;
+}
+
+function integer(where: string, n: number, field: string, text: string): number {
+  if (!/^\d{1,15}$/.test(text)) {
+    throw new PqpskError('WG_FAILURE', `${where}: line ${n} ${field} is not a non-negative integer`);
+  }
+  return Number(text);
+}
+
+function isNoneAt(bytes: Uint8Array, start: number, end: number): boolean {
+  if (end - start !== NONE.length) return false;
+  for (let i = 0; i < NONE.length; i++) if (bytes[start + i] !== NONE.charCodeAt(i)) return false;
+  return true;
+}

@@ -1,0 +1,72 @@
+/**
+ * WgControl over the real `wg` program (userspace wireguard-go or the kernel module).
+ * Each method is one `wg` invocation through runner.ts; parsing is parse.ts.
+ */
+import { PqpskError } from '../errors.js';
+import {
+  latestHandshakesCommand,
+  listenPortCommand,
+  privateKeyCommand,
+  setCommand,
+  showDumpCommand,
+} from './argv.js';
+import { decodeKeyBase64 } from './keys.js';
+import { maskDumpSecrets, parseDump, parseLatestHandshakes } from './parse.js';
+import { runWg, type WgRunnerOptions } from './runner.js';
+import type { WgControl, WgInterfaceState, WgPeerChange } from './types.js';
+
+/** The production WgControl; `options.netns` makes it act inside a network namespace. */
+export class RealWgControl implements WgControl {
+  constructor(private readonly options: WgRunnerOptions = {}) {}
+
+  /** `wg show <iface> dump`, with the private key and PSKs masked before the text is decoded. */
+  async show(iface: string): Promise<WgInterfaceState> {
+    const bytes = await runWg(() => showDumpCommand(iface), iface, this.options);
+    try {
+      maskDumpSecrets(bytes);
+      return parseDump(iface, new TextDecoder().decode(bytes));
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  /** `wg show <iface> private-key`, decoded straight from the output bytes, which are then wiped. */
+  async readPrivateKey(iface: string): Promise<Uint8Array> {
+    const bytes = await runWg(() => privateKeyCommand(iface), iface, this.options);
+    try {
+      if (isNone(bytes)) {
+        throw new PqpskError('NOT_FOUND', `WireGuard interface ${iface} has no private key`);
+      }
+      try {
+        return decodeKeyBase64(`\`wg show ${iface} private-key\` output`, bytes);
+      } catch (err) {
+        throw new PqpskError('WG_FAILURE', err instanceof Error ? err.message : 'unreadable private key');
+      }
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  async latestHandshakes(iface: string): Promise<Map<string, number>> {
+    const bytes = await runWg(() => latestHandshakesCommand(iface), iface, this.options);
+    return parseLatestHandshakes(iface, new TextDecoder().decode(bytes));
+  }
+
+  async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {
+    const out = await runWg((dir) => setCommand(iface, change, dir), iface, this.options);
+    out.fill(0);
+  }
+
+  /** Not part of WgControl: the test bed pins relays to a known port (0 = WireGuard picks). */
+  async setListenPort(iface: string, port: number): Promise<void> {
+    await runWg(() => listenPortCommand(iface, port), iface, this.options);
+  }
+}
+
+/** Whether `wg` printed `(none)`, checked on the bytes so a key never becomes a string. */
+function isNone(bytes: Uint8Array): boolean {
+  const none = '(none)';
+  if (bytes.length < none.length || bytes.length > none.length + 1) return false;
+  for (let i = 0; i < none.length; i++) if (bytes[i] !== none.charCodeAt(i)) return false;
+  return true;
+}

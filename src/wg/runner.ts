@@ -1,0 +1,130 @@
+/**
+ * The only code in pqpsk that spawns `wg`. It runs one command, feeds its secrets through
+ * the secret channel (secret-channel.ts), and turns every failure into a WgError
+ * (errors.ts) — execa's own error is never thrown, logged or kept as a cause, because its
+ * message embeds the child's stdout and stderr.
+ */
+import { basename } from 'node:path';
+import { execa } from 'execa';
+import { PqpskError } from '../errors.js';
+import { describeCommand, type WgCommand } from './argv.js';
+import { classifyFailure, WgError } from './errors.js';
+import { encodeKeyBase64 } from './keys.js';
+import { SecretChannel } from './secret-channel.js';
+
+/** Where and how `wg` runs. */
+export interface WgRunnerOptions {
+  /** Run `wg` inside this network namespace, through `ip netns exec`. */
+  readonly netns?: string;
+  /** The `wg` program: a name looked up on PATH (default `wg`) or a path. */
+  readonly wgPath?: string;
+  /** Kill `wg` after this long (default 10 s); a hung `wg` becomes a TIMEOUT error. */
+  readonly timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const PLACEHOLDER_DIR = '/pqpsk-secret-channel';
+
+/**
+ * Runs the command `build` returns and resolves to its stdout as bytes (the caller wipes
+ * them when they may hold a key). `build` gets the secret-channel directory; it is
+ * called once with a placeholder to validate and count secrets before anything is
+ * created, then again with the real directory when there are secrets to pass.
+ */
+export async function runWg(
+  build: (secretDir: string) => WgCommand,
+  iface: string | null,
+  options: WgRunnerOptions = {},
+): Promise<Uint8Array> {
+  const probe = build(PLACEHOLDER_DIR);
+  if (probe.secrets.length === 0) return execute(probe, iface, options, null);
+  const channel = await SecretChannel.open();
+  try {
+    const command = build(channel.dir);
+    await channel.makeFifos(command.secrets.map((s) => s.path));
+    return await execute(command, iface, options, channel);
+  } finally {
+    await channel.close();
+  }
+}
+
+async function execute(
+  command: WgCommand,
+  iface: string | null,
+  options: WgRunnerOptions,
+  channel: SecretChannel | null,
+): Promise<Uint8Array> {
+  const wg = options.wgPath ?? 'wg';
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const [file, args, displayPrefix] =
+    options.netns === undefined
+      ? [wg, [...command.argv], ['wg']]
+      : ['ip', ['netns', 'exec', options.netns, wg, ...command.argv], ['ip', 'netns', 'exec', options.netns, 'wg']];
+  const shown = describeCommand(command.display, displayPrefix);
+
+  const child = execa(file, args, {
+    reject: false,
+    stdin: 'ignore',
+    encoding: 'buffer',
+    stripFinalNewline: false,
+    timeout: timeoutMs,
+    forceKillAfterDelay: 1000,
+    maxBuffer: 64 * 1024 * 1024,
+    // wg's messages come from strerror(); fix the locale so classifyFailure can read them.
+    env: { LC_ALL: 'C' },
+  });
+  let exited = false;
+  const exitedPromise = child.then(
+    () => {
+      exited = true;
+    },
+    () => {
+      exited = true;
+    },
+  );
+
+  const feeds = command.secrets.map((slot) => {
+    const text = encodeKeyBase64(slot.label, slot.key, true);
+    return channel!.feed(slot.path, text, () => exited).catch((err: unknown) => {
+      child.kill('SIGKILL');
+      throw err;
+    });
+  });
+
+  const result = await child;
+  await exitedPromise;
+  const fed = await Promise.allSettled(feeds);
+  const stdout = toBytes(result.stdout);
+  const stderrBytes = toBytes(result.stderr);
+
+  const broken = fed.find((f): f is PromiseRejectedResult => f.status === 'rejected');
+  if (result.failed || broken !== undefined) {
+    stdout.fill(0);
+    const stderr = new TextDecoder().decode(stderrBytes);
+    stderrBytes.fill(0);
+    if (broken !== undefined) {
+      throw broken.reason instanceof PqpskError ? broken.reason : new PqpskError('WG_FAILURE', 'secret channel failed');
+    }
+    throw classifyFailure({
+      iface,
+      command: shown,
+      program: file === wg && basename(wg) === 'wg' ? 'wg' : basename(file),
+      exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,
+      signal: typeof result.signal === 'string' ? result.signal : null,
+      timedOut: result.timedOut === true,
+      timeoutMs,
+      spawnCode: result.exitCode === undefined && typeof result.code === 'string' ? result.code : null,
+      stderr,
+    });
+  }
+  stderrBytes.fill(0);
+  if (fed.some((f) => f.status === 'fulfilled' && f.value === 'abandoned')) {
+    stdout.fill(0);
+    throw new WgError('WG_FAILURE', '`wg` exited without reading a key from the secret channel', shown, 0);
+  }
+  return stdout;
+}
+
+function toBytes(value: unknown): Uint8Array {
+  return value instanceof Uint8Array ? value : new Uint8Array(0);
+}

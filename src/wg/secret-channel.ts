@@ -1,0 +1,101 @@
+/**
+ * The secret channel: how a private key or PSK reaches `wg` without touching argv, the
+ * environment, a shell string or a file on disk.
+ *
+ * Why a FIFO. `wg set … private-key PATH` fopen()s PATH and reads it to EOF. Node gives
+ * a child socketpairs, not pipes, for its stdio, so `PATH=/dev/stdin` fails with ENXIO
+ * ("fopen: No such device or address"), and Node has no call to make an anonymous pipe.
+ * A named pipe (FIFO) is a real pipe: its bytes live in a kernel buffer and are never
+ * written to the file system; only the name is on disk.
+ *
+ * How it is made safe:
+ * - each `wg set` gets a fresh directory from mkdtemp (mode 0700, owner only) holding one
+ *   FIFO per secret (mode 0600); the directory is removed as soon as `wg` has exited;
+ * - the writer opens the FIFO with O_WRONLY|O_NONBLOCK, which fails with ENXIO while no
+ *   reader has it open, and retries with a short back-off. So the writer never blocks a
+ *   libuv thread, and it gives up as soon as `wg` exits without opening the FIFO (bad
+ *   arguments, missing interface): nothing hangs;
+ * - a key is 45 bytes (base64 + newline), far below PIPE_BUF, so one write is atomic and
+ *   cannot block; the writer then closes, which gives `wg` its EOF;
+ * - the text form of the key is built as bytes and wiped after the write (best effort:
+ *   Node may have copied the buffer internally).
+ * Another local root process could open the FIFO first; that is outside the threat model
+ * (root can read the process's memory anyway).
+ */
+import { constants } from 'node:fs';
+import { mkdtemp, open, rm, chmod } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { PqpskError } from '../errors.js';
+
+/** A private 0700 directory for this invocation's FIFOs. */
+export class SecretChannel {
+  private constructor(readonly dir: string) {}
+
+  /** Creates the private directory; FIFOs are added by `makeFifos`. */
+  static async open(): Promise<SecretChannel> {
+    const dir = await mkdtemp(join(tmpdir(), 'pqpsk-wg-'));
+    await chmod(dir, 0o700);
+    return new SecretChannel(dir);
+  }
+
+  /** Creates the FIFOs (mode 0600). `mkfifo` is spawned because Node cannot mkfifo(3). */
+  async makeFifos(paths: readonly string[]): Promise<void> {
+    if (paths.length === 0) return;
+    const r = await execa('mkfifo', ['-m', '600', '--', ...paths], { reject: false, stdin: 'ignore', timeout: 5000 });
+    if (r.failed) {
+      const reason = r.code === 'ENOENT' ? 'the `mkfifo` program was not found on PATH' : 'could not create the secret-channel FIFO';
+      throw new PqpskError('SETUP', reason);
+    }
+  }
+
+  /**
+   * Writes `text` into the FIFO once a reader opens it, then closes it. Resolves to
+   * 'delivered', or 'abandoned' when `readerGone()` turned true before a reader came.
+   * Wipes `text` in every case.
+   */
+  async feed(path: string, text: Uint8Array, readerGone: () => boolean): Promise<'delivered' | 'abandoned'> {
+    try {
+      let delay = 1;
+      for (;;) {
+        if (readerGone()) return 'abandoned';
+        let handle;
+        try {
+          handle = await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw channelError();
+          await sleep(delay);
+          delay = Math.min(delay * 2, 20);
+          continue;
+        }
+        try {
+          const { bytesWritten } = await handle.write(text, 0, text.length);
+          if (bytesWritten !== text.length) throw channelError();
+          return 'delivered';
+        } catch (err) {
+          // EPIPE: the reader went away between open and write (e.g. `wg` was killed).
+          if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 'abandoned';
+          throw err instanceof PqpskError ? err : channelError();
+        } finally {
+          await handle.close();
+        }
+      }
+    } finally {
+      text.fill(0);
+    }
+  }
+
+  /** Removes the directory and its FIFOs; safe to call twice. */
+  async close(): Promise<void> {
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+function channelError(): PqpskError {
+  return new PqpskError('WG_FAILURE', 'could not write a key into the secret channel');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
