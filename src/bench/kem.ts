@@ -1,0 +1,107 @@
+/**
+ * Per-operation timings of the two KEMs on this machine: ML-KEM-1024 (noble, pure JS) and
+ * HQC-256 (PQClean via WebAssembly, in-thread). Run `node dist/src/bench/kem.js`; figures
+ * are printed, never asserted (timings belong in benchmarks, not tests).
+ */
+import { cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { createMlKem1024 } from '../kem/ml-kem-1024.js';
+import type { Kem } from '../kem/types.js';
+import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
+
+export type KemOperation = 'keygen' | 'encapsulate' | 'decapsulate';
+
+export interface OperationTiming {
+  readonly kem: string;
+  readonly operation: KemOperation;
+  readonly iterations: number;
+  readonly medianMs: number;
+  readonly p90Ms: number;
+}
+
+/**
+ * Time `iterations` rounds of keygen → encapsulate → decapsulate (after `warmup` untimed
+ * rounds) and summarise each operation by median and 90th percentile. Every round checks
+ * that both sides agree, so a broken KEM cannot produce a flattering figure.
+ */
+export async function measureKem(kem: Kem, iterations: number, warmup = 2): Promise<OperationTiming[]> {
+  const samples: Record<KemOperation, number[]> = { keygen: [], encapsulate: [], decapsulate: [] };
+  for (let round = 0; round < warmup + iterations; round++) {
+    const t0 = performance.now();
+    const { publicKey, secretKey } = await kem.keygen();
+    const t1 = performance.now();
+    const { ciphertext, sharedSecret } = await kem.encapsulate(publicKey);
+    const t2 = performance.now();
+    const decapsulated = await kem.decapsulate(ciphertext, secretKey);
+    const t3 = performance.now();
+    const agree = Buffer.from(decapsulated).equals(Buffer.from(sharedSecret));
+    secretKey.fill(0);
+    sharedSecret.fill(0);
+    decapsulated.fill(0);
+    if (!agree) throw new Error(`${kem.name}: decapsulation disagrees with encapsulation`);
+    if (round < warmup) continue;
+    samples.keygen.push(t1 - t0);
+    samples.encapsulate.push(t2 - t1);
+    samples.decapsulate.push(t3 - t2);
+  }
+  return (Object.keys(samples) as KemOperation[]).map((operation) => ({
+    kem: kem.name,
+    operation,
+    iterations,
+    medianMs: median(samples[operation]),
+    p90Ms: percentile(samples[operation], 0.9),
+  }));
+}
+
+/** Iteration counts small enough to finish well under 30 s on a 2-core machine. */
+export const DEFAULT_ITERATIONS = Object.freeze({ 'ML-KEM-1024': 200, 'HQC-256': 50 });
+
+/** Both KEMs as pqpsk runs them, with the default iteration counts. */
+export async function measureAllKems(iterations = DEFAULT_ITERATIONS): Promise<OperationTiming[]> {
+  return [
+    ...(await measureKem(createMlKem1024(), iterations['ML-KEM-1024'])),
+    ...(await measureKem(createInThreadHqc256Kem(), iterations['HQC-256'])),
+  ];
+}
+
+/** A fixed-width table of timings, one line per KEM and operation. */
+export function formatTimings(timings: readonly OperationTiming[]): string {
+  const lines = [
+    `${'KEM'.padEnd(12)} ${'operation'.padEnd(12)} ${'n'.padStart(4)} ${'median ms'.padStart(10)} ${'p90 ms'.padStart(9)}`,
+  ];
+  for (const t of timings) {
+    lines.push(
+      `${t.kem.padEnd(12)} ${t.operation.padEnd(12)} ${String(t.iterations).padStart(4)} ` +
+        `${t.medianMs.toFixed(2).padStart(10)} ${t.p90Ms.toFixed(2).padStart(9)}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Nearest-rank percentile. */
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`pqpsk KEM benchmark — node ${process.version}, ${cpus().length} × ${cpu}`);
+  const started = performance.now();
+  console.log(formatTimings(await measureAllKems()));
+  console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s in all; HQC-256 in-thread WebAssembly, ML-KEM-1024 noble)`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exitCode = 1;
+  });
+}
