@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
+import { negotiateCommand } from './negotiate.js';
 
 /** Every pqpsk subcommand; each lives in its own file in this folder. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [];
+export const commands: CommandModule<any, any>[] = [negotiateCommand];

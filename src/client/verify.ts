@@ -1,0 +1,105 @@
+/**
+ * Showing that a tunnel works after a key change (issue 5 "Per hop" step 5): make it
+ * handshake, wait until the relay peer's latest handshake is newer than the change, then
+ * connect to the config service through it. Used after a switch and after a rollback.
+ */
+import { PqpskError } from '../errors.js';
+import type { WgControl } from '../wg/types.js';
+
+/**
+ * How the client touches the network through a tunnel. The real one (probe.ts) sends a
+ * UDP datagram and opens a TCP connection; unit tests inject a simulation.
+ */
+export interface TunnelProbe {
+  /** Send one packet toward `service` (`ip:port`) so WireGuard starts a handshake. */
+  poke(service: string): Promise<void>;
+  /** Resolve once a TCP connection to `service` is established (then close it); reject otherwise. */
+  connect(service: string, timeoutMs: number): Promise<void>;
+}
+
+/** Time and waiting, injectable for tests. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+/** The real clock. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
+};
+
+export interface VerifyTarget {
+  readonly iface: string;
+  readonly peer: string;
+  readonly service: string;
+  /** The peer's latest handshake (unix seconds) read just before the change. */
+  readonly baselineHandshake: number;
+  /** When the change was made (ms since the epoch). */
+  readonly changedAtMs: number;
+}
+
+export interface VerifyOptions {
+  readonly wg: WgControl;
+  readonly probe: TunnelProbe;
+  readonly clock?: Clock;
+  readonly timeoutMs: number;
+}
+
+/** How often we look at the handshake and re-send a triggering packet. */
+const POLL_MS = 50;
+const POKE_EVERY_MS = 1_000;
+/** One TCP try; the relay moves its allowed-ips ~250 ms after the handshake, so retry. */
+const CONNECT_TRY_MS = 700;
+
+/** The timings of a successful verification, in ms. */
+export interface VerifyResult {
+  readonly handshakeMs: number;
+  readonly connectMs: number;
+}
+
+/**
+ * Wait for a handshake newer than the change, then a TCP connect to the config service,
+ * both within `timeoutMs`. Throws VERIFY_FAILED naming what did not happen.
+ */
+export async function verifyTunnel(target: VerifyTarget, options: VerifyOptions): Promise<VerifyResult> {
+  const clock = options.clock ?? systemClock;
+  const start = clock.now();
+  const deadline = start + options.timeoutMs;
+  const changedSec = Math.floor(target.changedAtMs / 1000);
+  const isNew = (h: number): boolean => h > target.baselineHandshake && h >= changedSec;
+
+  let lastPoke = Number.NEGATIVE_INFINITY;
+  for (;;) {
+    if (clock.now() - lastPoke >= POKE_EVERY_MS) {
+      lastPoke = clock.now();
+      await options.probe.poke(target.service).catch(() => undefined);
+    }
+    const handshakes = await options.wg.latestHandshakes(target.iface);
+    if (isNew(handshakes.get(target.peer) ?? 0)) break;
+    if (clock.now() >= deadline) {
+      throw new PqpskError('VERIFY_FAILED', `${target.iface}: no handshake with the relay within ${options.timeoutMs} ms of the key change`);
+    }
+    await clock.sleep(Math.min(POLL_MS, deadline - clock.now()));
+  }
+  const handshakeAt = clock.now();
+
+  let lastReason = 'no attempt';
+  for (;;) {
+    const left = deadline - clock.now();
+    if (left <= 0) break;
+    const tryStart = clock.now();
+    try {
+      await options.probe.connect(target.service, Math.min(CONNECT_TRY_MS, left));
+      return { handshakeMs: handshakeAt - start, connectMs: clock.now() - handshakeAt };
+    } catch (err) {
+      lastReason = err instanceof PqpskError ? err.message : 'connection failed';
+    }
+    const spent = clock.now() - tryStart;
+    if (spent < 100) await clock.sleep(Math.min(100 - spent, Math.max(0, deadline - clock.now())));
+  }
+  throw new PqpskError(
+    'VERIFY_FAILED',
+    `${target.iface}: config service ${target.service} did not answer through the new session within ${options.timeoutMs} ms (${lastReason})`,
+  );
+}
