@@ -1,0 +1,194 @@
+/**
+ * Test doubles for the client: a relay on 127.0.0.1 built from startRpcServer that can
+ * misbehave on purpose, and a simulated network over FakeWgControl that handshakes only
+ * when the client's key and PSK are ones the relay knows — so a wrong PSK really fails
+ * verification, as on a real tunnel. No packet leaves 127.0.0.1.
+ */
+import { createServer } from 'node:net';
+import { combineSharedSecrets } from '../../src/kem/psk.js';
+import { createKem } from '../../src/kem/registry.js';
+import type { Kem, KemName } from '../../src/kem/types.js';
+import type { TunnelProbe } from '../../src/client/verify.js';
+import type { WireRegisterRequest } from '../../src/protocol/messages.js';
+import { validateRegisterRequest } from '../../src/protocol/request.js';
+import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
+import { FakeWgControl } from '../../src/wg/fake.js';
+import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
+import { hqcBackendOf, PqcleanWasm } from '../../wasm/pqclean.js';
+
+/** How a test relay answers. */
+export type RelayMode =
+  /** Correct ciphertexts; the PSK it records is the one the client derives. */
+  | 'good'
+  /** The HQC-256 ciphertext one byte short. */
+  | 'wrong-length'
+  /** Well-formed ML-KEM-1024 ciphertext for another key: decapsulates (implicit rejection) to another PSK. */
+  | 'wrong-ciphertext'
+  /** Well-formed HQC-256 ciphertext that HQC rejects explicitly. */
+  | 'hqc-tampered';
+
+export interface Registration {
+  readonly parent: string;
+  readonly ephemeral: string;
+  readonly psk: Uint8Array;
+}
+
+export interface TestRelay {
+  readonly address: string;
+  readonly registrations: Registration[];
+  /** Modes for the next calls, consumed in order; `mode` applies after. */
+  readonly queue: RelayMode[];
+  mode: RelayMode;
+  close(): void;
+}
+
+let serverKems: Map<KemName, Kem> | undefined;
+
+/** Relay-side KEMs (in-thread HQC; fine for a test). */
+export function relayKems(): Map<KemName, Kem> {
+  if (serverKems === undefined) {
+    const hqc = hqcBackendOf(PqcleanWasm.instantiate());
+    serverKems = new Map<KemName, Kem>([
+      ['ML-KEM-1024', createKem('ML-KEM-1024')],
+      ['HQC-256', createKem('HQC-256', { hqc256: hqc })],
+    ]);
+  }
+  return serverKems;
+}
+
+/** Start a relay's config service on 127.0.0.1 (a free port). */
+export async function startTestRelay(mode: RelayMode = 'good'): Promise<TestRelay> {
+  const registrations: Registration[] = [];
+  const queue: RelayMode[] = [];
+  const relay: { mode: RelayMode } = { mode };
+  const server: RpcServer = await startRpcServer(
+    '127.0.0.1:0',
+    async (request: WireRegisterRequest) => {
+      const current = queue.shift() ?? relay.mode;
+      const valid = validateRegisterRequest(request);
+      const kems = relayKems();
+      const ciphertexts: Uint8Array[] = [];
+      const secrets: Uint8Array[] = [];
+      for (const k of valid.kems) {
+        const kem = kems.get(k.name)!;
+        let publicKey = k.publicKey;
+        if (current === 'wrong-ciphertext' && k.name === 'ML-KEM-1024') publicKey = (await kem.keygen()).publicKey;
+        const enc = await kem.encapsulate(publicKey);
+        let ct = enc.ciphertext;
+        if (current === 'wrong-length' && k.name === 'HQC-256') ct = ct.subarray(0, ct.length - 1);
+        if (current === 'hqc-tampered' && k.name === 'HQC-256') ct = Uint8Array.from(ct, (b, i) => (i === 100 ? b ^ 1 : b));
+        ciphertexts.push(ct);
+        secrets.push(enc.sharedSecret);
+      }
+      registrations.push({
+        parent: publicKeyToText(valid.parentKey),
+        ephemeral: publicKeyToText(valid.ephemeralKey),
+        psk: combineSharedSecrets(secrets),
+      });
+      for (const s of secrets) s.fill(0);
+      return { post_quantum: { ciphertexts } };
+    },
+    { maxRequestBytes: 32 * 1024 },
+  );
+  return {
+    address: server.address,
+    registrations,
+    queue,
+    get mode() {
+      return relay.mode;
+    },
+    set mode(m: RelayMode) {
+      relay.mode = m;
+    },
+    close: () => server.forceShutdown(),
+  };
+}
+
+/** A 127.0.0.1 port with nothing listening (bound then closed). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+/** A fresh WireGuard keypair: private bytes and public text. */
+export function wgKeypair(): { privateKey: Uint8Array; publicKey: string } {
+  const privateKey = generatePrivateKey();
+  return { privateKey, publicKey: publicKeyToText(publicKeyOf(privateKey)) };
+}
+
+export function equalBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  return a !== null && b !== null && a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A client interface on the fake with one relay peer; returns the parent keypair. */
+export async function clientInterface(wg: FakeWgControl, iface: string, relayPeer: string, allowed: string): Promise<{ privateKey: Uint8Array; publicKey: string }> {
+  const parent = wgKeypair();
+  wg.addInterface(iface, { privateKey: parent.privateKey });
+  await wg.set(iface, { peers: [{ publicKey: relayPeer, endpoint: '192.0.2.1:51820', allowedIps: [allowed] }] });
+  return parent;
+}
+
+/** One hop of the simulated network: which client interface reaches which relay. */
+export interface SimRoute {
+  readonly iface: string;
+  readonly relayPeer: string;
+  readonly relay: TestRelay;
+  /** The key the relay knows the client by before any negotiation. */
+  readonly parentPublicKey: string;
+  /** The PSK the relay holds for the parent (null: none). */
+  readonly parentPsk?: Uint8Array | null;
+  /** The service of the outer hop this one travels through (multihop exit). */
+  readonly via?: string;
+}
+
+/**
+ * A TunnelProbe over the fake: a poke handshakes (sets the fake's latest handshake) only
+ * when the interface's key and PSK match the relay's parent or one of its registrations,
+ * and the outer hop (if any) has a session; a connect succeeds only over a live session.
+ */
+export class SimNetwork implements TunnelProbe {
+  readonly pokes: string[] = [];
+  private readonly sessions = new Map<string, string>();
+
+  constructor(private readonly wg: FakeWgControl, private readonly routes: Map<string, SimRoute>) {}
+
+  async poke(service: string): Promise<void> {
+    this.pokes.push(service);
+    const route = this.routes.get(service);
+    if (route === undefined) return;
+    if (route.via !== undefined && !(await this.live(route.via))) return;
+    const state = await this.wg.show(route.iface);
+    const psk = this.wg.presharedKeyOf(route.iface, route.relayPeer);
+    try {
+      const parentPsk = route.parentPsk ?? null;
+      const isParent = state.publicKey === route.parentPublicKey && (parentPsk === null ? psk === null : equalBytes(psk, parentPsk));
+      const known = isParent || route.relay.registrations.some((r) => r.ephemeral === state.publicKey && equalBytes(r.psk, psk));
+      if (!known) return;
+    } finally {
+      psk?.fill(0);
+    }
+    this.wg.setLatestHandshake(route.iface, route.relayPeer, Math.floor(Date.now() / 1000));
+    this.sessions.set(route.iface, `${state.publicKey}#${this.setCount(route.iface)}`);
+  }
+
+  async connect(service: string): Promise<void> {
+    if (!(await this.live(service))) throw new Error('no session');
+  }
+
+  private async live(service: string): Promise<boolean> {
+    const route = this.routes.get(service);
+    if (route === undefined) return false;
+    if (route.via !== undefined && !(await this.live(route.via))) return false;
+    const state = await this.wg.show(route.iface);
+    return this.sessions.get(route.iface) === `${state.publicKey}#${this.setCount(route.iface)}`;
+  }
+
+  /** A key change ends every session, as in WireGuard: sessions are tied to the set count. */
+  private setCount(iface: string): number {
+    return this.wg.operations.filter((o) => o.op === 'set' && o.iface === iface && o.failed === undefined).length;
+  }
+}

@@ -1,0 +1,260 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { createClientKems } from '../../src/client/kems.js';
+import { negotiate, type NegotiateDeps, type NegotiateOptions } from '../../src/client/negotiate.js';
+import type { ClientEvent, HopSpec } from '../../src/client/types.js';
+import { isPqpskError, type PqpskError } from '../../src/errors.js';
+import { pskFingerprint } from '../../src/kem/psk.js';
+import type { Kem } from '../../src/kem/types.js';
+import { FakeWgControl } from '../../src/wg/fake.js';
+import { clientInterface, equalBytes, freePort, SimNetwork, startTestRelay, wgKeypair, type SimRoute, type TestRelay } from './helpers.js';
+
+let kems: Kem[];
+const relays: TestRelay[] = [];
+
+before(() => {
+  kems = createClientKems(['ML-KEM-1024', 'HQC-256']);
+});
+after(() => {
+  for (const r of relays) r.close();
+});
+
+async function relay(mode: Parameters<typeof startTestRelay>[0] = 'good'): Promise<TestRelay> {
+  const r = await startTestRelay(mode);
+  relays.push(r);
+  return r;
+}
+
+/** A single-hop set-up: fake interface wg0 with one relay peer, its relay, a simulated network. */
+async function singleHop(mode: Parameters<typeof startTestRelay>[0] = 'good') {
+  const wg = new FakeWgControl();
+  const r = await relay(mode);
+  const relayKey = wgKeypair().publicKey;
+  const parent = await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
+  const route: SimRoute = { iface: 'wg0', relayPeer: relayKey, relay: r, parentPublicKey: parent.publicKey };
+  const net = new SimNetwork(wg, new Map([[r.address, route]]));
+  const hop: HopSpec = { role: 'single', iface: 'wg0', peer: null, service: r.address };
+  return { wg, relay: r, relayKey, parent, net, hop };
+}
+
+function options(hops: HopSpec[], extra: Partial<NegotiateOptions> = {}): NegotiateOptions {
+  return { hops, maxAttempts: 1, timeoutScale: 1, verifyTimeoutMs: 1500, ...extra };
+}
+
+function deps(wg: FakeWgControl, net: SimNetwork, events: ClientEvent[], extra: Partial<NegotiateDeps> = {}): NegotiateDeps {
+  return { wg, kems, probe: net, onEvent: (e) => events.push(e), ...extra };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<PqpskError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(isPqpskError(err), `expected a PqpskError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected the negotiation to fail');
+}
+
+const setOps = (wg: FakeWgControl) => wg.operations.filter((o) => o.op === 'set' && o.failed === undefined);
+
+test('single hop: one wg set switches to the ephemeral key and the PSK the relay holds; the report shows no secret', async () => {
+  const { wg, relay: r, relayKey, parent, net, hop } = await singleHop();
+  const events: ClientEvent[] = [];
+  const setsBefore = setOps(wg).length;
+  const report = await negotiate(options([hop]), deps(wg, net, events));
+
+  assert.equal(report.attempts, 1);
+  const [h] = report.hops;
+  assert.ok(h);
+  assert.equal(r.registrations.length, 1);
+  const reg = r.registrations[0]!;
+  assert.equal(reg.parent, parent.publicKey, 'the request names the interface key as parent');
+  assert.equal(reg.ephemeral, h.ephemeralPublicKey);
+  assert.equal((await wg.show('wg0')).publicKey, h.ephemeralPublicKey, 'the interface now holds the ephemeral key');
+  const psk = wg.presharedKeyOf('wg0', relayKey);
+  assert.ok(equalBytes(psk, reg.psk), 'client and relay hold the same PSK');
+  assert.equal(h.pskFingerprint, pskFingerprint(reg.psk));
+  assert.deepEqual(h.algorithms, ['ML-KEM-1024', 'HQC-256']);
+
+  const switches = setOps(wg).slice(setsBefore);
+  assert.deepEqual(switches, [{ op: 'set', iface: 'wg0', privateKey: true, peers: [{ publicKey: relayKey, presharedKey: 'set' }] }], 'one wg set, endpoint and allowed-ips untouched');
+  const peer = (await wg.show('wg0')).peers[0]!;
+  assert.deepEqual(peer.allowedIps, ['10.64.0.1/32']);
+  assert.equal(peer.endpoint, '192.0.2.1:51820');
+
+  const text = JSON.stringify(report) + JSON.stringify(events);
+  assert.ok(!text.includes(Buffer.from(reg.psk).toString('base64')) && !text.includes(Buffer.from(reg.psk).toString('hex')), 'no PSK in report or events');
+  assert.deepEqual(events.map((e) => e.kind), ['attempt', 'exchanged', 'switched', 'verified']);
+  psk?.fill(0);
+});
+
+test('nothing listening: attempts follow the scaled 8/16/32 s schedule, no switch, exit code 1', async () => {
+  const wg = new FakeWgControl();
+  const relayKey = wgKeypair().publicKey;
+  await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
+  const port = await freePort();
+  const net = new SimNetwork(wg, new Map());
+  const events: ClientEvent[] = [];
+  const starts: number[] = [];
+  const hop: HopSpec = { role: 'single', iface: 'wg0', peer: null, service: `127.0.0.1:${port}` };
+  const err = await rejection(
+    negotiate(options([hop], { maxAttempts: 3, timeoutScale: 0.005 }), deps(wg, net, events, {
+      onEvent: (e) => {
+        events.push(e);
+        if (e.kind === 'attempt') starts.push(Date.now());
+      },
+    })),
+  );
+  const timeouts = events.flatMap((e) => (e.kind === 'attempt' ? [e.timeoutMs] : []));
+  assert.deepEqual(timeouts, [40, 80, 160]);
+  assert.ok(starts[1]! - starts[0]! >= 40 && starts[2]! - starts[1]! >= 80, 'each failed attempt waits out its window');
+  assert.match(err.message, /^gave up after 3 attempts: .*UNAVAILABLE.*; wg0 left on its previous key$/);
+  assert.equal(exitCodeFor(err), 1);
+  assert.equal(setOps(wg).length, 1, 'only the set-up set; no switch');
+});
+
+test('wrong-length ciphertext: typed error naming algorithm, actual and expected; no switch', async () => {
+  const { wg, net, hop, parent } = await singleHop('wrong-length');
+  const before = setOps(wg).length;
+  const err = await rejection(negotiate(options([hop]), deps(wg, net, [])));
+  assert.equal(err.code, 'RPC_FAILURE');
+  assert.match(err.message, /HQC-256 ciphertext: expected 14421 bytes, got 14420/);
+  assert.equal(setOps(wg).length, before, 'nothing switched');
+  assert.equal((await wg.show('wg0')).publicKey, parent.publicKey);
+  assert.equal(exitCodeFor(err), 1);
+});
+
+test('a ciphertext HQC rejects explicitly fails the attempt before any switch', async () => {
+  const { wg, net, hop } = await singleHop('hqc-tampered');
+  const before = setOps(wg).length;
+  const err = await rejection(negotiate(options([hop]), deps(wg, net, [])));
+  assert.equal(err.code, 'KEM_FAILURE');
+  assert.equal(setOps(wg).length, before);
+});
+
+test('well-formed but wrong ciphertexts: the switch fails verification and is rolled back to the parent key, no PSK', async () => {
+  const { wg, net, hop, parent, relayKey } = await singleHop('wrong-ciphertext');
+  const events: ClientEvent[] = [];
+  const before = setOps(wg).length;
+  const err = await rejection(negotiate(options([hop], { verifyTimeoutMs: 400 }), deps(wg, net, events)));
+  assert.equal(err.code, 'VERIFY_FAILED');
+  assert.match(err.message, /no handshake with the relay/);
+  const sets = setOps(wg).slice(before);
+  assert.deepEqual(sets.map((s) => s.peers), [[{ publicKey: relayKey, presharedKey: 'set' }], [{ publicKey: relayKey, presharedKey: 'cleared' }]]);
+  assert.equal((await wg.show('wg0')).publicKey, parent.publicKey, 'back on the parent key');
+  assert.equal(wg.presharedKeyOf('wg0', relayKey), null);
+  assert.ok(events.some((e) => e.kind === 'rolled-back' && e.working), 'the rolled-back tunnel was shown to work');
+  assert.equal(exitCodeFor(err), 1);
+});
+
+test('a failed attempt is followed by a fresh one that succeeds, with new keys', async () => {
+  const { wg, relay: r, net, hop } = await singleHop('good');
+  r.queue.push('wrong-ciphertext');
+  const report = await negotiate(options([hop], { maxAttempts: 2, timeoutScale: 0.01, verifyTimeoutMs: 400 }), deps(wg, net, []));
+  assert.equal(report.attempts, 2);
+  assert.equal(r.registrations.length, 2);
+  assert.notEqual(r.registrations[0]!.ephemeral, r.registrations[1]!.ephemeral, 'each attempt uses a fresh ephemeral key');
+  assert.equal((await wg.show('wg0')).publicKey, r.registrations[1]!.ephemeral);
+});
+
+test('a re-run from an ephemeral key with a PSK rolls back to that key and that PSK', async () => {
+  const wg = new FakeWgControl();
+  const r = await relay('wrong-ciphertext');
+  const relayKey = wgKeypair().publicKey;
+  const current = await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
+  const currentPsk = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+  await wg.set('wg0', { peers: [{ publicKey: relayKey, presharedKey: currentPsk }] });
+  const route: SimRoute = { iface: 'wg0', relayPeer: relayKey, relay: r, parentPublicKey: current.publicKey, parentPsk: currentPsk };
+  const net = new SimNetwork(wg, new Map([[r.address, route]]));
+  const hop: HopSpec = { role: 'single', iface: 'wg0', peer: null, service: r.address };
+  const asked: string[] = [];
+  const events: ClientEvent[] = [];
+  await rejection(
+    negotiate(options([hop], { verifyTimeoutMs: 400 }), deps(wg, net, events, {
+      readPresharedKey: async (iface, peer) => {
+        asked.push(`${iface} ${peer}`);
+        return Uint8Array.from(currentPsk);
+      },
+    })),
+  );
+  assert.deepEqual(asked, [`wg0 ${relayKey}`]);
+  assert.equal((await wg.show('wg0')).publicKey, current.publicKey);
+  const restored = wg.presharedKeyOf('wg0', relayKey);
+  assert.ok(equalBytes(restored, currentPsk), 'the previous PSK is back');
+  assert.ok(events.some((e) => e.kind === 'rolled-back' && e.working));
+});
+
+/** Multihop on the fake: entry wg-entry (outer), exit wg-exit reached through it. */
+async function multihop(entryMode: Parameters<typeof startTestRelay>[0], exitMode: Parameters<typeof startTestRelay>[0]) {
+  const wg = new FakeWgControl();
+  const entryRelay = await relay(entryMode);
+  const exitRelay = await relay(exitMode);
+  const entryKey = wgKeypair().publicKey;
+  const exitKey = wgKeypair().publicKey;
+  const entryParent = await clientInterface(wg, 'wg-entry', entryKey, '10.64.0.1/32');
+  const exitParent = await clientInterface(wg, 'wg-exit', exitKey, '10.65.0.1/32');
+  const net = new SimNetwork(
+    wg,
+    new Map<string, SimRoute>([
+      [entryRelay.address, { iface: 'wg-entry', relayPeer: entryKey, relay: entryRelay, parentPublicKey: entryParent.publicKey }],
+      [exitRelay.address, { iface: 'wg-exit', relayPeer: exitKey, relay: exitRelay, parentPublicKey: exitParent.publicKey, via: entryRelay.address }],
+    ]),
+  );
+  const hops: HopSpec[] = [
+    { role: 'entry', iface: 'wg-entry', peer: null, service: entryRelay.address },
+    { role: 'exit', iface: 'wg-exit', peer: null, service: exitRelay.address },
+  ];
+  return { wg, entryRelay, exitRelay, entryKey, exitKey, entryParent, exitParent, net, hops };
+}
+
+test('multihop: exit negotiated before entry, two independent PSKs, each matching its relay', async () => {
+  const m = await multihop('good', 'good');
+  const events: ClientEvent[] = [];
+  const report = await negotiate(options(m.hops), deps(m.wg, m.net, events));
+  const order = events.filter((e) => e.kind === 'exchanged').map((e) => (e.kind === 'exchanged' ? e.role : ''));
+  assert.deepEqual(order, ['exit', 'entry']);
+  assert.deepEqual(report.hops.map((h) => h.role), ['exit', 'entry']);
+  const entryPsk = m.wg.presharedKeyOf('wg-entry', m.entryKey);
+  const exitPsk = m.wg.presharedKeyOf('wg-exit', m.exitKey);
+  assert.ok(equalBytes(entryPsk, m.entryRelay.registrations[0]!.psk));
+  assert.ok(equalBytes(exitPsk, m.exitRelay.registrations[0]!.psk));
+  assert.ok(!equalBytes(entryPsk, exitPsk), 'independent PSKs');
+  assert.notEqual(report.hops[0]!.ephemeralPublicKey, report.hops[1]!.ephemeralPublicKey);
+  assert.equal(m.exitRelay.registrations[0]!.parent, m.exitParent.publicKey);
+  assert.equal(m.entryRelay.registrations[0]!.parent, m.entryParent.publicKey);
+});
+
+test('multihop: a failure on the entry rolls back both hops', async () => {
+  const m = await multihop('wrong-ciphertext', 'good');
+  const events: ClientEvent[] = [];
+  const err = await rejection(negotiate(options(m.hops, { verifyTimeoutMs: 400 }), deps(m.wg, m.net, events)));
+  assert.equal(err.code, 'VERIFY_FAILED');
+  assert.equal((await m.wg.show('wg-entry')).publicKey, m.entryParent.publicKey);
+  assert.equal((await m.wg.show('wg-exit')).publicKey, m.exitParent.publicKey);
+  assert.equal(m.wg.presharedKeyOf('wg-entry', m.entryKey), null);
+  assert.equal(m.wg.presharedKeyOf('wg-exit', m.exitKey), null);
+  const rolled = events.flatMap((e) => (e.kind === 'rolled-back' ? [`${e.role}:${e.working}`] : []));
+  assert.deepEqual(rolled, ['entry:true', 'exit:true'], 'outer tunnel checked first, both work again');
+  assert.deepEqual(
+    events.filter((e) => e.kind === 'switched').map((e) => (e.kind === 'switched' ? e.role : '')),
+    ['exit', 'entry'],
+  );
+});
+
+test('usage errors end at once with exit code 2 and touch nothing', async () => {
+  const wg = new FakeWgControl();
+  const parent = wgKeypair();
+  wg.addInterface('wg0', { privateKey: parent.privateKey });
+  await wg.set('wg0', { peers: [{ publicKey: wgKeypair().publicKey }, { publicKey: wgKeypair().publicKey }] });
+  const net = new SimNetwork(wg, new Map());
+  const hop: HopSpec = { role: 'single', iface: 'wg0', peer: null, service: '127.0.0.1:1' };
+  const err = await rejection(negotiate(options([hop], { maxAttempts: null }), deps(wg, net, [])));
+  assert.match(err.message, /wg0 has 2 peers; name the relay with --peer/);
+  assert.equal(exitCodeFor(err), 2);
+  const missing = await rejection(negotiate(options([{ ...hop, iface: 'wg9' }]), deps(wg, net, [])));
+  assert.equal(exitCodeFor(missing), 2);
+  const badPeer = await rejection(negotiate(options([{ ...hop, peer: wgKeypair().publicKey }]), deps(wg, net, [])));
+  assert.equal(badPeer.code, 'NOT_FOUND');
+  assert.equal(setOps(wg).length, 1);
+});
