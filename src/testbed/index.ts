@@ -1,0 +1,23 @@
+/**
+ * The test bed's public face, for tests and `pqpsk demo`: build a topology, act inside
+ * its namespaces, tear it down.
+ */
+export { Bed, type PingOptions, type TeardownReport } from './bed.js';
+export { BedProcess, type ProcessExit, type RunOptions, type RunResult, type SpawnOptions } from './exec.js';
+export { liveBedCount } from './cleanup.js';
+export { NAMESPACE_PREFIX, UAPI_DIR, newSuffix, uapiSocket } from './names.js';
+export { BED_TOOLS, bedPrerequisites } from './prereq.js';
+export {
+  DEFAULT_MTU,
+  RELAY_PORT,
+  buildMultihop,
+  buildSingleHop,
+  type BedInterface,
+  type BedRelay,
+  type Multihop,
+  type MultihopOptions,
+  type MultihopTopology,
+  type SingleHop,
+  type SingleHopOptions,
+  type SingleHopTopology,
+} from './topologies.js';

@@ -1,0 +1,42 @@
+/** Leftover checks and counters shared by the bed e2e tests. */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { UAPI_DIR } from '../../src/testbed/index.js';
+
+/** Everything on the machine that carries this run's suffix: namespaces, root links, UAPI sockets. */
+export async function traces(suffix: string): Promise<string[]> {
+  const found: string[] = [];
+  const ns = await execa('ip', ['netns', 'list'], { reject: false });
+  for (const line of String(ns.stdout).split('\n')) if (line.includes(suffix)) found.push(`netns ${line}`);
+  const links = await execa('ip', ['-o', 'link', 'show'], { reject: false });
+  for (const line of String(links.stdout).split('\n')) if (line.includes(suffix)) found.push(`link ${line}`);
+  if (existsSync(UAPI_DIR)) for (const f of readdirSync(UAPI_DIR)) if (f.includes(suffix)) found.push(`socket ${f}`);
+  return found;
+}
+
+/** Asserts that `ip netns list`, root links and /var/run/wireguard/ hold nothing of the run. */
+export async function assertNothingLeft(suffix: string): Promise<void> {
+  assert.deepEqual(await traces(suffix), [], `leftovers of run ${suffix}`);
+}
+
+/** Whether a pid is still a live (non-zombie) process. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (bounded) until none of `pids` is alive; returns the survivors. */
+export async function waitGone(pids: readonly number[], ms = 5000): Promise<number[]> {
+  const end = Date.now() + ms;
+  let left = pids.filter(alive);
+  while (left.length > 0 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 20));
+    left = left.filter(alive);
+  }
+  return left;
+}
