@@ -1,0 +1,113 @@
+/**
+ * A whole negotiation — a switch, then (next run) a switch and its rollback — whose
+ * `wg set` invocations go to the fake `wg` executable (test/fixtures/fake-wg/wg), which
+ * records argv, stdin, environment and what it read from each key path. Reads come from
+ * the in-memory fake, which mirrors every set so the simulated tunnel behaves.
+ * Proves: no private key or PSK in any argv, stdin or environment; each one arrived
+ * through a FIFO in a 0700 directory.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import { createClientKems } from '../../src/client/kems.js';
+import { negotiate } from '../../src/client/negotiate.js';
+import type { HopSpec } from '../../src/client/types.js';
+import { FakeWgControl } from '../../src/wg/fake.js';
+import { RealWgControl } from '../../src/wg/real.js';
+import type { WgControl, WgPeerChange } from '../../src/wg/types.js';
+import { clientInterface, SimNetwork, startTestRelay, wgKeypair } from './helpers.js';
+
+interface Recorded {
+  argv: string[];
+  stdin: string;
+  envKeyShaped: string[];
+  secretPaths: { after: string; isFifo?: boolean; dirMode?: string; content?: string }[];
+}
+
+const FAKE_WG = fileURLToPath(new URL('../../../test/fixtures/fake-wg/wg', import.meta.url));
+const logDir = mkdtempSync(join(tmpdir(), 'pqpsk-client-fake-wg-'));
+process.env.FAKE_WG_LOG_DIR = logDir;
+after(() => {
+  delete process.env.FAKE_WG_LOG_DIR;
+  rmSync(logDir, { recursive: true, force: true });
+});
+
+/** Reads from the in-memory fake; every set runs the fake executable first, then the fake. */
+class RecordingWg implements WgControl {
+  readonly secrets: Uint8Array[] = [];
+  private readonly exe = new RealWgControl({ wgPath: FAKE_WG });
+  constructor(private readonly mem: FakeWgControl) {}
+  show(iface: string) {
+    return this.mem.show(iface);
+  }
+  readPrivateKey(iface: string) {
+    return this.mem.readPrivateKey(iface);
+  }
+  latestHandshakes(iface: string) {
+    return this.mem.latestHandshakes(iface);
+  }
+  async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }) {
+    if (change.privateKey !== undefined) this.secrets.push(Uint8Array.from(change.privateKey));
+    for (const p of change.peers ?? []) if (p.presharedKey) this.secrets.push(Uint8Array.from(p.presharedKey));
+    await this.exe.set(iface, change);
+    await this.mem.set(iface, change);
+  }
+}
+
+function forms(key: Uint8Array): string[] {
+  const b = Buffer.from(key);
+  return [b.toString('base64'), b.toString('hex'), b.toString('base64url'), b.toString('base64').slice(0, 20)];
+}
+
+test('fake wg executable: switch and rollback hand every secret over FIFOs, none on argv, stdin or env', async () => {
+  const mem = new FakeWgControl();
+  const relayKey = wgKeypair().publicKey;
+  const parent = await clientInterface(mem, 'wg0', relayKey, '10.64.0.1/32');
+  const wg = new RecordingWg(mem);
+  const kems = createClientKems(['ML-KEM-1024', 'HQC-256']);
+  const hop = (address: string): HopSpec => ({ role: 'single', iface: 'wg0', peer: null, service: address });
+
+  const good = await startTestRelay('good');
+  const bad = await startTestRelay('wrong-ciphertext');
+  try {
+    const net1 = new SimNetwork(mem, new Map([[good.address, { iface: 'wg0', relayPeer: relayKey, relay: good, parentPublicKey: parent.publicKey }]]));
+    await negotiate({ hops: [hop(good.address)], maxAttempts: 1, timeoutScale: 1, verifyTimeoutMs: 1500 }, { wg, kems, probe: net1 });
+    // Second run from the ephemeral key: this relay answers wrong ciphertexts → switch, then rollback.
+    const reg = good.registrations[0]!;
+    const net2 = new SimNetwork(mem, new Map([[bad.address, { iface: 'wg0', relayPeer: relayKey, relay: bad, parentPublicKey: reg.ephemeral, parentPsk: reg.psk }]]));
+    await assert.rejects(
+      negotiate({ hops: [hop(bad.address)], maxAttempts: 1, timeoutScale: 1, verifyTimeoutMs: 400 }, {
+        wg,
+        kems,
+        probe: net2,
+        readPresharedKey: async (iface, peer) => mem.presharedKeyOf(iface, peer),
+      }),
+    );
+    assert.equal((await mem.show('wg0')).publicKey, reg.ephemeral, 'rolled back to the key the run started from');
+  } finally {
+    good.close();
+    bad.close();
+  }
+
+  const runs = readdirSync(logDir).sort().map((f) => JSON.parse(readFileSync(join(logDir, f), 'utf8')) as Recorded);
+  assert.equal(runs.length, 3, 'switch, switch, rollback');
+  assert.equal(wg.secrets.length, 6, 'each run carried a private key and a PSK');
+  const secretForms = [parent.privateKey, ...wg.secrets].flatMap(forms);
+  for (const run of runs) {
+    const visible = [...run.argv, run.stdin].join(' ');
+    for (const f of secretForms) assert.ok(!visible.includes(f), `a secret appeared in argv/stdin: ${run.argv.join(' ')}`);
+    assert.deepEqual(run.envKeyShaped, []);
+    assert.deepEqual(run.argv.slice(0, 3), ['set', 'wg0', 'private-key']);
+    assert.deepEqual(run.secretPaths.map((p) => [p.after, p.isFifo, p.dirMode]), [
+      ['private-key', true, '700'],
+      ['preshared-key', true, '700'],
+    ]);
+  }
+  // What wg read through the FIFOs is exactly the keys handed over, in order.
+  const delivered = runs.flatMap((r) => r.secretPaths.map((p) => (p.content ?? '').trim()));
+  assert.deepEqual(delivered, wg.secrets.map((s) => Buffer.from(s).toString('base64')));
+  for (const s of wg.secrets) s.fill(0);
+});
