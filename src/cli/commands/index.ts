@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { negotiateCommand } from './negotiate.js';
+import { serverCommand } from './server.js';
 
 /** Every pqpsk subcommand; each lives in its own file in this folder. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [negotiateCommand];
+export const commands: CommandModule<any, any>[] = [negotiateCommand, serverCommand];

@@ -1,0 +1,162 @@
+/**
+ * `pqpsk server`: run the EphemeralPeer relay service beside an existing WireGuard
+ * interface (issue 4). Parses and checks the options, prints the relay's JSON log lines
+ * on stdout and one clear line on stderr for a start-up failure, and turns SIGTERM/SIGINT
+ * into a graceful stop.
+ */
+import type { CommandModule } from 'yargs';
+import { PqpskError, isPqpskError } from '../../errors.js';
+import { DEFAULT_STATE_DIR, FileBookStore } from '../../server/book-store.js';
+import { formatDuration, parseDuration } from '../../server/duration.js';
+import { DEFAULT_SERVICE_PORT, defaultListenAddress, parseHostPort } from '../../server/listen.js';
+import { LOG_LEVELS, levelFilter, type LogLevel, type Logger } from '../../server/log.js';
+import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from '../../server/relay.js';
+import { startRelayService } from '../../server/service.js';
+import { RealWgControl } from '../../wg/real.js';
+import { EXIT_GAVE_UP, EXIT_OK, exitCodeFor } from '../exit-codes.js';
+
+interface ServerArgs {
+  interface: string;
+  listen: string | undefined;
+  metrics: string | undefined;
+  'ephemeral-ttl': string;
+  'max-inflight': number;
+  'log-level': LogLevel;
+  'state-dir': string;
+  'hqc-workers': number | undefined;
+}
+
+const EPILOG = `How it works:
+  Clients reach the service through their WireGuard tunnel. A request names a parent key
+  (the client's peer on --interface); it is accepted only if its source address is routed
+  to that peer (or to the peer's live ephemeral peer). The relay answers with KEM
+  ciphertexts and adds an ephemeral peer whose preshared key only the client can derive.
+  When the ephemeral peer handshakes, the parent's allowed-ips move to it; when the
+  parent handshakes again they move back. Unused ephemeral peers are removed after
+  ${formatDuration(PENDING_TIMEOUT_MS)} without a handshake; idle ones after --ephemeral-ttl.
+
+Listening:
+  By default the service listens on the first IPv4 address of --interface, port
+  ${DEFAULT_SERVICE_PORT}, so it is reachable only through the tunnel. It never listens on all
+  addresses unless --listen says so (e.g. --listen 0.0.0.0:${DEFAULT_SERVICE_PORT}).
+
+State:
+  <state-dir>/<interface>.book.json (mode 0600) records which ephemeral peers belong to
+  which parent: public keys and allowed-ips only, never a key that is secret. On start the
+  relay reconciles the interface with it, so a crash leaves no orphaned peer.
+
+Observability:
+  One JSON line per registration on stdout (key tags, algorithms, result, timings).
+  --metrics serves /healthz (200 while serving, 503 while stopping) and /metrics in
+  Prometheus text: pqpsk_registrations_total{result}, pqpsk_registration_duration_seconds,
+  pqpsk_encapsulation_seconds{algorithm}, pqpsk_ephemeral_peers{state},
+  pqpsk_swaps_total{direction}, pqpsk_expiries_total{reason}.
+
+Signals and exit codes:
+  SIGTERM/SIGINT: stop accepting, finish requests in flight, apply a last pass, save the
+  state and exit 0 (a second signal exits at once with 1). Start-up problems (no such
+  interface, no \`wg\`, address in use, unreadable state file) print one line and exit 2.
+  Needs root (CAP_NET_ADMIN) to change the interface.`;
+
+/** The `server` subcommand. */
+export const serverCommand: CommandModule<object, ServerArgs> = {
+  command: 'server',
+  describe: 'Run the post-quantum ephemeral-peer relay service for a WireGuard interface',
+  builder: (yargs) =>
+    yargs
+      .usage('$0 server --interface <wg-if> [options]\n\nRun the relay side of the ephemeral-peer protocol beside wg-quick.')
+      .option('interface', {
+        alias: 'i',
+        type: 'string',
+        demandOption: true,
+        describe: 'The WireGuard interface whose peers may register ephemeral peers',
+      })
+      .option('listen', {
+        type: 'string',
+        describe: `ip:port for the gRPC service [default: the interface's IPv4 address, port ${DEFAULT_SERVICE_PORT}]`,
+      })
+      .option('metrics', { type: 'string', describe: 'ip:port for /metrics and /healthz (off unless given)' })
+      .option('ephemeral-ttl', {
+        type: 'string',
+        default: formatDuration(DEFAULT_EPHEMERAL_TTL_MS),
+        describe: 'Remove an ephemeral peer after this long without a handshake (e.g. 90s, 10m, 24h)',
+      })
+      .option('max-inflight', {
+        type: 'number',
+        default: DEFAULT_MAX_INFLIGHT,
+        describe: 'Registrations processed at once; more are refused with RESOURCE_EXHAUSTED',
+      })
+      .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Least severe log level printed' })
+      .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'Directory for the relay book' })
+      .option('hqc-workers', { type: 'number', describe: 'HQC-256 worker threads [default: one per CPU core]' })
+      .epilog(EPILOG),
+  handler: async (argv) => {
+    const logger = levelFilter(argv['log-level'], stdoutLogger());
+    let service;
+    try {
+      const maxInflight = argv['max-inflight'];
+      if (!Number.isInteger(maxInflight) || maxInflight < 1) {
+        throw usage(`--max-inflight: expected a whole number ≥ 1, got ${String(maxInflight)}`);
+      }
+      const workers = argv['hqc-workers'];
+      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256)) {
+        throw usage(`--hqc-workers: expected a whole number from 1 to 256, got ${String(workers)}`);
+      }
+      const ephemeralTtlMs = parseDuration('--ephemeral-ttl', argv['ephemeral-ttl']);
+      const listen = argv.listen === undefined ? defaultListenAddress(argv.interface) : parseHostPort('--listen', argv.listen);
+      const metrics = argv.metrics === undefined ? undefined : parseHostPort('--metrics', argv.metrics);
+      service = await startRelayService({
+        iface: argv.interface,
+        listen,
+        ...(metrics === undefined ? {} : { metrics }),
+        wg: new RealWgControl(),
+        store: new FileBookStore(argv['state-dir'], argv.interface),
+        logger,
+        ephemeralTtlMs,
+        maxInflight,
+        ...(workers === undefined ? {} : { hqcWorkers: workers }),
+      });
+    } catch (err) {
+      fail(err);
+    }
+    const running = service;
+    await new Promise<void>((resolve) => {
+      let signalled = false;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (signalled) {
+          process.stderr.write(`pqpsk server: ${signal} again, exiting without finishing\n`);
+          process.exit(EXIT_GAVE_UP);
+        }
+        signalled = true;
+        resolve();
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+    try {
+      await running.stop();
+    } catch (err) {
+      fail(err);
+    }
+    process.exit(EXIT_OK);
+  },
+};
+
+function stdoutLogger(): Logger {
+  return {
+    log: (level, record) => {
+      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, ...record })}\n`);
+    },
+  };
+}
+
+function usage(message: string): PqpskError {
+  return new PqpskError('INVALID_INPUT', message);
+}
+
+/** One line on stderr, then the exit code of the error (2 for set-up and usage problems). */
+function fail(err: unknown): never {
+  const message = isPqpskError(err) ? err.message : `unexpected ${err instanceof Error ? err.name : 'error'}`;
+  process.stderr.write(`pqpsk server: ${message}\n`);
+  process.exit(exitCodeFor(err));
+}

@@ -1,0 +1,176 @@
+/**
+ * Where the relay keeps its book (src/protocol/peer-state.ts RelayBook) across restarts:
+ * which ephemeral peers it registered for which parent, and the parents' own
+ * allowed-ips. Public keys and addresses only — never a PSK — yet the file is still
+ * private (mode 0600, directory 0700): it maps a relay's users to their tunnel addresses.
+ *
+ * Writes are atomic (write a temporary file, fsync, rename, fsync the directory), so a
+ * crash leaves either the old book or the new one, never half of one.
+ */
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PqpskError } from '../errors.js';
+import type { EphemeralRecord, ParentRecord, RelayBook } from '../protocol/peer-state.js';
+import { EMPTY_BOOK } from '../protocol/peer-state.js';
+import { checkInterfaceName } from '../wg/argv.js';
+import { isPublicKeyText } from '../wg/keys.js';
+
+/** What the relay needs from persistence; tests use MemoryBookStore. */
+export interface BookStore {
+  /** The stored book, or the empty book when nothing was stored yet. */
+  load(): Promise<RelayBook>;
+  /** Replace the stored book atomically. */
+  save(book: RelayBook): Promise<void>;
+  /** Where it lives, for messages. */
+  readonly location: string;
+}
+
+/** The default state directory of `pqpsk server`. */
+export const DEFAULT_STATE_DIR = '/var/lib/pqpsk';
+
+const FORMAT = 'pqpsk-relay-book';
+const VERSION = 1;
+
+/** One JSON file per interface in `dir`: `<dir>/<iface>.book.json`. */
+export class FileBookStore implements BookStore {
+  readonly location: string;
+  readonly #dir: string;
+
+  constructor(dir: string, iface: string) {
+    checkInterfaceName(iface);
+    this.#dir = dir;
+    this.location = join(dir, `${iface}.book.json`);
+  }
+
+  async load(): Promise<RelayBook> {
+    let text: string;
+    try {
+      text = await readFile(this.location, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_BOOK;
+      throw new PqpskError('SETUP', `state file ${this.location}: cannot read (${errnoOf(err)})`);
+    }
+    return parseBook(this.location, text);
+  }
+
+  async save(book: RelayBook): Promise<void> {
+    const text = `${JSON.stringify(serializeBook(book), null, 1)}\n`;
+    const tmp = `${this.location}.tmp`;
+    try {
+      await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+      // A temporary file left by a crash may have any mode: never reuse it.
+      await rm(tmp, { force: true });
+      const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(text, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, this.location);
+      const dir = await open(this.#dir, constants.O_RDONLY);
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch (err) {
+      throw new PqpskError('SETUP', `state file ${this.location}: cannot write (${errnoOf(err)})`);
+    }
+  }
+}
+
+/** In memory, for tests: keeps every saved version and can be told to fail. */
+export class MemoryBookStore implements BookStore {
+  readonly location = 'memory';
+  readonly saved: RelayBook[] = [];
+  #book: RelayBook;
+  #failNext = 0;
+
+  constructor(initial: RelayBook = EMPTY_BOOK) {
+    this.#book = initial;
+  }
+
+  get current(): RelayBook {
+    return this.#book;
+  }
+
+  /** Make the next `n` saves fail (a full disk). */
+  failNextSaves(n = 1): void {
+    this.#failNext = n;
+  }
+
+  async load(): Promise<RelayBook> {
+    return this.#book;
+  }
+
+  async save(book: RelayBook): Promise<void> {
+    if (this.#failNext > 0) {
+      this.#failNext--;
+      throw new PqpskError('SETUP', 'state file memory: cannot write (ENOSPC)');
+    }
+    // Round-trip through JSON as the file store would, so tests see exactly what persists.
+    this.#book = parseBook('memory', JSON.stringify(serializeBook(book)));
+    this.saved.push(this.#book);
+  }
+}
+
+/** The file's JSON shape, versioned so a later format can be told apart. */
+export function serializeBook(book: RelayBook): unknown {
+  return {
+    format: FORMAT,
+    version: VERSION,
+    parents: book.parents.map((p) => ({ parent: p.parent, allowedIps: [...p.allowedIps] })),
+    ephemerals: book.ephemerals.map((e) => ({ ephemeral: e.ephemeral, parent: e.parent, registeredAt: e.registeredAt })),
+  };
+}
+
+/** Parse and check a stored book; every problem is a SETUP error naming the file and field. */
+export function parseBook(location: string, text: string): RelayBook {
+  const fail = (what: string): never => {
+    throw new PqpskError('SETUP', `state file ${location}: ${what}; fix or remove it (the relay then starts with an empty book)`);
+  };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return fail('not valid JSON');
+  }
+  if (!isObject(data) || data['format'] !== FORMAT) return fail(`not a ${FORMAT} file`);
+  if (data['version'] !== VERSION) return fail(`unsupported version ${String(data['version'])}`);
+  const parentsRaw = data['parents'];
+  const ephemeralsRaw = data['ephemerals'];
+  if (!Array.isArray(parentsRaw) || !Array.isArray(ephemeralsRaw)) return fail('parents and ephemerals must be lists');
+  const parents = parentsRaw.map((p: unknown, i): ParentRecord => {
+    if (!isObject(p) || !isKey(p['parent'])) return fail(`parents[${i}].parent is not a WireGuard public key`);
+    const ips = p['allowedIps'];
+    if (!Array.isArray(ips) || !ips.every((ip) => typeof ip === 'string' && /^[0-9a-fA-F.:]+\/\d{1,3}$/.test(ip))) {
+      return fail(`parents[${i}].allowedIps must be a list of CIDRs`);
+    }
+    return { parent: p['parent'], allowedIps: ips as string[] };
+  });
+  const ephemerals = ephemeralsRaw.map((e: unknown, i): EphemeralRecord => {
+    if (!isObject(e) || !isKey(e['ephemeral'])) return fail(`ephemerals[${i}].ephemeral is not a WireGuard public key`);
+    if (!isKey(e['parent']) || !parents.some((p) => p.parent === e['parent'])) {
+      return fail(`ephemerals[${i}].parent is not a recorded parent`);
+    }
+    const at = e['registeredAt'];
+    if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) return fail(`ephemerals[${i}].registeredAt is not a time`);
+    return { ephemeral: e['ephemeral'], parent: e['parent'], registeredAt: at };
+  });
+  return { parents, ephemerals };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isKey(value: unknown): value is string {
+  return typeof value === 'string' && isPublicKeyText(value);
+}
+
+function errnoOf(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : 'I/O error';
+}

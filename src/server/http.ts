@@ -1,0 +1,93 @@
+/**
+ * The operator's window: `GET /metrics` (Prometheus text) and `GET /healthz` on a
+ * separate address from the EphemeralPeer service, so monitoring never needs a tunnel.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { PqpskError } from '../errors.js';
+import type { HostPort } from './listen.js';
+
+export interface MetricsEndpoints {
+  /** The `/metrics` body. */
+  metrics(): string;
+  /** Whether `/healthz` answers 200 (serving) or 503 (starting or shutting down). */
+  healthy(): boolean;
+}
+
+export interface MetricsServer {
+  /** `host:port` as bound (port resolved when 0 was asked for). */
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serve the endpoints on `where`. Fails with SETUP (one clear line) when it cannot bind. */
+export async function startMetricsServer(where: HostPort, endpoints: MetricsEndpoints): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => answer(req, res, endpoints));
+  server.keepAliveTimeout = 5000;
+  server.headersTimeout = 5000;
+  server.requestTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(new PqpskError('SETUP', `cannot serve metrics on ${where.text}: ${bindReason(err)}`));
+    };
+    server.once('error', onError);
+    server.listen({ host: where.host, port: where.port, exclusive: true }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const port = typeof bound === 'object' && bound !== null ? bound.port : where.port;
+  return {
+    address: where.host.includes(':') ? `[${where.host}]:${port}` : `${where.host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function answer(req: IncomingMessage, res: ServerResponse, endpoints: MetricsEndpoints): void {
+  const path = (req.url ?? '/').split('?')[0];
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
+    return;
+  }
+  if (path === '/healthz') {
+    const ok = endpoints.healthy();
+    send(res, ok ? 200 : 503, 'text/plain; charset=utf-8', ok ? 'ok\n' : 'unavailable\n');
+    return;
+  }
+  if (path === '/metrics') {
+    let body: string;
+    try {
+      body = endpoints.metrics();
+    } catch {
+      send(res, 500, 'text/plain; charset=utf-8', 'metrics unavailable\n');
+      return;
+    }
+    send(res, 200, 'text/plain; version=0.0.4; charset=utf-8', body);
+    return;
+  }
+  send(res, 404, 'text/plain; charset=utf-8', 'not found: try /metrics or /healthz\n');
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...extra });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function bindReason(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+      return 'address already in use';
+    case 'EADDRNOTAVAIL':
+      return 'no interface on this machine has that address';
+    case 'EACCES':
+      return 'permission denied';
+    default:
+      return err.code ?? 'bind failed';
+  }
+}

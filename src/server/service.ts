@@ -1,0 +1,141 @@
+/**
+ * `pqpsk server` as a library: the relay, its gRPC service, its metrics endpoint and the
+ * HQC-256 worker pool, started in an order that fails early and stopped in an order that
+ * loses no request (stop accepting → finish in-flight → last watcher pass → persist).
+ * The CLI adds argument parsing, signals and printing on top.
+ */
+import { PqpskError } from '../errors.js';
+import { createMlKem1024 } from '../kem/ml-kem-1024.js';
+import type { Kem, KemName } from '../kem/types.js';
+import { startRpcServer, type RpcServer } from '../rpc/server.js';
+import type { WgControl } from '../wg/types.js';
+import { createHqcWorkerPool, type HqcWorkerPool } from '../../wasm/pool.js';
+import type { BookStore } from './book-store.js';
+import type { KemProvider } from './encapsulate.js';
+import { startMetricsServer, type MetricsServer } from './http.js';
+import type { RateLimit } from './limits.js';
+import type { HostPort } from './listen.js';
+import { SILENT_LOGGER, describeError, type Logger } from './log.js';
+import { RelayMetrics } from './metrics.js';
+import { Relay, type PollIntervals } from './relay.js';
+
+/**
+ * The largest valid request (HQC-256 + ML-KEM-1024 public keys, two WireGuard keys,
+ * framing) is about 9 KB; anything over 12 KiB is refused by grpc-js before decoding.
+ */
+export const MAX_REQUEST_BYTES = 12 * 1024;
+/** How long SIGTERM waits for in-flight requests before cancelling them. */
+export const SHUTDOWN_GRACE_MS = 15_000;
+
+export interface RelayServiceConfig {
+  readonly iface: string;
+  readonly listen: HostPort;
+  readonly metrics?: HostPort;
+  readonly wg: WgControl;
+  readonly store: BookStore;
+  readonly logger?: Logger;
+  readonly ephemeralTtlMs?: number;
+  readonly maxInflight?: number;
+  readonly rateLimit?: RateLimit | null;
+  readonly poll?: PollIntervals;
+  /** HQC-256 workers; default one per core. */
+  readonly hqcWorkers?: number;
+  /** Tests: KEMs to use instead of the worker pool and noble. */
+  readonly kems?: KemProvider;
+}
+
+export interface RelayService {
+  readonly relay: Relay;
+  /** `ip:port` of the EphemeralPeer service. */
+  readonly address: string;
+  /** `ip:port` of /metrics and /healthz, when enabled. */
+  readonly metricsAddress: string | null;
+  /** Graceful stop (SIGTERM). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Start everything, or clean up what was started and throw (SETUP/NOT_FOUND for an operator's mistake). */
+export async function startRelayService(config: RelayServiceConfig): Promise<RelayService> {
+  const logger = config.logger ?? SILENT_LOGGER;
+  const cleanups: (() => Promise<void>)[] = [];
+  const undo = async (): Promise<void> => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    let kems = config.kems;
+    let pool: HqcWorkerPool | undefined;
+    if (kems === undefined) {
+      const hqc = createHqcWorkerPool(config.hqcWorkers === undefined ? {} : { size: config.hqcWorkers });
+      pool = hqc;
+      cleanups.push(() => hqc.close());
+      const mlKem = createMlKem1024();
+      kems = (name: KemName): Kem => (name === 'HQC-256' ? hqc.kem : mlKem);
+    }
+    const metrics = new RelayMetrics();
+    const relay = await Relay.open({
+      iface: config.iface,
+      wg: config.wg,
+      store: config.store,
+      kems,
+      logger,
+      metrics,
+      ...(config.ephemeralTtlMs === undefined ? {} : { ephemeralTtlMs: config.ephemeralTtlMs }),
+      ...(config.maxInflight === undefined ? {} : { maxInflight: config.maxInflight }),
+      ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
+      ...(config.poll === undefined ? {} : { poll: config.poll }),
+    });
+    cleanups.push(() => relay.close());
+
+    const rpc: RpcServer = await startRpcServer(config.listen.text, (request, context) => relay.register(request, context), {
+      maxRequestBytes: MAX_REQUEST_BYTES,
+    });
+    cleanups.push(async () => rpc.forceShutdown());
+
+    let metricsServer: MetricsServer | null = null;
+    if (config.metrics !== undefined) {
+      const server = await startMetricsServer(config.metrics, {
+        metrics: () => metrics.render(),
+        healthy: () => relay.healthy,
+      });
+      metricsServer = server;
+      cleanups.push(() => server.close());
+    }
+
+    relay.startWatcher();
+    logger.log('info', {
+      event: 'listening',
+      iface: config.iface,
+      address: rpc.address,
+      metrics: metricsServer?.address ?? null,
+    });
+
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        relay.beginShutdown();
+        logger.log('info', { event: 'stopping', iface: config.iface, inflight: relay.inflight });
+        const grace = setTimeout(() => rpc.forceShutdown(), SHUTDOWN_GRACE_MS);
+        try {
+          await rpc.shutdown();
+        } finally {
+          clearTimeout(grace);
+        }
+        try {
+          await relay.close();
+        } catch (err) {
+          logger.log('error', { event: 'persist-failed', iface: config.iface, ...describeError(err) });
+          throw err;
+        } finally {
+          await metricsServer?.close();
+          await pool?.close();
+        }
+        logger.log('info', { event: 'stopped', iface: config.iface });
+      })();
+      return stopping;
+    };
+    return { relay, address: rpc.address, metricsAddress: metricsServer?.address ?? null, stop };
+  } catch (err) {
+    await undo();
+    throw err instanceof PqpskError ? err : new PqpskError('INTERNAL', `relay failed to start: ${describeError(err).message}`, { cause: err });
+  }
+}
