@@ -31,8 +31,10 @@ export function registerBed(bed: Teardownable): void {
   live.add(bed);
   if (!installed) {
     installed = true;
-    process.once('SIGINT', onSigint);
-    process.once('SIGTERM', onSigterm);
+    // `on`, not `once`: execa's signal-exit re-raises a signal at once when it sees no
+    // other listener, which would kill the process before the async teardown finishes.
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
     process.on('exit', onExit);
   }
 }
