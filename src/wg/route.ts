@@ -17,27 +17,50 @@ export interface RouteJson {
   readonly dev?: string;
   readonly gateway?: string;
   readonly prefsrc?: string;
+  readonly protocol?: string;
+  readonly scope?: string;
+  readonly metric?: number;
   readonly table?: string;
   readonly metrics?: readonly Record<string, unknown>[];
 }
 
-/** The planned host route, as argv words after `ip route add|del` (pure, tested directly). */
-export function hostRouteArgs(ip: string, found: RouteJson, mss: number): string[] {
+/** Route metrics `ip route` takes back under the same name (advmss is handled apart). */
+const KEPT_METRICS = ['mtu', 'window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'initcwnd', 'initrwnd', 'hoplimit', 'reordering'];
+const WORD = /^[A-Za-z0-9_.:=+-]{1,64}$/;
+
+/**
+ * A host route to `ip` as argv words after `ip route add|change` (pure, tested directly):
+ * the path and attributes of `found`, without any advmss. `found` comes from `ip route
+ * get` (a new route along the kernel's path) or `ip route show exact` (an existing one,
+ * re-stated so `change` keeps everything but the MSS).
+ */
+export function hostRouteArgs(ip: string, found: RouteJson): string[] {
   if (found.dev === undefined || !/^[A-Za-z0-9_=+.-]{1,15}$/.test(found.dev)) {
     throw new PqpskError('WG_FAILURE', `no usable route to ${ip}`);
   }
-  const prefix = ip.includes(':') ? 128 : 32;
-  const words = [`${ip}/${prefix}`];
-  if (found.gateway !== undefined) words.push('via', found.gateway);
-  words.push('dev', found.dev);
-  if (found.prefsrc !== undefined) words.push('src', found.prefsrc);
-  words.push('advmss', String(mss));
+  const words = [`${ip}/${ip.includes(':') ? 128 : 32}`];
+  const add = (key: string, value: unknown): void => {
+    if (value === undefined) return;
+    const text = String(value);
+    if (!WORD.test(text)) throw new PqpskError('WG_FAILURE', `route to ${ip}: unexpected ${key}`);
+    words.push(key, text);
+  };
+  add('via', found.gateway);
+  add('dev', found.dev);
+  add('proto', found.protocol);
+  add('scope', found.scope);
+  add('src', found.prefsrc);
+  add('metric', found.metric);
+  for (const entry of found.metrics ?? []) {
+    for (const key of KEPT_METRICS) if (typeof entry[key] === 'number') add(key, entry[key]);
+  }
   return words;
 }
 
-/** Whether an exact host route is one this guard left behind (e.g. a client killed with -9). */
-export function isOurHostRoute(route: RouteJson, mss: number): boolean {
-  return (route.metrics ?? []).some((m) => m['advmss'] === mss);
+/** The advmss a route carries, if any. */
+export function routeAdvmss(route: RouteJson): number | null {
+  for (const entry of route.metrics ?? []) if (typeof entry['advmss'] === 'number') return entry['advmss'];
+  return null;
 }
 
 export interface HostRouteClamp {
@@ -47,33 +70,38 @@ export interface HostRouteClamp {
 }
 
 /**
- * Add the clamped host route to `ip` along the path the kernel uses now. An existing host
- * route of someone else's is left alone (applied: false); a leftover of ours is reused
- * and removed at undo. Never throws: a guard that cannot be set only says why.
+ * Clamp the MSS toward `ip`. With no host route yet, add one along the kernel's current
+ * path (removed at undo). With one (wg-quick makes a /32 for `AllowedIPs = x/32`), change
+ * it to carry advmss and change it back at undo; an advmss of ours left by a client
+ * killed with -9 is taken off then too. Never throws: a guard that cannot be set says why.
  */
 export async function clampHostRoute(ip: string, mss = CONFIG_SERVICE_MSS): Promise<HostRouteClamp> {
   const none = (message: string): HostRouteClamp => ({ applied: false, message, undo: async () => undefined });
   if (!/^[0-9A-Fa-f:.]+$/.test(ip)) return none(`not an IP address: ${ip.slice(0, 60)}`);
-  const prefix = ip.includes(':') ? 128 : 32;
   const family = ip.includes(':') ? '-6' : '-4';
   try {
-    const exact = await ipJson([family, 'route', 'show', 'exact', `${ip}/${prefix}`]);
-    let args: string[];
-    if (exact.length > 0) {
-      const route = exact[0]!;
-      if (!isOurHostRoute(route, mss)) return none(`a host route to ${ip} already exists; left as it is`);
-      args = hostRouteArgs(ip, route, mss);
-    } else {
-      const got = await ipJson([family, 'route', 'get', ip]);
-      args = hostRouteArgs(ip, got[0] ?? {}, mss);
-      await ip_([family, 'route', 'add', ...args]);
+    const exact = (await ipJson([family, 'route', 'show', 'exact', `${ip}/${ip.includes(':') ? 128 : 32}`]))[0];
+    if (exact !== undefined) {
+      const args = hostRouteArgs(ip, exact);
+      const before = routeAdvmss(exact);
+      const restore = before === null || before === mss ? args : [...args, 'advmss', String(before)];
+      await ip_([family, 'route', 'change', ...args, 'advmss', String(mss)]);
+      return {
+        applied: true,
+        message: `route ${args.join(' ')} advmss ${mss} (existing route, restored after)`,
+        undo: async () => {
+          await ip_([family, 'route', 'change', ...restore]);
+        },
+      };
     }
-    const dev = args[args.indexOf('dev') + 1]!;
+    const got = (await ipJson([family, 'route', 'get', ip]))[0] ?? {};
+    const args = hostRouteArgs(ip, { ...(got.gateway === undefined ? {} : { gateway: got.gateway }), ...(got.dev === undefined ? {} : { dev: got.dev }), ...(got.prefsrc === undefined ? {} : { prefsrc: got.prefsrc }) });
+    await ip_([family, 'route', 'add', ...args, 'advmss', String(mss)]);
     return {
       applied: true,
-      message: `route ${args.join(' ')}`,
+      message: `route ${args.join(' ')} advmss ${mss} (added, removed after)`,
       undo: async () => {
-        await ip_([family, 'route', 'del', `${ip}/${prefix}`, 'dev', dev]);
+        await ip_([family, 'route', 'del', ...args]);
       },
     };
   } catch (err) {

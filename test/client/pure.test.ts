@@ -5,7 +5,7 @@ import { hopsFromArgs, parseDuration, reportJson } from '../../src/cli/commands/
 import { parseKemList } from '../../src/client/kems.js';
 import { parseService } from '../../src/client/probe.js';
 import { parsePresharedKeys } from '../../src/wg/psk-read.js';
-import { hostRouteArgs, isOurHostRoute } from '../../src/wg/route.js';
+import { hostRouteArgs, routeAdvmss } from '../../src/wg/route.js';
 
 const base = {
   'config-service': '10.64.0.1:1337',
@@ -64,13 +64,18 @@ test('--json carries per hop the public facts and timings, never a PSK field', (
   ]);
 });
 
-test('MSS guard route: same path as the kernel picked, plus advmss; our leftovers are recognised', () => {
-  assert.deepEqual(hostRouteArgs('10.64.0.1', { dev: 'wg0', prefsrc: '10.64.0.2' }, 496), ['10.64.0.1/32', 'dev', 'wg0', 'src', '10.64.0.2', 'advmss', '496']);
-  assert.deepEqual(hostRouteArgs('10.65.0.1', { dev: 'wg1', gateway: '10.65.0.254' }, 496), ['10.65.0.1/32', 'via', '10.65.0.254', 'dev', 'wg1', 'advmss', '496']);
-  assert.deepEqual(hostRouteArgs('fc00::1', { dev: 'wg0' }, 496), ['fc00::1/128', 'dev', 'wg0', 'advmss', '496']);
-  assert.throws(() => hostRouteArgs('10.64.0.1', {}, 496), /no usable route/);
-  assert.equal(isOurHostRoute({ metrics: [{ advmss: 496 }] }, 496), true);
-  assert.equal(isOurHostRoute({ dev: 'eth0' }, 496), false);
+test('MSS guard route: the kernel path or the existing route re-stated, so only advmss changes', () => {
+  assert.deepEqual(hostRouteArgs('10.64.0.1', { dev: 'wg0', prefsrc: '10.64.0.2' }), ['10.64.0.1/32', 'dev', 'wg0', 'src', '10.64.0.2']);
+  assert.deepEqual(hostRouteArgs('10.65.0.1', { dev: 'wg1', gateway: '10.65.0.254' }), ['10.65.0.1/32', 'via', '10.65.0.254', 'dev', 'wg1']);
+  assert.deepEqual(
+    hostRouteArgs('10.64.0.1', { dev: 'wg0', protocol: 'static', scope: 'link', metric: 5, metrics: [{ mtu: 1280, advmss: 496 }] }),
+    ['10.64.0.1/32', 'dev', 'wg0', 'proto', 'static', 'scope', 'link', 'metric', '5', 'mtu', '1280'],
+  );
+  assert.deepEqual(hostRouteArgs('fc00::1', { dev: 'wg0' }), ['fc00::1/128', 'dev', 'wg0']);
+  assert.throws(() => hostRouteArgs('10.64.0.1', {}), /no usable route/);
+  assert.throws(() => hostRouteArgs('10.64.0.1', { dev: 'wg0', protocol: 'x y' }), /unexpected proto/);
+  assert.equal(routeAdvmss({ metrics: [{ advmss: 496 }] }), 496);
+  assert.equal(routeAdvmss({ dev: 'eth0' }), null);
 });
 
 test('PSK read-back parser: bytes in, keys out, (none) as null, errors without text', () => {
