@@ -44,6 +44,7 @@ export interface BedRelay extends BedInterface {
   readonly underlayAddress: string;
 }
 
+/** Facts about a single-hop bed that tests and the demo need (names, addresses, public keys). */
 export interface SingleHopTopology {
   readonly kind: 'single-hop';
   readonly suffix: string;
@@ -52,6 +53,7 @@ export interface SingleHopTopology {
   readonly underlay: string;
 }
 
+/** Facts about a nested multihop bed. */
 export interface MultihopTopology {
   readonly kind: 'multihop';
   readonly suffix: string;
@@ -83,11 +85,13 @@ export interface Multihop {
   readonly buildMs: number;
 }
 
+/** `suffix` pins the run's names (default: random); `mtu` sets each interface's MTU (default 1420). */
 export interface SingleHopOptions {
   readonly suffix?: string;
   readonly mtu?: { readonly client?: number; readonly relay?: number };
 }
 
+/** As SingleHopOptions; the inner tunnel defaults to 1340 so it fits inside the outer one. */
 export interface MultihopOptions {
   readonly suffix?: string;
   readonly mtu?: { readonly outer?: number; readonly inner?: number; readonly entry?: number; readonly exit?: number };

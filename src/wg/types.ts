@@ -25,6 +25,7 @@ export interface WgPeer {
 
 export interface WgInterfaceState {
   readonly name: string;
+  /** Base64 public key; '' while the interface has no private key (`wg` prints `(none)`). */
   readonly publicKey: string;
   readonly listenPort: number;
   readonly peers: readonly WgPeer[];

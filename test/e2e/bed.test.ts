@@ -198,6 +198,28 @@ describe('e2e against real wireguard-go in network namespaces', { skip }, () => 
     assert.throws(() => bed.spawnIn(client.namespace, ['true']), /used after teardown/);
   });
 
+  test('real wireguard-go: two beds side by side are isolated; a clashing suffix fails without touching the other bed', async () => {
+    requireBed();
+    const [one, two] = await Promise.all([buildSingleHop(), buildSingleHop()]);
+    try {
+      const pings = await Promise.all([one, two].map(({ bed, topology }) => bed.ping(topology.client.namespace, topology.relay.gateway, { count: 2 })));
+      for (const p of pings) assert.equal(p.exitCode, 0, p.stdout);
+      // Same addresses, different namespaces: each relay knows only its own client.
+      const peerOf = async ({ bed, topology }: typeof one): Promise<string> =>
+        (await bed.wg(topology.relay.namespace).show(topology.relay.iface)).peers[0]!.publicKey;
+      assert.equal(await peerOf(one), one.topology.client.publicKey);
+      assert.equal(await peerOf(two), two.topology.client.publicKey);
+
+      await assert.rejects(buildSingleHop({ suffix: one.topology.suffix }), (e: unknown) => isPqpskError(e, 'SETUP') && /ip netns add pqpsk-\w+-(client|relay)/.test(e.message));
+      const still = await one.bed.ping(one.topology.client.namespace, one.topology.relay.gateway, { count: 1 });
+      assert.equal(still.exitCode, 0, 'the failed build tore down only what it had created');
+    } finally {
+      for (const { bed } of [one, two]) assert.deepEqual((await bed.teardown()).leftovers, []);
+    }
+    await assertNothingLeft(one.topology.suffix);
+    await assertNothingLeft(two.topology.suffix);
+  });
+
   test('real wireguard-go: real wg errors — missing interface is NOT_FOUND, the secret channel does not hang', async () => {
     requireBed();
     const bed = new Bed();
