@@ -293,7 +293,10 @@ export class Relay {
     const before = this.#book;
     await this.#save(unionBook(before, plan.book));
     try {
-      for (const peers of groups) await this.#wg.set(this.iface, { peers });
+      for (const peers of groups) {
+        await this.#wg.set(this.iface, { peers });
+        this.#view = applyToView(this.#view, peers);
+      }
     } catch (err) {
       await this.#save(before).catch(() => undefined);
       throw err;
@@ -309,7 +312,11 @@ export class Relay {
     const union = unionBook(before, plan.book);
     if (plan.changes.length > 0) await this.#save(union);
     try {
-      for (const group of plan.changes) await this.#wg.set(this.iface, { peers: group.map(toChange) });
+      for (const group of plan.changes) {
+        const peers = group.map(toChange);
+        await this.#wg.set(this.iface, { peers });
+        this.#view = applyToView(this.#view, peers);
+      }
     } catch (err) {
       // Some groups may be applied: remember everything; the next pass re-plans from `wg`.
       this.#book = union;
@@ -396,6 +403,28 @@ export class Relay {
 
 function toView(peers: readonly { publicKey: string; allowedIps: readonly string[]; latestHandshake: number }[]): RelayPeerView[] {
   return peers.map((p) => ({ publicKey: p.publicKey, allowedIps: [...p.allowedIps], latestHandshake: p.latestHandshake }));
+}
+
+/** What the interface looks like after a successful `wg set` (allowed-ips are unique per interface). */
+function applyToView(view: readonly RelayPeerView[], changes: readonly WgPeerChange[]): RelayPeerView[] {
+  let peers = view.map((p) => ({ ...p, allowedIps: [...p.allowedIps] }));
+  for (const c of changes) {
+    if (c.remove === true) {
+      peers = peers.filter((p) => p.publicKey !== c.publicKey);
+      continue;
+    }
+    let peer = peers.find((p) => p.publicKey === c.publicKey);
+    if (peer === undefined) {
+      peer = { publicKey: c.publicKey, allowedIps: [], latestHandshake: 0 };
+      peers.push(peer);
+    }
+    if (c.allowedIps !== undefined) {
+      const moved = c.allowedIps;
+      for (const p of peers) p.allowedIps = p.allowedIps.filter((ip) => !moved.includes(ip));
+      peer.allowedIps = [...moved];
+    }
+  }
+  return peers;
 }
 
 function toChange(op: PeerOp): WgPeerChange {

@@ -1,0 +1,379 @@
+/**
+ * The relay on the in-memory fake: registration, authentication through a live ephemeral,
+ * made-before-broken, the watcher's swaps and expiries, write-ahead persistence, limits,
+ * restart recovery. Requests come in-process (no gRPC) with a chosen source address.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { PqpskError, isPqpskError } from '../../src/errors.js';
+import type { Kem, KemName } from '../../src/kem/types.js';
+import type { RelayBook } from '../../src/protocol/peer-state.js';
+import { MemoryBookStore } from '../../src/server/book-store.js';
+import { MemoryLogger } from '../../src/server/log.js';
+import { unionBook } from '../../src/server/relay.js';
+import {
+  IFACE,
+  P_IPS,
+  Q_IPS,
+  TestClock,
+  asWire,
+  clientRequest,
+  deferred,
+  eventually,
+  makeWorld,
+  openRelay,
+  peerTable,
+  provider,
+  registerDirect,
+  secretForms,
+  setCount,
+  testKems,
+  wgKeypair,
+} from './helpers.js';
+
+async function rejects(promise: Promise<unknown>, code: string): Promise<PqpskError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(isPqpskError(err), `expected PqpskError ${code}, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return err;
+  }
+  assert.fail(`expected ${code}`);
+}
+
+describe('registration', () => {
+  test('one wg set adds the ephemeral with its PSK and no allowed-ips; the book is written ahead of it', async () => {
+    const w = await makeWorld();
+    const setsBefore = setCount(w.wg);
+    const savesBefore = w.store.saved.length;
+    const { ephemeral, psk } = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    const relayPsk = w.wg.presharedKeyOf(IFACE, ephemeral.publicKey);
+    assert.ok(relayPsk !== null && Buffer.from(relayPsk).equals(Buffer.from(psk)));
+    assert.equal(setCount(w.wg) - setsBefore, 1, 'exactly one wg set');
+    const set = w.wg.operations.filter((o) => o.op === 'set').at(-1)!;
+    assert.deepEqual(set.peers, [{ publicKey: ephemeral.publicKey, presharedKey: 'set' }], 'no allowed-ips, no removals');
+    const table = await peerTable(w.wg);
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, P_IPS, 'the parent keeps its addresses until the ephemeral handshakes');
+    // Write-ahead: the book naming the new peer was saved before the set, and again after.
+    const saves = w.store.saved.slice(savesBefore);
+    assert.equal(saves.length, 2);
+    assert.deepEqual(saves[0]!.ephemerals.map((e) => e.ephemeral), [ephemeral.publicKey]);
+    assert.deepEqual(w.store.current.ephemerals.map((e) => [e.ephemeral, e.parent]), [[ephemeral.publicKey, w.P.publicKey]]);
+    assert.deepEqual(w.store.current.parents, [{ parent: w.P.publicKey, allowedIps: P_IPS }]);
+    // No log line, and no stored book, holds the PSK in any form.
+    const everything = JSON.stringify(w.logger.records) + JSON.stringify(w.store.saved);
+    for (const form of secretForms(psk)) assert.ok(!everything.includes(form), 'no PSK in logs or the book');
+    psk.fill(0);
+    relayPsk.fill(0);
+  });
+
+  test('a newer registration replaces a pending one at once, in the same wg set', async () => {
+    const w = await makeWorld();
+    const first = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    const second = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    const set = w.wg.operations.filter((o) => o.op === 'set').at(-1)!;
+    assert.deepEqual(set.peers, [
+      { publicKey: second.ephemeral.publicKey, presharedKey: 'set' },
+      { publicKey: first.ephemeral.publicKey, remove: true },
+    ]);
+    const table = await peerTable(w.wg);
+    assert.equal(table[first.ephemeral.publicKey], undefined);
+    assert.deepEqual(w.relay.book.ephemerals.map((e) => e.ephemeral), [second.ephemeral.publicKey]);
+    assert.equal(w.relay.metrics.events('replaced'), 1);
+  });
+
+  test('wg set failing: the request fails INTERNAL, the interface and the book are as before', async () => {
+    const w = await makeWorld();
+    const before = await peerTable(w.wg);
+    w.wg.failNext('set');
+    const client = await clientRequest(w.P.raw);
+    await rejects(w.relay.register(asWire(client.request), { peerAddress: '10.64.0.2' }), 'WG_FAILURE');
+    assert.deepEqual(await peerTable(w.wg), before);
+    assert.deepEqual(w.relay.book.ephemerals, []);
+    assert.deepEqual(w.store.current.ephemerals, [], 'the write-ahead record was withdrawn');
+    assert.equal(w.relay.metrics.registrations('internal'), 1);
+    // The next request is fine.
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+  });
+
+  test('the book cannot be written: no wg change at all', async () => {
+    const w = await makeWorld();
+    const sets = setCount(w.wg);
+    w.store.failNextSaves(1);
+    const client = await clientRequest(w.P.raw);
+    const err = await rejects(w.relay.register(asWire(client.request), { peerAddress: '10.64.0.2' }), 'INTERNAL');
+    assert.match(err.message, /cannot persist the relay book/);
+    assert.equal(setCount(w.wg), sets);
+  });
+});
+
+describe('authentication', () => {
+  test('the source must be routed to the claimed parent; unknown and wrong parents fail alike, before any KEM work', async () => {
+    let encapsulations = 0;
+    const counting = (name: KemName): Kem => {
+      const kem = provider(name);
+      return { ...kem, encapsulate: (pk) => (encapsulations++, kem.encapsulate(pk)) };
+    };
+    const w = await makeWorld({ kems: counting });
+    const client = await clientRequest(w.P.raw);
+    const q = await clientRequest(w.Q.raw);
+    const errs = [
+      await rejects(w.relay.register(asWire(q.request), { peerAddress: '10.64.0.2' }), 'PERMISSION_DENIED'),
+      await rejects(w.relay.register(asWire({ ...q.request, wg_parent_pubkey: wgKeypair().raw }), { peerAddress: '10.64.0.2' }), 'PERMISSION_DENIED'),
+      await rejects(w.relay.register(asWire(client.request), { peerAddress: '10.64.0.3' }), 'PERMISSION_DENIED'),
+      await rejects(w.relay.register(asWire(client.request), { peerAddress: '10.99.0.1' }), 'PERMISSION_DENIED'),
+    ];
+    assert.equal(new Set(errs.map((e) => e.message)).size, 1);
+    assert.equal(encapsulations, 0, 'an impostor costs no encapsulation');
+    assert.equal(w.wg.operations.filter((o) => o.op === 'set').length, 1, 'only the set-up set');
+    await registerDirect(w.relay, w.Q.raw, '10.64.0.3');
+  });
+
+  test('negotiating again from a live ephemeral: claiming it or its parent is accepted; made before broken', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    // A pending ephemeral holds no route: claiming it is refused.
+    await rejects(registerDirect(w.relay, e1.ephemeral.raw, '10.64.0.2'), 'PERMISSION_DENIED');
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    const events = await w.relay.tick();
+    assert.deepEqual(events.map((e) => e.kind), ['swap']);
+    assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS);
+
+    // The client negotiates again through E1, naming E1 as its parent.
+    const e2 = await registerDirect(w.relay, e1.ephemeral.raw, '10.64.0.2');
+    let table = await peerTable(w.wg);
+    assert.deepEqual(table[e1.ephemeral.publicKey]?.allowedIps, P_IPS, 'E1 is live and stays');
+    assert.deepEqual(table[e2.ephemeral.publicKey]?.allowedIps, []);
+    assert.deepEqual(w.relay.book.ephemerals.map((e) => e.parent), [w.P.publicKey, w.P.publicKey], 'E2 belongs to P, not to E1');
+    // Naming P while travelling in E1 is accepted too (and replaces pending E2 at once).
+    const e3 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    table = await peerTable(w.wg);
+    assert.equal(table[e2.ephemeral.publicKey], undefined);
+    assert.ok(table[e1.ephemeral.publicKey], 'E1 still live');
+
+    // E3 handshakes: it takes the addresses, E1 goes.
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e3.ephemeral.publicKey, w.clock.seconds);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['superseded', 'swap']);
+    table = await peerTable(w.wg);
+    assert.equal(table[e1.ephemeral.publicKey], undefined);
+    assert.deepEqual(table[e3.ephemeral.publicKey]?.allowedIps, P_IPS);
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, []);
+
+    // The client switches back to its parent key: P handshakes again and takes its addresses back.
+    w.clock.advance(2000);
+    w.wg.setLatestHandshake(IFACE, w.P.publicKey, w.clock.seconds);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['swap-back']);
+    table = await peerTable(w.wg);
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, P_IPS);
+    assert.equal(table[e3.ephemeral.publicKey], undefined);
+    assert.deepEqual(w.relay.book.ephemerals, []);
+    assert.deepEqual(w.store.current.ephemerals, [], 'persisted');
+    assert.equal(w.relay.metrics.events('swap'), 2);
+    assert.equal(w.relay.metrics.events('swap-back'), 1);
+    assert.match(w.relay.metrics.render(), /pqpsk_swaps_total\{direction="to_parent"\} 1/);
+  });
+});
+
+describe('watcher', () => {
+  test('a pending ephemeral that never handshakes goes after 120 s; an idle one after the TTL; allowed-ips return to the parent', async () => {
+    const w = await makeWorld({ ephemeralTtlMs: 600_000 });
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.clock.advance(119_000);
+    assert.deepEqual(await w.relay.tick(), []);
+    w.clock.advance(2000);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['expired-pending']);
+    assert.equal((await peerTable(w.wg))[e1.ephemeral.publicKey], undefined);
+
+    const e2 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e2.ephemeral.publicKey, w.clock.seconds);
+    await w.relay.tick();
+    assert.deepEqual((await peerTable(w.wg))[e2.ephemeral.publicKey]?.allowedIps, P_IPS);
+    w.clock.advance(601_000);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['expired-idle']);
+    const table = await peerTable(w.wg);
+    assert.equal(table[e2.ephemeral.publicKey], undefined);
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, P_IPS);
+    const text = w.relay.metrics.render();
+    assert.match(text, /pqpsk_expiries_total\{reason="no_handshake"\} 1/);
+    assert.match(text, /pqpsk_expiries_total\{reason="idle"\} 1/);
+  });
+
+  test('the polling watcher applies a swap by itself once the ephemeral handshakes', async () => {
+    const w = await makeWorld({ poll: { fastMs: 5, idleMs: 50, freshMs: 1000 }, clock: Date.now });
+    w.relay.startWatcher();
+    try {
+      const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+      w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, Math.floor(Date.now() / 1000) + 1);
+      await eventually('allowed-ips on the ephemeral', async () => ((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps.length ?? 0) > 0);
+      assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS);
+      assert.equal(w.relay.metrics.events('swap'), 1);
+      assert.match(w.relay.metrics.render(), /pqpsk_ephemeral_peers\{state="live"\} 1/);
+    } finally {
+      await w.relay.close();
+    }
+  });
+
+  test('a wg failure during a pass is logged once and the next pass recovers', async () => {
+    const w = await makeWorld({ poll: { fastMs: 5, idleMs: 5, freshMs: 1000 } });
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    for (let i = 0; i < 3; i++) w.wg.failNext('show');
+    w.relay.startWatcher();
+    try {
+      await eventually('recovered', () => w.logger.of('watcher-recovered').length === 1);
+      assert.equal(w.logger.of('watcher-failed').length, 1);
+    } finally {
+      await w.relay.close();
+    }
+  });
+});
+
+describe('limits', () => {
+  test('per-parent rate limit → RESOURCE_EXHAUSTED without touching wg; other parents unaffected', async () => {
+    const w = await makeWorld({ rateLimit: { burst: 2, perSecond: 0.5 } });
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    const sets = setCount(w.wg);
+    const err = await rejects(registerDirect(w.relay, w.P.raw, '10.64.0.2'), 'RESOURCE_EXHAUSTED');
+    assert.match(err.message, /retry in 2s/);
+    assert.equal(setCount(w.wg), sets);
+    await registerDirect(w.relay, w.Q.raw, '10.64.0.3');
+    w.clock.advance(2000);
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+  });
+
+  test('the rate limit is charged to the authenticated parent, so an impostor cannot drain it', async () => {
+    const w = await makeWorld({ rateLimit: { burst: 1, perSecond: 0.001 } });
+    for (let i = 0; i < 3; i++) await rejects(registerDirect(w.relay, w.P.raw, '10.64.0.3'), 'PERMISSION_DENIED');
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+  });
+
+  test('global in-flight cap → RESOURCE_EXHAUSTED at once, while the held request still completes', async () => {
+    const gate = deferred();
+    let held = 0;
+    const slow = (name: KemName): Kem => {
+      const kem = provider(name);
+      return { ...kem, encapsulate: async (pk) => (held++, await gate.promise, kem.encapsulate(pk)) };
+    };
+    const w = await makeWorld({ kems: slow, maxInflight: 2 });
+    const a = registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    const b = registerDirect(w.relay, w.Q.raw, '10.64.0.3');
+    await eventually('two requests held', () => held === 2);
+    const sets = setCount(w.wg);
+    const err = await rejects(registerDirect(w.relay, w.P.raw, '10.64.0.2'), 'RESOURCE_EXHAUSTED');
+    assert.match(err.message, /too many registrations in flight/);
+    assert.equal(setCount(w.wg), sets);
+    assert.match(w.relay.metrics.render(), /pqpsk_registrations_in_flight 2/);
+    gate.resolve();
+    await Promise.all([a, b]);
+    assert.equal(w.relay.inflight, 0);
+  });
+
+  test('a cancelled call never reaches wg', async () => {
+    const w = await makeWorld();
+    const sets = setCount(w.wg);
+    const client = await clientRequest(w.P.raw);
+    const controller = new AbortController();
+    controller.abort();
+    await rejects(w.relay.register(asWire(client.request), { peerAddress: '10.64.0.2', signal: controller.signal }), 'TIMEOUT');
+    assert.equal(setCount(w.wg), sets);
+  });
+});
+
+describe('restart recovery', () => {
+  test('reopening on a book: the live ephemeral stays, pending and missing ones go, no orphan keeps addresses', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    await w.relay.tick();
+    const e2 = await registerDirect(w.relay, e1.ephemeral.raw, '10.64.0.2'); // pending, made while E1 is live
+    const q1 = await registerDirect(w.relay, w.Q.raw, '10.64.0.3'); // pending
+    // "kill -9": no close(); a new relay opens on the same interface and store.
+    const logger = new MemoryLogger();
+    const relay2 = await openRelay({ wg: w.wg, store: w.store, logger, clock: w.clock });
+    const table = await peerTable(w.wg);
+    assert.deepEqual(table[e1.ephemeral.publicKey]?.allowedIps, P_IPS, 'live E1 keeps serving');
+    assert.equal(table[e2.ephemeral.publicKey], undefined);
+    assert.equal(table[q1.ephemeral.publicKey], undefined);
+    assert.deepEqual(table[w.Q.publicKey]?.allowedIps, Q_IPS);
+    assert.deepEqual(relay2.book.ephemerals.map((e) => e.ephemeral), [e1.ephemeral.publicKey]);
+    assert.deepEqual(w.store.current.ephemerals.map((e) => e.ephemeral), [e1.ephemeral.publicKey]);
+    // And it keeps working: the parent handshakes and takes its addresses back.
+    w.clock.advance(5000);
+    w.wg.setLatestHandshake(IFACE, w.P.publicKey, w.clock.seconds);
+    await relay2.tick();
+    assert.deepEqual((await peerTable(w.wg))[w.P.publicKey]?.allowedIps, P_IPS);
+  });
+
+  test('a crash between the write-ahead book and wg set: recovery drops the record of a peer that never appeared', async () => {
+    const w = await makeWorld();
+    const ghost = wgKeypair().publicKey;
+    const book: RelayBook = {
+      parents: [{ parent: w.P.publicKey, allowedIps: P_IPS }],
+      ephemerals: [{ ephemeral: ghost, parent: w.P.publicKey, registeredAt: w.clock.ms }],
+    };
+    const store = new MemoryBookStore(book);
+    const before = await peerTable(w.wg);
+    const relay2 = await openRelay({ wg: w.wg, store, logger: new MemoryLogger(), clock: w.clock });
+    assert.deepEqual(relay2.book, { parents: [], ephemerals: [] });
+    assert.deepEqual(await peerTable(w.wg), before);
+  });
+
+  test('an orphan holding the parent\'s addresses while the parent has none gets them moved back', async () => {
+    const w = await makeWorld();
+    const orphan = wgKeypair().publicKey;
+    // As if the relay crashed after giving the addresses to an ephemeral it recorded, then lost its live status.
+    await w.wg.set(IFACE, { peers: [{ publicKey: orphan, allowedIps: P_IPS }] });
+    const other = wgKeypair().publicKey;
+    await w.wg.set(IFACE, { peers: [{ publicKey: other }] });
+    const book: RelayBook = {
+      parents: [{ parent: w.P.publicKey, allowedIps: P_IPS }],
+      ephemerals: [
+        { ephemeral: orphan, parent: w.P.publicKey, registeredAt: w.clock.ms - 1000 },
+        { ephemeral: other, parent: w.P.publicKey, registeredAt: w.clock.ms },
+      ],
+    };
+    const relay2 = await openRelay({ wg: w.wg, store: new MemoryBookStore(book), logger: new MemoryLogger(), clock: w.clock });
+    const table = await peerTable(w.wg);
+    assert.deepEqual(table[orphan]?.allowedIps, P_IPS, 'the holder is live: kept');
+    assert.equal(table[other], undefined, 'the non-holder is removed');
+    assert.deepEqual(relay2.book.ephemerals.map((e) => e.ephemeral), [orphan]);
+  });
+
+  test('the union book written ahead holds every record of both versions', () => {
+    const a = wgKeypair().publicKey;
+    const b = wgKeypair().publicKey;
+    const p = wgKeypair().publicKey;
+    const older: RelayBook = { parents: [{ parent: p, allowedIps: ['10.0.0.1/32'] }], ephemerals: [{ ephemeral: a, parent: p, registeredAt: 1 }] };
+    const newer: RelayBook = { parents: [{ parent: p, allowedIps: ['10.0.0.1/32'] }], ephemerals: [{ ephemeral: b, parent: p, registeredAt: 2 }] };
+    assert.deepEqual(unionBook(older, newer).ephemerals.map((e) => e.ephemeral), [a, b]);
+    assert.equal(unionBook(older, newer).parents.length, 1);
+  });
+});
+
+describe('shutdown', () => {
+  test('close(): one last pass applies a pending swap and the book is persisted; later requests are refused UNAVAILABLE-style', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    await w.relay.close();
+    assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS);
+    assert.deepEqual(w.store.current.ephemerals.map((e) => e.ephemeral), [e1.ephemeral.publicKey]);
+    assert.equal(w.relay.healthy, false);
+    await rejects(registerDirect(w.relay, w.P.raw, '10.64.0.2'), 'SETUP');
+  });
+});
+
+test('HQC-256 runs through the injected provider (the service passes the worker pool)', async () => {
+  const seen: KemName[] = [];
+  const w = await makeWorld({ kems: (name) => (seen.push(name), testKems().get(name)!) });
+  await registerDirect(w.relay, w.P.raw, '10.64.0.2', ['HQC-256', 'ML-KEM-1024']);
+  assert.deepEqual(seen, ['HQC-256', 'ML-KEM-1024'], 'request order');
+  const line = w.logger.of('registration').at(-1)!;
+  assert.deepEqual(Object.keys(line['encaps_ms'] as object), ['HQC-256', 'ML-KEM-1024']);
+});
