@@ -72,21 +72,18 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       kems = (name: KemName): Kem => (name === 'HQC-256' ? hqc.kem : mlKem);
     }
     const metrics = new RelayMetrics();
-    const relay = await Relay.open({
-      iface: config.iface,
-      wg: config.wg,
-      store: config.store,
-      kems,
-      logger,
-      metrics,
-      ...(config.ephemeralTtlMs === undefined ? {} : { ephemeralTtlMs: config.ephemeralTtlMs }),
-      ...(config.maxInflight === undefined ? {} : { maxInflight: config.maxInflight }),
-      ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
-      ...(config.poll === undefined ? {} : { poll: config.poll }),
+    // Bind both ports before touching the interface: a second instance started by mistake
+    // on the same address fails here, before its recovery pass could remove peers that the
+    // first instance is still serving. Calls arriving before the relay is open wait for it.
+    let opened: Relay | undefined;
+    let markOpen!: (relay: Relay) => void;
+    let markFailed!: (err: unknown) => void;
+    const ready = new Promise<Relay>((resolve, reject) => {
+      markOpen = resolve;
+      markFailed = reject;
     });
-    cleanups.push(() => relay.close());
-
-    const rpc: RpcServer = await startRpcServer(config.listen.text, (request, context) => relay.register(request, context), {
+    ready.catch(() => undefined);
+    const rpc: RpcServer = await startRpcServer(config.listen.text, async (request, context) => (await ready).register(request, context), {
       maxRequestBytes: MAX_REQUEST_BYTES,
     });
     cleanups.push(async () => rpc.forceShutdown());
@@ -95,11 +92,32 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
     if (config.metrics !== undefined) {
       const server = await startMetricsServer(config.metrics, {
         metrics: () => metrics.render(),
-        healthy: () => relay.healthy,
+        healthy: () => opened?.healthy ?? false,
       });
       metricsServer = server;
       cleanups.push(() => server.close());
     }
+
+    let relay: Relay;
+    try {
+      relay = await Relay.open({
+        iface: config.iface,
+        wg: config.wg,
+        store: config.store,
+        kems,
+        logger,
+        metrics,
+        ...(config.ephemeralTtlMs === undefined ? {} : { ephemeralTtlMs: config.ephemeralTtlMs }),
+        ...(config.maxInflight === undefined ? {} : { maxInflight: config.maxInflight }),
+        ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
+        ...(config.poll === undefined ? {} : { poll: config.poll }),
+      });
+    } catch (err) {
+      markFailed(new PqpskError('SETUP', 'relay is not available'));
+      throw err;
+    }
+    opened = relay;
+    markOpen(relay);
 
     relay.startWatcher();
     logger.log('info', {
