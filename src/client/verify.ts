@@ -49,8 +49,11 @@ export interface VerifyOptions {
 /** How often we look at the handshake and re-send a triggering packet. */
 const POLL_MS = 50;
 const POKE_EVERY_MS = 1_000;
-/** One TCP try; the relay moves its allowed-ips ~250 ms after the handshake, so retry. */
-const CONNECT_TRY_MS = 700;
+/**
+ * The first TCP try; the relay moves its allowed-ips ~250 ms after the handshake, so a
+ * SYN sent before that is lost. Tries start short and double (a far relay has a long RTT).
+ */
+const FIRST_CONNECT_TRY_MS = 250;
 
 /** The timings of a successful verification, in ms. */
 export interface VerifyResult {
@@ -85,12 +88,12 @@ export async function verifyTunnel(target: VerifyTarget, options: VerifyOptions)
   const handshakeAt = clock.now();
 
   let lastReason = 'no attempt';
-  for (;;) {
+  for (let tryMs = FIRST_CONNECT_TRY_MS; ; tryMs *= 2) {
     const left = deadline - clock.now();
     if (left <= 0) break;
     const tryStart = clock.now();
     try {
-      await options.probe.connect(target.service, Math.min(CONNECT_TRY_MS, left));
+      await options.probe.connect(target.service, Math.min(tryMs, left));
       return { handshakeMs: handshakeAt - start, connectMs: clock.now() - handshakeAt };
     } catch (err) {
       lastReason = err instanceof PqpskError ? err.message : 'connection failed';
