@@ -1,0 +1,44 @@
+/**
+ * `pqpsk server` start-up failures from the outside: one line on stderr, exit code 2,
+ * nothing on stdout; and a --help that answers an operator's questions.
+ */
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { execa } from 'execa';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+async function pqpsk(args: string[], env: Record<string, string> = {}) {
+  return execa(process.execPath, [MAIN, ...args], { reject: false, timeout: 30_000, env, extendEnv: true });
+}
+
+test('start-up failures: one clear line on stderr and exit 2', async () => {
+  const cases: { args: string[]; env?: Record<string, string>; message: RegExp }[] = [
+    { args: ['server', '--interface', 'nosuch0'], message: /^pqpsk server: no network interface nosuch0 / },
+    { args: ['server', '--interface', 'lo', '--listen', '127.0.0.1:0', '--ephemeral-ttl', '600'], message: /^pqpsk server: --ephemeral-ttl: expected a duration/ },
+    { args: ['server', '--interface', 'lo', '--listen', 'everywhere'], message: /^pqpsk server: --listen: expected ip:port/ },
+    { args: ['server', '--interface', 'lo', '--listen', '127.0.0.1:0', '--max-inflight', '0'], message: /^pqpsk server: --max-inflight/ },
+    // `lo` exists but is not WireGuard.
+    { args: ['server', '--interface', 'lo', '--listen', '127.0.0.1:0', '--state-dir', '/nonexistent-pqpsk'], message: /^pqpsk server: no such WireGuard interface lo/ },
+    // No `wg` on PATH.
+    { args: ['server', '--interface', 'lo', '--listen', '127.0.0.1:0', '--state-dir', '/nonexistent-pqpsk'], env: { PATH: '/nonexistent-pqpsk' }, message: /^pqpsk server: the `wg` program was not found on PATH/ },
+  ];
+  for (const c of cases) {
+    const r = await pqpsk(c.args, c.env);
+    assert.equal(r.exitCode, 2, `${c.args.join(' ')}: ${String(r.stderr)}`);
+    const lines = String(r.stderr).trim().split('\n');
+    assert.equal(lines.length, 1, String(r.stderr));
+    assert.match(lines[0]!, c.message);
+    assert.equal(String(r.stdout), '');
+  }
+});
+
+test('--help explains listening, state, metrics, signals and exit codes', async () => {
+  const r = await pqpsk(['server', '--help']);
+  assert.equal(r.exitCode, 0);
+  const text = String(r.stdout);
+  for (const needle of ['--interface', '--listen', 'port\n  1337', '--metrics', '/healthz', '--ephemeral-ttl', '--max-inflight', '--log-level', '--state-dir', 'mode 0600', 'SIGTERM', 'exit 2', 'never listens on all']) {
+    assert.ok(text.includes(needle), `help mentions ${JSON.stringify(needle)}`);
+  }
+});
