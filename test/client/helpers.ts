@@ -13,6 +13,7 @@ import type { WireRegisterRequest } from '../../src/protocol/messages.js';
 import { validateRegisterRequest } from '../../src/protocol/request.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
+import type { WgControl } from '../../src/wg/types.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { hqcBackendOf, PqcleanWasm } from '../../wasm/pqclean.js';
 
@@ -56,13 +57,21 @@ export function relayKems(): Map<KemName, Kem> {
   return serverKems;
 }
 
-/** Start a relay's config service on 127.0.0.1 (a free port). */
-export async function startTestRelay(mode: RelayMode = 'good'): Promise<TestRelay> {
+/** Where a test relay listens and, on the real bed, the interface it registers peers on. */
+export interface TestRelayOptions {
+  /** `ip:port`; default 127.0.0.1 and a free port. */
+  readonly address?: string;
+  /** Add each ephemeral peer (no allowed-ips) with the relay's PSK, like a real relay would. */
+  readonly wg?: { readonly control: WgControl; readonly iface: string };
+}
+
+/** Start a relay's config service (127.0.0.1 and a free port unless told otherwise). */
+export async function startTestRelay(mode: RelayMode = 'good', options: TestRelayOptions = {}): Promise<TestRelay> {
   const registrations: Registration[] = [];
   const queue: RelayMode[] = [];
   const relay: { mode: RelayMode } = { mode };
   const server: RpcServer = await startRpcServer(
-    '127.0.0.1:0',
+    options.address ?? '127.0.0.1:0',
     async (request: WireRegisterRequest) => {
       const current = queue.shift() ?? relay.mode;
       const valid = validateRegisterRequest(request);
@@ -80,12 +89,16 @@ export async function startTestRelay(mode: RelayMode = 'good'): Promise<TestRela
         ciphertexts.push(ct);
         secrets.push(enc.sharedSecret);
       }
-      registrations.push({
+      const registration = {
         parent: publicKeyToText(valid.parentKey),
         ephemeral: publicKeyToText(valid.ephemeralKey),
         psk: combineSharedSecrets(secrets),
-      });
+      };
+      registrations.push(registration);
       for (const s of secrets) s.fill(0);
+      if (options.wg !== undefined) {
+        await options.wg.control.set(options.wg.iface, { peers: [{ publicKey: registration.ephemeral, presharedKey: registration.psk }] });
+      }
       return { post_quantum: { ciphertexts } };
     },
     { maxRequestBytes: 32 * 1024 },

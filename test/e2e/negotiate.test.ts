@@ -1,0 +1,198 @@
+/**
+ * End-to-end: `pqpsk negotiate` against `pqpsk server` (or a relay that misbehaves on
+ * purpose) on the real bed — wireguard-go in per-run namespaces. Every packet starts in a
+ * namespace this file created; the root namespace only runs `ip`/`wg`. PSKs are read into
+ * memory and compared as fingerprints, never printed.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, MAIN_JS } from '../../src/cli/commands/demo.js';
+import { buildMultihop, buildSingleHop, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
+import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
+import { e2eSkip, requireBed } from './gate.js';
+
+const skip = e2eSkip();
+const MISBEHAVING_RELAY = fileURLToPath(new URL('../client/misbehaving-relay.js', import.meta.url));
+
+/** The public key of the private key `iface` holds now (read in memory, wiped). */
+async function currentKey(bed: Bed, ns: string, iface: string): Promise<string> {
+  const key = await bed.wg(ns).readPrivateKey(iface);
+  try {
+    return publicKeyToText(publicKeyOf(key));
+  } finally {
+    key.fill(0);
+  }
+}
+
+async function assertPing(bed: Bed, ns: string, target: string): Promise<void> {
+  const ping = await bed.ping(ns, target);
+  assert.equal(ping.exitCode, 0, `ping ${target}: ${ping.stdout}${ping.stderr}`);
+}
+
+async function routeOf(bed: Bed, ns: string, cidr: string): Promise<string> {
+  return (await bed.ip(ns, '-j', 'route', 'show', 'exact', cidr)).stdout;
+}
+
+describe('negotiate on the real bed: single hop, a kill -9, then faults that end with a working tunnel', { skip }, () => {
+  let bed: Bed;
+  let t: SingleHop['topology'];
+  let stateDir: string;
+  let server: BedProcess | undefined;
+  /** The client key and PSK fingerprint after the last successful negotiation. */
+  let live: { key: string; fingerprint: string } | undefined;
+
+  before(async () => {
+    requireBed();
+    stateDir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-negotiate-'));
+    const built = await buildSingleHop();
+    bed = built.bed;
+    t = built.topology;
+    server = await startRelayServer(bed, t.relay, stateDir);
+  });
+  after(async () => {
+    await bed?.teardown();
+    if (stateDir !== undefined) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  const args = (): string[] => ['--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`];
+
+  /** Both ends hold one PSK for the ephemeral peer, and it is the one reported. */
+  async function assertSwitched(json: ReturnType<typeof parseNegotiateJson>): Promise<void> {
+    const hop = json.hops[0]!;
+    assert.equal(hop.peer, t.relay.publicKey);
+    assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), hop.ephemeralPublicKey, 'client holds the ephemeral key');
+    const clientFp = await peerPskFingerprint(t.client.namespace, t.client.iface, t.relay.publicKey);
+    const relayFp = await peerPskFingerprint(t.relay.namespace, t.relay.iface, hop.ephemeralPublicKey);
+    assert.ok(clientFp !== null);
+    assert.equal(clientFp, relayFp, 'PSK identical on both ends');
+    assert.equal(clientFp, hop.pskFingerprint);
+    const relayPeers = (await bed.wg(t.relay.namespace).show(t.relay.iface)).peers;
+    assert.deepEqual(relayPeers.find((p) => p.publicKey === hop.ephemeralPublicKey)?.allowedIps, ['10.64.0.2/32'], 'relay moved the allowed-ips');
+    await assertPing(bed, t.client.namespace, t.relay.gateway);
+    live = { key: hop.ephemeralPublicKey, fingerprint: clientFp };
+  }
+
+  /** After a failed run: same key, same PSK, tunnel working. */
+  async function assertUnchanged(): Promise<void> {
+    assert.ok(live);
+    assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), live.key, 'left on the key it started from');
+    assert.equal(await peerPskFingerprint(t.client.namespace, t.client.iface, t.relay.publicKey), live.fingerprint, 'and its PSK');
+    await assertPing(bed, t.client.namespace, t.relay.gateway);
+  }
+
+  test('switch: PSK identical on both ends, client on the ephemeral key, relay moved allowed-ips, ping works, MSS route restored', async (ctx) => {
+    const routeBefore = await routeOf(bed, t.client.namespace, '10.64.0.1/32');
+    const run = await runNegotiate(bed, t.client.namespace, [...args(), '--json', '--verbose']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /mss guard for 10\.64\.0\.1:1337: route 10\.64\.0\.1\/32 .*advmss 496/);
+    const json = parseNegotiateJson(run.stdout);
+    assert.notEqual(json.hops[0]!.ephemeralPublicKey, json.hops[0]!.parentPublicKey);
+    assert.equal(json.hops[0]!.parentPublicKey, t.client.publicKey);
+    await assertSwitched(json);
+    assert.equal(await routeOf(bed, t.client.namespace, '10.64.0.1/32'), routeBefore, 'the clamp is undone');
+    ctx.diagnostic(`timings ${JSON.stringify(json.hops[0]!.timings)} total ${json.totalMs} ms`);
+  });
+
+  test('client killed with -9 between switch and verify: a re-run recovers from the live ephemeral key', async () => {
+    const proc = bed.spawnIn(t.client.namespace, [process.execPath, MAIN_JS, 'negotiate', ...args(), '--verbose', '--hold-after-switch', '30000']);
+    const m = await proc.waitForOutput(/negotiated, ephemeral key (\S+),/, 30_000);
+    await proc.waitForOutput(/: switched/, 30_000);
+    const exit = await proc.stop('SIGKILL');
+    assert.equal(exit.signal, 'SIGKILL');
+    assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), m[1], 'killed after the switch, before verification');
+    assert.ok(await routeOf(bed, t.client.namespace, '10.64.0.1/32').then((r) => r.includes('advmss')), 'the clamp was left behind');
+
+    const run = await runNegotiate(bed, t.client.namespace, [...args(), '--json']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    const json = parseNegotiateJson(run.stdout);
+    assert.equal(json.hops[0]!.parentPublicKey, m[1], 'the re-run authenticated from the key it found');
+    await assertSwitched(json);
+    assert.ok(!(await routeOf(bed, t.client.namespace, '10.64.0.1/32')).includes('advmss'), 'the leftover clamp is cleared');
+  });
+
+  test('no server listening: retries on the scaled schedule, gives up with exit 1, tunnel untouched', async () => {
+    await server?.stop('SIGTERM');
+    server = undefined;
+    const run = await runNegotiate(bed, t.client.namespace, [...args(), '--verbose', '--max-attempts', '3', '--timeout-scale', '0.01']);
+    assert.equal(run.exitCode, 1, run.stderr);
+    const timeouts = [...run.stderr.matchAll(/attempt \d \(timeout (\d+) ms\)/g)].map((x) => Number(x[1]));
+    assert.deepEqual(timeouts, [80, 160, 320]);
+    assert.match(run.stderr.trim().split('\n').pop() ?? '', /^pqpsk negotiate: gave up after 3 attempts: .*; \S+ left on its previous key$/);
+    await assertUnchanged();
+  });
+
+  async function withMisbehavingRelay(mode: string, body: () => Promise<void>): Promise<void> {
+    const relay = bed.spawnIn(t.relay.namespace, [process.execPath, MISBEHAVING_RELAY, mode, `${t.relay.gateway}:1337`, t.relay.iface]);
+    try {
+      await relay.waitForOutput(/^listening/m, 20_000);
+      await body();
+    } finally {
+      await relay.stop('SIGTERM');
+    }
+  }
+
+  test('a relay answering a wrong-length ciphertext: typed error naming it, no switch', async () => {
+    await withMisbehavingRelay('wrong-length', async () => {
+      const run = await runNegotiate(bed, t.client.namespace, [...args(), '--max-attempts', '1']);
+      assert.equal(run.exitCode, 1, run.stderr);
+      assert.match(run.stderr, /HQC-256 ciphertext: expected 14421 bytes, got 14420/);
+      assert.equal(run.stderr.trim().split('\n').length, 1, 'one line on failure');
+      await assertUnchanged();
+    });
+  });
+
+  test('a relay answering well-formed wrong ciphertexts: the switch fails verification and is rolled back', async () => {
+    await withMisbehavingRelay('wrong-ciphertext', async () => {
+      const run = await runNegotiate(bed, t.client.namespace, [...args(), '--max-attempts', '1', '--verify-timeout', '3s', '--verbose']);
+      assert.equal(run.exitCode, 1, run.stderr);
+      assert.match(run.stderr, /: switched\n/);
+      assert.match(run.stderr, /no handshake with the relay within 3000 ms/);
+      assert.match(run.stderr, /rolled back, tunnel works/);
+      await assertUnchanged();
+    });
+  });
+});
+
+describe('negotiate on the real bed: nested multihop', { skip }, () => {
+  let m: Multihop;
+  let stateDir: string;
+
+  before(async () => {
+    requireBed();
+    stateDir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-multihop-'));
+    m = await buildMultihop();
+    await startRelayServer(m.bed, m.topology.exit, stateDir);
+    await startRelayServer(m.bed, m.topology.entry, stateDir);
+  });
+  after(async () => {
+    await m?.bed.teardown();
+    if (stateDir !== undefined) await rm(stateDir, { recursive: true, force: true });
+  });
+
+  test('exit before entry, two independent PSKs each identical on its two ends, ping 10.65.0.1 through both tunnels', async (ctx) => {
+    const { client, entry, exit } = m.topology;
+    const run = await runNegotiate(m.bed, client.namespace, ['--entry', client.outer.iface, '--exit', client.inner.iface, '--json', '--verbose']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    const exitAt = run.stderr.indexOf(`exit ${client.inner.iface}: negotiated`);
+    const entryAt = run.stderr.indexOf(`entry ${client.outer.iface}: negotiated`);
+    assert.ok(exitAt >= 0 && entryAt > exitAt, `exit before entry:\n${run.stderr}`);
+    const json = parseNegotiateJson(run.stdout);
+    const fps: string[] = [];
+    for (const [role, iface, relay] of [['exit', client.inner.iface, exit], ['entry', client.outer.iface, entry]] as const) {
+      const hop = json.hops.find((h) => h.role === role)!;
+      assert.equal(await currentKey(m.bed, client.namespace, iface), hop.ephemeralPublicKey);
+      const clientFp = await peerPskFingerprint(client.namespace, iface, relay.publicKey);
+      const relayFp = await peerPskFingerprint(relay.namespace, relay.iface, hop.ephemeralPublicKey);
+      assert.ok(clientFp !== null);
+      assert.equal(clientFp, relayFp, `${role}: PSK identical on both ends`);
+      fps.push(clientFp);
+    }
+    assert.notEqual(fps[0], fps[1], 'independent PSKs');
+    await assertPing(m.bed, client.namespace, exit.gateway);
+    ctx.diagnostic(`timings ${JSON.stringify(json.hops.map((h) => [h.role, h.timings]))} total ${json.totalMs} ms`);
+  });
+});
