@@ -96,7 +96,7 @@ interface HopCheck {
 export async function runDemo(options: { multihop: boolean; keep: boolean; print: (line: string) => void }): Promise<boolean> {
   const say = options.print;
   const prereq = bedPrerequisites();
-  if (!prereq.ok) throw new PqpskError('SETUP', `pqpsk demo needs the real test bed: ${prereq.reason}`);
+  if (!prereq.ok) throw new PqpskError('SETUP', `cannot build the test bed: ${prereq.reason}`);
 
   const stateDir = await mkdtemp(join(tmpdir(), 'pqpsk-demo-'));
   const built = options.multihop ? await buildMultihop() : await buildSingleHop();
