@@ -97,6 +97,8 @@ export class Relay {
   #timerDue = 0;
   #watching = false;
   #tickError: string | undefined;
+  /** Per peer: the handshake second last read, and when we first saw that value. */
+  readonly #seen = new Map<string, { seconds: number; observedMs: number }>();
 
   private constructor(options: RelayOptions, book: RelayBook) {
     this.iface = options.iface;
@@ -210,7 +212,7 @@ export class Relay {
       const psk = encapsulated.psk.bytes();
       await this.#lock.run(async () => {
         const state = await this.#wg.show(this.iface);
-        const peers = toView(state.peers);
+        const peers = this.#refineHandshakes(toView(state.peers));
         this.#view = peers;
         if (ephemeral === state.publicKey) {
           throw new PqpskError('INVALID_INPUT', "wg_ephemeral_peer_pubkey: is this relay's own key");
@@ -281,8 +283,38 @@ export class Relay {
 
   async #readView(): Promise<readonly RelayPeerView[]> {
     const state = await this.#wg.show(this.iface);
-    this.#view = toView(state.peers);
+    this.#view = this.#refineHandshakes(toView(state.peers));
     return this.#view;
+  }
+
+  /**
+   * `wg` reports handshakes in whole seconds, so a client that switches to its ephemeral
+   * key and back to its parent within one second leaves a tie, which planTick gives to
+   * the ephemeral — and the parent's traffic would stay dead until its next handshake.
+   * We know more than `wg` says: the order in which we *saw* each value change. Within
+   * its second, each handshake gets the fraction of when we first saw it (never moved
+   * into another second), so the one seen later wins; a change seen in the same poll
+   * stays a tie.
+   */
+  #refineHandshakes(peers: RelayPeerView[]): RelayPeerView[] {
+    const now = this.#clock();
+    const present = new Set<string>();
+    const refined = peers.map((p) => {
+      present.add(p.publicKey);
+      if (p.latestHandshake === 0) {
+        this.#seen.delete(p.publicKey);
+        return p;
+      }
+      let seen = this.#seen.get(p.publicKey);
+      if (seen === undefined || seen.seconds !== p.latestHandshake) {
+        seen = { seconds: p.latestHandshake, observedMs: now };
+        this.#seen.set(p.publicKey, seen);
+      }
+      const fraction = Math.min(0.999, Math.max(0, seen.observedMs / 1000 - seen.seconds));
+      return { ...p, latestHandshake: seen.seconds + fraction };
+    });
+    for (const key of [...this.#seen.keys()]) if (!present.has(key)) this.#seen.delete(key);
+    return refined;
   }
 
   /**

@@ -217,6 +217,21 @@ describe('watcher', () => {
     }
   });
 
+  test('switching back to the parent within the same handshake second still moves the addresses back (order of observation)', async () => {
+    const w = await makeWorld();
+    w.clock.ms = Math.floor(w.clock.ms / 1000) * 1000 + 100; // early in second S
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['swap']);
+    // The client rolls back to its parent key 300 ms later: `wg` shows the same second for both.
+    w.clock.advance(300);
+    w.wg.setLatestHandshake(IFACE, w.P.publicKey, w.clock.seconds);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['swap-back']);
+    const table = await peerTable(w.wg);
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, P_IPS);
+    assert.equal(table[e1.ephemeral.publicKey], undefined);
+  });
+
   test('a wg failure during a pass is logged once and the next pass recovers', async () => {
     const w = await makeWorld({ poll: { fastMs: 5, idleMs: 5, freshMs: 1000 } });
     await registerDirect(w.relay, w.P.raw, '10.64.0.2');
