@@ -262,3 +262,40 @@ test('usage errors end at once with exit code 2 and touch nothing', async () => 
   assert.equal(badPeer.code, 'NOT_FOUND');
   assert.equal(setOps(wg).length, 1);
 });
+
+test('verify retries the TCP connect while the relay moves allowed-ips; a service that never answers means rollback', async () => {
+  const { wg, net, hop } = await singleHop('good');
+  let refusals = 2;
+  const connects: string[] = [];
+  const flaky = {
+    poke: (service: string) => net.poke(service),
+    connect: async (service: string, timeoutMs: number) => {
+      connects.push(`${service}/${timeoutMs}`);
+      if (refusals-- > 0) throw new Error('ECONNREFUSED');
+      return net.connect(service);
+    },
+  };
+  const report = await negotiate(options([hop]), deps(wg, net, [], { probe: flaky }));
+  assert.equal(connects.length, 3, 'two refused tries, then through');
+  assert.equal((await wg.show('wg0')).publicKey, report.hops[0]!.ephemeralPublicKey);
+
+  // Now a relay whose service never answers through the new session: handshake yes, TCP no.
+  const { wg: wg2, net: net2, hop: hop2, parent: parent2, relayKey: relayKey2 } = await singleHop('good');
+  let switched = false;
+  const deaf = {
+    poke: (service: string) => net2.poke(service),
+    connect: async (service: string) => {
+      if ((await wg2.show('wg0')).publicKey !== parent2.publicKey) {
+        switched = true;
+        throw new Error('timeout');
+      }
+      return net2.connect(service);
+    },
+  };
+  const err = await rejection(negotiate(options([hop2], { verifyTimeoutMs: 500 }), deps(wg2, net2, [], { probe: deaf })));
+  assert.ok(switched);
+  assert.equal(err.code, 'VERIFY_FAILED');
+  assert.match(err.message, /did not answer through the new session/);
+  assert.equal((await wg2.show('wg0')).publicKey, parent2.publicKey);
+  assert.equal(wg2.presharedKeyOf('wg0', relayKey2), null);
+});
