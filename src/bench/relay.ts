@@ -1,0 +1,318 @@
+/**
+ * Relay throughput: registrations per second with N concurrent clients over loopback
+ * gRPC, and the latency of `/healthz` meanwhile (the HQC-256 worker pool must keep the
+ * event loop free). Run `node dist/src/bench/relay.js [--clients 8] [--seconds 10]`;
+ * figures are printed, never asserted.
+ *
+ * What runs where: the relay service is the production one (startRelayService: gRPC,
+ * HQC-256 on the worker pool, ML-KEM-1024 in-thread) on the in-memory FakeWgControl; the
+ * load (clients and the /healthz prober) runs on a worker thread with its own event loop,
+ * so the probe measures the server's responsiveness, not the load generator's.
+ *
+ * Simplifications, stated so the figures are read right: every request comes from
+ * 127.0.0.1, which the fake interface routes to one parent peer, so all clients register
+ * for that parent and each registration replaces the previous pending one (a `wg set`
+ * with one add and one remove — the full work of a registration); the fake `wg` costs
+ * nothing, while a real `wg set` spawns a process (see --wg-delay-ms); client KEM public
+ * keys are generated once and reused (the relay encapsulates afresh on every call; the
+ * PSK agreement is checked once, before timing starts).
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { request as httpRequest } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isPqpskError } from '../errors.js';
+import { combineSharedSecrets } from '../kem/psk.js';
+import { createMlKem1024 } from '../kem/ml-kem-1024.js';
+import type { Kem, KemKeypair, KemName } from '../kem/types.js';
+import type { RegisterRequestInput } from '../protocol/messages.js';
+import { callRegisterPeer } from '../rpc/client.js';
+import { MemoryBookStore } from '../server/book-store.js';
+import { parseHostPort } from '../server/listen.js';
+import { startRelayService } from '../server/service.js';
+import { FakeWgControl } from '../wg/fake.js';
+import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../wg/keys.js';
+import type { WgControl, WgPeerChange } from '../wg/types.js';
+import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
+
+export interface RelayBenchOptions {
+  /** Concurrent clients (default 8). */
+  readonly clients?: number;
+  /** Measured seconds, after `warmupSeconds` (defaults 10 and 1). */
+  readonly seconds?: number;
+  readonly warmupSeconds?: number;
+  /** KEMs each request offers, in order (default ML-KEM-1024, HQC-256). */
+  readonly kems?: readonly KemName[];
+  /** HQC-256 workers (default one per core). */
+  readonly hqcWorkers?: number;
+  /** Added to every fake `wg` call, to model the cost of spawning the real program. */
+  readonly wgDelayMs?: number;
+  /** Gap between /healthz probes (default 20 ms). */
+  readonly probeIntervalMs?: number;
+}
+
+export interface Percentiles {
+  readonly count: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+export interface RelayBenchResult {
+  readonly clients: number;
+  readonly seconds: number;
+  readonly kems: readonly KemName[];
+  readonly hqcWorkers: number;
+  readonly registrations: number;
+  readonly registrationsPerSecond: number;
+  /** Client-observed RegisterPeerV1 latency, ms. */
+  readonly latencyMs: Percentiles;
+  /** `/healthz` round trip while under load, ms. */
+  readonly healthzMs: Percentiles;
+  /** The server's event-loop timer (5 ms resolution, so ≈5 means no delay) while under load, ms. */
+  readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** Failed calls by error code (should be empty). */
+  readonly failures: Readonly<Record<string, number>>;
+}
+
+interface LoadData {
+  readonly role: typeof LOAD_ROLE;
+  readonly target: string;
+  readonly healthz: string;
+  readonly parent: Uint8Array;
+  readonly kems: readonly { name: KemName; publicKey: Uint8Array }[];
+  readonly clients: number;
+  readonly warmupMs: number;
+  readonly measureMs: number;
+  readonly probeIntervalMs: number;
+}
+
+interface LoadResult {
+  readonly latencies: number[];
+  readonly probes: number[];
+  readonly failures: Record<string, number>;
+  readonly measuredMs: number;
+}
+
+const IFACE = 'bench0';
+const LOAD_ROLE = 'pqpsk-relay-bench-load';
+
+/** Run the benchmark and return its figures (reusable by `npm run bench`). */
+export async function measureRelay(options: RelayBenchOptions = {}): Promise<RelayBenchResult> {
+  const clients = options.clients ?? 8;
+  const seconds = options.seconds ?? 10;
+  const warmupSeconds = options.warmupSeconds ?? 1;
+  const kemNames = options.kems ?? ['ML-KEM-1024', 'HQC-256'];
+  const hqcWorkers = options.hqcWorkers ?? availableParallelism();
+
+  const fake = new FakeWgControl();
+  const relayKey = generatePrivateKey();
+  fake.addInterface(IFACE, { privateKey: relayKey });
+  relayKey.fill(0);
+  const parent = publicKeyOf(generatePrivateKey());
+  await fake.set(IFACE, { peers: [{ publicKey: publicKeyToText(parent), allowedIps: ['127.0.0.1/32'] }] });
+  const wg = options.wgDelayMs ? delayed(fake, options.wgDelayMs) : fake;
+
+  const service = await startRelayService({
+    iface: IFACE,
+    listen: parseHostPort('listen', '127.0.0.1:0'),
+    metrics: parseHostPort('metrics', '127.0.0.1:0'),
+    wg,
+    store: new MemoryBookStore(),
+    rateLimit: null,
+    maxInflight: Math.max(32, clients * 2),
+    hqcWorkers,
+  });
+  const clientKems = kemNames.map((name): Kem => (name === 'HQC-256' ? createInThreadHqc256Kem() : createMlKem1024()));
+  const pairs: KemKeypair[] = [];
+  try {
+    for (const kem of clientKems) pairs.push(await kem.keygen());
+    await checkAgreement(service.address, parent, clientKems, pairs, fake);
+
+    const data: LoadData = {
+      role: LOAD_ROLE,
+      target: service.address,
+      healthz: `http://${service.metricsAddress}/healthz`,
+      parent,
+      kems: kemNames.map((name, i) => ({ name, publicKey: pairs[i]!.publicKey })),
+      clients,
+      warmupMs: warmupSeconds * 1000,
+      measureMs: seconds * 1000,
+      probeIntervalMs: options.probeIntervalMs ?? 20,
+    };
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    const worker = new Worker(new URL(import.meta.url), { workerData: data });
+    const result = await new Promise<LoadResult>((resolve, reject) => {
+      worker.once('message', (message: LoadResult | 'measuring') => {
+        // The first message says the warm-up is over: measure the event loop from here.
+        if (message === 'measuring') {
+          loop.enable();
+          worker.once('message', (final: LoadResult) => resolve(final));
+        } else {
+          resolve(message);
+        }
+      });
+      worker.once('error', reject);
+    });
+    loop.disable();
+    await worker.terminate();
+
+    const registrations = result.latencies.length;
+    return {
+      clients,
+      seconds: result.measuredMs / 1000,
+      kems: kemNames,
+      hqcWorkers,
+      registrations,
+      registrationsPerSecond: registrations / (result.measuredMs / 1000),
+      latencyMs: percentiles(result.latencies),
+      healthzMs: percentiles(result.probes),
+      eventLoopDelayMs: {
+        p50: loop.percentile(50) / 1e6,
+        p99: loop.percentile(99) / 1e6,
+        max: loop.max / 1e6,
+      },
+      failures: result.failures,
+    };
+  } finally {
+    for (const p of pairs) p.secretKey.fill(0);
+    await service.stop();
+  }
+}
+
+/** One registration whose PSK is compared with the relay's before any figure is taken. */
+async function checkAgreement(target: string, parent: Uint8Array, kems: readonly Kem[], pairs: readonly KemKeypair[], fake: FakeWgControl): Promise<void> {
+  const ephemeral = publicKeyOf(generatePrivateKey());
+  const response = await callRegisterPeer(target, requestFor(parent, ephemeral, kems.map((k, i) => ({ name: k.name, publicKey: pairs[i]!.publicKey }))), {
+    deadline: Date.now() + 30_000,
+  });
+  const cts = response.post_quantum?.ciphertexts ?? [];
+  const secrets: Uint8Array[] = [];
+  for (const [i, kem] of kems.entries()) secrets.push(await kem.decapsulate(cts[i]!, pairs[i]!.secretKey));
+  const psk = combineSharedSecrets(secrets);
+  const relayPsk = fake.presharedKeyOf(IFACE, publicKeyToText(ephemeral));
+  const agree = relayPsk !== null && Buffer.from(relayPsk).equals(Buffer.from(psk));
+  for (const s of [...secrets, psk, ...(relayPsk === null ? [] : [relayPsk])]) s.fill(0);
+  if (!agree) throw new Error('relay bench: the relay and the client derived different PSKs');
+}
+
+function requestFor(parent: Uint8Array, ephemeral: Uint8Array, kems: readonly { name: KemName; publicKey: Uint8Array }[]): RegisterRequestInput {
+  return {
+    wg_parent_pubkey: parent,
+    wg_ephemeral_peer_pubkey: ephemeral,
+    post_quantum: { kem_pubkeys: kems.map((k) => ({ algorithm_name: k.name, key_data: k.publicKey })) },
+  };
+}
+
+/** A WgControl that waits `ms` before each call, like a spawned `wg` would. */
+function delayed(inner: WgControl, ms: number): WgControl {
+  const wait = (): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  return {
+    show: async (iface) => (await wait(), inner.show(iface)),
+    readPrivateKey: async (iface) => (await wait(), inner.readPrivateKey(iface)),
+    latestHandshakes: async (iface) => (await wait(), inner.latestHandshakes(iface)),
+    set: async (iface, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }) => (await wait(), inner.set(iface, change)),
+  };
+}
+
+/** Nearest-rank percentiles. */
+export function percentiles(samples: readonly number[]): Percentiles {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN };
+}
+
+/** The worker side: N clients calling in a loop, and a /healthz prober. */
+async function runLoad(data: LoadData): Promise<void> {
+  const start = performance.now();
+  const measureFrom = start + data.warmupMs;
+  const end = measureFrom + data.measureMs;
+  const latencies: number[] = [];
+  const probes: number[] = [];
+  const failures: Record<string, number> = {};
+  let announced = false;
+  const announce = (): void => {
+    if (!announced && performance.now() >= measureFrom) {
+      announced = true;
+      parentPort?.postMessage('measuring');
+    }
+  };
+
+  const client = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const ephemeral = publicKeyOf(generatePrivateKey());
+      const t0 = performance.now();
+      try {
+        await callRegisterPeer(data.target, requestFor(data.parent, ephemeral, data.kems), { deadline: Date.now() + 30_000 });
+        const t1 = performance.now();
+        if (t0 >= measureFrom && t1 <= end) latencies.push(t1 - t0);
+      } catch (err) {
+        const code = isPqpskError(err) ? err.code : 'ERROR';
+        if (t0 >= measureFrom) failures[code] = (failures[code] ?? 0) + 1;
+      }
+      announce();
+    }
+  };
+  const prober = async (): Promise<void> => {
+    while (performance.now() < end) {
+      const t0 = performance.now();
+      await probe(data.healthz);
+      const t1 = performance.now();
+      if (t0 >= measureFrom && t1 <= end) probes.push(t1 - t0);
+      announce();
+      await new Promise((r) => setTimeout(r, data.probeIntervalMs));
+    }
+  };
+  await Promise.all([...Array.from({ length: data.clients }, client), prober()]);
+  const result: LoadResult = { latencies, probes, failures, measuredMs: data.measureMs };
+  parentPort?.postMessage(result);
+}
+
+function probe(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`/healthz answered ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function print(r: RelayBenchResult): void {
+  const f = (n: number): string => n.toFixed(1);
+  process.stdout.write(
+    [
+      `relay: ${r.clients} concurrent clients, ${r.kems.join(' + ')}, ${r.hqcWorkers} HQC-256 workers, ${f(r.seconds)} s measured`,
+      `  registrations/s: ${f(r.registrationsPerSecond)} (${r.registrations} registrations)`,
+      `  RegisterPeerV1 latency ms: p50 ${f(r.latencyMs.p50)}  p99 ${f(r.latencyMs.p99)}  max ${f(r.latencyMs.max)}`,
+      `  /healthz latency ms:       p50 ${f(r.healthzMs.p50)}  p99 ${f(r.healthzMs.p99)}  max ${f(r.healthzMs.max)}  (${r.healthzMs.count} probes)`,
+      `  server event-loop timer ms: p50 ${f(r.eventLoopDelayMs.p50)}  p99 ${f(r.eventLoopDelayMs.p99)}  max ${f(r.eventLoopDelayMs.max)}  (5 ms sampling timer: ≈5 means no delay)`,
+      `  failures: ${Object.keys(r.failures).length === 0 ? 'none' : JSON.stringify(r.failures)}`,
+    ].join('\n') + '\n',
+  );
+}
+
+if (!isMainThread && (workerData as Partial<LoadData> | null)?.role === LOAD_ROLE) {
+  await runLoad(workerData as LoadData);
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({
+    options: {
+      clients: { type: 'string', default: '8' },
+      seconds: { type: 'string', default: '10' },
+      'hqc-workers': { type: 'string' },
+      'wg-delay-ms': { type: 'string', default: '0' },
+      kems: { type: 'string', default: 'ML-KEM-1024,HQC-256' },
+    },
+  });
+  const result = await measureRelay({
+    clients: Number(values.clients),
+    seconds: Number(values.seconds),
+    wgDelayMs: Number(values['wg-delay-ms']),
+    kems: values.kems.split(',') as KemName[],
+    ...(values['hqc-workers'] === undefined ? {} : { hqcWorkers: Number(values['hqc-workers']) }),
+  });
+  print(result);
+}
