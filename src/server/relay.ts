@@ -198,8 +198,11 @@ export class Relay {
     line['ephemeral'] = keyTag(ephemeral);
     line['algorithms'] = valid.kems.map((k) => k.name);
 
-    // Authenticate before any costly work: an impostor costs one `wg show`, no HQC.
-    const parent = authenticate(this.#book, await this.#readView(), claimed, context.peerAddress);
+    // Authenticate before any costly work: an impostor costs one `wg show`, no HQC. (This
+    // read is outside the lock, so it leaves the watcher's view alone.)
+    const seen = await this.#wg.show(this.iface);
+    if (ephemeral === seen.publicKey) throw ownKey();
+    const parent = authenticate(this.#book, toView(seen.peers), claimed, context.peerAddress);
     if (parent !== claimed) line['resolved_parent'] = keyTag(parent);
     this.#rate?.take(parent);
     abortIfCancelled(context);
@@ -214,9 +217,7 @@ export class Relay {
         const state = await this.#wg.show(this.iface);
         const peers = this.#refineHandshakes(toView(state.peers));
         this.#view = peers;
-        if (ephemeral === state.publicKey) {
-          throw new PqpskError('INVALID_INPUT', "wg_ephemeral_peer_pubkey: is this relay's own key");
-        }
+        if (ephemeral === state.publicKey) throw ownKey();
         // The book or the interface may have changed while we encapsulated.
         if (authenticate(this.#book, peers, claimed, context.peerAddress) !== parent) throw new PqpskError('PERMISSION_DENIED', 'parent changed');
         const plan = planRegistration(this.#book, peers, parent, ephemeral, this.#clock());
@@ -493,6 +494,10 @@ export function resultFor(err: unknown): RegistrationResult {
     default:
       return 'internal';
   }
+}
+
+function ownKey(): PqpskError {
+  return new PqpskError('INVALID_INPUT', "wg_ephemeral_peer_pubkey: is this relay's own key");
 }
 
 function abortIfCancelled(context: CallContext): void {

@@ -44,8 +44,8 @@ export async function runTestClient(
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
   });
   const [out, err, secretChunks] = await Promise.all([
-    collect(child.stdout),
-    collect(child.stderr),
+    collectBytes(child.stdout),
+    collectBytes(child.stderr),
     collectBytes(child.stdio[3] as Readable),
     new Promise<void>((resolve) => child.on('close', () => resolve())),
   ]);
@@ -67,10 +67,6 @@ export async function runTestClient(
   } finally {
     joined.fill(0);
   }
-}
-
-function collect(stream: Readable | null): Promise<Buffer[]> {
-  return collectBytes(stream);
 }
 
 function collectBytes(stream: Readable | null): Promise<Buffer[]> {
