@@ -47,6 +47,7 @@ export interface NegotiateDeps {
   readonly holdAfterSwitchMs?: number;
 }
 
+/** What to negotiate and how patiently (the CLI's flags, parsed). */
 export interface NegotiateOptions {
   /** One `single` hop, or an `entry` and an `exit` hop. */
   readonly hops: readonly HopSpec[];

@@ -29,6 +29,7 @@ export const systemClock: Clock = {
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
 
+/** Which tunnel to check and what counts as "after the change". */
 export interface VerifyTarget {
   readonly iface: string;
   readonly peer: string;
@@ -39,6 +40,7 @@ export interface VerifyTarget {
   readonly changedAtMs: number;
 }
 
+/** How to look (WireGuard state, the network) and for how long. */
 export interface VerifyOptions {
   readonly wg: WgControl;
   readonly probe: TunnelProbe;

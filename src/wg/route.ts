@@ -63,6 +63,7 @@ export function routeAdvmss(route: RouteJson): number | null {
   return null;
 }
 
+/** An applied (or skipped) clamp and how to undo it. */
 export interface HostRouteClamp {
   readonly applied: boolean;
   readonly message: string;

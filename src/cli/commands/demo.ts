@@ -196,6 +196,7 @@ interface DemoArgs {
   keep: boolean;
 }
 
+/** The yargs module registered in index.ts. */
 export const demoCommand: CommandModule<object, DemoArgs> = {
   command: 'demo',
   describe: 'Build the namespace test bed, run server and negotiate on it, and show the result (needs root)',

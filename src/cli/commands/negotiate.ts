@@ -120,6 +120,7 @@ export function eventLine(e: ClientEvent): string {
 
 const mssGuard: MssGuard = (service) => clampHostRoute(parseService('config service', service).host);
 
+/** The yargs module registered in index.ts. */
 export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
   command: 'negotiate',
   describe: 'Negotiate a post-quantum PSK for a WireGuard tunnel (single hop or multihop) and switch to it',
