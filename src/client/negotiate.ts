@@ -10,7 +10,7 @@
 import { PqpskError, isPqpskError, type PqpskErrorCode } from '../errors.js';
 import type { Kem } from '../kem/types.js';
 import { attemptTimeoutMs, negotiationOrder } from '../protocol/plan.js';
-import { wgKeyFromBase64 } from '../protocol/keys.js';
+import { publicKeyFromText } from '../wg/keys.js';
 import type { WgControl } from '../wg/types.js';
 import { exchange, type Exchange, type RegisterCall } from './exchange.js';
 import { netProbe } from './probe.js';
@@ -299,7 +299,7 @@ async function readParent(hop: HopSpec, deps: NegotiateDeps): Promise<Parent> {
   if (state.publicKey === '' || state.publicKey === '(none)') {
     throw new PqpskError('NOT_FOUND', `WireGuard interface ${hop.iface} has no private key`);
   }
-  const publicKey = wgKeyFromBase64(`${hop.iface} public key`, state.publicKey);
+  const publicKey = publicKeyFromText(`${hop.iface} public key`, state.publicKey);
   const privateKey = await deps.wg.readPrivateKey(hop.iface);
   let psk: Uint8Array | null = null;
   try {

@@ -10,7 +10,8 @@
  * two writes leaves extra records, which recovery drops, never an unrecorded peer.
  */
 import { PqpskError, isPqpskError } from '../errors.js';
-import { keyTag, wgKeyToBase64 } from '../protocol/keys.js';
+import { keyTag } from '../protocol/keys.js';
+import { publicKeyToText } from '../wg/keys.js';
 import type { RegisterResponseInput, WireRegisterRequest } from '../protocol/messages.js';
 import {
   authenticate,
@@ -192,8 +193,8 @@ export class Relay {
 
   async #register(request: WireRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
     const valid = validateRegisterRequest(request);
-    const claimed = wgKeyToBase64('wg_parent_pubkey', valid.parentKey);
-    const ephemeral = wgKeyToBase64('wg_ephemeral_peer_pubkey', valid.ephemeralKey);
+    const claimed = publicKeyToText(valid.parentKey);
+    const ephemeral = publicKeyToText(valid.ephemeralKey);
     line['parent'] = keyTag(claimed);
     line['ephemeral'] = keyTag(ephemeral);
     line['algorithms'] = valid.kems.map((k) => k.name);

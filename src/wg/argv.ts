@@ -5,7 +5,7 @@
  * on the secret channel (see secret-channel.ts) and returns the key beside it.
  */
 import { PqpskError, checkLength } from '../errors.js';
-import { canonicalCidr } from './cidr.js';
+import { canonicalCidr } from '../protocol/ip.js';
 import { KEY_BYTES, checkPublicKeyText } from './keys.js';
 import type { WgPeerChange } from './types.js';
 

@@ -17,7 +17,7 @@
 import { inspect } from 'node:util';
 import { PqpskError } from '../errors.js';
 import { describeCommand, latestHandshakesCommand, privateKeyCommand, setCommand, showDumpCommand, type WgCommand } from './argv.js';
-import { canonicalCidr } from './cidr.js';
+import { canonicalCidr } from '../protocol/ip.js';
 import { WgError } from './errors.js';
 import { clampPrivateKey, publicKeyOf, publicKeyToText } from './keys.js';
 import type { WgControl, WgInterfaceState, WgPeer, WgPeerChange } from './types.js';

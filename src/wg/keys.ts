@@ -103,6 +103,12 @@ export function checkPublicKeyText(label: string, text: string): void {
   }
 }
 
+/** Base64 public-key text (from `wg` or a command line) to its 32 bytes, checked and labelled. */
+export function publicKeyFromText(label: string, text: string): Uint8Array {
+  checkPublicKeyText(label, text);
+  return new Uint8Array(Buffer.from(text, 'base64'));
+}
+
 /** Public key bytes as the base64 text `wg` uses (public keys are not secret). */
 export function publicKeyToText(key: Uint8Array): string {
   checkLength('public key', key, KEY_BYTES);

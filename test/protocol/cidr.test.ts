@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { firstIpv4, isIp, matchLength, routeOwner } from '../../src/protocol/cidr.js';
+import { isIp, matchLength, routeOwner } from '../../src/protocol/cidr.js';
 
 test('IPv4 containment', () => {
   assert.equal(matchLength('10.64.0.2/32', '10.64.0.2'), 32);
@@ -32,9 +32,4 @@ test('the route owner is the longest prefix, as in cryptokey routing', () => {
   assert.equal(routeOwner(peers, '10.64.0.3'), 'wide');
   assert.equal(routeOwner(peers, 'fc00::2'), 'narrow');
   assert.equal(routeOwner(peers, '192.0.2.1'), null);
-});
-
-test('firstIpv4 picks the IPv4 tunnel address', () => {
-  assert.equal(firstIpv4(['fc00::1/64', '10.64.0.1/24'], 'wg0'), '10.64.0.1');
-  assert.throws(() => firstIpv4(['fc00::1/64'], 'wg0'), /wg0: no IPv4 address/);
 });

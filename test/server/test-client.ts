@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { createClientKems } from '../../src/client/kems.js';
 import { exchange } from '../../src/client/exchange.js';
 import { isPqpskError } from '../../src/errors.js';
-import { wgKeyFromBase64 } from '../../src/protocol/keys.js';
+import { publicKeyFromText } from '../../src/wg/keys.js';
 
 const SECRET_FD = 3;
 
@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   }
   // Refuse to run without the pipe: the secrets must have somewhere safe to go.
   fstatSync(SECRET_FD);
-  const parent = wgKeyFromBase64('--parent', values.parent);
+  const parent = publicKeyFromText('--parent', values.parent);
   const kems = createClientKems(values.kems.split(','));
   try {
     const result = await exchange(parent, values.service, 20_000, { kems });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { canonicalCidr, parseIPv6 } from '../../src/wg/cidr.js';
+import { canonicalCidr, parseIPv6 } from '../../src/protocol/ip.js';
 
 test('canonical allowed-ips match what wg prints (recorded from wireguard-go)', () => {
   // Recorded: `wg set IF peer K allowed-ips 10.64.0.7,FC00:0:0::2/128,10.1.2.3/8,0.0.0.0/0`
