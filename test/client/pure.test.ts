@@ -1,7 +1,8 @@
 /** Pure helpers of the client's edges: CLI argument parsing, the MSS route, the PSK read-back parser. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hopsFromArgs, parseDuration, reportJson } from '../../src/cli/commands/negotiate.js';
+import { hopsFromArgs, reportJson } from '../../src/cli/commands/negotiate.js';
+import { parseDuration } from '../../src/cli/duration.js';
 import { parseKemList } from '../../src/client/kems.js';
 import { parseService } from '../../src/client/probe.js';
 import { parsePresharedKeys } from '../../src/wg/psk-read.js';
@@ -20,14 +21,14 @@ const base = {
   'hold-after-switch': 0,
 };
 
-test('durations: seconds, milliseconds, minutes, bare seconds; nonsense is a labelled error', () => {
-  assert.equal(parseDuration('--verify-timeout', '10s'), 10_000);
-  assert.equal(parseDuration('--verify-timeout', '250ms'), 250);
-  assert.equal(parseDuration('--verify-timeout', '1.5s'), 1500);
-  assert.equal(parseDuration('--verify-timeout', '2m'), 120_000);
-  assert.equal(parseDuration('--verify-timeout', '3'), 3000);
+test('durations: seconds, milliseconds, minutes; a bare number and nonsense are labelled errors', () => {
+  assert.equal(parseDuration('--verify-timeout', '10s', 100), 10_000);
+  assert.equal(parseDuration('--verify-timeout', '250ms', 100), 250);
+  assert.equal(parseDuration('--verify-timeout', '1.5s', 100), 1500);
+  assert.equal(parseDuration('--verify-timeout', '2m', 100), 120_000);
+  assert.throws(() => parseDuration('--verify-timeout', '3', 100), /--verify-timeout: expected a duration/);
   assert.throws(() => parseDuration('--verify-timeout', 'soon'), /--verify-timeout: expected a duration/);
-  assert.throws(() => parseDuration('--verify-timeout', '0s'), /positive/);
+  assert.throws(() => parseDuration('--verify-timeout', '0s', 100), /--verify-timeout: must be at least 100ms/);
 });
 
 test('hops from arguments: single hop, multihop, and the mistakes', () => {

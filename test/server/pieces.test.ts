@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { EMPTY_BOOK, type RelayBook } from '../../src/protocol/peer-state.js';
 import { FileBookStore, parseBook } from '../../src/server/book-store.js';
-import { formatDuration, parseDuration } from '../../src/server/duration.js';
+import { formatDuration, parseDuration } from '../../src/cli/duration.js';
 import { InflightGate, RateLimiter } from '../../src/server/limits.js';
 import { defaultListenAddress, parseHostPort } from '../../src/server/listen.js';
 import { MemoryLogger, describeError, levelFilter } from '../../src/server/log.js';

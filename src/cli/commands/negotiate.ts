@@ -11,6 +11,7 @@ import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../c
 import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
 import { clampHostRoute } from '../../wg/route.js';
+import { parseDuration } from '../duration.js';
 import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
 
 /** Mullvad's relays serve the config service here, inside the tunnel. */
@@ -36,16 +37,6 @@ interface NegotiateArgs {
   'mss-clamp': boolean;
   'timeout-scale': number;
   'hold-after-switch': number;
-}
-
-/** `10s`, `500ms`, `1.5s`, `2m`, or a bare number of seconds → milliseconds. */
-export function parseDuration(label: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(String(text).trim());
-  if (m === null) throw new PqpskError('INVALID_INPUT', `${label}: expected a duration like 10s or 500ms`);
-  const n = Number(m[1]);
-  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
-  if (!(ms > 0)) throw new PqpskError('INVALID_INPUT', `${label}: expected a positive duration`);
-  return Math.round(ms);
 }
 
 /** The hops the arguments describe (single hop, or entry + exit), checked. */
@@ -120,6 +111,23 @@ export function eventLine(e: ClientEvent): string {
 
 const mssGuard: MssGuard = (service) => clampHostRoute(parseService('config service', service).host);
 
+const NEGOTIATE_EPILOG = `What it does:
+  Reads the interface (its key is the parent key the relay knows), generates a fresh
+  WireGuard key and fresh ML-KEM-1024 and HQC-256 keys, asks the relay's config service
+  through the tunnel, derives the PSK, and switches the interface to the new key and PSK
+  in one \`wg set\`. It then proves the tunnel works (a new handshake, then a TCP connect
+  to the config service); if not, it rolls back to the parent key and tries again.
+  Attempts time out after 8, 16, 32, then 48 s each. Multihop negotiates the exit
+  first (through both tunnels), then the entry; a failure rolls both back.
+
+Secrets:
+  Private keys and the PSK reach \`wg\` through a private FIFO, never argv or a file.
+  Output shows only public keys and PSK fingerprints (first 8 bytes of SHA-256(PSK)).
+
+Exit codes:
+  0 switched and verified; 1 gave up (tunnel left on its parent key and working);
+  2 usage or local set-up error (bad option, no such interface, no \`wg\`).`;
+
 /** The yargs module registered in index.ts. */
 export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
   command: 'negotiate',
@@ -141,13 +149,15 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print each step on stderr' })
       .option('mss-clamp', { type: 'boolean', default: true, describe: 'Small TCP segments for the config service during negotiation (--no-mss-clamp to disable)' })
+      .usage('$0 negotiate --interface <wg-if> [options]\n$0 negotiate --entry <wg-if> --exit <wg-if> [options]\n\nRun after `wg-quick up`, e.g. as PostUp = pqpsk negotiate --interface %i')
+      .epilog(NEGOTIATE_EPILOG)
       .option('timeout-scale', { type: 'number', default: 1, hidden: true })
       .option('hold-after-switch', { type: 'number', default: 0, hidden: true }) as unknown as Argv<NegotiateArgs>,
   handler: async (args) => {
     try {
       const hops = hopsFromArgs(args);
       const kems = createClientKems(parseKemList(args.kem));
-      const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout']);
+      const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
       const report = await negotiate(
         { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs },
         {

@@ -7,7 +7,7 @@
 import type { CommandModule } from 'yargs';
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { DEFAULT_STATE_DIR, FileBookStore } from '../../server/book-store.js';
-import { formatDuration, parseDuration } from '../../server/duration.js';
+import { formatDuration, parseDuration } from '../duration.js';
 import { DEFAULT_SERVICE_PORT, defaultListenAddress, parseHostPort } from '../../server/listen.js';
 import { LOG_LEVELS, levelFilter, type LogLevel, type Logger } from '../../server/log.js';
 import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from '../../server/relay.js';

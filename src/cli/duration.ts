@@ -1,6 +1,6 @@
 /**
  * Durations as an operator writes them on the command line (`90s`, `10m`, `24h`, `1h30m`),
- * for `--ephemeral-ttl`. A bare number is refused: "600" could mean seconds or
+ * for `--ephemeral-ttl` and `--verify-timeout`. A bare number is refused: "600" could mean seconds or
  * milliseconds, and a TTL off by 1000× fails silently.
  */
 import { PqpskError } from '../errors.js';
@@ -13,8 +13,8 @@ const UNIT_MS: Readonly<Record<string, number>> = Object.freeze({
   d: 86_400_000,
 });
 
-/** Parse `text` into milliseconds; `label` names the option in errors. */
-export function parseDuration(label: string, text: string): number {
+/** Parse `text` into milliseconds, at least `minMs`; `label` names the option in errors. */
+export function parseDuration(label: string, text: string, minMs = 1000): number {
   const trimmed = typeof text === 'string' ? text.trim() : '';
   const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
   const consumed = parts.map((p) => p[0]).join('');
@@ -22,8 +22,8 @@ export function parseDuration(label: string, text: string): number {
     throw new PqpskError('INVALID_INPUT', `${label}: expected a duration such as 90s, 10m or 24h, got ${describe(text)}`);
   }
   const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
-  if (!Number.isFinite(ms) || ms < 1000) {
-    throw new PqpskError('INVALID_INPUT', `${label}: must be at least 1s`);
+  if (!Number.isFinite(ms) || ms < minMs) {
+    throw new PqpskError('INVALID_INPUT', `${label}: must be at least ${formatDuration(minMs)}`);
   }
   return Math.round(ms);
 }
