@@ -10,8 +10,10 @@ import { createMlKem1024 } from '../kem/ml-kem-1024.js';
 import type { Kem } from '../kem/types.js';
 import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
 
+/** The three operations of a KEM, as timed here. */
 export type KemOperation = 'keygen' | 'encapsulate' | 'decapsulate';
 
+/** One KEM operation's summary over `iterations` rounds. */
 export interface OperationTiming {
   readonly kem: string;
   readonly operation: KemOperation;
@@ -58,7 +60,7 @@ export async function measureKem(kem: Kem, iterations: number, warmup = 2): Prom
 export const DEFAULT_ITERATIONS = Object.freeze({ 'ML-KEM-1024': 200, 'HQC-256': 50 });
 
 /** Both KEMs as pqpsk runs them, with the default iteration counts. */
-export async function measureAllKems(iterations = DEFAULT_ITERATIONS): Promise<OperationTiming[]> {
+export async function measureAllKems(iterations: { readonly 'ML-KEM-1024': number; readonly 'HQC-256': number } = DEFAULT_ITERATIONS): Promise<OperationTiming[]> {
   return [
     ...(await measureKem(createMlKem1024(), iterations['ML-KEM-1024'])),
     ...(await measureKem(createInThreadHqc256Kem(), iterations['HQC-256'])),
@@ -67,12 +69,13 @@ export async function measureAllKems(iterations = DEFAULT_ITERATIONS): Promise<O
 
 /** A fixed-width table of timings, one line per KEM and operation. */
 export function formatTimings(timings: readonly OperationTiming[]): string {
+  const width = Math.max(12, ...timings.map((t) => t.kem.length));
   const lines = [
-    `${'KEM'.padEnd(12)} ${'operation'.padEnd(12)} ${'n'.padStart(4)} ${'median ms'.padStart(10)} ${'p90 ms'.padStart(9)}`,
+    `${'KEM'.padEnd(width)} ${'operation'.padEnd(12)} ${'n'.padStart(4)} ${'median ms'.padStart(10)} ${'p90 ms'.padStart(9)}`,
   ];
   for (const t of timings) {
     lines.push(
-      `${t.kem.padEnd(12)} ${t.operation.padEnd(12)} ${String(t.iterations).padStart(4)} ` +
+      `${t.kem.padEnd(width)} ${t.operation.padEnd(12)} ${String(t.iterations).padStart(4)} ` +
         `${t.medianMs.toFixed(2).padStart(10)} ${t.p90Ms.toFixed(2).padStart(9)}`,
     );
   }

@@ -2,7 +2,9 @@
  * Relay throughput: registrations per second with N concurrent clients over loopback
  * gRPC, and the latency of `/healthz` meanwhile (the HQC-256 worker pool must keep the
  * event loop free). Run `node dist/src/bench/relay.js [--clients 8] [--seconds 10]`;
- * figures are printed, never asserted.
+ * figures are printed, never asserted. `npm run bench` (main.ts) also runs it against a
+ * real wireguard-go interface (the `wg` option) and reads where a registration's time goes
+ * from the relay's own log records.
  *
  * What runs where: the relay service is the production one (startRelayService: gRPC,
  * HQC-256 on the worker pool, ML-KEM-1024 in-thread) on the in-memory FakeWgControl; the
@@ -13,11 +15,14 @@
  * 127.0.0.1, which the fake interface routes to one parent peer, so all clients register
  * for that parent and each registration replaces the previous pending one (a `wg set`
  * with one add and one remove — the full work of a registration); the fake `wg` costs
- * nothing, while a real `wg set` spawns a process (see --wg-delay-ms); client KEM public
- * keys are generated once and reused (the relay encapsulates afresh on every call; the
- * PSK agreement is checked once, before timing starts).
+ * nothing, while a real `wg set` spawns a process (see --wg-delay-ms, or the `wg` option);
+ * client KEM public keys are generated once and reused (the relay encapsulates afresh on
+ * every call; the PSK agreement is checked once, before timing starts); ephemeral
+ * WireGuard keys are 32 random bytes (the relay only hands them to `wg`, which accepts any
+ * 32 bytes), so the load generator spends its share of the two cores on gRPC alone.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { request as httpRequest } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -29,14 +34,17 @@ import { createMlKem1024 } from '../kem/ml-kem-1024.js';
 import type { Kem, KemKeypair, KemName } from '../kem/types.js';
 import type { RegisterRequestInput } from '../protocol/messages.js';
 import { callRegisterPeer } from '../rpc/client.js';
-import { MemoryBookStore } from '../server/book-store.js';
+import { MemoryBookStore, type BookStore } from '../server/book-store.js';
 import { parseHostPort } from '../server/listen.js';
+import { MemoryLogger } from '../server/log.js';
 import { startRelayService } from '../server/service.js';
 import { FakeWgControl } from '../wg/fake.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../wg/keys.js';
+import { readPresharedKey } from '../wg/psk-read.js';
 import type { WgControl, WgPeerChange } from '../wg/types.js';
 import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
 
+/** What to load the relay with, for how long, on which WireGuard. */
 export interface RelayBenchOptions {
   /** Concurrent clients (default 8). */
   readonly clients?: number;
@@ -51,8 +59,36 @@ export interface RelayBenchOptions {
   readonly wgDelayMs?: number;
   /** Gap between /healthz probes (default 20 ms). */
   readonly probeIntervalMs?: number;
+  /**
+   * A real interface instead of the fake: `parent` must be a peer of `iface` holding
+   * 127.0.0.1/32. PSKs are compared through `wg show … preshared-keys` (root namespace:
+   * wireguard-go's UAPI socket is reachable by name from anywhere).
+   */
+  readonly wg?: { readonly control: WgControl; readonly iface: string; readonly parent: Uint8Array };
+  /** Where the relay keeps its book (default: in memory). */
+  readonly store?: BookStore;
 }
 
+/** Where a registration's time goes, from the relay's own log records (medians, ms). */
+export interface RelayBreakdown {
+  /** The whole handler: validate, authenticate, encapsulate, lock, `wg set`, book. */
+  readonly handlerMs: number;
+  readonly encapsMs: Readonly<Record<string, number>>;
+  /** Handler minus encapsulations: reads of the interface, the lock, `wg set`, the book. */
+  readonly otherMs: number;
+}
+
+/** CPU and busy time while measuring. */
+export interface RelayCpu {
+  /** CPU of the whole process (relay, HQC workers, load thread) per registration, ms. */
+  readonly processMsPerRegistration: number;
+  /** Share of wall time the relay's event loop was busy (0..1). */
+  readonly relayLoopBusy: number;
+  /** Share of wall time the load generator's thread was busy (0..1). */
+  readonly loadLoopBusy: number;
+}
+
+/** Nearest-rank summary of a sample set. */
 export interface Percentiles {
   readonly count: number;
   readonly p50: number;
@@ -60,6 +96,7 @@ export interface Percentiles {
   readonly max: number;
 }
 
+/** One throughput measurement, with where the relay's time and CPU went. */
 export interface RelayBenchResult {
   readonly clients: number;
   readonly seconds: number;
@@ -75,6 +112,8 @@ export interface RelayBenchResult {
   readonly eventLoopDelayMs: { readonly p50: number; readonly p99: number; readonly max: number };
   /** Failed calls by error code (should be empty). */
   readonly failures: Readonly<Record<string, number>>;
+  readonly breakdown: RelayBreakdown;
+  readonly cpu: RelayCpu;
 }
 
 interface LoadData {
@@ -90,10 +129,15 @@ interface LoadData {
 }
 
 interface LoadResult {
+  /** Calls that completed inside the measured window (the throughput count). */
+  readonly completed: number;
+  /** Latencies of the calls that both started and completed inside it. */
   readonly latencies: number[];
   readonly probes: number[];
   readonly failures: Record<string, number>;
   readonly measuredMs: number;
+  /** The load thread's own event-loop utilisation over the measured window. */
+  readonly loadBusy: number;
 }
 
 const IFACE = 'bench0';
@@ -107,20 +151,35 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
   const kemNames = options.kems ?? ['ML-KEM-1024', 'HQC-256'];
   const hqcWorkers = options.hqcWorkers ?? availableParallelism();
 
-  const fake = new FakeWgControl();
-  const relayKey = generatePrivateKey();
-  fake.addInterface(IFACE, { privateKey: relayKey });
-  relayKey.fill(0);
-  const parent = publicKeyOf(generatePrivateKey());
-  await fake.set(IFACE, { peers: [{ publicKey: publicKeyToText(parent), allowedIps: ['127.0.0.1/32'] }] });
-  const wg = options.wgDelayMs ? delayed(fake, options.wgDelayMs) : fake;
+  let iface = IFACE;
+  let parent: Uint8Array;
+  let wg: WgControl;
+  let readPsk: (ephemeral: string) => Promise<Uint8Array | null>;
+  if (options.wg === undefined) {
+    const fake = new FakeWgControl();
+    const relayKey = generatePrivateKey();
+    fake.addInterface(IFACE, { privateKey: relayKey });
+    relayKey.fill(0);
+    parent = publicKeyOf(generatePrivateKey());
+    await fake.set(IFACE, { peers: [{ publicKey: publicKeyToText(parent), allowedIps: ['127.0.0.1/32'] }] });
+    wg = options.wgDelayMs ? delayed(fake, options.wgDelayMs) : fake;
+    readPsk = async (ephemeral) => fake.presharedKeyOf(IFACE, ephemeral);
+  } else {
+    const real = options.wg;
+    iface = real.iface;
+    parent = real.parent;
+    wg = real.control;
+    readPsk = (ephemeral) => readPresharedKey(real.iface, ephemeral);
+  }
 
+  const logger = new MemoryLogger();
   const service = await startRelayService({
-    iface: IFACE,
+    iface,
     listen: parseHostPort('listen', '127.0.0.1:0'),
     metrics: parseHostPort('metrics', '127.0.0.1:0'),
     wg,
-    store: new MemoryBookStore(),
+    store: options.store ?? new MemoryBookStore(),
+    logger,
     rateLimit: null,
     maxInflight: Math.max(32, clients * 2),
     hqcWorkers,
@@ -129,7 +188,7 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
   const pairs: KemKeypair[] = [];
   try {
     for (const kem of clientKems) pairs.push(await kem.keygen());
-    await checkAgreement(service.address, parent, clientKems, pairs, fake);
+    await checkAgreement(service.address, parent, clientKems, pairs, readPsk);
 
     const data: LoadData = {
       role: LOAD_ROLE,
@@ -144,11 +203,17 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
     };
     const loop = monitorEventLoopDelay({ resolution: 5 });
     const worker = new Worker(new URL(import.meta.url), { workerData: data });
+    let from: { cpu: NodeJS.CpuUsage; relay: EventLoopUtilization; records: number } | undefined;
     const result = await new Promise<LoadResult>((resolve, reject) => {
       worker.once('message', (message: LoadResult | 'measuring') => {
         // The first message says the warm-up is over: measure the event loop from here.
         if (message === 'measuring') {
           loop.enable();
+          from = {
+            cpu: process.cpuUsage(),
+            relay: performance.eventLoopUtilization(),
+            records: logger.records.length,
+          };
           worker.once('message', (final: LoadResult) => resolve(final));
         } else {
           resolve(message);
@@ -157,9 +222,12 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
       worker.once('error', reject);
     });
     loop.disable();
+    const cpuUsed = process.cpuUsage(from?.cpu);
+    const relayBusy = from === undefined ? Number.NaN : performance.eventLoopUtilization(from.relay).utilization;
+    const measuredRecords = logger.of('registration').slice(from === undefined ? 0 : countRegistrations(logger, from.records));
     await worker.terminate();
 
-    const registrations = result.latencies.length;
+    const registrations = result.completed;
     return {
       clients,
       seconds: result.measuredMs / 1000,
@@ -175,6 +243,12 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
         max: loop.max / 1e6,
       },
       failures: result.failures,
+      breakdown: breakdownOf(measuredRecords),
+      cpu: {
+        processMsPerRegistration: (cpuUsed.user + cpuUsed.system) / 1000 / Math.max(1, registrations),
+        relayLoopBusy: relayBusy,
+        loadLoopBusy: result.loadBusy,
+      },
     };
   } finally {
     for (const p of pairs) p.secretKey.fill(0);
@@ -182,8 +256,41 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
   }
 }
 
+/** How many registration records the first `records` log records hold. */
+function countRegistrations(logger: MemoryLogger, records: number): number {
+  return logger.records.slice(0, records).filter((r) => r.record.event === 'registration').length;
+}
+
+/** Medians of the successful registrations' handler and encapsulation times. */
+function breakdownOf(records: readonly Record<string, unknown>[]): RelayBreakdown {
+  const ok = records.filter((r) => r['result'] === 'ok');
+  const handler = ok.map((r) => Number(r['ms']));
+  const byKem = new Map<string, number[]>();
+  const other: number[] = [];
+  for (const r of ok) {
+    const encaps = (r['encaps_ms'] ?? {}) as Record<string, number>;
+    let sum = 0;
+    for (const [name, ms] of Object.entries(encaps)) {
+      byKem.set(name, [...(byKem.get(name) ?? []), ms]);
+      sum += ms;
+    }
+    other.push(Number(r['ms']) - sum);
+  }
+  return {
+    handlerMs: percentiles(handler).p50,
+    encapsMs: Object.fromEntries([...byKem].map(([name, values]) => [name, percentiles(values).p50])),
+    otherMs: percentiles(other).p50,
+  };
+}
+
 /** One registration whose PSK is compared with the relay's before any figure is taken. */
-async function checkAgreement(target: string, parent: Uint8Array, kems: readonly Kem[], pairs: readonly KemKeypair[], fake: FakeWgControl): Promise<void> {
+async function checkAgreement(
+  target: string,
+  parent: Uint8Array,
+  kems: readonly Kem[],
+  pairs: readonly KemKeypair[],
+  readPsk: (ephemeral: string) => Promise<Uint8Array | null>,
+): Promise<void> {
   const ephemeral = publicKeyOf(generatePrivateKey());
   const response = await callRegisterPeer(target, requestFor(parent, ephemeral, kems.map((k, i) => ({ name: k.name, publicKey: pairs[i]!.publicKey }))), {
     deadline: Date.now() + 30_000,
@@ -192,7 +299,7 @@ async function checkAgreement(target: string, parent: Uint8Array, kems: readonly
   const secrets: Uint8Array[] = [];
   for (const [i, kem] of kems.entries()) secrets.push(await kem.decapsulate(cts[i]!, pairs[i]!.secretKey));
   const psk = combineSharedSecrets(secrets);
-  const relayPsk = fake.presharedKeyOf(IFACE, publicKeyToText(ephemeral));
+  const relayPsk = await readPsk(publicKeyToText(ephemeral));
   const agree = relayPsk !== null && Buffer.from(relayPsk).equals(Buffer.from(psk));
   for (const s of [...secrets, psk, ...(relayPsk === null ? [] : [relayPsk])]) s.fill(0);
   if (!agree) throw new Error('relay bench: the relay and the client derived different PSKs');
@@ -232,21 +339,25 @@ async function runLoad(data: LoadData): Promise<void> {
   const latencies: number[] = [];
   const probes: number[] = [];
   const failures: Record<string, number> = {};
+  let completed = 0;
   let announced = false;
+  let busyFrom: EventLoopUtilization | undefined;
   const announce = (): void => {
     if (!announced && performance.now() >= measureFrom) {
       announced = true;
+      busyFrom = performance.eventLoopUtilization();
       parentPort?.postMessage('measuring');
     }
   };
 
   const client = async (): Promise<void> => {
     while (performance.now() < end) {
-      const ephemeral = publicKeyOf(generatePrivateKey());
+      const ephemeral = randomBytes(32);
       const t0 = performance.now();
       try {
         await callRegisterPeer(data.target, requestFor(data.parent, ephemeral, data.kems), { deadline: Date.now() + 30_000 });
         const t1 = performance.now();
+        if (t1 >= measureFrom && t1 <= end) completed++;
         if (t0 >= measureFrom && t1 <= end) latencies.push(t1 - t0);
       } catch (err) {
         const code = isPqpskError(err) ? err.code : 'ERROR';
@@ -266,7 +377,8 @@ async function runLoad(data: LoadData): Promise<void> {
     }
   };
   await Promise.all([...Array.from({ length: data.clients }, client), prober()]);
-  const result: LoadResult = { latencies, probes, failures, measuredMs: data.measureMs };
+  const loadBusy = busyFrom === undefined ? Number.NaN : performance.eventLoopUtilization(busyFrom).utilization;
+  const result: LoadResult = { completed, latencies, probes, failures, measuredMs: data.measureMs, loadBusy };
   parentPort?.postMessage(result);
 }
 
@@ -290,6 +402,8 @@ function print(r: RelayBenchResult): void {
       `  RegisterPeerV1 latency ms: p50 ${f(r.latencyMs.p50)}  p99 ${f(r.latencyMs.p99)}  max ${f(r.latencyMs.max)}`,
       `  /healthz latency ms:       p50 ${f(r.healthzMs.p50)}  p99 ${f(r.healthzMs.p99)}  max ${f(r.healthzMs.max)}  (${r.healthzMs.count} probes)`,
       `  server event-loop timer ms: p50 ${f(r.eventLoopDelayMs.p50)}  p99 ${f(r.eventLoopDelayMs.p99)}  max ${f(r.eventLoopDelayMs.max)}  (5 ms sampling timer: ≈5 means no delay)`,
+      `  relay handler ms (median): ${f(r.breakdown.handlerMs)} = encapsulation ${Object.entries(r.breakdown.encapsMs).map(([k, v]) => `${k} ${f(v)}`).join(', ')} + other ${f(r.breakdown.otherMs)}`,
+      `  CPU per registration (whole process) ${f(r.cpu.processMsPerRegistration)} ms; relay loop busy ${Math.round(r.cpu.relayLoopBusy * 100)}%, load thread busy ${Math.round(r.cpu.loadLoopBusy * 100)}%`,
       `  failures: ${Object.keys(r.failures).length === 0 ? 'none' : JSON.stringify(r.failures)}`,
     ].join('\n') + '\n',
   );

@@ -1,0 +1,65 @@
+/**
+ * The client's crypto as `pqpsk negotiate` meets it: in a fresh process, once. The KEM
+ * table's medians are warm (JIT-compiled JavaScript, optimised WebAssembly); a negotiation
+ * runs each operation exactly once in a new process, so its keygen and decapsulation pay
+ * for compilation. This script does what the client's exchange does — X25519 key, one
+ * keygen per KEM, one decapsulation per KEM — through the client's own KEM constructor,
+ * and prints the times as one JSON line; measureColdClientCrypto runs it as a child.
+ */
+import { execFile } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createClientKems, DEFAULT_CLIENT_KEMS } from '../client/kems.js';
+import { PqpskError } from '../errors.js';
+import { generatePrivateKey, publicKeyOf } from '../wg/keys.js';
+
+/** First-call times in a fresh process, ms. */
+export interface ColdClientCrypto {
+  /** X25519 key and one keygen per KEM: what the client's `keygen` step does. */
+  readonly keygenMs: number;
+  /** One decapsulation per KEM: the client's `decaps` step. */
+  readonly decapsMs: number;
+}
+
+/** Run this file in a fresh node process and read its answer. */
+export function measureColdClientCrypto(): Promise<ColdClientCrypto> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [fileURLToPath(import.meta.url)], { timeout: 30_000 }, (err, stdout) => {
+      if (err !== null) {
+        reject(new PqpskError('INTERNAL', 'cold client crypto: the child process failed'));
+        return;
+      }
+      try {
+        resolve(JSON.parse(stdout.trim()) as ColdClientCrypto);
+      } catch {
+        reject(new PqpskError('INTERNAL', 'cold client crypto: unreadable answer'));
+      }
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  // Built before the clock starts, as `pqpsk negotiate` builds them before negotiating.
+  const kems = createClientKems(DEFAULT_CLIENT_KEMS.split(','));
+  const t0 = performance.now();
+  const wgKey = generatePrivateKey();
+  publicKeyOf(wgKey);
+  const pairs = [];
+  for (const kem of kems) pairs.push(await kem.keygen());
+  const t1 = performance.now();
+  const cts = [];
+  for (const [i, kem] of kems.entries()) {
+    const { ciphertext, sharedSecret } = await kem.encapsulate(pairs[i]!.publicKey);
+    sharedSecret.fill(0);
+    cts.push(ciphertext);
+  }
+  const t2 = performance.now();
+  for (const [i, kem] of kems.entries()) (await kem.decapsulate(cts[i]!, pairs[i]!.secretKey)).fill(0);
+  const t3 = performance.now();
+  wgKey.fill(0);
+  for (const p of pairs) p.secretKey.fill(0);
+  const answer: ColdClientCrypto = { keygenMs: t1 - t0, decapsMs: t3 - t2 };
+  process.stdout.write(`${JSON.stringify(answer)}\n`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,216 @@
+/**
+ * A relay in a process of its own, so that its resident memory is the relay's and not the
+ * benchmark's: `npm run bench` forks this file (IPC channel), tells it which WgControl to
+ * use, and asks it for figures. It runs the production service (startRelayService: gRPC,
+ * HQC-256 worker pool, watcher) on 127.0.0.1 with either
+ * the real `wg` driving a wireguard-go interface the parent created in a namespace (the
+ * UAPI socket directory is shared, so `wg` reaches it by name from here), or an in-memory
+ * interface pre-loaded with live ephemerals (indexed-wg.ts) for the 10 000-peer figure.
+ *
+ * Bench-only simplifications: the book is kept in memory (latest version only), where
+ * the CLI writes a file; no metrics port; no rate limit.
+ */
+import { randomBytes, randomFillSync } from 'node:crypto';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { PqpskError } from '../errors.js';
+import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../protocol/peer-state.js';
+import type { BookStore } from '../server/book-store.js';
+import { parseHostPort } from '../server/listen.js';
+import { DEFAULT_POLL, type PollIntervals } from '../server/relay.js';
+import { startRelayService, type RelayService } from '../server/service.js';
+import { generatePrivateKey, publicKeyToText } from '../wg/keys.js';
+import { RealWgControl } from '../wg/real.js';
+import type { WgControl, WgPeerChange } from '../wg/types.js';
+import { IndexedWgControl } from './indexed-wg.js';
+import { sourceAddress } from './source-client.js';
+
+/** What the parent asks for. */
+export type HostRequest =
+  | {
+      readonly type: 'start';
+      /**
+       * `memory`: an in-memory interface (indexed-wg.ts) seeded here with `seedLive` parents
+       * whose ephemerals are live (hold the parent's address, handshook a minute ago) and
+       * recorded in the book, plus `freshParents` parents for the caller to register.
+       * `real`: the real `wg` on `iface`, which the caller set up (parents included).
+       */
+      readonly mode: 'memory' | 'real';
+      readonly iface: string;
+      readonly seedLive: number;
+      readonly freshParents: number;
+      readonly hqcWorkers: number;
+      readonly maxInflight: number;
+      readonly poll?: PollIntervals;
+    }
+  | { readonly type: 'stats' }
+  | { readonly type: 'tick' }
+  | { readonly type: 'stop' };
+
+/** Memory and load figures of the relay process. */
+export interface HostStats {
+  readonly rssBytes: number;
+  readonly heapUsedBytes: number;
+  readonly heapTotalBytes: number;
+  /** V8's young generation and old space as reserved now (main thread only). */
+  readonly newSpaceBytes: number;
+  readonly oldSpaceBytes: number;
+  readonly externalBytes: number;
+  readonly ephemerals: number;
+  readonly parents: number;
+  /** CPU of the whole process (main thread and HQC workers) since start, ms. */
+  readonly cpuMs: number;
+  /** Event-loop timer since the previous stats request, ms (20 ms sampling). */
+  readonly loopP99Ms: number;
+  readonly loopMaxMs: number;
+}
+
+/** What the host answers. */
+export type HostReply =
+  | { readonly type: 'started'; readonly address: string; readonly pid: number; readonly freshParents: readonly string[]; readonly startMs: number }
+  | { readonly type: 'stats'; readonly stats: HostStats }
+  | { readonly type: 'tick'; readonly ms: number; readonly events: number }
+  | { readonly type: 'stopped' }
+  | { readonly type: 'error'; readonly message: string };
+
+/** The latest book only: the relay's own copy is what occupies memory in production too. */
+class LatestBookStore implements BookStore {
+  readonly location = 'memory (latest)';
+  #book: RelayBook = EMPTY_BOOK;
+  async load(): Promise<RelayBook> {
+    return this.#book;
+  }
+  async save(book: RelayBook): Promise<void> {
+    this.#book = book;
+  }
+}
+
+/** The `seedLive` live pairs and `freshParents` parents, on the interface and in the book. */
+async function seed(wg: IndexedWgControl, store: LatestBookStore, seedLive: number, freshParents: number): Promise<string[]> {
+  const now = Date.now();
+  const key = (): string => publicKeyToText(randomBytes(32));
+  const parents: ParentRecord[] = [];
+  const ephemerals: EphemeralRecord[] = [];
+  const changes: WgPeerChange[] = [];
+  const psk = new Uint8Array(32);
+  for (let i = 0; i < seedLive; i++) {
+    const parent = key();
+    const ephemeral = key();
+    const ip = `${sourceAddress(i)}/32`;
+    parents.push({ parent, allowedIps: [ip] });
+    ephemerals.push({ ephemeral, parent, registeredAt: now - 60_000 });
+    randomFillSync(psk);
+    changes.push({ publicKey: parent, allowedIps: [] }, { publicKey: ephemeral, presharedKey: psk, allowedIps: [ip] });
+  }
+  const fresh: string[] = [];
+  for (let j = 0; j < freshParents; j++) {
+    const parent = key();
+    fresh.push(parent);
+    changes.push({ publicKey: parent, allowedIps: [`${sourceAddress(seedLive + j)}/32`] });
+  }
+  await wg.set(wg.iface, { peers: changes });
+  psk.fill(0);
+  const seconds = Math.floor(now / 1000) - 60;
+  for (const e of ephemerals) wg.setLatestHandshake(e.ephemeral, seconds);
+  await store.save({ parents, ephemerals });
+  return fresh;
+}
+
+async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<{ service: RelayService; fresh: string[] }> {
+  let wg: WgControl;
+  const store = new LatestBookStore();
+  let fresh: string[] = [];
+  if (request.mode === 'memory') {
+    const key = generatePrivateKey();
+    const indexed = new IndexedWgControl(request.iface, key);
+    key.fill(0);
+    fresh = await seed(indexed, store, request.seedLive, request.freshParents);
+    wg = indexed;
+  } else {
+    wg = new RealWgControl();
+  }
+  const service = await startRelayService({
+    iface: request.iface,
+    listen: parseHostPort('listen', '127.0.0.1:0'),
+    wg,
+    store,
+    rateLimit: null,
+    maxInflight: request.maxInflight,
+    hqcWorkers: request.hqcWorkers,
+    poll: request.poll ?? DEFAULT_POLL,
+  });
+  return { service, fresh };
+}
+
+function space(name: string): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === name)?.space_size ?? 0;
+}
+
+function send(reply: HostReply): void {
+  process.send?.(reply);
+}
+
+async function serve(): Promise<void> {
+  let service: RelayService | undefined;
+  const loop = monitorEventLoopDelay({ resolution: 20 });
+  loop.enable();
+  process.on('message', (message: HostRequest) => {
+    void (async () => {
+      try {
+        switch (message.type) {
+          case 'start': {
+            const t0 = performance.now();
+            const started = await start(message);
+            service = started.service;
+            send({ type: 'started', address: service.address, pid: process.pid, freshParents: started.fresh, startMs: performance.now() - t0 });
+            break;
+          }
+          case 'stats': {
+            globalThis.gc?.();
+            const memory = process.memoryUsage();
+            const cpu = process.cpuUsage();
+            const book = service?.relay.book ?? EMPTY_BOOK;
+            send({
+              type: 'stats',
+              stats: {
+                rssBytes: memory.rss,
+                heapUsedBytes: memory.heapUsed,
+                heapTotalBytes: memory.heapTotal,
+                newSpaceBytes: space('new_space'),
+                oldSpaceBytes: space('old_space'),
+                externalBytes: memory.external,
+                ephemerals: book.ephemerals.length,
+                parents: book.parents.length,
+                cpuMs: (cpu.user + cpu.system) / 1000,
+                loopP99Ms: loop.percentile(99) / 1e6,
+                loopMaxMs: loop.max / 1e6,
+              },
+            });
+            loop.reset();
+            break;
+          }
+          case 'tick': {
+            if (service === undefined) throw new PqpskError('INTERNAL', 'relay host: not started');
+            const t0 = performance.now();
+            const events = await service.relay.tick();
+            send({ type: 'tick', ms: performance.now() - t0, events: events.length });
+            break;
+          }
+          case 'stop':
+            await service?.stop();
+            send({ type: 'stopped' });
+            process.disconnect?.();
+            break;
+        }
+      } catch (err) {
+        send({ type: 'error', message: err instanceof PqpskError ? err.message : 'unexpected error in the relay host' });
+      }
+    })();
+  });
+  // The parent going away (crash, Ctrl-C) takes the relay with it.
+  process.on('disconnect', () => {
+    void (service?.stop() ?? Promise.resolve()).finally(() => process.exit(0));
+  });
+}
+
+if (process.send !== undefined) await serve();

@@ -1,0 +1,86 @@
+/**
+ * Keeps `npm run bench` from rotting: runs `main.js --quick --json` (a few seconds, no
+ * bed) in a child process and checks the shape of what it prints — every section present,
+ * figures finite where they were measured, a reason where they were not, one status per
+ * target — then renders the table from that object. No figure is compared with a target
+ * or a duration: speed belongs in the benchmark, not in a test.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { formatReport, type BenchReport } from '../../src/bench/report.js';
+
+const MAIN = fileURLToPath(new URL('../../src/bench/main.js', import.meta.url));
+
+function run(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [MAIN, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const finite = (x: unknown, what: string): void => assert.ok(typeof x === 'number' && Number.isFinite(x), `${what}: expected a finite number, got ${String(x)}`);
+
+test('bench --quick --json: one JSON object with every section, then the table renders from it', async () => {
+  const r = await run(['--quick', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, 'stdout holds exactly one line (progress goes to stderr)');
+  const report = JSON.parse(lines[0]!) as BenchReport;
+
+  assert.equal(report.version, 1);
+  assert.equal(report.quick, true);
+
+  const ops = report.kem.timings.map((t) => `${t.kem} ${t.operation}`);
+  for (const kem of ['ML-KEM-1024', 'HQC-256']) {
+    for (const op of ['keygen', 'encapsulate', 'decapsulate']) assert.ok(ops.includes(`${kem} ${op}`), `${kem} ${op} timed`);
+  }
+  for (const t of report.kem.timings) {
+    finite(t.medianMs, `${t.kem} ${t.operation} median`);
+    finite(t.p90Ms, `${t.kem} ${t.operation} p90`);
+  }
+  if (report.kem.native.installed) assert.ok(report.kem.native.timings.length > 0);
+  else assert.match(report.kem.native.reason, /\S/);
+
+  assert.equal(report.negotiation.measured, false, '--quick builds no bed');
+  if (!report.negotiation.measured) assert.match(report.negotiation.reason, /--quick/);
+
+  assert.ok(report.throughput.rows.length >= 1);
+  for (const row of report.throughput.rows) {
+    assert.equal(row.wg, 'fake');
+    for (const [k, v] of Object.entries({ regs: row.registrationsPerSecond, raw: row.rawEncapsPerSecond, ratio: row.ratio, loop: row.eventLoopP99Ms, handler: row.breakdown.handlerMs })) {
+      finite(v, `throughput ${k}`);
+    }
+    assert.deepEqual(row.failures, {}, 'no failed registration');
+  }
+
+  const idle = report.memory.idle;
+  assert.ok('rssBytes' in idle && idle.rssBytes > 0);
+  const ten = report.memory.tenThousand;
+  assert.ok('peers' in ten, JSON.stringify(ten));
+  assert.ok(ten.peers > 0 && ten.registrations > 0);
+  finite(ten.loaded.rssBytes, 'loaded RSS');
+  finite(ten.watcherPassMs, 'watcher pass');
+  assert.deepEqual(ten.failures, {});
+  assert.equal('measured' in report.memory.realThousand && report.memory.realThousand.measured, false);
+
+  assert.ok(report.targets.length >= 4);
+  for (const t of report.targets) assert.ok(['pass', 'miss', 'not measured'].includes(t.status), t.target);
+  // The 10 000-peer target cannot be judged from a smoke run's few hundred peers.
+  assert.equal(report.targets.find((t) => t.target.startsWith('RSS'))?.status, 'not measured');
+
+  const table = formatReport(report);
+  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', 'Targets']) {
+    assert.ok(table.includes(heading), `table has "${heading}"`);
+  }
+  assert.match(table, /QUICK smoke run/);
+});
+
+test('bench rejects an unknown flag with one line and exit code 2', async () => {
+  const r = await run(['--fast']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr.trim(), /^pqpsk bench: .*--quick, --json\)$/);
+});
