@@ -55,7 +55,7 @@ interface Plan {
 }
 
 const FULL: Plan = {
-  kemIterations: { 'ML-KEM-1024': 200, 'HQC-256': 40 },
+  kemIterations: { 'ML-KEM-1024': 200, 'HQC-256': 30 },
   negotiations: 5,
   // Two workers = one per core (the relay's default); the 1-worker row leaves a core to
   // the event loop and the load generator, to show what the ratio is bounded by.
@@ -66,9 +66,9 @@ const FULL: Plan = {
     { workers: 1, clients: 8 },
   ],
   realClients: [1, 8, 64],
-  relaySeconds: 4,
+  relaySeconds: 3.5,
   relayWarmup: 1,
-  rawSeconds: 2.5,
+  rawSeconds: 1.5,
   seedLive: 10_000,
   freshParents: 20,
   realPeers: 1_000,
@@ -81,7 +81,7 @@ const QUICK: Plan = {
   realClients: [],
   relaySeconds: 1,
   relayWarmup: 0.3,
-  rawSeconds: 1,
+  rawSeconds: 0.5,
   seedLive: 300,
   freshParents: 5,
   realPeers: 0,
@@ -96,15 +96,23 @@ function reasonOf(err: unknown): string {
   return err instanceof Error ? `unexpected ${err.name}: ${err.message.split('\n')[0]}` : 'unexpected error';
 }
 
+/**
+ * One row: raw HQC-256 on a bare pool just before and just after the relay's
+ * measurement (same workers, same number in flight), so a machine that speeds up or
+ * slows down during the run (other tenants, CPU steal) moves both sides of the ratio.
+ */
 async function throughputRow(
   wg: ThroughputRow['wg'],
   workers: number,
   clients: number,
-  raw: number,
   plan: Plan,
   extra: Partial<RelayBenchOptions> = {},
 ): Promise<ThroughputRow> {
+  const rawOnce = async (): Promise<number> => (await measureRawHqc({ workers, concurrency: clients, seconds: plan.rawSeconds })).perSecond;
+  const before = await rawOnce();
   const r = await measureRelay({ clients, hqcWorkers: workers, seconds: plan.relaySeconds, warmupSeconds: plan.relayWarmup, ...extra });
+  const after = await rawOnce();
+  const raw = (before + after) / 2;
   return {
     wg,
     workers,
@@ -112,6 +120,7 @@ async function throughputRow(
     seconds: r.seconds,
     registrationsPerSecond: r.registrationsPerSecond,
     rawEncapsPerSecond: raw,
+    rawBeforeAfter: [before, after],
     ratio: r.registrationsPerSecond / raw,
     latencyP50Ms: r.latencyMs.p50,
     eventLoopP99Ms: r.eventLoopDelayMs.p99,
@@ -120,6 +129,23 @@ async function throughputRow(
     cpu: r.cpu,
     failures: r.failures,
   };
+}
+
+/** The aggregate `cpu` line of /proc/stat: [steal, total] in clock ticks, or null off Linux. */
+async function cpuTimes(): Promise<[number, number] | null> {
+  try {
+    const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+    const ticks = line.trim().split(/\s+/).slice(1).map(Number);
+    return [ticks[7] ?? 0, ticks.slice(0, 8).reduce((a, b) => a + b, 0)];
+  } catch {
+    return null;
+  }
+}
+
+/** Share of CPU time the hypervisor gave to others during the run (noisy neighbours skew every figure). */
+function stealPercent(before: [number, number] | null, after: [number, number] | null): number | null {
+  if (before === null || after === null || after[1] === before[1]) return null;
+  return (100 * (after[0] - before[0])) / (after[1] - before[1]);
 }
 
 async function rssOfPid(pid: number): Promise<number> {
@@ -133,6 +159,7 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
   const plan = quick ? QUICK : FULL;
   const started = performance.now();
   const loadAverageBefore = loadavg()[0] ?? Number.NaN;
+  const cpuBefore = await cpuTimes();
   const prereq = bedPrerequisites();
   const noBed = (what: string): NotMeasured => ({
     measured: false,
@@ -165,20 +192,9 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
   }
 
   const rows: ThroughputRow[] = [];
-  const raw = new Map<string, number>();
-  const rawFor = async (workers: number, concurrency: number): Promise<number> => {
-    const key = `${workers}/${concurrency}`;
-    let perSecond = raw.get(key);
-    if (perSecond === undefined) {
-      perSecond = (await measureRawHqc({ workers, concurrency, seconds: plan.rawSeconds })).perSecond;
-      raw.set(key, perSecond);
-    }
-    return perSecond;
-  };
   for (const { workers, clients } of plan.rows) {
     say(`relay throughput, fake wg: ${workers} HQC worker(s), ${clients} client(s), and raw HQC-256 on the same`);
-    const rawPerSecond = await rawFor(workers, clients);
-    rows.push(await throughputRow('fake', workers, clients, rawPerSecond, plan));
+    rows.push(await throughputRow('fake', workers, clients, plan));
   }
 
   let real: NotMeasured | { measured: true } = noBed('wireguard-go throughput');
@@ -204,8 +220,7 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
       await wg.set(iface, { peers: [{ publicKey: publicKeyToText(parent), allowedIps: ['127.0.0.1/32'] }] });
       for (const clients of plan.realClients) {
         say(`relay throughput, wireguard-go: 2 HQC workers, ${clients} client(s) (book written to a file, as in production)`);
-        const rawPerSecond = await rawFor(2, clients);
-        rows.push(await throughputRow('wireguard-go', 2, clients, rawPerSecond, plan, { wg: { control: wg, iface, parent }, store: new FileBookStore(bookDir, iface) }));
+        rows.push(await throughputRow('wireguard-go', 2, clients, plan, { wg: { control: wg, iface, parent }, store: new FileBookStore(bookDir, iface) }));
       }
       real = { measured: true };
     }
@@ -264,6 +279,7 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
     cpus: cpus().length,
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown CPU',
     loadAverageBefore,
+    stealPercent: stealPercent(cpuBefore, await cpuTimes()),
     seconds: (performance.now() - started) / 1000,
     kem: { timings, native },
     negotiation,

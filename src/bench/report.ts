@@ -48,7 +48,9 @@ export interface ThroughputRow {
   readonly clients: number;
   readonly seconds: number;
   readonly registrationsPerSecond: number;
+  /** Mean of the raw figure measured just before and just after the relay's. */
   readonly rawEncapsPerSecond: number;
+  readonly rawBeforeAfter: readonly [number, number];
   readonly ratio: number;
   readonly latencyP50Ms: number;
   readonly eventLoopP99Ms: number;
@@ -87,6 +89,8 @@ export interface BenchReport {
   readonly cpuModel: string;
   /** 1-minute load average when the run began (other work on the machine skews every figure). */
   readonly loadAverageBefore: number;
+  /** CPU steal during the run, % of all CPU time (/proc/stat); null where unknown. */
+  readonly stealPercent: number | null;
   readonly seconds: number;
   readonly kem: { readonly timings: readonly OperationTiming[]; readonly native: NativeReference };
   readonly negotiation: NegotiationSection;
@@ -188,7 +192,7 @@ const mb = (bytes: number): string => `${mib(bytes).toFixed(1)} MB`;
 export function formatReport(r: BenchReport): string {
   const out: string[] = [];
   out.push(
-    `pqpsk benchmark — node ${r.node}, ${r.cpus} × ${r.cpuModel}; load average ${r.loadAverageBefore.toFixed(2)} at start; ${r.quick ? 'QUICK smoke run (figures not meaningful)' : 'full run'}, ${r.seconds.toFixed(1)} s`,
+    `pqpsk benchmark — node ${r.node}, ${r.cpus} × ${r.cpuModel}; load average ${r.loadAverageBefore.toFixed(2)} at start; CPU steal as /proc/stat reports it: ${r.stealPercent === null ? 'unknown' : `${r.stealPercent.toFixed(1)}%`}; ${r.quick ? 'QUICK smoke run (figures not meaningful)' : 'full run'}, ${r.seconds.toFixed(1)} s`,
   );
 
   out.push('', '1. KEM operations (warm, in-thread; ML-KEM-1024 noble, HQC-256 our WebAssembly loader)');
@@ -218,15 +222,16 @@ export function formatReport(r: BenchReport): string {
     );
   }
 
-  out.push('', '3. Relay throughput (loopback gRPC, a fresh connection per call; raw = HQC-256 encapsulations on a bare pool, same workers, same number in flight)');
+  out.push('', '3. Relay throughput (loopback gRPC, a fresh connection per call; raw = HQC-256 encapsulations on a bare pool, same workers, same number in flight,');
+  out.push('   measured just before and just after each relay row: raw/s is their mean, the spread is shown)');
   out.push(
-    `   ${'wg'.padEnd(12)} ${'workers'.padStart(7)} ${'clients'.padStart(7)} ${'regs/s'.padStart(7)} ${'raw/s'.padStart(7)} ${'ratio'.padStart(6)} ${'p50 ms'.padStart(7)} ${'loop p99'.padStart(8)}  handler ms = HQC + ML-KEM + other   CPU ms/reg  relay loop  load thread`,
+    `   ${'wg'.padEnd(12)} ${'workers'.padStart(7)} ${'clients'.padStart(7)} ${'regs/s'.padStart(7)} ${'raw/s'.padStart(7)} ${'spread'.padStart(11)} ${'ratio'.padStart(6)} ${'p50 ms'.padStart(7)} ${'loop p99'.padStart(8)}  handler ms = HQC + ML-KEM + other   CPU ms/reg  relay loop  load thread`,
   );
   for (const row of r.throughput.rows) {
     const b = row.breakdown;
     const split = `${f1(b.handlerMs)} = ${f1(b.encapsMs['HQC-256'] ?? Number.NaN)} + ${f1(b.encapsMs['ML-KEM-1024'] ?? Number.NaN)} + ${f1(b.otherMs)}`;
     out.push(
-      `   ${row.wg.padEnd(12)} ${String(row.workers).padStart(7)} ${String(row.clients).padStart(7)} ${f1(row.registrationsPerSecond).padStart(7)} ${f1(row.rawEncapsPerSecond).padStart(7)} ${row.ratio.toFixed(2).padStart(6)} ${f1(row.latencyP50Ms).padStart(7)} ${f1(row.eventLoopP99Ms).padStart(8)}  ${split.padEnd(33)} ${f1(row.cpu.processMsPerRegistration).padStart(10)} ${`${f0(row.cpu.relayLoopBusy * 100)}%`.padStart(10)} ${`${f0(row.cpu.loadLoopBusy * 100)}%`.padStart(11)}` +
+      `   ${row.wg.padEnd(12)} ${String(row.workers).padStart(7)} ${String(row.clients).padStart(7)} ${f1(row.registrationsPerSecond).padStart(7)} ${f1(row.rawEncapsPerSecond).padStart(7)} ${`${f0(row.rawBeforeAfter[0])}/${f0(row.rawBeforeAfter[1])}`.padStart(11)} ${row.ratio.toFixed(2).padStart(6)} ${f1(row.latencyP50Ms).padStart(7)} ${f1(row.eventLoopP99Ms).padStart(8)}  ${split.padEnd(33)} ${f1(row.cpu.processMsPerRegistration).padStart(10)} ${`${f0(row.cpu.relayLoopBusy * 100)}%`.padStart(10)} ${`${f0(row.cpu.loadLoopBusy * 100)}%`.padStart(11)}` +
         (Object.keys(row.failures).length > 0 ? `  failures ${JSON.stringify(row.failures)}` : ''),
     );
   }
