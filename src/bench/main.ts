@@ -66,9 +66,9 @@ const FULL: Plan = {
     { workers: 1, clients: 8 },
   ],
   realClients: [1, 8, 64],
-  relaySeconds: 3.5,
-  relayWarmup: 1,
-  rawSeconds: 1.5,
+  relaySeconds: 3,
+  relayWarmup: 0.7,
+  rawSeconds: 1.2,
   seedLive: 10_000,
   freshParents: 20,
   realPeers: 1_000,
@@ -87,8 +87,9 @@ const QUICK: Plan = {
   realPeers: 0,
 };
 
+const t0 = performance.now();
 const say = (line: string): void => {
-  process.stderr.write(`bench: ${line}\n`);
+  process.stderr.write(`bench: [${((performance.now() - t0) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 };
 
 function reasonOf(err: unknown): string {
@@ -253,7 +254,7 @@ export async function runBench(quick: boolean): Promise<BenchReport> {
         parents,
         hqcRegistrations: 50,
         hqcWorkers: 2,
-        concurrency: 8,
+        concurrency: 16,
         beforeStop: async () => {
           wireguardGoRssBytes = await rssOfPid(pid);
         },

@@ -132,6 +132,8 @@ export interface MemoryBenchResult {
   readonly peers: number;
   readonly registrations: number;
   readonly hqcRegistrations: number;
+  /** Clients registering at once. */
+  readonly concurrency: number;
   /** Right after start (seeded peers loaded, nothing registered yet). */
   readonly started: HostStats;
   readonly loaded: HostStats;
@@ -234,6 +236,7 @@ export async function measureRelayMemory(options: MemoryBenchOptions): Promise<M
       peers: loaded.ephemerals,
       registrations: latencies.length,
       hqcRegistrations: Math.min(options.hqcRegistrations, toRegister.length),
+      concurrency: options.concurrency,
       started: startedStats,
       loaded,
       startMs: started.startMs,

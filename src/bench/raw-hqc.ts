@@ -27,7 +27,7 @@ export async function measureRawHqc(options: { workers: number; concurrency: num
     // Workers start asynchronously: one operation per worker before the clock starts.
     await Promise.all(Array.from({ length: options.workers }, () => pool.kem.encapsulate(keys.publicKey).then((e) => e.sharedSecret.fill(0))));
     const start = performance.now();
-    const from = start + (options.warmupSeconds ?? 0.5) * 1000;
+    const from = start + (options.warmupSeconds ?? 0.3) * 1000;
     const end = from + options.seconds * 1000;
     let counted = 0;
     const loop = async (): Promise<void> => {

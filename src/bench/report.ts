@@ -246,7 +246,7 @@ export function formatReport(r: BenchReport): string {
       `   ${ten.peers} ephemerals (in-memory WireGuard; ${ten.peers - ten.registrations} loaded from the book at start, ${ten.registrations} registered over gRPC): RSS ${mb(ten.loaded.rssBytes)}, heap used ${mb(ten.loaded.heapUsedBytes)} (V8 reserves new ${mb(ten.loaded.newSpaceBytes)}, old ${mb(ten.loaded.oldSpaceBytes)})`,
     );
     out.push(
-      `      at this size: start-up (book load + reconcile) ${f0(ten.startMs)} ms, registration p50 ${f0(ten.latencyP50Ms)} ms with 8 clients, one watcher pass ${f0(ten.watcherPassMs)} ms of event loop`,
+      `      at this size: start-up (book load + reconcile) ${f0(ten.startMs)} ms, registration p50 ${f0(ten.latencyP50Ms)} ms with ${ten.concurrency} clients, one watcher pass ${f0(ten.watcherPassMs)} ms of event loop`,
     );
   } else {
     out.push(`   10 000 peers: not measured: ${ten.reason}`);
@@ -256,7 +256,7 @@ export function formatReport(r: BenchReport): string {
     out.push(
       `   ${real.peers} ephemerals registered over gRPC on wireguard-go: relay RSS ${mb(real.loaded.rssBytes)}, heap used ${mb(real.loaded.heapUsedBytes)}; wireguard-go's own RSS ${mb(real.wireguardGoRssBytes)} (not included)`,
     );
-    out.push(`      filled at ${f1(real.registrationsPerSecond)} regs/s (registration p50 ${f0(real.latencyP50Ms)} ms with 8 clients); one watcher pass ${f0(real.watcherPassMs)} ms`);
+    out.push(`      filled at ${f1(real.registrationsPerSecond)} regs/s (registration p50 ${f0(real.latencyP50Ms)} ms with ${real.concurrency} clients); one watcher pass ${f0(real.watcherPassMs)} ms`);
   } else {
     out.push(`   1 000 on wireguard-go: not measured: ${real.reason}`);
   }
