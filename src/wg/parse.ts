@@ -55,7 +55,7 @@ export function parseDump(iface: string, text: string): WgInterfaceState {
   }
   const listenPort = integer(where, 1, 'listen port', h[2]!);
   const peers = lines.slice(1).map((line, i) => parsePeerLine(where, i + 2, line));
-  return { name: iface, publicKey: publicKey === NONE ? '' : publicKey, listenPort, peers };
+  return { name: iface, publicKey: publicKey === NONE ? '' : detach(publicKey), listenPort, peers };
 }
 
 /** Parses `wg show <iface> latest-handshakes`: public key → unix seconds (0 = never). */
@@ -69,7 +69,7 @@ export function parseLatestHandshakes(iface: string, text: string): Map<string, 
     if (!isPublicKeyText(f[0]!)) {
       throw new PqpskError('WG_FAILURE', `${where}: line ${i + 1} public key is not a WireGuard key`);
     }
-    out.set(f[0]!, integer(where, i + 1, 'latest handshake', f[1]!));
+    out.set(detach(f[0]!), integer(where, i + 1, 'latest handshake', f[1]!));
   });
   return out;
 }
@@ -87,15 +87,25 @@ function parsePeerLine(where: string, n: number, line: string): WgPeer {
   }
   if (endpoint === '') throw new PqpskError('WG_FAILURE', `${where}: line ${n} endpoint is empty`);
   return {
-    publicKey,
+    publicKey: detach(publicKey),
     hasPresharedKey: psk !== NONE,
-    endpoint: endpoint === NONE ? null : endpoint,
-    allowedIps: allowed === NONE ? [] : allowed.split(','),
+    endpoint: endpoint === NONE ? null : detach(endpoint),
+    allowedIps: allowed === NONE ? [] : allowed.split(',').map(detach),
     latestHandshake: integer(where, n, 'latest handshake', handshake),
     rxBytes: integer(where, n, 'transfer-rx', rx),
     txBytes: integer(where, n, 'transfer-tx', tx),
     persistentKeepalive: keepalive === 'off' ? null : integer(where, n, 'persistent keepalive', keepalive),
   };
+}
+
+/**
+ * A copy of `text` that does not keep the whole command output alive. V8 may represent a
+ * substring as a slice of its parent string, so a key kept in the relay's book would pin
+ * the entire `wg show dump` text it came from (measured: heap growing with the square
+ * of the peer count). Fields are ASCII, so a latin1 round trip copies them exactly.
+ */
+function detach(text: string): string {
+  return Buffer.from(text, 'latin1').toString('latin1');
 }
 
 function fields(where: string, line: string, n: number, expected: number): string[] {
