@@ -19,10 +19,14 @@ function parseIp(text: string): Parsed | null {
 
 /** Prefix length of `cidr` if it contains `ip`, else -1. Malformed CIDRs never match. */
 export function matchLength(cidr: string, ip: string): number {
+  const addr = parseIp(ip);
+  return addr === null ? -1 : matchParsed(cidr, addr);
+}
+
+function matchParsed(cidr: string, addr: Parsed): number {
   const slash = cidr.indexOf('/');
   const net = parseIp(slash === -1 ? cidr : cidr.slice(0, slash));
-  const addr = parseIp(ip);
-  if (net === null || addr === null || net.family !== addr.family) return -1;
+  if (net === null || net.family !== addr.family) return -1;
   const bits = net.family === 4 ? 32 : 128;
   const prefix = slash === -1 ? bits : Number(cidr.slice(slash + 1));
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) return -1;
@@ -40,10 +44,17 @@ export function isIp(text: string): boolean {
  * tunnel a packet from `ip` must have arrived through — or null.
  */
 export function routeOwner(peers: readonly { readonly publicKey: string; readonly allowedIps: readonly string[] }[], ip: string): string | null {
+  const addr = parseIp(ip);
+  if (addr === null) return null;
+  // A relay has one host route per client, so most entries are settled without parsing:
+  // another family cannot match, and an IPv4 /32 matches only its own dotted quad (both
+  // `wg` and the kernel print IPv4 canonically).
+  const hostRoute = addr.family === 4 ? `${ip}/32` : null;
   let best: { key: string; length: number } | null = null;
   for (const peer of peers) {
     for (const cidr of peer.allowedIps) {
-      const length = matchLength(cidr, ip);
+      if (cidr.includes(':') !== (addr.family === 6)) continue;
+      const length = hostRoute !== null && cidr.endsWith('/32') ? (cidr === hostRoute ? 32 : -1) : matchParsed(cidr, addr);
       if (length >= 0 && (best === null || length > best.length)) best = { key: peer.publicKey, length };
     }
   }

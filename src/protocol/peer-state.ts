@@ -95,11 +95,28 @@ function indexPeers(peers: readonly RelayPeerView[]): Map<string, RelayPeerView>
   return new Map(peers.map((p) => [p.publicKey, p]));
 }
 
+/** Each allowed-ip on the interface → the peer holding it, built once per decision. */
+function indexOwners(peers: readonly RelayPeerView[]): Map<string, string> {
+  const owners = new Map<string, string>();
+  for (const peer of peers) for (const ip of peer.allowedIps) owners.set(ip, peer.publicKey);
+  return owners;
+}
+
+/** Ephemeral records grouped by parent, built once per decision (keeps a pass linear). */
+function indexEphemerals(book: RelayBook): Map<string, EphemeralRecord[]> {
+  const byParent = new Map<string, EphemeralRecord[]>();
+  for (const e of book.ephemerals) {
+    const list = byParent.get(e.parent);
+    if (list === undefined) byParent.set(e.parent, [e]);
+    else list.push(e);
+  }
+  return byParent;
+}
+
 /** Who holds a parent's allowed-ips right now: the owner of its first recorded address. */
-function holderOf(record: ParentRecord, peers: readonly RelayPeerView[]): string | null {
+function holderOf(record: ParentRecord, owners: ReadonlyMap<string, string>): string | null {
   const first = record.allowedIps[0];
-  if (first === undefined) return null;
-  return peers.find((p) => p.allowedIps.includes(first))?.publicKey ?? null;
+  return first === undefined ? null : (owners.get(first) ?? null);
 }
 
 /**
@@ -142,7 +159,7 @@ export function planRegistration(book: RelayBook, peers: readonly RelayPeerView[
     record = { parent, allowedIps: [...parentPeer.allowedIps] };
     parents.push(record);
   }
-  const holder = holderOf(record, peers);
+  const holder = holderOf(record, indexOwners(peers));
   const replaced = book.ephemerals.filter((e) => e.parent === parent && e.ephemeral !== holder);
   const ephemerals = [
     ...book.ephemerals.filter((e) => !replaced.includes(e)),
@@ -168,10 +185,12 @@ export function planTick(book: RelayBook, peers: readonly RelayPeerView[], nowMs
   const events: PeerEvent[] = [];
   const keptParents: ParentRecord[] = [];
   const keptEphemerals: EphemeralRecord[] = [];
+  const owners = indexOwners(peers);
+  const ephemeralsOf = indexEphemerals(book);
 
   for (const record of book.parents) {
     const parent = record.parent;
-    const own = book.ephemerals.filter((e) => e.parent === parent).sort((a, b) => a.registeredAt - b.registeredAt);
+    const own = [...(ephemeralsOf.get(parent) ?? [])].sort((a, b) => a.registeredAt - b.registeredAt);
     const ops: PeerOp[] = [];
     const parentPeer = byKey.get(parent);
     if (parentPeer === undefined) {
@@ -223,7 +242,7 @@ export function planTick(book: RelayBook, peers: readonly RelayPeerView[], nowMs
         events.push({ kind: live === parent ? 'swap-back' : 'superseded', parent, ephemeral: e.ephemeral });
       }
     }
-    const holder = holderOf(record, peers);
+    const holder = holderOf(record, owners);
     if (live !== holder && record.allowedIps.length > 0) {
       ops.unshift({ publicKey: live, allowedIps: record.allowedIps });
       if (live !== parent) events.push({ kind: 'swap', parent, ephemeral: live });
@@ -253,24 +272,28 @@ export function planRecovery(book: RelayBook, peers: readonly RelayPeerView[], n
   const events: PeerEvent[] = [];
   const parents: ParentRecord[] = [];
   const ephemerals: EphemeralRecord[] = [];
+  const owners = indexOwners(peers);
+  const ephemeralsOf = indexEphemerals(book);
   for (const record of book.parents) {
-    const holder = holderOf(record, peers);
-    const own = book.ephemerals.filter((e) => e.parent === record.parent);
+    const holder = holderOf(record, owners);
+    const own = ephemeralsOf.get(record.parent) ?? [];
     const ops: PeerOp[] = [];
     const parentPresent = byKey.has(record.parent);
+    let keptLive = false;
     for (const e of own) {
       if (parentPresent && e.ephemeral === holder) {
         ephemerals.push({ ...e, registeredAt: Math.min(e.registeredAt, nowMs) });
+        keptLive = true;
       } else if (byKey.has(e.ephemeral)) {
         ops.push({ publicKey: e.ephemeral, remove: true });
         events.push({ kind: parentPresent ? 'recovered' : 'parent-gone', parent: record.parent, ephemeral: e.ephemeral });
       }
     }
-    if (parentPresent && (holder === null || (holder !== record.parent && !ephemerals.some((e) => e.ephemeral === holder)))) {
+    if (parentPresent && holder !== record.parent && !keptLive) {
       ops.unshift({ publicKey: record.parent, allowedIps: record.allowedIps });
     }
     if (ops.length > 0) changes.push(sortOps(ops));
-    if (ephemerals.some((e) => e.parent === record.parent)) parents.push(record);
+    if (keptLive) parents.push(record);
   }
   return { book: { parents, ephemerals }, changes, events };
 }
