@@ -92,14 +92,14 @@ export class HqcWorkerPool implements HqcBackend {
 
   async encapsulate(publicKey: Uint8Array): Promise<Encapsulation> {
     checkLength('HQC-256 public key', publicKey, HQC_256_SIZES.publicKey);
-    const [ciphertext, sharedSecret] = await this.#submit('encapsulate', [publicKey.slice()]);
+    const [ciphertext, sharedSecret] = await this.#submit('encapsulate', [ownCopy(publicKey)]);
     return { ciphertext: ciphertext!, sharedSecret: sharedSecret! };
   }
 
   async decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
     checkLength('HQC-256 ciphertext', ciphertext, HQC_256_SIZES.ciphertext);
     checkLength('HQC-256 secret key', secretKey, HQC_256_SIZES.secretKey);
-    const [sharedSecret] = await this.#submit('decapsulate', [ciphertext.slice(), secretKey.slice()]);
+    const [sharedSecret] = await this.#submit('decapsulate', [ownCopy(ciphertext), ownCopy(secretKey)]);
     return sharedSecret!;
   }
 
@@ -211,4 +211,14 @@ export class HqcWorkerPool implements HqcBackend {
 /** Start a pool (see HqcWorkerPool); close() it when done. */
 export function createHqcWorkerPool(options: HqcWorkerPoolOptions = {}): HqcWorkerPool {
   return new HqcWorkerPool(options);
+}
+
+/**
+ * A copy in a fresh ArrayBuffer of exactly its size, safe to transfer to a worker. Not
+ * `.slice()`: on a Buffer that is a view, and transferring its ArrayBuffer would detach
+ * everything else living in it (the rest of a decoded gRPC request, or Node's shared
+ * Buffer pool).
+ */
+function ownCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }

@@ -109,3 +109,27 @@ test('pool size is validated', async () => {
     await assertRejectsLabelled(() => createHqcWorkerPool({ size }), 'INVALID_INPUT', ['HQC-256 worker pool size']);
   }
 });
+
+test("the caller's buffers stay usable: inputs sharing one ArrayBuffer with other data are copied, not transferred", async () => {
+  const pool = createHqcWorkerPool({ size: 1 });
+  try {
+    const local = createInThreadHqc256Kem();
+    const { publicKey, secretKey } = await local.keygen();
+    // As a decoded gRPC request holds them: several fields as views into one buffer.
+    const message = Buffer.alloc(16 + publicKey.length + 16, 0x5a);
+    const key = message.subarray(16, 16 + publicKey.length);
+    key.set(publicKey);
+    const neighbour = message.subarray(16 + publicKey.length);
+    const { ciphertext, sharedSecret } = await pool.kem.encapsulate(key);
+    assert.equal(message.byteLength, 16 + publicKey.length + 16, 'the shared buffer was not detached');
+    assert.deepEqual([...neighbour], new Array(16).fill(0x5a));
+    assert.deepEqual(await local.decapsulate(ciphertext, secretKey), sharedSecret);
+    // And the same for decapsulation inputs.
+    const packed = Buffer.concat([Buffer.from(ciphertext), Buffer.from(secretKey)]);
+    const again = await pool.kem.decapsulate(packed.subarray(0, ciphertext.length), packed.subarray(ciphertext.length));
+    assert.deepEqual(again, sharedSecret);
+    assert.equal(packed.byteLength, ciphertext.length + secretKey.length);
+  } finally {
+    await pool.close();
+  }
+});
