@@ -25,8 +25,10 @@ export interface EncapsulationResult {
 }
 
 /**
- * Encapsulate to every key, in order. Shared secrets are wiped as soon as the PSK exists,
- * and on any failure (best effort: JS may hold copies we cannot reach).
+ * Encapsulate to every key. All KEMs run at once — HQC-256 on a worker while ML-KEM-1024
+ * runs here — and the results are kept in request order. Shared secrets are wiped as soon
+ * as the PSK exists, and on any failure, including the secrets of KEMs that succeeded
+ * (best effort: JS may hold copies we cannot reach).
  */
 export async function encapsulateAll(
   kems: readonly KemPublicKey[],
@@ -34,19 +36,33 @@ export async function encapsulateAll(
   now: () => number = () => performance.now(),
 ): Promise<EncapsulationResult> {
   if (kems.length === 0) throw new PqpskError('INTERNAL', 'encapsulation: no KEM public keys (validation must refuse this)');
-  const secrets: Uint8Array[] = [];
-  const ciphertexts: Uint8Array[] = [];
-  const timings: EncapsulationTiming[] = [];
+  // Workers first, so the in-thread KEMs overlap with them rather than delay their start.
+  const order = kems.map((_, i) => i).sort((a, b) => Number(isInThread(kems[a]!.name)) - Number(isInThread(kems[b]!.name)));
+  const pending: Promise<{ ciphertext: Uint8Array; sharedSecret: Uint8Array; ms: number }>[] = new Array(kems.length);
+  for (const i of order) {
+    const { name, publicKey } = kems[i]!;
+    const started = now();
+    pending[i] = provider(name)
+      .encapsulate(publicKey)
+      .then((e) => ({ ciphertext: e.ciphertext, sharedSecret: e.sharedSecret, ms: now() - started }));
+  }
+  const settled = await Promise.allSettled(pending);
+  const secrets = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value.sharedSecret] : []));
   try {
-    for (const { name, publicKey } of kems) {
-      const started = now();
-      const { ciphertext, sharedSecret } = await provider(name).encapsulate(publicKey);
-      secrets.push(sharedSecret);
-      ciphertexts.push(ciphertext);
-      timings.push({ algorithm: name, ms: now() - started });
-    }
-    return { ciphertexts, psk: Psk.fromSharedSecrets(secrets), timings };
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    const results = settled.map((r) => (r as PromiseFulfilledResult<{ ciphertext: Uint8Array; sharedSecret: Uint8Array; ms: number }>).value);
+    return {
+      ciphertexts: results.map((r) => r.ciphertext),
+      psk: Psk.fromSharedSecrets(results.map((r) => r.sharedSecret)),
+      timings: results.map((r, i) => ({ algorithm: kems[i]!.name, ms: r.ms })),
+    };
   } finally {
     for (const secret of secrets) secret.fill(0);
   }
+}
+
+/** ML-KEM-1024 runs on the event loop (about a millisecond); HQC-256 on the worker pool. */
+function isInThread(name: KemName): boolean {
+  return name === 'ML-KEM-1024';
 }
