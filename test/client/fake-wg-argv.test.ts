@@ -7,55 +7,15 @@
  * through a FIFO in a 0700 directory.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { createClientKems } from '../../src/client/kems.js';
 import { negotiate } from '../../src/client/negotiate.js';
 import type { HopSpec } from '../../src/client/types.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
-import { RealWgControl } from '../../src/wg/real.js';
-import type { WgControl, WgPeerChange } from '../../src/wg/types.js';
+import { fakeWgLog, RecordingWg } from '../fixtures/recording-wg.js';
 import { clientInterface, SimNetwork, startTestRelay, wgKeypair } from './helpers.js';
 
-interface Recorded {
-  argv: string[];
-  stdin: string;
-  envKeyShaped: string[];
-  secretPaths: { after: string; isFifo?: boolean; dirMode?: string; content?: string }[];
-}
-
-const FAKE_WG = fileURLToPath(new URL('../../../test/fixtures/fake-wg/wg', import.meta.url));
-const logDir = mkdtempSync(join(tmpdir(), 'pqpsk-client-fake-wg-'));
-process.env.FAKE_WG_LOG_DIR = logDir;
-after(() => {
-  delete process.env.FAKE_WG_LOG_DIR;
-  rmSync(logDir, { recursive: true, force: true });
-});
-
-/** Reads from the in-memory fake; every set runs the fake executable first, then the fake. */
-class RecordingWg implements WgControl {
-  readonly secrets: Uint8Array[] = [];
-  private readonly exe = new RealWgControl({ wgPath: FAKE_WG });
-  constructor(private readonly mem: FakeWgControl) {}
-  show(iface: string) {
-    return this.mem.show(iface);
-  }
-  readPrivateKey(iface: string) {
-    return this.mem.readPrivateKey(iface);
-  }
-  latestHandshakes(iface: string) {
-    return this.mem.latestHandshakes(iface);
-  }
-  async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }) {
-    if (change.privateKey !== undefined) this.secrets.push(Uint8Array.from(change.privateKey));
-    for (const p of change.peers ?? []) if (p.presharedKey) this.secrets.push(Uint8Array.from(p.presharedKey));
-    await this.exe.set(iface, change);
-    await this.mem.set(iface, change);
-  }
-}
+const log = fakeWgLog('pqpsk-client-fake-wg');
 
 function forms(key: Uint8Array): string[] {
   const b = Buffer.from(key);
@@ -92,7 +52,7 @@ test('fake wg executable: switch and rollback hand every secret over FIFOs, none
     bad.close();
   }
 
-  const runs = readdirSync(logDir).sort().map((f) => JSON.parse(readFileSync(join(logDir, f), 'utf8')) as Recorded);
+  const runs = log.runs();
   assert.equal(runs.length, 3, 'switch, switch, rollback');
   assert.equal(wg.secrets.length, 6, 'each run carried a private key and a PSK');
   const secretForms = [parent.privateKey, ...wg.secrets].flatMap(forms);

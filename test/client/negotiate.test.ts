@@ -4,11 +4,11 @@ import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { createClientKems } from '../../src/client/kems.js';
 import { negotiate, type NegotiateDeps, type NegotiateOptions } from '../../src/client/negotiate.js';
 import type { ClientEvent, HopSpec } from '../../src/client/types.js';
-import { isPqpskError, type PqpskError } from '../../src/errors.js';
 import { pskFingerprint } from '../../src/kem/psk.js';
 import type { Kem } from '../../src/kem/types.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
 import { clientInterface, equalBytes, freePort, SimNetwork, startTestRelay, wgKeypair, type SimRoute, type TestRelay } from './helpers.js';
+import { rejection } from '../fixtures/errors.js';
 
 let kems: Kem[];
 const relays: TestRelay[] = [];
@@ -46,15 +46,6 @@ function deps(wg: FakeWgControl, net: SimNetwork, events: ClientEvent[], extra: 
   return { wg, kems, probe: net, onEvent: (e) => events.push(e), ...extra };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<PqpskError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(isPqpskError(err), `expected a PqpskError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the negotiation to fail');
-}
 
 const setOps = (wg: FakeWgControl) => wg.operations.filter((o) => o.op === 'set' && o.failed === undefined);
 

@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { PqpskError, isPqpskError } from '../../src/errors.js';
+import { PqpskError } from '../../src/errors.js';
 import { callRegisterPeer } from '../../src/rpc/client.js';
 import { peerIp, startRpcServer, type RegisterHandler } from '../../src/rpc/server.js';
 import { PERMISSION_DENIED_DETAILS } from '../../src/rpc/status.js';
+import { rejection } from '../fixtures/errors.js';
 
 const request = { wg_parent_pubkey: Buffer.alloc(32, 1), wg_ephemeral_peer_pubkey: Buffer.alloc(32, 2) };
 const soon = (): number => Date.now() + 5000;
@@ -18,15 +19,6 @@ async function withServer(handler: RegisterHandler, body: (target: string) => Pr
   }
 }
 
-async function rejection(promise: Promise<unknown>): Promise<PqpskError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(isPqpskError(err), `expected a PqpskError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 test('peerIp strips ports and v4-mapped prefixes', () => {
   assert.equal(peerIp('10.64.0.2:51820'), '10.64.0.2');

@@ -6,54 +6,15 @@
  * environment; each PSK arrived through a FIFO in a 0700 directory.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { MemoryBookStore } from '../../src/server/book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay } from '../../src/server/relay.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
-import { RealWgControl } from '../../src/wg/real.js';
-import type { WgControl, WgPeerChange } from '../../src/wg/types.js';
+import { fakeWgLog, RecordingWg } from '../fixtures/recording-wg.js';
 import { IFACE, P_IPS, TestClock, provider, registerDirect, secretForms, wgKeypair } from './helpers.js';
 
-interface Recorded {
-  argv: string[];
-  stdin: string;
-  envKeyShaped: string[];
-  secretPaths: { after: string; isFifo?: boolean; dirMode?: string; content?: string }[];
-}
-
-const FAKE_WG = fileURLToPath(new URL('../../../test/fixtures/fake-wg/wg', import.meta.url));
-const logDir = mkdtempSync(join(tmpdir(), 'pqpsk-server-fake-wg-'));
-process.env.FAKE_WG_LOG_DIR = logDir;
-after(() => {
-  delete process.env.FAKE_WG_LOG_DIR;
-  rmSync(logDir, { recursive: true, force: true });
-});
-
-/** Reads from the in-memory fake; every set runs the fake executable first, then the fake. */
-class RecordingWg implements WgControl {
-  readonly secrets: Uint8Array[] = [];
-  readonly #exe = new RealWgControl({ wgPath: FAKE_WG });
-  constructor(private readonly mem: FakeWgControl) {}
-  show(iface: string) {
-    return this.mem.show(iface);
-  }
-  readPrivateKey(iface: string) {
-    return this.mem.readPrivateKey(iface);
-  }
-  latestHandshakes(iface: string) {
-    return this.mem.latestHandshakes(iface);
-  }
-  async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }) {
-    for (const p of change.peers ?? []) if (p.presharedKey) this.secrets.push(Uint8Array.from(p.presharedKey));
-    await this.#exe.set(iface, change);
-    await this.mem.set(iface, change);
-  }
-}
+const log = fakeWgLog('pqpsk-server-fake-wg');
 
 test('fake wg executable: relay registrations, swap and removal hand every PSK over a FIFO, none on argv, stdin or env', async () => {
   const mem = new FakeWgControl();
@@ -74,9 +35,7 @@ test('fake wg executable: relay registrations, swap and removal hand every PSK o
   await relay.tick(); // swap back: allowed-ips to the parent, ephemeral removed
   await relay.close();
 
-  const runs: Recorded[] = readdirSync(logDir)
-    .sort()
-    .map((f) => JSON.parse(readFileSync(join(logDir, f), 'utf8')) as Recorded);
+  const runs = log.runs();
   assert.equal(runs.length, 4, 'two registrations, a swap, a swap back');
   const psks = [first.psk, second.psk];
   assert.equal(wg.secrets.length, 2);

@@ -6,25 +6,16 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { PqpskError, isPqpskError } from '../../src/errors.js';
 import { callRegisterPeer } from '../../src/rpc/client.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { PERMISSION_DENIED_DETAILS } from '../../src/rpc/status.js';
 import type { RegisterRequestInput } from '../../src/protocol/messages.js';
 import { MAX_REQUEST_BYTES } from '../../src/server/service.js';
 import { IFACE, asWireResponse, clientRequest, makeWorld, peerTable, setCount, wgKeypair, type World } from './helpers.js';
+import { rejection } from '../fixtures/errors.js';
 
 const soon = (): number => Date.now() + 10_000;
 
-async function rejection(promise: Promise<unknown>): Promise<PqpskError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.ok(isPqpskError(err), `expected a PqpskError, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('hostile requests over loopback gRPC', () => {
   let world: World;
