@@ -15,7 +15,6 @@ import {
   IFACE,
   P_IPS,
   Q_IPS,
-  TestClock,
   asWire,
   clientRequest,
   deferred,
