@@ -146,7 +146,7 @@ test('well-formed but wrong ciphertexts: the switch fails verification and is ro
 test('a failed attempt is followed by a fresh one that succeeds, with new keys', async () => {
   const { wg, relay: r, net, hop } = await singleHop('good');
   r.queue.push('wrong-ciphertext');
-  const report = await negotiate(options([hop], { maxAttempts: 2, timeoutScale: 0.01, verifyTimeoutMs: 400 }), deps(wg, net, []));
+  const report = await negotiate(options([hop], { maxAttempts: 2, timeoutScale: 0.1, verifyTimeoutMs: 400 }), deps(wg, net, []));
   assert.equal(report.attempts, 2);
   assert.equal(r.registrations.length, 2);
   assert.notEqual(r.registrations[0]!.ephemeral, r.registrations[1]!.ephemeral, 'each attempt uses a fresh ephemeral key');
