@@ -6,8 +6,6 @@
  */
 import { createServer } from 'node:net';
 import { combineSharedSecrets } from '../../src/kem/psk.js';
-import { createKem } from '../../src/kem/registry.js';
-import type { Kem, KemName } from '../../src/kem/types.js';
 import type { TunnelProbe } from '../../src/client/verify.js';
 import type { WireRegisterRequest } from '../../src/protocol/messages.js';
 import { validateRegisterRequest } from '../../src/protocol/request.js';
@@ -15,7 +13,7 @@ import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
 import type { WgControl } from '../../src/wg/types.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
-import { hqcBackendOf, PqcleanWasm } from '../../wasm/pqclean.js';
+import { inThreadKems } from '../fixtures/kems.js';
 
 /** How a test relay answers. */
 export type RelayMode =
@@ -43,20 +41,6 @@ export interface TestRelay {
   close(): void;
 }
 
-let serverKems: Map<KemName, Kem> | undefined;
-
-/** Relay-side KEMs (in-thread HQC; fine for a test). */
-export function relayKems(): Map<KemName, Kem> {
-  if (serverKems === undefined) {
-    const hqc = hqcBackendOf(PqcleanWasm.instantiate());
-    serverKems = new Map<KemName, Kem>([
-      ['ML-KEM-1024', createKem('ML-KEM-1024')],
-      ['HQC-256', createKem('HQC-256', { hqc256: hqc })],
-    ]);
-  }
-  return serverKems;
-}
-
 /** Where a test relay listens and, on the real bed, the interface it registers peers on. */
 export interface TestRelayOptions {
   /** `ip:port`; default 127.0.0.1 and a free port. */
@@ -75,7 +59,7 @@ export async function startTestRelay(mode: RelayMode = 'good', options: TestRela
     async (request: WireRegisterRequest) => {
       const current = queue.shift() ?? relay.mode;
       const valid = validateRegisterRequest(request);
-      const kems = relayKems();
+      const kems = inThreadKems();
       const ciphertexts: Uint8Array[] = [];
       const secrets: Uint8Array[] = [];
       for (const k of valid.kems) {

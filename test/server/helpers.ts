@@ -6,8 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { combineSharedSecrets } from '../../src/kem/psk.js';
-import { createKem } from '../../src/kem/registry.js';
-import type { Kem, KemKeypair, KemName } from '../../src/kem/types.js';
+import type { KemKeypair, KemName } from '../../src/kem/types.js';
 import type { RegisterRequestInput, WireRegisterRequest, WireRegisterResponse } from '../../src/protocol/messages.js';
 import { MemoryBookStore } from '../../src/server/book-store.js';
 import type { KemProvider } from '../../src/server/encapsulate.js';
@@ -15,7 +14,7 @@ import { MemoryLogger } from '../../src/server/log.js';
 import { Relay, type RelayOptions } from '../../src/server/relay.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
-import { hqcBackendOf, PqcleanWasm } from '../../wasm/pqclean.js';
+import { inThreadKems } from '../fixtures/kems.js';
 
 export const IFACE = 'wgr0';
 export const P_IPS = ['127.0.0.1/32', '10.64.0.2/32'];
@@ -37,21 +36,7 @@ function publicToText(raw: Uint8Array): string {
   return publicKeyToText(raw);
 }
 
-let kems: Map<KemName, Kem> | undefined;
-
-/** KEMs for both sides; HQC-256 in this thread (fine for tests: the pool has its own tests). */
-export function testKems(): Map<KemName, Kem> {
-  if (kems === undefined) {
-    const hqc = hqcBackendOf(PqcleanWasm.instantiate());
-    kems = new Map<KemName, Kem>([
-      ['ML-KEM-1024', createKem('ML-KEM-1024')],
-      ['HQC-256', createKem('HQC-256', { hqc256: hqc })],
-    ]);
-  }
-  return kems;
-}
-
-export const provider: KemProvider = (name) => testKems().get(name)!;
+export const provider: KemProvider = (name) => inThreadKems().get(name)!;
 
 /** A controllable clock for the relay (ms since the epoch). */
 export class TestClock {
@@ -125,7 +110,7 @@ export interface ClientRequest {
 export async function clientRequest(parent: Uint8Array, names: readonly KemName[] = ['ML-KEM-1024']): Promise<ClientRequest> {
   const ephemeral = wgKeypair();
   const pairs: KemKeypair[] = [];
-  for (const name of names) pairs.push(await testKems().get(name)!.keygen());
+  for (const name of names) pairs.push(await inThreadKems().get(name)!.keygen());
   return {
     ephemeral,
     request: {
@@ -138,7 +123,7 @@ export async function clientRequest(parent: Uint8Array, names: readonly KemName[
       assert.equal(cts.length, names.length, 'one ciphertext per KEM');
       const secrets: Uint8Array[] = [];
       try {
-        for (const [i, name] of names.entries()) secrets.push(await testKems().get(name)!.decapsulate(cts[i]!, pairs[i]!.secretKey));
+        for (const [i, name] of names.entries()) secrets.push(await inThreadKems().get(name)!.decapsulate(cts[i]!, pairs[i]!.secretKey));
         return combineSharedSecrets(secrets);
       } finally {
         for (const s of secrets) s.fill(0);

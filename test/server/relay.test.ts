@@ -26,9 +26,9 @@ import {
   registerDirect,
   secretForms,
   setCount,
-  testKems,
   wgKeypair,
 } from './helpers.js';
+import { inThreadKems } from '../fixtures/kems.js';
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<PqpskError> {
   try {
@@ -385,7 +385,7 @@ describe('shutdown', () => {
 
 test('HQC-256 runs through the injected provider (the service passes the worker pool)', async () => {
   const seen: KemName[] = [];
-  const w = await makeWorld({ kems: (name) => (seen.push(name), testKems().get(name)!) });
+  const w = await makeWorld({ kems: (name) => (seen.push(name), inThreadKems().get(name)!) });
   await registerDirect(w.relay, w.P.raw, '10.64.0.2', ['HQC-256', 'ML-KEM-1024']);
   assert.deepEqual(seen, ['HQC-256', 'ML-KEM-1024'], 'request order');
   const line = w.logger.of('registration').at(-1)!;
