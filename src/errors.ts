@@ -1,5 +1,5 @@
 /**
- * The one error family of pqpsk (STYLE habit 6). Every failure that crosses a module
+ * The one error family of pqpsk. Every failure that crosses a module
  * boundary is a PqpskError with a stable string `code`; the gRPC status mapping
  * (src/rpc/status.ts) and the CLI exit codes (src/cli/exit-codes.ts) switch on `code`
  * alone, so a message is free to change without changing behaviour.
@@ -51,7 +51,7 @@ export function isPqpskError(err: unknown, code?: PqpskErrorCode): err is PqpskE
 }
 
 /**
- * Labelled length check at the edge (STYLE habit 3): the message names the field and the
+ * Labelled length check at the edge, where bytes arrive from outside: the message names the field and the
  * sizes, never the bytes. `label` reads like "ML-KEM-1024 public key".
  */
 export function checkLength(label: string, bytes: Uint8Array, expected: number): void {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --json]`: every figure of issue 6 from ONE run on this
+ * `npm run bench [-- --quick] [-- --json]`: every performance figure from ONE run on this
  * machine — KEM timings, client negotiation on the real bed against the crypto it
  * contains, relay throughput against raw HQC-256 on the same workers, relay memory — and
  * the targets as pass/miss lines. A table by default, one JSON object with `--json`.

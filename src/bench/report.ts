@@ -1,7 +1,7 @@
 /**
  * The benchmark's one result object (what `--json` prints) and its table (the default).
  * Pure: figures in, text out, so the smoke test can check the table's shape without
- * timing anything. Targets come from issue 6 and are printed as ratio lines with
+ * timing anything. Targets are the project's performance goals, printed as ratio lines with
  * pass/miss — never asserted anywhere.
  */
 import type { ColdClientCrypto } from './cold-crypto.js';
@@ -99,7 +99,7 @@ export interface BenchReport {
   readonly targets: readonly TargetLine[];
 }
 
-/** Issue 6's limits. */
+/** The performance goals the report compares against. */
 export const LIMITS = Object.freeze({
   negotiationFactor: 1.2,
   negotiationSlackMs: 15,
@@ -261,7 +261,7 @@ export function formatReport(r: BenchReport): string {
     out.push(`   1 000 on wireguard-go: not measured: ${real.reason}`);
   }
 
-  out.push('', 'Targets (issue 6; printed, never asserted)');
+  out.push('', 'Targets (printed, never asserted)');
   for (const t of r.targets) {
     const figure = t.value === null ? '' : `${f1(t.value)} ${t.unit} vs ${t.limit === null ? '—' : f1(t.limit)} ${t.unit}`;
     out.push(`   ${t.status.toUpperCase().padEnd(12)} ${t.target}: ${figure}${t.note === '' ? '' : `  (${t.note})`}`);

@@ -1,7 +1,7 @@
 import { isPqpskError } from '../errors.js';
 
 /**
- * The CLI's exit codes, in one place (STYLE habit 6):
+ * The CLI's exit codes, in one place so scripts and wg-quick hooks can rely on them:
  * 0 success; 1 the operation ran and gave up (e.g. negotiation exhausted its attempts,
  * tunnel left on its parent key); 2 usage or local set-up error.
  */

@@ -1,5 +1,5 @@
 /**
- * One key exchange with a relay's config service (issue 5 "Per hop" step 2): a fresh
+ * One key exchange with a relay's config service: a fresh
  * X25519 WireGuard keypair and fresh KEM keypairs, one RegisterPeerV1 call, the answer
  * validated and decapsulated, the PSK derived — all inside one attempt's time budget.
  *

@@ -7,7 +7,7 @@ import { assertAlgorithmList, createKem } from '../kem/registry.js';
 import type { Kem } from '../kem/types.js';
 import { hqcBackendOf, PqcleanWasm } from '../../wasm/pqclean.js';
 
-/** What the client sends unless told otherwise (issue 5): ML-KEM-1024 then HQC-256. */
+/** What the client sends unless told otherwise, as Mullvad's app does: ML-KEM-1024 then HQC-256. */
 export const DEFAULT_CLIENT_KEMS = 'ML-KEM-1024,HQC-256';
 
 /** Parse `--kem` (comma-separated wire names) with the relay's own list rules. */

@@ -1,7 +1,8 @@
 /**
  * `pqpsk negotiate` without the terminal: single hop and multihop, attempts on the
  * published schedule, a switch in one `wg set` per interface, verification, and rollback
- * that leaves every tunnel on the key it had (issue 5; STYLE habit 9 "fail closed").
+ * that leaves every tunnel on the key it had: a switch that cannot be shown to work is
+ * undone, never left half-applied.
  *
  * Secrets held here: each interface's current private key (and PSK, when it has one),
  * kept in memory only for rollback, and each attempt's ephemeral key and PSK. All are

@@ -1,5 +1,5 @@
 /**
- * Showing that a tunnel works after a key change (issue 5 "Per hop" step 5): make it
+ * Showing that a tunnel works after a key change: make it
  * handshake, wait until the relay peer's latest handshake is newer than the change, then
  * connect to the config service through it. Used after a switch and after a rollback.
  */

@@ -14,7 +14,7 @@ import { createHqc256Kem, HQC_256_SIZES, type HqcBackend } from './hqc-256.js';
 import { createMlKem1024, ML_KEM_1024_SIZES } from './ml-kem-1024.js';
 import type { Kem, KemName, KemSizes, RandomFill } from './types.js';
 
-/** What we implement, in the order clients send them (issue 2 §2). */
+/** What we implement, in the order Mullvad's clients send them. */
 export const SUPPORTED_KEM_NAMES: readonly KemName[] = Object.freeze(['ML-KEM-1024', 'HQC-256'] as const);
 
 /** Names the protocol defines that pqpsk deliberately does not implement. */

@@ -1,7 +1,8 @@
 /**
  * gRPC server glue for EphemeralPeer. The relay logic (src/server/) sees a typed request
  * and the caller's address; it never sees grpc-js. Every call is answered exactly once,
- * errors are mapped to safe statuses in src/rpc/status.ts (STYLE habit 7).
+ * errors are mapped to safe statuses in src/rpc/status.ts, because grpc-js would send a
+ * thrown error's message to the remote peer verbatim.
  */
 import * as grpc from '@grpc/grpc-js';
 import { PqpskError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * The one mapping between pqpsk errors and gRPC statuses (STYLE habit 6).
+ * The one mapping between pqpsk errors and gRPC statuses, so no other module decides what a remote peer is told.
  *
  * grpc-js sends a handler error's `details` to the remote peer verbatim, so the server
  * side only ever sends fixed strings or messages our own validation wrote (which name

@@ -1,5 +1,5 @@
 /**
- * Admission control (issue 4, "Limits"): a global cap on registrations in flight and a
+ * Admission control: a global cap on registrations in flight and a
  * token bucket per parent key. Both refuse at once with RESOURCE_EXHAUSTED instead of
  * queueing, so a flood costs the relay a refusal, not a growing queue of HQC work.
  */

@@ -1,6 +1,6 @@
 /**
  * The relay: carries out src/protocol/peer-state.ts's decisions on a real interface
- * through WgControl. Per request (issue 4): validate → authenticate → rate-limit →
+ * through WgControl. Per request: validate → authenticate → rate-limit →
  * encapsulate (outside the interface lock) → under the lock: re-read the interface,
  * re-authenticate, plan, write the book ahead, ONE `wg set` (new ephemeral with its PSK
  * and no allowed-ips, plus the plan's removals), write the book → reply.
@@ -34,7 +34,7 @@ import { SerialQueue } from './serial.js';
 import { SILENT_LOGGER, describeError, type LogLevel, type Logger } from './log.js';
 import { RelayMetrics, type RegistrationResult } from './metrics.js';
 
-/** An ephemeral that never handshakes is removed after 120 s (issue 4 §6). */
+/** An ephemeral that never handshakes is removed after 120 s: a client that crashed mid-switch must not leave a peer behind for long. */
 export const PENDING_TIMEOUT_MS = 120_000;
 /** Default `--ephemeral-ttl`: a handshook ephemeral with no handshake for this long goes. */
 export const DEFAULT_EPHEMERAL_TTL_MS = 24 * 3_600_000;

@@ -1,5 +1,6 @@
 /**
- * The one error a failed `wg` run becomes (STYLE habit 2). It carries the command as it
+ * The one error a failed `wg` run becomes, because execa's own error message embeds the
+ * child's output. It carries the command as it
  * may be shown (secret paths replaced by a placeholder) and the exit code, and a fixed
  * human reason picked by matching `wg`'s stderr. Neither stdout nor stderr is ever put
  * in the message or kept as `cause`: `wg show dump` prints private keys, and stderr can

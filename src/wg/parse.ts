@@ -1,5 +1,6 @@
 /**
- * Pure parsers for what `wg show` prints (STYLE habit 5): text in, typed values out.
+ * Pure parsers for what `wg show` prints, kept apart from the I/O so they are tested on
+ * text directly: text in, typed values out.
  * Errors name the line and the field, never the text (a dump line can hold a key).
  *
  * `wg show <if> dump` (wg(8)): the first line is `private-key public-key listen-port

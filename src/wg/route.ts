@@ -1,5 +1,5 @@
 /**
- * The client's MSS guard (issue 5 "The 16 KB answer"): a host route to the config service
+ * The client's MSS guard: a host route to the config service
  * with `advmss 496`, so the TCP connection that carries the ~16 KB answer asks the relay
  * for small segments (Mullvad clamps to 496). Linux only, through `ip route`; undone after
  * the negotiation. This is the one other program src/wg/ spawns; nothing secret is on

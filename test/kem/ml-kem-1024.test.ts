@@ -5,7 +5,7 @@ import type { RandomFill } from '../../src/kem/types.js';
 import { katRecordText, NistCtrDrbg, runKat, sha256Hex, SwitchableRandom } from './kat-generators.js';
 import { assertRejectsLabelled, marked } from './helpers.js';
 
-/** PQClean's test/duplicate_consistency nistkat-sha256 for ml-kem-1024 (issue 2 §5). */
+/** PQClean's test/duplicate_consistency nistkat-sha256 for ml-kem-1024: SHA-256 of the KAT file for count = 0. */
 const ML_KEM_1024_KAT_SHA256 = 'f580d851e5fb27e6876e5e203fa18be4cdbfd49e05d48fec3d3992c8f43a13e6';
 
 test('noble ML-KEM-1024 reproduces PQClean nistkat-sha256', async () => {

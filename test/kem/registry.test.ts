@@ -11,7 +11,7 @@ import {
 } from '../../src/kem/registry.js';
 import { assertRejectsLabelled } from './helpers.js';
 
-test('supported names in client order, with the sizes of issue 2', () => {
+test('supported names in client order, with the sizes the wire protocol fixes', () => {
   assert.deepEqual(SUPPORTED_KEM_NAMES, ['ML-KEM-1024', 'HQC-256']);
   assert.deepEqual({ ...kemSizes('ML-KEM-1024') }, { publicKey: 1568, secretKey: 3168, ciphertext: 1568, sharedSecret: 32 });
   assert.deepEqual({ ...kemSizes('HQC-256') }, { publicKey: 7245, secretKey: 7317, ciphertext: 14421, sharedSecret: 64 });

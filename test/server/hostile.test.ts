@@ -1,5 +1,5 @@
 /**
- * Hostile input over real loopback gRPC (issue 4 acceptance): each bad request gets its
+ * Hostile input over real loopback gRPC: each bad request gets its
  * status, the interface is not touched (no `wg set`, same peers) and the next valid
  * request still succeeds with the PSK the client derives.
  */

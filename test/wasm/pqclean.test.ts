@@ -25,7 +25,7 @@ import {
   type KatGenerator,
 } from '../kem/kat-generators.js';
 
-/** PQClean's published nistkat-sha256 values (issue 2 §5). */
+/** PQClean's published nistkat-sha256 values (SHA-256 of each scheme's KAT response file). */
 const KAT_SHA256: Record<PqcleanScheme, string> = {
   'ml-kem-1024': 'f580d851e5fb27e6876e5e203fa18be4cdbfd49e05d48fec3d3992c8f43a13e6',
   'hqc-256': 'e89c520e1ac615ecf6923f211569177c536a89bf94bebf85bb263528282092c4',

@@ -1,6 +1,6 @@
 /**
  * `pqpsk server`: run the EphemeralPeer relay service beside an existing WireGuard
- * interface (issue 4). Parses and checks the options, prints the relay's JSON log lines
+ * interface. Parses and checks the options, prints the relay's JSON log lines
  * on stdout and one clear line on stderr for a start-up failure, and turns SIGTERM/SIGINT
  * into a graceful stop.
  */
