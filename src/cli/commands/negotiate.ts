@@ -5,19 +5,27 @@
 import type { Argv, CommandModule } from 'yargs';
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { createClientKems, DEFAULT_CLIENT_KEMS, parseKemList } from '../../client/kems.js';
-import { negotiate, type MssGuard } from '../../client/negotiate.js';
+import { spawn } from 'node:child_process';
+import { readParentKeys } from '../../client/config-file.js';
+import { InterfaceLock } from '../../client/lock.js';
+import { negotiate, type MssGuard, type NegotiateDeps } from '../../client/negotiate.js';
+import { Watcher } from '../../client/watch.js';
+import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
+import { readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
 import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
 import { clampHostRoute } from '../../wg/route.js';
 import { parseDuration } from '../duration.js';
-import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
+import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 
 /** Mullvad's relays serve the config service here, inside the tunnel. */
 export const DEFAULT_SERVICE = '10.64.0.1:1337';
 /** The test bed's exit gateway (the exit's tunnel network is 10.65.0.0/24). */
 export const DEFAULT_EXIT_SERVICE = '10.65.0.1:1337';
+/** One-shot runs start no attempt after this long (8 + 16 + 32 + 48 s of attempts, then a cut one). */
+export const DEFAULT_MAX_TIME = '2m';
 
 interface NegotiateArgs {
   interface?: string;
@@ -37,10 +45,21 @@ interface NegotiateArgs {
   'mss-clamp': boolean;
   'timeout-scale': number;
   'hold-after-switch': number;
+  'allow-other-peers': boolean;
+  'max-time': string;
+  watch: boolean;
+  rotate: string;
+  'config-file'?: string;
+  background: boolean;
+  'background-wait': string;
+  tick: string;
+  'background-child': boolean;
 }
 
 /** The hops the arguments describe (single hop, or entry + exit), checked. */
-export function hopsFromArgs(args: NegotiateArgs): HopSpec[] {
+export function hopsFromArgs(
+  args: Pick<NegotiateArgs, 'interface' | 'peer' | 'config-service' | 'entry' | 'exit' | 'entry-peer' | 'exit-peer' | 'entry-service' | 'exit-service'> & { 'allow-other-peers'?: boolean },
+): HopSpec[] {
   const multihop = args.entry !== undefined || args.exit !== undefined;
   if (multihop) {
     if (args.interface !== undefined) throw new PqpskError('INVALID_INPUT', '--interface: not with --entry/--exit');
@@ -50,13 +69,13 @@ export function hopsFromArgs(args: NegotiateArgs): HopSpec[] {
     parseService('--entry-service', args['entry-service']);
     parseService('--exit-service', args['exit-service']);
     return [
-      { role: 'entry', iface: args.entry, peer: args['entry-peer'] ?? null, service: args['entry-service'] },
-      { role: 'exit', iface: args.exit, peer: args['exit-peer'] ?? null, service: args['exit-service'] },
+      { role: 'entry', iface: args.entry, peer: args['entry-peer'] ?? null, service: args['entry-service'], allowOtherPeers: args['allow-other-peers'] === true },
+      { role: 'exit', iface: args.exit, peer: args['exit-peer'] ?? null, service: args['exit-service'], allowOtherPeers: args['allow-other-peers'] === true },
     ];
   }
   if (args.interface === undefined) throw new PqpskError('INVALID_INPUT', 'expected --interface (or --entry and --exit)');
   parseService('--config-service', args['config-service']);
-  return [{ role: 'single', iface: args.interface, peer: args.peer ?? null, service: args['config-service'] }];
+  return [{ role: 'single', iface: args.interface, peer: args.peer ?? null, service: args['config-service'], allowOtherPeers: args['allow-other-peers'] === true }];
 }
 
 /** The `--json` object: per hop what can be shown (never a secret). */
@@ -117,21 +136,43 @@ const NEGOTIATE_EPILOG = `What it does:
   through the tunnel, derives the PSK, and switches the interface to the new key and PSK
   in one \`wg set\`. It then proves the tunnel works (a new handshake, then a TCP connect
   to the config service); if not, it rolls back to the parent key and tries again.
-  Attempts time out after 8, 16, 32, then 48 s each. Multihop negotiates the exit
-  first (through both tunnels), then the entry; a failure rolls both back.
+  Attempts time out after 8, 16, 32, then 48 s each, and a one-shot run stops starting
+  attempts after --max-time (2m). Multihop negotiates the exit first (through both
+  tunnels), then the entry; a failure rolls both back.
+
+Watching (--watch):
+  Stays in the foreground after the first switch. Rotates every --rotate (1h, ±10 %),
+  make-before-break from the live ephemeral key; a relay that refuses that gets the
+  request for the parent key, or, failing that, a switch back to the parent key first.
+  When the relay stops answering the ephemeral key (traffic out, none back, no answer
+  to a probe), goes back to the parent key and negotiates again. With the relay down,
+  stays on the working parent key and retries with backoff, saying so.
+  The parent key comes from --config-file (default /etc/wireguard/<if>.conf when it
+  exists; only its PrivateKey line is read, nothing is ever written).
+  SIGTERM/SIGINT: exit 0 on the current working key. SIGHUP: rotate now.
+  --background: start the watcher detached, return once the first attempt settles (at
+  most --background-wait) with exit 0 whatever the relay did: for wg-quick's PostUp.
+
+One manager per interface:
+  A run holds a lock on the interface (freed by the kernel when it dies); a second run
+  exits 2 naming the holder. \`pqpsk status --interface <if>\` reads a running watcher.
 
 Secrets:
   Private keys and the PSK reach \`wg\` through a private FIFO, never argv or a file.
   Output shows only public keys and PSK fingerprints (first 8 bytes of SHA-256(PSK)).
 
 Exit codes:
-  0 switched and verified; 1 gave up (tunnel left on its parent key and working);
-  2 usage or local set-up error (bad option, no such interface, no \`wg\`).`;
+  0 switched and verified (--watch: stopped by SIGTERM/SIGINT; --background: watcher
+  started); 1 gave up (tunnel left on its parent key and working); 2 usage or local
+  set-up error (bad option, no such interface, no \`wg\`, interface managed by another run).`;
+
+/** How long --background waits at most for the first attempt before returning. */
+const DEFAULT_BACKGROUND_WAIT = '15s';
 
 /** The yargs module registered in index.ts. */
 export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
   command: 'negotiate',
-  describe: 'Negotiate a post-quantum PSK for a WireGuard tunnel (single hop or multihop) and switch to it',
+  describe: 'Negotiate a post-quantum PSK for a WireGuard tunnel (single hop or multihop) and switch to it; --watch keeps it rotated and healed',
   builder: (yargs: Argv<object>) =>
     yargs
       .option('interface', { alias: 'i', type: 'string', describe: 'WireGuard interface (single hop)' })
@@ -144,39 +185,185 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('entry-service', { type: 'string', default: DEFAULT_SERVICE, describe: "Multihop: entry relay's config service" })
       .option('exit-service', { type: 'string', default: DEFAULT_EXIT_SERVICE, describe: "Multihop: exit relay's config service" })
       .option('kem', { type: 'string', default: DEFAULT_CLIENT_KEMS, describe: 'KEMs to offer, in order' })
-      .option('max-attempts', { type: 'number', describe: 'Give up after this many attempts (default: until success)' })
+      .option('max-attempts', { type: 'number', describe: 'Give up after this many attempts (default: until --max-time)' })
+      .option('max-time', { type: 'string', default: DEFAULT_MAX_TIME, describe: 'One-shot: start no attempt after this long' })
       .option('verify-timeout', { type: 'string', default: '10s', describe: 'How long a switched tunnel has to prove it works' })
+      .option('watch', { type: 'boolean', default: false, describe: 'Stay running: rotate, heal, keep the tunnel post-quantum' })
+      .option('rotate', { type: 'string', default: '1h', describe: 'With --watch: rotation period (±10 %), or off' })
+      .option('config-file', { type: 'string', describe: 'With --watch: wg-quick file holding the parent PrivateKey (default /etc/wireguard/<if>.conf if present)' })
+      .option('background', { type: 'boolean', default: false, describe: 'Start the watcher detached; return 0 once the first attempt settles (for PostUp)' })
+      .option('background-wait', { type: 'string', default: DEFAULT_BACKGROUND_WAIT, describe: 'With --background: return after this long at most' })
+      .option('allow-other-peers', { type: 'boolean', default: false, describe: 'With --peer: switch an interface that has other peers too (their tunnels break)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print each step on stderr' })
       .option('mss-clamp', { type: 'boolean', default: true, describe: 'Small TCP segments for the config service during negotiation (--no-mss-clamp to disable)' })
-      .usage('$0 negotiate --interface <wg-if> [options]\n$0 negotiate --entry <wg-if> --exit <wg-if> [options]\n\nRun after `wg-quick up`, e.g. as PostUp = pqpsk negotiate --interface %i')
+      .usage(
+        '$0 negotiate --interface <wg-if> [options]\n$0 negotiate --entry <wg-if> --exit <wg-if> [options]\n$0 negotiate --interface <wg-if> --watch [--rotate 1h] [--config-file /etc/wireguard/<wg-if>.conf]\n\n' +
+          'As a service beside wg-quick: examples/pqpsk-negotiate@.service. As a wg-quick hook: PostUp = pqpsk negotiate --interface %i --watch --background',
+      )
       .epilog(NEGOTIATE_EPILOG)
       .option('timeout-scale', { type: 'number', default: 1, hidden: true })
-      .option('hold-after-switch', { type: 'number', default: 0, hidden: true }) as unknown as Argv<NegotiateArgs>,
+      .option('hold-after-switch', { type: 'number', default: 0, hidden: true })
+      .option('tick', { type: 'string', default: '2s', hidden: true })
+      .option('background-child', { type: 'boolean', default: false, hidden: true }) as unknown as Argv<NegotiateArgs>,
   handler: async (args) => {
-    try {
-      const hops = hopsFromArgs(args);
-      const kems = createClientKems(parseKemList(args.kem));
-      const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
-      const report = await negotiate(
-        { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs },
-        {
-          wg: new RealWgControl(),
-          kems,
-          readPresharedKey: (iface, peer) => readPresharedKey(iface, peer),
-          ...(args['mss-clamp'] ? { mssGuard } : {}),
-          ...(args['hold-after-switch'] > 0 ? { holdAfterSwitchMs: args['hold-after-switch'] } : {}),
-          ...(args.verbose ? { onEvent: (e: ClientEvent) => process.stderr.write(`pqpsk: ${eventLine(e)}\n`) } : {}),
-        },
-      );
-      if (args.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
-      else for (const h of report.hops) process.stdout.write(`${hopLine(h)}\n`);
-      process.exitCode = EXIT_OK;
-    } catch (err) {
-      const message = isPqpskError(err) ? err.message : 'unexpected error';
-      if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
-      process.stderr.write(`pqpsk negotiate: ${message}\n`);
-      process.exitCode = exitCodeFor(err);
-    }
+    let code: number;
+    if (args.background) code = await runBackground(args);
+    else if (args.watch) code = await runWatch(args);
+    else code = await runOnce(args);
+    // End here rather than when the event loop drains: after a call into a dead tunnel
+    // gives up on its deadline, the gRPC library's TCP connection attempt (a SYN the
+    // relay never answers) stays pending until the kernel's SYN retries run out, and kept
+    // the process alive for minutes after "gave up".
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    process.exit(code);
   },
 };
+
+/** One-shot `negotiate`: switch once (or give up within --max-time) and say so. */
+async function runOnce(args: NegotiateArgs): Promise<number> {
+  let lock: InterfaceLock | undefined;
+  try {
+    const hops = hopsFromArgs(args);
+    const kems = createClientKems(parseKemList(args.kem));
+    const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
+    const maxTotalMs = parseDuration('--max-time', args['max-time'], 100);
+    lock = await InterfaceLock.acquire(hops.map((h) => h.iface), () => ({ pid: process.pid, mode: 'negotiate' }));
+    const report = await negotiate(
+      { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs },
+      { ...clientDeps(args), kems },
+    );
+    if (args.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
+    else for (const h of report.hops) process.stdout.write(`${hopLine(h)}\n`);
+    return EXIT_OK;
+  } catch (err) {
+    return failed(args, err);
+  } finally {
+    lock?.release();
+  }
+}
+
+/** `negotiate --watch`: the watcher in the foreground until SIGTERM/SIGINT. */
+async function runWatch(args: NegotiateArgs): Promise<number> {
+  let lock: InterfaceLock | undefined;
+  let watcher: Watcher | undefined;
+  const say = (line: string): void => void process.stderr.write(`pqpsk: ${line}\n`);
+  const report = (message: object): void => {
+    if (args['background-child'] && process.send !== undefined) process.send(message);
+  };
+  try {
+    const hops = hopsFromArgs(args);
+    const kems = createClientKems(parseKemList(args.kem));
+    const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
+    const rotateMs = args.rotate === 'off' ? null : parseDuration('--rotate', args.rotate, 1000);
+    const tickMs = parseDuration('--tick', args.tick, 100);
+    const policy = checkPolicy({ ...DEFAULT_POLICY, rotateMs });
+    const explicit = new Map<string, string>();
+    if (args['config-file'] !== undefined) {
+      if (hops.length !== 1) throw new PqpskError('INVALID_INPUT', '--config-file: single hop only (multihop reads /etc/wireguard/<if>.conf)');
+      explicit.set(hops[0]!.iface, args['config-file']);
+    }
+    const ifaces = hops.map((h) => h.iface);
+    lock = await InterfaceLock.acquire(ifaces, () => ({ pid: process.pid, mode: 'watch', status: watcher?.status() ?? null }));
+    const parentKeys = await readParentKeys(ifaces, explicit);
+    watcher = await Watcher.open(
+      { hops, policy, timeoutScale: args['timeout-scale'], verifyTimeoutMs, tickMs, probeTimeoutMs: PROBE_TIMEOUT_MS, parentKeys },
+      {
+        ...clientDeps(args),
+        kems,
+        traffic: (iface, peer) => readTransfer(iface, peer),
+        log: say,
+      },
+    );
+    const w = watcher;
+    const stop = (signal: string): void => {
+      say(`${signal}: stopping on the current working key`);
+      w.stop();
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => w.rotateNow());
+    void w.firstSettled().then(({ ok, message }) => report({ kind: 'settled', ok, message, pid: process.pid }));
+    say(`watching ${ifaces.join(' and ')} (rotation ${rotateMs === null ? 'off' : `every ${args.rotate} ±10 %`}${parentKeys.size > 0 ? ', parent key from the config file' : ''})`);
+    await w.run();
+    return EXIT_OK;
+  } catch (err) {
+    report({ kind: 'failed', code: exitCodeFor(err), message: isPqpskError(err) ? err.message : 'unexpected error' });
+    return failed(args, err);
+  } finally {
+    watcher?.close();
+    lock?.release();
+  }
+}
+
+/**
+ * `--background`: start this same command with --watch as a detached child, wait until
+ * its first attempt settles (or --background-wait passes), say what happened, and exit
+ * 0 so a wg-quick PostUp never fails because of the relay. Local errors (bad option, no
+ * such interface, another manager) still exit 2.
+ */
+async function runBackground(args: NegotiateArgs): Promise<number> {
+  try {
+    hopsFromArgs(args);
+    const waitMs = parseDuration('--background-wait', args['background-wait'], 100);
+    const argv = process.argv.slice(2).filter((a) => a !== '--background' && !a.startsWith('--background='));
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, '--watch', '--background-child'], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    const outcome = await new Promise<{ kind: string; ok?: boolean; code?: number; message?: string }>((resolve) => {
+      const timer = setTimeout(() => resolve({ kind: 'waiting' }), waitMs);
+      child.on('message', (m: { kind: string; ok?: boolean; code?: number; message?: string }) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ kind: 'failed', code: code ?? EXIT_GAVE_UP, message: `watcher exited with code ${code ?? 'none'}` });
+      });
+    });
+    child.removeAllListeners();
+    if (child.connected) child.disconnect();
+    child.unref();
+    const pid = child.pid ?? 0;
+    switch (outcome.kind) {
+      case 'settled':
+        process.stdout.write(
+          outcome.ok === true
+            ? `pqpsk: switched (${outcome.message ?? ''}); watcher running, pid ${pid}\n`
+            : `pqpsk: not switched yet (${outcome.message ?? ''}); tunnel on its parent key; watcher running, pid ${pid}, keeps trying\n`,
+        );
+        return EXIT_OK;
+      case 'waiting':
+        process.stdout.write(`pqpsk: first attempt still running after ${args['background-wait']}; tunnel on its parent key; watcher running, pid ${pid}\n`);
+        return EXIT_OK;
+      default: {
+        process.stderr.write(`pqpsk negotiate: ${outcome.message ?? 'watcher failed'}\n`);
+        // Only our own set-up is worth failing a wg-quick hook over.
+        return outcome.code === EXIT_USAGE ? EXIT_USAGE : EXIT_OK;
+      }
+    }
+  } catch (err) {
+    return failed(args, err);
+  }
+}
+
+/** How long a watcher's probe waits for an answer through the tunnel. */
+const PROBE_TIMEOUT_MS = 2_000;
+
+function clientDeps(args: NegotiateArgs): Omit<NegotiateDeps, 'kems'> {
+  return {
+    wg: new RealWgControl(),
+    readPresharedKey: (iface, peer) => readPresharedKey(iface, peer),
+    ...(args['mss-clamp'] ? { mssGuard } : {}),
+    ...(args['hold-after-switch'] > 0 ? { holdAfterSwitchMs: args['hold-after-switch'] } : {}),
+    ...(args.verbose ? { onEvent: (e: ClientEvent) => process.stderr.write(`pqpsk: ${eventLine(e)}\n`) } : {}),
+  };
+}
+
+function failed(args: NegotiateArgs, err: unknown): number {
+  const message = isPqpskError(err) ? err.message : 'unexpected error';
+  if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
+  process.stderr.write(`pqpsk negotiate: ${message}\n`);
+  return exitCodeFor(err);
+}
