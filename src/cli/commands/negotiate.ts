@@ -60,6 +60,7 @@ interface NegotiateArgs {
 export function hopsFromArgs(
   args: Pick<NegotiateArgs, 'interface' | 'peer' | 'config-service' | 'entry' | 'exit' | 'entry-peer' | 'exit-peer' | 'entry-service' | 'exit-service'> & { 'allow-other-peers'?: boolean },
 ): HopSpec[] {
+  const others = args['allow-other-peers'] === true ? { allowOtherPeers: true } : {};
   const multihop = args.entry !== undefined || args.exit !== undefined;
   if (multihop) {
     if (args.interface !== undefined) throw new PqpskError('INVALID_INPUT', '--interface: not with --entry/--exit');
@@ -69,13 +70,13 @@ export function hopsFromArgs(
     parseService('--entry-service', args['entry-service']);
     parseService('--exit-service', args['exit-service']);
     return [
-      { role: 'entry', iface: args.entry, peer: args['entry-peer'] ?? null, service: args['entry-service'], allowOtherPeers: args['allow-other-peers'] === true },
-      { role: 'exit', iface: args.exit, peer: args['exit-peer'] ?? null, service: args['exit-service'], allowOtherPeers: args['allow-other-peers'] === true },
+      { role: 'entry', iface: args.entry, peer: args['entry-peer'] ?? null, service: args['entry-service'], ...others },
+      { role: 'exit', iface: args.exit, peer: args['exit-peer'] ?? null, service: args['exit-service'], ...others },
     ];
   }
   if (args.interface === undefined) throw new PqpskError('INVALID_INPUT', 'expected --interface (or --entry and --exit)');
   parseService('--config-service', args['config-service']);
-  return [{ role: 'single', iface: args.interface, peer: args.peer ?? null, service: args['config-service'], allowOtherPeers: args['allow-other-peers'] === true }];
+  return [{ role: 'single', iface: args.interface, peer: args.peer ?? null, service: args['config-service'], ...others }];
 }
 
 /** The `--json` object: per hop what can be shown (never a secret). */
