@@ -13,6 +13,7 @@ import { Watcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
 import { readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
+import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/registry.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
 import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
@@ -38,6 +39,7 @@ interface NegotiateArgs {
   'entry-service': string;
   'exit-service': string;
   kem: string;
+  'hqc-engine': HqcEngine;
   'max-attempts'?: number;
   'verify-timeout': string;
   json: boolean;
@@ -186,6 +188,11 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('entry-service', { type: 'string', default: DEFAULT_SERVICE, describe: "Multihop: entry relay's config service" })
       .option('exit-service', { type: 'string', default: DEFAULT_EXIT_SERVICE, describe: "Multihop: exit relay's config service" })
       .option('kem', { type: 'string', default: DEFAULT_CLIENT_KEMS, describe: 'KEMs to offer, in order' })
+      .option('hqc-engine', {
+        choices: HQC_ENGINES,
+        default: DEFAULT_HQC_ENGINE,
+        describe: "HQC-256 build: pqpsk (the project's own, faster) or pqclean (the upstream reference)",
+      })
       .option('max-attempts', { type: 'number', describe: 'Give up after this many attempts (default: until --max-time)' })
       .option('max-time', { type: 'string', default: DEFAULT_MAX_TIME, describe: 'One-shot: start no attempt after this long' })
       .option('verify-timeout', { type: 'string', default: '10s', describe: 'How long a switched tunnel has to prove it works' })
@@ -226,7 +233,7 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
   let lock: InterfaceLock | undefined;
   try {
     const hops = hopsFromArgs(args);
-    const kems = createClientKems(parseKemList(args.kem));
+    const kems = createClientKems(parseKemList(args.kem), args['hqc-engine']);
     const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
     const maxTotalMs = parseDuration('--max-time', args['max-time'], 100);
     lock = await InterfaceLock.acquire(hops.map((h) => h.iface), () => ({ pid: process.pid, mode: 'negotiate' }));
@@ -254,7 +261,7 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
   };
   try {
     const hops = hopsFromArgs(args);
-    const kems = createClientKems(parseKemList(args.kem));
+    const kems = createClientKems(parseKemList(args.kem), args['hqc-engine']);
     const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
     const rotateMs = args.rotate === 'off' ? null : parseDuration('--rotate', args.rotate, 1000);
     const tickMs = parseDuration('--tick', args.tick, 100);
