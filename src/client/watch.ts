@@ -33,6 +33,8 @@ export interface WatchDeps extends NegotiateDeps {
   readonly traffic: (iface: string, peer: string) => Promise<TrafficSample | null>;
   /** Whether anything answers through the tunnel toward `service` (default: probe.ts). */
   readonly answers?: (service: string, timeoutMs: number) => Promise<boolean>;
+  /** Whether the interface still exists (src/wg/transfer.ts); the watcher stops once one is gone. */
+  readonly exists?: (iface: string) => boolean;
   /** Uniform in [0, 1), for the rotation jitter. */
   readonly random?: () => number;
   /** One line per thing worth saying (the CLI prints it). */
@@ -162,6 +164,12 @@ export class Watcher {
       case 'wait': {
         await this.#pause(Math.min(action.untilMs - this.#now(), this.#options.tickMs));
         if (this.#stop.signal.aborted) return;
+        const gone = this.#negotiation.hops.find((h) => this.#deps.exists?.(h.spec.iface) === false);
+        if (gone !== undefined) {
+          this.#log(`${gone.spec.iface} is gone; stopping`);
+          this.stop();
+          return;
+        }
         if (this.#rotateAsked) {
           this.#rotateAsked = false;
           this.#feed({ kind: 'rotate-now', now: this.#now() });

@@ -3,6 +3,7 @@
  * and byte counts only (never a key), so the watcher can tell a tunnel whose traffic goes
  * out and never comes back. Kept apart from WgControl: only the client's watcher needs it.
  */
+import { existsSync } from 'node:fs';
 import { PqpskError } from '../errors.js';
 import { checkInterfaceName, type WgCommand } from './argv.js';
 import { isPublicKeyText } from './keys.js';
@@ -43,4 +44,15 @@ export function parseTransfer(iface: string, text: string): Map<string, PeerTran
 export async function readTransfer(iface: string, peer: string, options: WgRunnerOptions = {}): Promise<PeerTransfer | null> {
   const bytes = await runWg(() => transferCommand(iface), iface, options);
   return parseTransfer(iface, new TextDecoder().decode(bytes)).get(peer) ?? null;
+}
+
+/**
+ * Whether a network interface named `iface` exists in this network namespace, from sysfs
+ * (no process spawned, so a watcher can ask every few seconds). True when sysfs is not
+ * mounted: then only `wg` itself can tell.
+ */
+export function interfaceExists(iface: string): boolean {
+  checkInterfaceName(iface);
+  if (!existsSync('/sys/class/net')) return true;
+  return existsSync(`/sys/class/net/${iface}`);
 }

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { MAIN_JS, buildSingleHop, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
-import { encodeKeyBase64 } from '../../src/wg/keys.js';
-import { currentKey } from './helpers.js';
+import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
+import { alive, currentKey, waitGone } from './helpers.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const skip = e2eSkip();
@@ -181,5 +181,74 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     await assertSamePskBothEnds(m[1]!);
     const ping = await bed.ping(t.client.namespace, t.relay.gateway);
     assert.equal(ping.exitCode, 0, ping.stdout);
+  });
+});
+
+describe('the documented PostUp line under wg-quick, with the relay unreachable', { skip }, () => {
+  let bed: Bed;
+  let t: SingleHop['topology'];
+  let dir: string;
+  let iface: string;
+  let conf: string;
+
+  before(async () => {
+    requireBed();
+    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-postup-'));
+    await chmod(dir, 0o700);
+    const built = await buildSingleHop();
+    bed = built.bed;
+    t = built.topology;
+    // No `pqpsk server`: the relay's WireGuard answers, its config service does not.
+    iface = `pqq${bed.suffix}`.slice(0, 15);
+    const key = generatePrivateKey();
+    const pub = publicKeyToText(publicKeyOf(key));
+    const text = encodeKeyBase64('test parent key', key);
+    key.fill(0);
+    const r = await bed.runIn(t.relay.namespace, ['wg', 'set', t.relay.iface, 'peer', pub, 'allowed-ips', '10.64.0.3/32']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    conf = join(dir, `${iface}.conf`);
+    const postUp = `${process.execPath} ${MAIN_JS} negotiate --interface %i --config-service ${t.relay.gateway}:1337 --watch --background`;
+    const body = [
+      '[Interface]',
+      `PrivateKey = ${Buffer.from(text).toString('latin1')}`,
+      'Address = 10.64.0.3/32',
+      `PostUp = ${postUp}`,
+      '',
+      '[Peer]',
+      `PublicKey = ${t.relay.publicKey}`,
+      `Endpoint = ${t.relay.endpoint}`,
+      `AllowedIPs = ${t.relay.gateway}/32`,
+      '',
+    ].join('\n');
+    text.fill(0);
+    await writeFile(conf, body, { mode: 0o600 });
+  });
+  after(async () => {
+    if (conf !== undefined) await bed?.runIn(t.client.namespace, ['wg-quick', 'down', conf]).catch(() => undefined);
+    await bed?.teardown();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('wg-quick up returns 0 within 20 s, the interface carries traffic on its parent key, a watcher keeps trying; down stops it', async () => {
+    const started = Date.now();
+    const up = await bed.runIn(t.client.namespace, ['wg-quick', 'up', conf], { timeoutMs: 120_000 });
+    const ms = Date.now() - started;
+    assert.equal(up.exitCode, 0, up.stderr);
+    assert.ok(ms <= 20_000, `wg-quick up took ${ms} ms`);
+    assert.match(up.stdout + up.stderr, /watcher running, pid \d+/);
+    const ping = await bed.ping(t.client.namespace, t.relay.gateway);
+    assert.equal(ping.exitCode, 0, `parent key carries traffic: ${ping.stdout}`);
+
+    const status = await bed.runIn(t.client.namespace, [process.execPath, MAIN_JS, 'status', '--interface', iface, '--json']);
+    assert.equal(status.exitCode, 0, status.stderr);
+    const s = JSON.parse(status.stdout) as { protected: boolean; state: string; watcherPid: number | null; lastError: string | null; pskFingerprint: string | null };
+    assert.equal(s.protected, false);
+    assert.equal(s.pskFingerprint, null);
+    assert.ok(s.watcherPid !== null && alive(s.watcherPid), 'a watcher is running');
+    assert.ok(['starting', 'unprotected'].includes(s.state), s.state);
+
+    const down = await bed.runIn(t.client.namespace, ['wg-quick', 'down', conf]);
+    assert.equal(down.exitCode, 0, down.stderr);
+    assert.deepEqual(await waitGone([s.watcherPid], 90_000), [], 'the watcher stops once the interface is gone');
   });
 });

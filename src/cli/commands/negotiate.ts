@@ -11,7 +11,7 @@ import { InterfaceLock } from '../../client/lock.js';
 import { negotiate, type MssGuard, type NegotiateDeps } from '../../client/negotiate.js';
 import { Watcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
-import { readTransfer } from '../../wg/transfer.js';
+import { interfaceExists, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
 import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/registry.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
@@ -280,6 +280,7 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
         ...clientDeps(args),
         kems,
         traffic: (iface, peer) => readTransfer(iface, peer),
+        exists: interfaceExists,
         log: say,
       },
     );
