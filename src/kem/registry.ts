@@ -28,6 +28,8 @@ const SIZES: Readonly<Record<KemName, KemSizes>> = Object.freeze({
   'HQC-256': HQC_256_SIZES,
 });
 
+export { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from './hqc-engines.js';
+
 /** What a Kem needs from outside kem/: HQC's WebAssembly backend, optional test randomness. */
 export interface KemDeps {
   /** wasm/: an in-thread instance (client) or the worker pool (server). */

@@ -91,7 +91,7 @@ const mssGuard: MssGuard = (service) => clampHostRoute(parseService('config serv
 export async function run(args: NegotiateArgs): Promise<void> {
   try {
     const hops = hopsFromArgs(args);
-    const kems = createClientKems(parseKemList(args.kem));
+    const kems = createClientKems(parseKemList(args.kem), args['hqc-engine']);
     const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
     const report = await negotiate(
       { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs },

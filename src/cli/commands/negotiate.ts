@@ -5,6 +5,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_CLIENT_KEMS } from '../../client/defaults.js';
+import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-engines.js';
 
 /** Mullvad's relays serve the config service here, inside the tunnel. */
 export const DEFAULT_SERVICE = '10.64.0.1:1337';
@@ -23,6 +24,7 @@ export interface NegotiateArgs {
   'entry-service': string;
   'exit-service': string;
   kem: string;
+  'hqc-engine': HqcEngine;
   'max-attempts'?: number;
   'verify-timeout': string;
   json: boolean;
@@ -65,6 +67,11 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('entry-service', { type: 'string', default: DEFAULT_SERVICE, describe: "Multihop: entry relay's config service" })
       .option('exit-service', { type: 'string', default: DEFAULT_EXIT_SERVICE, describe: "Multihop: exit relay's config service" })
       .option('kem', { type: 'string', default: DEFAULT_CLIENT_KEMS, describe: 'KEMs to offer, in order' })
+      .option('hqc-engine', {
+        choices: HQC_ENGINES,
+        default: DEFAULT_HQC_ENGINE,
+        describe: "HQC-256 build: pqpsk (the project's own, faster) or pqclean (the upstream reference)",
+      })
       .option('max-attempts', { type: 'number', describe: 'Give up after this many attempts (default: until success)' })
       .option('verify-timeout', { type: 'string', default: '10s', describe: 'How long a switched tunnel has to prove it works' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })

@@ -40,6 +40,7 @@ export async function run(argv: ServerArgs): Promise<void> {
       ephemeralTtlMs,
       maxInflight,
       ...(workers === undefined ? {} : { hqcWorkers: workers }),
+      hqcEngine: argv['hqc-engine'],
     });
   } catch (err) {
     fail(err);

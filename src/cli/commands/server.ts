@@ -5,6 +5,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { formatDuration } from '../duration.js';
+import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-engines.js';
 import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, DEFAULT_STATE_DIR, PENDING_TIMEOUT_MS } from '../../server/defaults.js';
 import { DEFAULT_SERVICE_PORT } from '../../server/listen.js';
 import { LOG_LEVELS, type LogLevel } from '../../server/log.js';
@@ -19,6 +20,7 @@ export interface ServerArgs {
   'log-level': LogLevel;
   'state-dir': string;
   'hqc-workers': number | undefined;
+  'hqc-engine': HqcEngine;
 }
 
 const EPILOG = `How it works:
@@ -84,6 +86,11 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Least severe log level printed' })
       .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'Directory for the relay book' })
       .option('hqc-workers', { type: 'number', describe: 'HQC-256 worker threads [default: one per CPU core]' })
+      .option('hqc-engine', {
+        choices: HQC_ENGINES,
+        default: DEFAULT_HQC_ENGINE,
+        describe: "HQC-256 build the workers run: pqpsk (the project's own, faster) or pqclean (the upstream reference)",
+      })
       .epilog(EPILOG),
   handler: async (argv) => (await import('./server-run.js')).run(argv),
 };
