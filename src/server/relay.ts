@@ -12,7 +12,7 @@
 import { PqpskError, isPqpskError } from '../errors.js';
 import { keyTag } from '../protocol/keys.js';
 import { publicKeyToText } from '../wg/keys.js';
-import type { RegisterResponseInput, WireRegisterRequest } from '../protocol/messages.js';
+import type { ReceivedRegisterRequest, RegisterResponseInput } from '../protocol/messages.js';
 import {
   authenticate,
   planRecovery,
@@ -164,7 +164,7 @@ export class Relay {
    * layer maps to a status; nothing on the interface changes unless the call succeeds
    * (or fails after its single `wg set`, which only a `wg` fault can cause).
    */
-  async register(request: WireRegisterRequest, context: CallContext): Promise<RegisterResponseInput> {
+  async register(request: ReceivedRegisterRequest, context: CallContext): Promise<RegisterResponseInput> {
     const started = performance.now();
     const line: Record<string, unknown> & { event: string } = { event: 'registration', iface: this.iface };
     let result: RegistrationResult = 'ok';
@@ -191,7 +191,7 @@ export class Relay {
     }
   }
 
-  async #register(request: WireRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
+  async #register(request: ReceivedRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
     const valid = validateRegisterRequest(request);
     const claimed = publicKeyToText(valid.parentKey);
     const ephemeral = publicKeyToText(valid.ephemeralKey);
