@@ -198,7 +198,9 @@ describe('the documented PostUp line under wg-quick, with the relay unreachable'
     const built = await buildSingleHop();
     bed = built.bed;
     t = built.topology;
-    // No `pqpsk server`: the relay's WireGuard answers, its config service does not.
+    // No `pqpsk server`: the relay's WireGuard answers, its config service does not. The
+    // bed's own client tunnel makes way for the one wg-quick brings up from a file.
+    await bed.ip(t.client.namespace, 'link', 'del', t.client.iface);
     iface = `pqq${bed.suffix}`.slice(0, 15);
     const key = generatePrivateKey();
     const pub = publicKeyToText(publicKeyOf(key));
