@@ -33,13 +33,9 @@ import { DEFAULT_RATE_LIMIT, InflightGate, RateLimiter, type RateLimit } from '.
 import { SerialQueue } from './serial.js';
 import { SILENT_LOGGER, describeError, type LogLevel, type Logger } from './log.js';
 import { RelayMetrics, type RegistrationResult } from './metrics.js';
+import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from './defaults.js';
 
-/** An ephemeral that never handshakes is removed after 120 s: a client that crashed mid-switch must not leave a peer behind for long. */
-export const PENDING_TIMEOUT_MS = 120_000;
-/** Default `--ephemeral-ttl`: a handshook ephemeral with no handshake for this long goes. */
-export const DEFAULT_EPHEMERAL_TTL_MS = 24 * 3_600_000;
-/** Default `--max-inflight`. */
-export const DEFAULT_MAX_INFLIGHT = 32;
+export { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS };
 
 /** How often the watcher reads latest handshakes. */
 export interface PollIntervals {
