@@ -5,6 +5,9 @@
  * any finding can be replayed. Exits 1 when anything was found.
  */
 import { parseArgs } from 'node:util';
+import fc from 'fast-check';
+import { emptyStats, relayProperty, type ModelStats } from '../model/relay-model.js';
+import { watchProperty } from '../model/watch-model.js';
 import { describeFinding, seedFromEnv, type AnyTarget, type FuzzOutcome } from './harness.js';
 import { fuzzTargets } from './targets.js';
 
@@ -52,6 +55,38 @@ export async function fuzzMain(longRuns: readonly LongRun[] = []): Promise<numbe
   return found.length === 0 ? 0 : 1;
 }
 
+/** A model-based suite run for the time budget: sequences and steps instead of inputs. */
+export function modelRun<Ts extends [unknown, ...unknown[]]>(name: string, what: string, property: (stats: ModelStats) => fc.IAsyncPropertyWithHooks<Ts>): LongRun {
+  return {
+    name,
+    what,
+    async run(seed, timeMs) {
+      const stats = emptyStats();
+      const started = performance.now();
+      const details = await fc.check(property(stats), { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: timeMs, markInterruptAsFailure: false });
+      const error = details.errorInstance;
+      return {
+        target: name,
+        seed,
+        inputs: details.numRuns,
+        ms: performance.now() - started,
+        finding: details.failed
+          ? {
+              kind: 'crash',
+              input: String(details.counterexample?.[0] ?? ''),
+              error: error instanceof Error ? error.message : String(error),
+              path: details.counterexamplePath ?? '',
+            }
+          : null,
+        extra: `sequences; ${stats.steps} steps, longest ${stats.longest}`,
+      };
+    },
+  };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await fuzzMain();
+  process.exitCode = await fuzzMain([
+    modelRun('relay-model', 'random command sequences against the real relay, invariants after every step', (stats) => relayProperty(60, stats)),
+    modelRun('watch-model', 'random world events against the watcher policy, invariants after every step', (stats) => watchProperty(100, stats)),
+  ]);
 }

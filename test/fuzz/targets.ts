@@ -31,6 +31,7 @@ import { decodeRegisterRequest } from '../../src/rpc/server.js';
 import { grpcFrame, rawGrpcCall, rawTcpBytes } from '../fixtures/raw-grpc.js';
 import { IFACE, P_IPS, provider, wgKeypair } from '../server/helpers.js';
 import { defineTarget, type AnyTarget } from './harness.js';
+import { wgQuickTarget } from './wg-quick.js';
 import { addressText, anyText, keyText, mutatedBytes, mutatedText, numberText } from './inputs.js';
 
 /** The error must be ours, with one of `codes`, and its message must not repeat any key-like field of the input. */
@@ -456,6 +457,7 @@ export function fuzzTargets(): AnyTarget[] {
       smokeRuns: 400,
     }),
     bookTarget(),
+    wgQuickTarget(),
     defineTarget({
       name: 'duration',
       what: 'CLI duration text → parseDuration: whole ms ≥ the minimum that formatDuration reads back, or INVALID_INPUT',
