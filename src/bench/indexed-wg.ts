@@ -12,7 +12,7 @@
 import { PqpskError } from '../errors.js';
 import { canonicalCidr } from '../protocol/ip.js';
 import { clampPrivateKey, publicKeyOf, publicKeyToText } from '../wg/keys.js';
-import type { WgControl, WgInterfaceState, WgPeerChange } from '../wg/types.js';
+import type { RelayWg, WgControl, WgInterfaceState, WgPeerChange, WgPeerRoute } from '../wg/types.js';
 
 interface Peer {
   readonly publicKey: string;
@@ -22,7 +22,7 @@ interface Peer {
 }
 
 /** One in-memory interface, indexed for scale; see the module comment. */
-export class IndexedWgControl implements WgControl {
+export class IndexedWgControl implements WgControl, RelayWg {
   readonly iface: string;
   #privateKey: Uint8Array;
   #publicKey: string;
@@ -63,6 +63,16 @@ export class IndexedWgControl implements WgControl {
         persistentKeepalive: null,
       })),
     };
+  }
+
+  async publicKey(iface: string): Promise<string> {
+    this.#check(iface);
+    return this.#publicKey;
+  }
+
+  async peerRoutes(iface: string): Promise<WgPeerRoute[]> {
+    this.#check(iface);
+    return [...this.#peers.values()].map((p) => ({ publicKey: p.publicKey, allowedIps: [...p.allowedIps], latestHandshake: p.latestHandshake }));
   }
 
   async readPrivateKey(iface: string): Promise<Uint8Array> {

@@ -21,7 +21,7 @@ import { DEFAULT_POLL, type PollIntervals } from '../server/relay.js';
 import { startRelayService, type RelayService } from '../server/service.js';
 import { generatePrivateKey, publicKeyToText } from '../wg/keys.js';
 import { RealWgControl } from '../wg/real.js';
-import type { WgControl, WgPeerChange } from '../wg/types.js';
+import type { RelayWg, WgPeerChange } from '../wg/types.js';
 import { IndexedWgControl } from './indexed-wg.js';
 import { sourceAddress } from './source-client.js';
 
@@ -117,7 +117,7 @@ async function seed(wg: IndexedWgControl, store: LatestBookStore, seedLive: numb
 }
 
 async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<{ service: RelayService; fresh: string[] }> {
-  let wg: WgControl;
+  let wg: RelayWg;
   const store = new LatestBookStore();
   let fresh: string[] = [];
   if (request.mode === 'memory') {

@@ -41,7 +41,7 @@ import { startRelayService } from '../server/service.js';
 import { FakeWgControl } from '../wg/fake.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../wg/keys.js';
 import { readPresharedKey } from '../wg/psk-read.js';
-import type { WgControl, WgPeerChange } from '../wg/types.js';
+import type { RelayWg, WgPeerChange } from '../wg/types.js';
 import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
 
 /** What to load the relay with, for how long, on which WireGuard. */
@@ -64,7 +64,7 @@ export interface RelayBenchOptions {
    * 127.0.0.1/32. PSKs are compared through `wg show … preshared-keys` (root namespace:
    * wireguard-go's UAPI socket is reachable by name from anywhere).
    */
-  readonly wg?: { readonly control: WgControl; readonly iface: string; readonly parent: Uint8Array };
+  readonly wg?: { readonly control: RelayWg; readonly iface: string; readonly parent: Uint8Array };
   /** Where the relay keeps its book (default: in memory). */
   readonly store?: BookStore;
 }
@@ -153,7 +153,7 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
 
   let iface = IFACE;
   let parent: Uint8Array;
-  let wg: WgControl;
+  let wg: RelayWg;
   let readPsk: (ephemeral: string) => Promise<Uint8Array | null>;
   if (options.wg === undefined) {
     const fake = new FakeWgControl();
@@ -314,13 +314,12 @@ function requestFor(parent: Uint8Array, ephemeral: Uint8Array, kems: readonly { 
   };
 }
 
-/** A WgControl that waits `ms` before each call, like a spawned `wg` would. */
-function delayed(inner: WgControl, ms: number): WgControl {
+/** The relay's WireGuard, waiting `ms` before each call like a spawned `wg` would. */
+function delayed(inner: RelayWg, ms: number): RelayWg {
   const wait = (): Promise<void> => new Promise((r) => setTimeout(r, ms));
   return {
-    show: async (iface) => (await wait(), inner.show(iface)),
-    readPrivateKey: async (iface) => (await wait(), inner.readPrivateKey(iface)),
-    latestHandshakes: async (iface) => (await wait(), inner.latestHandshakes(iface)),
+    publicKey: async (iface) => (await wait(), inner.publicKey(iface)),
+    peerRoutes: async (iface) => (await wait(), inner.peerRoutes(iface)),
     set: async (iface, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }) => (await wait(), inner.set(iface, change)),
   };
 }

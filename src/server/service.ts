@@ -8,7 +8,7 @@ import { PqpskError } from '../errors.js';
 import { createMlKem1024 } from '../kem/ml-kem-1024.js';
 import type { Kem, KemName } from '../kem/types.js';
 import { startRpcServer, type RpcServer } from '../rpc/server.js';
-import type { WgControl } from '../wg/types.js';
+import type { RelayWg } from '../wg/types.js';
 import { createHqcWorkerPool, type HqcWorkerPool } from '../../wasm/pool.js';
 import type { BookStore } from './book-store.js';
 import type { KemProvider } from './encapsulate.js';
@@ -31,7 +31,7 @@ export interface RelayServiceConfig {
   readonly iface: string;
   readonly listen: HostPort;
   readonly metrics?: HostPort;
-  readonly wg: WgControl;
+  readonly wg: RelayWg;
   readonly store: BookStore;
   readonly logger?: Logger;
   readonly ephemeralTtlMs?: number;

@@ -56,6 +56,18 @@ export function latestHandshakesCommand(iface: string): WgCommand {
   return plain(['show', iface, 'latest-handshakes']);
 }
 
+/** `wg show <iface> allowed-ips`: `<public key>\t<cidr> <cidr>…` (or `(none)`) per peer. */
+export function allowedIpsCommand(iface: string): WgCommand {
+  checkInterfaceName(iface);
+  return plain(['show', iface, 'allowed-ips']);
+}
+
+/** `wg show <iface> public-key`: the interface's own public key, or `(none)`. */
+export function publicKeyCommand(iface: string): WgCommand {
+  checkInterfaceName(iface);
+  return plain(['show', iface, 'public-key']);
+}
+
 /** `wg show <iface> private-key`: the only read that returns a secret (on stdout). */
 export function privateKeyCommand(iface: string): WgCommand {
   checkInterfaceName(iface);
