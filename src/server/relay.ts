@@ -158,6 +158,10 @@ export class Relay {
     await view.refreshOwnKey(true);
     const logger = options.logger ?? SILENT_LOGGER;
     const book = await options.store.load();
+    for (const problem of options.store.problems ?? []) {
+      // Loud, but never fatal: the relay keeps serving and reconciles with the interface.
+      logger.log('error', { event: 'book-damaged', iface: options.iface, problem });
+    }
     const keeper = new BookKeeper(book, options.store, logger, options.iface);
     const relay = new Relay(options, keeper, view, clock);
     await relay.#lock.run(async () => {

@@ -4,10 +4,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryBookStore } from '../../src/server/book-store.js';
+import { FileBookStore, MemoryBookStore } from '../../src/server/book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay } from '../../src/server/relay.js';
 import { RealWgControl } from '../../src/wg/real.js';
@@ -142,5 +142,61 @@ describe('no secret read into the relay', () => {
     assert.ok(shows.length > 0);
     for (const what of shows) assert.ok(['public-key', 'allowed-ips', 'latest-handshakes'].includes(what), `the relay ran \`wg show ${IFACE} ${what}\``);
     for (const run of runs) assert.ok(run.argv[0] === 'show' || run.argv[0] === 'set', `unexpected wg ${run.argv.join(' ')}`);
+  });
+});
+
+describe('the book', () => {
+  test('a damaged or symlinked book never stops the relay; the previous version keeps live ephemerals revocable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pqpsk-book-hardening-'));
+    try {
+      const w = await makeWorld();
+      const open = (store: FileBookStore, logger = new MemoryLogger()) =>
+        Relay.open({ iface: IFACE, wg: w.wg, store, kems: provider, logger, clock: w.clock.now, rateLimit: null });
+      const first = await open(new FileBookStore(dir, IFACE));
+      const e = await registerDirect(first, w.P.raw, '10.64.0.2');
+      e.psk.fill(0);
+      w.clock.advance(1000);
+      w.wg.setLatestHandshake(IFACE, e.ephemeral.publicKey, w.clock.seconds);
+      assert.deepEqual((await first.tick()).map((x) => x.kind), ['swap']);
+      await first.close();
+
+      // The book is damaged, then replaced by a symlink to a crafted one: neither is trusted.
+      const location = new FileBookStore(dir, IFACE).location;
+      for (const damage of ['garbage', 'symlink']) {
+        rmSync(location, { force: true });
+        if (damage === 'garbage') writeFileSync(location, '{"format":', { mode: 0o600 });
+        else {
+          writeFileSync(join(dir, 'crafted.json'), JSON.stringify({ format: 'pqpsk-relay-book', version: 1, parents: [], ephemerals: [] }), { mode: 0o600 });
+          symlinkSync(join(dir, 'crafted.json'), location);
+        }
+        const logger = new MemoryLogger();
+        const relay = await open(new FileBookStore(dir, IFACE), logger);
+        assert.ok(logger.of('book-damaged').length >= 1, `${damage}: logged loudly`);
+        assert.deepEqual(relay.book.ephemerals.map((x) => x.ephemeral), [e.ephemeral.publicKey], `${damage}: the live ephemeral is still known`);
+        await relay.close();
+      }
+
+      // Revoking the device still takes its ephemeral away.
+      const relay = await open(new FileBookStore(dir, IFACE));
+      await w.wg.set(IFACE, { peers: [{ publicKey: w.P.publicKey, remove: true }] });
+      assert.deepEqual((await relay.tick()).map((x) => x.kind), ['parent-gone']);
+      assert.equal((await peerTable(w.wg))[e.ephemeral.publicKey], undefined);
+      await relay.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a state directory writable by others is refused at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pqpsk-book-loose-'));
+    try {
+      chmodSync(dir, 0o777);
+      const w = await makeWorld();
+      const err = await rejection(Relay.open({ iface: IFACE, wg: w.wg, store: new FileBookStore(dir, IFACE), kems: provider, clock: w.clock.now }));
+      assert.equal(err.code, 'SETUP');
+      assert.match(err.message, /writable by group or others/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
