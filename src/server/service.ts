@@ -6,6 +6,7 @@
  */
 import { PqpskError } from '../errors.js';
 import { createMlKem1024 } from '../kem/ml-kem-1024.js';
+import type { HqcEngine } from '../kem/registry.js';
 import type { Kem, KemName } from '../kem/types.js';
 import { startRpcServer, type RpcServer } from '../rpc/server.js';
 import type { RelayWg } from '../wg/types.js';
@@ -40,6 +41,8 @@ export interface RelayServiceConfig {
   readonly poll?: PollIntervals;
   /** HQC-256 workers; default one per core. */
   readonly hqcWorkers?: number;
+  /** Which HQC-256 build the workers run; default the project's own. */
+  readonly hqcEngine?: HqcEngine;
   /** Tests: KEMs to use instead of the worker pool and noble. */
   readonly kems?: KemProvider;
 }
@@ -65,7 +68,10 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
     let kems = config.kems;
     let pool: HqcWorkerPool | undefined;
     if (kems === undefined) {
-      const hqc = createHqcWorkerPool(config.hqcWorkers === undefined ? {} : { size: config.hqcWorkers });
+      const hqc = createHqcWorkerPool({
+        ...(config.hqcWorkers === undefined ? {} : { size: config.hqcWorkers }),
+        ...(config.hqcEngine === undefined ? {} : { engine: config.hqcEngine }),
+      });
       pool = hqc;
       cleanups.push(() => hqc.close());
       const mlKem = createMlKem1024();

@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { Kem } from '../../kem/types.js';
-import { createInThreadHqc256Kem } from '../../../wasm/pqclean.js';
+import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
 import { medianOf, percentileOf } from './stats.js';
 
 /** The three operations of a KEM, as timed here. */
