@@ -39,6 +39,8 @@ export interface RelayServiceConfig {
   readonly maxInflight?: number;
   readonly rateLimit?: RateLimit | null;
   readonly poll?: PollIntervals;
+  /** Accept parents whose allowed-ips are wider than host routes. */
+  readonly allowWideParents?: boolean;
   /** HQC-256 workers; default one per core. */
   readonly hqcWorkers?: number;
   /** Which HQC-256 build the workers run; default the project's own. */
@@ -80,16 +82,14 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
     const metrics = new RelayMetrics();
     // Bind both ports before touching the interface: a second instance started by mistake
     // on the same address fails here, before its recovery pass could remove peers that the
-    // first instance is still serving. Calls arriving before the relay is open wait for it.
+    // first instance is still serving.
     let opened: Relay | undefined;
-    let markOpen!: (relay: Relay) => void;
-    let markFailed!: (err: unknown) => void;
-    const ready = new Promise<Relay>((resolve, reject) => {
-      markOpen = resolve;
-      markFailed = reject;
-    });
-    ready.catch(() => undefined);
-    const rpc: RpcServer = await startRpcServer(config.listen.text, async (request, context) => (await ready).register(request, context), {
+    // Calls arriving before the relay is open are refused at once (clients retry), never
+    // queued: a queue of decoded requests waiting for a slow start is unbounded memory.
+    const rpc: RpcServer = await startRpcServer(config.listen.text, async (request, context) => {
+      if (opened === undefined) throw new PqpskError('SETUP', 'relay is starting');
+      return opened.register(request, context);
+    }, {
       maxRequestBytes: MAX_REQUEST_BYTES,
     });
     cleanups.push(async () => rpc.forceShutdown());
@@ -104,26 +104,20 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       cleanups.push(() => server.close());
     }
 
-    let relay: Relay;
-    try {
-      relay = await Relay.open({
-        iface: config.iface,
-        wg: config.wg,
-        store: config.store,
-        kems,
-        logger,
-        metrics,
-        ...(config.ephemeralTtlMs === undefined ? {} : { ephemeralTtlMs: config.ephemeralTtlMs }),
-        ...(config.maxInflight === undefined ? {} : { maxInflight: config.maxInflight }),
-        ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
-        ...(config.poll === undefined ? {} : { poll: config.poll }),
-      });
-    } catch (err) {
-      markFailed(new PqpskError('SETUP', 'relay is not available'));
-      throw err;
-    }
+    const relay = await Relay.open({
+      iface: config.iface,
+      wg: config.wg,
+      store: config.store,
+      kems,
+      logger,
+      metrics,
+      ...(config.ephemeralTtlMs === undefined ? {} : { ephemeralTtlMs: config.ephemeralTtlMs }),
+      ...(config.maxInflight === undefined ? {} : { maxInflight: config.maxInflight }),
+      ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
+      ...(config.poll === undefined ? {} : { poll: config.poll }),
+      ...(config.allowWideParents === undefined ? {} : { allowWideParents: config.allowWideParents }),
+    });
     opened = relay;
-    markOpen(relay);
 
     relay.startWatcher();
     logger.log('info', {

@@ -6,7 +6,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
+import { callRegisterPeer } from '../../src/rpc/client.js';
+import { parseHostPort } from '../../src/server/listen.js';
+import { startRelayService } from '../../src/server/service.js';
 import { FileBookStore, MemoryBookStore } from '../../src/server/book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay } from '../../src/server/relay.js';
@@ -197,6 +201,34 @@ describe('the book', () => {
       assert.match(err.message, /writable by group or others/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('smaller findings', () => {
+  test('a call arriving before the relay is open is refused at once, not queued', async () => {
+    const w = await makeWorld();
+    const port = await new Promise<number>((resolve) => {
+      const probe = createNetServer().listen(0, '127.0.0.1', () => {
+        const bound = probe.address();
+        probe.close(() => resolve(typeof bound === 'object' && bound !== null ? bound.port : 0));
+      });
+    });
+    // The interface read hangs: the relay cannot open until it is released.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // (`show` too, for relays that read the full dump.)
+    const slow = { show: async (i: string) => (await gate, w.wg.show(i)), publicKey: async (i: string) => (await gate, w.wg.publicKey(i)), peerRoutes: (i: string) => w.wg.peerRoutes(i), set: w.wg.set.bind(w.wg) };
+    const starting = startRelayService({ iface: IFACE, listen: parseHostPort('listen', `127.0.0.1:${port}`), wg: slow, store: new MemoryBookStore(), kems: provider, rateLimit: null });
+    try {
+      const request = (await clientRequest(w.P.raw)).request;
+      const started = Date.now();
+      const err = await rejection(callRegisterPeer(`127.0.0.1:${port}`, request, { deadline: Date.now() + 5000 }));
+      assert.match(err.message, /UNAVAILABLE|not available|starting/i);
+      assert.ok(Date.now() - started < 4000, 'answered before the deadline');
+    } finally {
+      release();
+      await (await starting).stop();
     }
   });
 });
