@@ -7,7 +7,7 @@
 import { createServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { PqpskError } from '../errors.js';
-import { ephemeralPeerService, type RegisterResponseInput, type WireRegisterRequest } from './proto.js';
+import { ephemeralPeerService, registerPeerMethod, type ReceivedRegisterRequest, type RegisterResponseInput } from './proto.js';
 import { statusForError } from './status.js';
 
 /** What a handler knows about the call besides the request. */
@@ -18,7 +18,7 @@ export interface RegisterCallContext {
   readonly signal: AbortSignal;
 }
 
-export type RegisterHandler = (request: WireRegisterRequest, context: RegisterCallContext) => Promise<RegisterResponseInput>;
+export type RegisterHandler = (request: ReceivedRegisterRequest, context: RegisterCallContext) => Promise<RegisterResponseInput>;
 
 /**
  * What one remote party can hold open on the relay. A unary service needs one stream per
@@ -84,6 +84,32 @@ export function peerIp(peer: string): string {
   return unbracketed.startsWith('::ffff:') && unbracketed.includes('.') ? unbracketed.slice(7) : unbracketed;
 }
 
+const UNDECODABLE: ReceivedRegisterRequest = Object.freeze({ undecodable: true });
+
+/**
+ * Decode a request's bytes as the server does: a message that is not a RegisterPeerV1
+ * request becomes the undecodable marker instead of an exception. grpc-js answers a
+ * throwing deserializer with INTERNAL before any handler runs, which would keep garbage
+ * out of the relay's log and metrics and make it look like a relay fault; with the marker
+ * the relay's validation refuses it as INVALID_ARGUMENT. (A message that fails to
+ * decompress never gets here: grpc-js answers that itself.)
+ */
+export function decodeRegisterRequest(bytes: Buffer): ReceivedRegisterRequest {
+  try {
+    return registerPeerMethod().requestDeserialize(bytes);
+  } catch {
+    return UNDECODABLE;
+  }
+}
+
+/** The EphemeralPeer service with the deserializer above in place of the loader's throwing one. */
+function serviceDefinition(): grpc.ServiceDefinition {
+  const service = ephemeralPeerService();
+  const method = service['RegisterPeerV1'];
+  if (method === undefined) throw new Error('EphemeralPeer service without RegisterPeerV1');
+  return { ...service, RegisterPeerV1: { ...method, requestDeserialize: decodeRegisterRequest } };
+}
+
 /**
  * Start the EphemeralPeer service on `address` (`ip:port`). Fails with SETUP when it
  * cannot bind. The TCP listener is our own, so connections are counted per source and
@@ -102,9 +128,9 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
     'grpc.max_connection_age_grace_ms': Math.min(limits.maxAgeMs, 30_000),
   });
   let calls = 0;
-  server.addService(ephemeralPeerService(), {
+  server.addService(serviceDefinition(), {
     RegisterPeerV1: (
-      call: grpc.ServerUnaryCall<WireRegisterRequest, RegisterResponseInput>,
+      call: grpc.ServerUnaryCall<ReceivedRegisterRequest, RegisterResponseInput>,
       callback: grpc.sendUnaryData<RegisterResponseInput>,
     ) => {
       calls++;

@@ -11,7 +11,7 @@
 import { PqpskError, isPqpskError } from '../errors.js';
 import { keyTag } from '../protocol/keys.js';
 import { publicKeyToText } from '../wg/keys.js';
-import type { RegisterResponseInput, WireRegisterRequest } from '../protocol/messages.js';
+import type { ReceivedRegisterRequest, RegisterResponseInput } from '../protocol/messages.js';
 import {
   STRICT_AUTH,
   authenticate,
@@ -198,7 +198,7 @@ export class Relay {
    * layer maps to a status; nothing on the interface changes unless the call succeeds
    * (or fails after its batch's `wg set`, which only a `wg` fault can cause).
    */
-  async register(request: WireRegisterRequest, context: CallContext): Promise<RegisterResponseInput> {
+  async register(request: ReceivedRegisterRequest, context: CallContext): Promise<RegisterResponseInput> {
     const source = context.peerAddress;
     // A source that spent its refusal budget is turned away before anything else: no
     // decoding of keys, no lookup, no log line per request.
@@ -237,7 +237,7 @@ export class Relay {
     }
   }
 
-  async #register(request: WireRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
+  async #register(request: ReceivedRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
     const valid = validateRegisterRequest(request);
     const claimed = publicKeyToText(valid.parentKey);
     const ephemeral = publicKeyToText(valid.ephemeralKey);
