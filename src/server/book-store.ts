@@ -32,8 +32,7 @@ export interface BookStore {
   readonly problems?: readonly string[];
 }
 
-/** The default state directory of `pqpsk server`. */
-export const DEFAULT_STATE_DIR = '/var/lib/pqpsk';
+export { DEFAULT_STATE_DIR } from './defaults.js';
 
 const FORMAT = 'pqpsk-relay-book';
 /** Suffix of the previous version of the book. */

@@ -35,18 +35,14 @@ import { DEFAULT_RATE_LIMIT, DEFAULT_REFUSAL_BUDGET, InflightGate, RateLimiter, 
 import { SerialQueue } from './serial.js';
 import { SILENT_LOGGER, describeError, type LogLevel, type Logger } from './log.js';
 import { RelayMetrics, type RegistrationResult } from './metrics.js';
+import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from './defaults.js';
 import { DEFAULT_POLL, Watcher, type PollIntervals } from './watcher.js';
 import { BookKeeper } from './write-ahead.js';
 
+export { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS };
 export { unionBook } from './write-ahead.js';
 export { DEFAULT_POLL, type PollIntervals } from './watcher.js';
 
-/** An ephemeral that never handshakes is removed after 120 s: a client that crashed mid-switch must not leave a peer behind for long. */
-export const PENDING_TIMEOUT_MS = 120_000;
-/** Default `--ephemeral-ttl`: a handshook ephemeral with no handshake for this long goes. */
-export const DEFAULT_EPHEMERAL_TTL_MS = 24 * 3_600_000;
-/** Default `--max-inflight`. */
-export const DEFAULT_MAX_INFLIGHT = 32;
 /** A refused request may trigger a fresh read of the interface at most this often (all sources together). */
 export const REREAD_MS = 1000;
 /** Most registrations one batch carries into one `wg set` (bounds the argv and the lock's hold). */
