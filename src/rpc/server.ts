@@ -55,6 +55,13 @@ export interface RpcServerOptions {
   readonly onHandlerError?: (err: unknown, context: RegisterCallContext) => void;
   /** Connection and stream limits; defaults above. */
   readonly limits?: Partial<ConnectionLimits>;
+  /**
+   * Whether a source address may talk to the service now (the relay says no once it has
+   * spent its budget of refused requests). A refused source's connections are closed after
+   * its refusal is sent, and new ones are closed on accept — a flood then costs a TCP
+   * accept, not a decoded request.
+   */
+  readonly sourceAllowed?: (ip: string) => boolean;
 }
 
 /** Live figures for /metrics. */
@@ -64,7 +71,7 @@ export interface RpcStats {
   /** Calls whose handler has not answered yet. */
   readonly calls: number;
   /** Connections closed at once for exceeding a cap, by which cap. */
-  readonly refusedConnections: { readonly perSource: number; readonly total: number };
+  readonly refusedConnections: { readonly perSource: number; readonly total: number; readonly refusedSource: number };
 }
 
 export interface RpcServer {
@@ -126,8 +133,11 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
     'grpc.max_connection_idle_ms': limits.idleMs,
     'grpc.max_connection_age_ms': limits.maxAgeMs,
     'grpc.max_connection_age_grace_ms': Math.min(limits.maxAgeMs, 30_000),
+    // Channelz keeps a record per connection and call for a debugging service we do not serve.
+    'grpc.enable_channelz': 0,
   });
   let calls = 0;
+  const gate = new ConnectionGate(limits, options.sourceAllowed ?? (() => true));
   server.addService(serviceDefinition(), {
     RegisterPeerV1: (
       call: grpc.ServerUnaryCall<ReceivedRegisterRequest, RegisterResponseInput>,
@@ -143,6 +153,10 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
         answered = true;
         calls--;
         callback(err, value);
+        if (err !== null && options.sourceAllowed?.(context.peerAddress) === false) {
+          // Let the refusal reach the client, then close everything it holds open.
+          setTimeout(() => gate.dropSource(context.peerAddress), 50).unref();
+        }
       };
       handler(call.request, context).then(
         (response) => answer(null, response),
@@ -155,7 +169,6 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
     },
   });
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const gate = new ConnectionGate(limits);
   const listener = createServer({ noDelay: true }, (socket) => {
     if (!gate.admit(socket)) return;
     // grpc-js watches idle HTTP/2 sessions, but a socket that never sends the preface
@@ -209,13 +222,15 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
  * cap (memory bounded: one map entry per source with an open socket).
  */
 class ConnectionGate {
-  readonly #perSource = new Map<string, number>();
+  readonly #perSource = new Map<string, Set<Socket>>();
   readonly #sockets = new Set<Socket>();
   readonly #limits: ConnectionLimits;
-  readonly refused = { perSource: 0, total: 0 };
+  readonly #allowed: (ip: string) => boolean;
+  readonly refused = { perSource: 0, total: 0, refusedSource: 0 };
 
-  constructor(limits: ConnectionLimits) {
+  constructor(limits: ConnectionLimits, allowed: (ip: string) => boolean) {
     this.#limits = limits;
+    this.#allowed = allowed;
   }
 
   get open(): number {
@@ -223,23 +238,34 @@ class ConnectionGate {
   }
 
   admit(socket: Socket): boolean {
-    const source = socket.remoteAddress ?? '';
-    const count = this.#perSource.get(source) ?? 0;
-    if (this.#sockets.size >= this.#limits.maxConnections || count >= this.#limits.maxConnectionsPerSource) {
-      if (this.#sockets.size >= this.#limits.maxConnections) this.refused.total++;
-      else this.refused.perSource++;
+    const address = socket.remoteAddress ?? '';
+    // A socket's address has no port; only the v4-mapped prefix differs from getPeer()'s.
+    const source = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+    const mine = this.#perSource.get(source);
+    let refusal: keyof ConnectionGate['refused'] | null = null;
+    if (this.#sockets.size >= this.#limits.maxConnections) refusal = 'total';
+    else if ((mine?.size ?? 0) >= this.#limits.maxConnectionsPerSource) refusal = 'perSource';
+    else if (!this.#allowed(source)) refusal = 'refusedSource';
+    if (refusal !== null) {
+      this.refused[refusal]++;
       socket.destroy();
       return false;
     }
-    this.#perSource.set(source, count + 1);
+    const set = mine ?? new Set<Socket>();
+    set.add(socket);
+    this.#perSource.set(source, set);
     this.#sockets.add(socket);
     socket.once('close', () => {
       this.#sockets.delete(socket);
-      const left = (this.#perSource.get(source) ?? 1) - 1;
-      if (left <= 0) this.#perSource.delete(source);
-      else this.#perSource.set(source, left);
+      set.delete(socket);
+      if (set.size === 0 && this.#perSource.get(source) === set) this.#perSource.delete(source);
     });
     return true;
+  }
+
+  /** Close every connection of `source`. */
+  dropSource(source: string): void {
+    for (const socket of this.#perSource.get(source) ?? []) socket.destroy();
   }
 
   destroyAll(): void {

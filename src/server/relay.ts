@@ -189,6 +189,11 @@ export class Relay {
     return this.#gate.count;
   }
 
+  /** Whether `source` still has budget for refused requests (the rpc layer closes its connections otherwise). */
+  acceptsSource(source: string): boolean {
+    return this.#refusals === null || this.#refusals.allows(source);
+  }
+
   /**
    * Handle one RegisterPeerV1 request. Every failure is a PqpskError whose code the rpc
    * layer maps to a status; nothing on the interface changes unless the call succeeds

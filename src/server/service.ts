@@ -14,6 +14,7 @@ import { createHqcWorkerPool, type HqcWorkerPool } from '../../wasm/pool.js';
 import type { BookStore } from './book-store.js';
 import type { KemProvider } from './encapsulate.js';
 import { startMetricsServer, type MetricsServer } from './http.js';
+import { ProcessMetrics } from './process-metrics.js';
 import type { RateLimit } from './limits.js';
 import type { HostPort } from './listen.js';
 import { SILENT_LOGGER, describeError, type Logger } from './log.js';
@@ -90,14 +91,19 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       if (opened === undefined) throw new PqpskError('SETUP', 'relay is starting');
       return opened.register(request, context);
     }, {
+      sourceAllowed: (ip) => opened?.acceptsSource(ip) ?? true,
       maxRequestBytes: MAX_REQUEST_BYTES,
     });
     cleanups.push(async () => rpc.forceShutdown());
 
     let metricsServer: MetricsServer | null = null;
+    let processMetrics: ProcessMetrics | undefined;
     if (config.metrics !== undefined) {
+      const sampler = new ProcessMetrics(() => rpc.stats());
+      processMetrics = sampler;
+      cleanups.push(async () => sampler.stop());
       const server = await startMetricsServer(config.metrics, {
-        metrics: () => metrics.render(),
+        metrics: () => metrics.render() + sampler.render(),
         healthy: () => opened?.healthy ?? false,
       });
       metricsServer = server;
@@ -145,6 +151,7 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
           throw err;
         } finally {
           await metricsServer?.close();
+          processMetrics?.stop();
           await pool?.close();
         }
         logger.log('info', { event: 'stopped', iface: config.iface });

@@ -97,6 +97,11 @@ export function setCommand(
   const secrets: SecretSlot[] = [];
   const secret = (label: string, key: Uint8Array): void => {
     checkLength(label, key, KEY_BYTES);
+    // WireGuard reads 32 zero bytes as "no key": a PSK that is all zero (an empty or
+    // wiped buffer by mistake) would silently drop the post-quantum protection.
+    if (label.endsWith('preshared key') && key.every((b) => b === 0)) {
+      throw new PqpskError('INVALID_INPUT', `${label}: all zero (WireGuard would read it as no preshared key)`);
+    }
     const path = `${secretDir}/${secrets.length}`;
     secrets.push({ path, label, key });
     argv.push(path);

@@ -14,6 +14,7 @@ import { startRelayService } from '../../src/server/service.js';
 import { FileBookStore, MemoryBookStore } from '../../src/server/book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay } from '../../src/server/relay.js';
+import { setCommand } from '../../src/wg/argv.js';
 import { RealWgControl } from '../../src/wg/real.js';
 import { rejection } from '../fixtures/errors.js';
 import { FAKE_WG, fakeWgLog } from '../fixtures/recording-wg.js';
@@ -230,5 +231,30 @@ describe('smaller findings', () => {
       release();
       await (await starting).stop();
     }
+  });
+
+  test('a bad ML-KEM-1024 key is refused before any HQC-256 encapsulation is spent', async () => {
+    let hqcCalls = 0;
+    const counting = (name: Parameters<typeof provider>[0]) => {
+      const kem = provider(name);
+      if (name !== 'HQC-256') return kem;
+      return { ...kem, encapsulate: (key: Uint8Array) => (hqcCalls++, kem.encapsulate(key)) };
+    };
+    const w = await makeWorld({ kems: counting });
+    const client = await clientRequest(w.P.raw, ['HQC-256', 'ML-KEM-1024']);
+    const kems = client.request.post_quantum!.kem_pubkeys.map((k) =>
+      k.algorithm_name === 'ML-KEM-1024' ? { ...k, key_data: new Uint8Array(1568).fill(255) } : k,
+    );
+    const err = await rejection(w.relay.register(asWire({ ...client.request, post_quantum: { kem_pubkeys: kems } }), { peerAddress: '10.64.0.2' }));
+    assert.equal(err.code, 'INVALID_INPUT');
+    assert.match(err.message, /ML-KEM-1024 public key/);
+    assert.equal(hqcCalls, 0);
+  });
+
+  test('an all-zero PSK never reaches wg (WireGuard reads it as no key at all)', () => {
+    assert.throws(() => setCommand('wg0', { peers: [{ publicKey: wgKeypair().publicKey, presharedKey: new Uint8Array(32) }] }, '/x'), {
+      code: 'INVALID_INPUT',
+      message: /peer 1 preshared key: all zero/,
+    });
   });
 });
