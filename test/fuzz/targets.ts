@@ -274,7 +274,10 @@ function bookTarget(): AnyTarget {
         return;
       }
       const parents = new Set(book.parents.map((p) => p.parent));
-      for (const p of book.parents) assert.ok(isPublicKeyText(p.parent));
+      for (const p of book.parents) {
+        assert.ok(isPublicKeyText(p.parent));
+        for (const ip of p.allowedIps) assert.equal(canonicalCidr('again', ip), ip, 'a recorded address is one `wg set` takes and `wg show` prints alike');
+      }
       for (const e of book.ephemerals) {
         assert.ok(isPublicKeyText(e.ephemeral));
         assert.ok(parents.has(e.parent), 'an ephemeral names a recorded parent');
@@ -400,6 +403,7 @@ function portTarget(): AnyTarget {
   let wg: FakeWgControl;
   let logger: MemoryLogger;
   let service: RelayService;
+  let sent = 0;
   return defineTarget<PortInput>({
     name: 'relay-port',
     what: 'any bytes on the relay port (gRPC-framed or raw TCP) → a status or a closed connection, never a hang, never the relay\'s own INTERNAL',
@@ -415,16 +419,21 @@ function portTarget(): AnyTarget {
       return () => service.stop();
     },
     async check(input) {
+      // Each input from the next loopback address: the relay closes the connections of a
+      // source that spent its budget of refused requests, and a fuzzer is all refusals.
+      const source = `127.0.0.${2 + (sent++ % 250)}`;
       if (input.kind === 'tcp') {
-        assert.equal(await rawTcpBytes(service.address, input.bytes, 5000), 'closed', 'a connection that is not HTTP/2 is closed');
+        assert.equal(await rawTcpBytes(service.address, input.bytes, 5000, source), 'closed', 'a connection that is not HTTP/2 is closed');
       } else {
         const answer = await rawGrpcCall(service.address, framed(input), {
           timeoutMs: 5000,
+          localAddress: source,
           ...(input.encoding === undefined ? {} : { encoding: input.encoding }),
           ...(input.path === undefined ? {} : { path: input.path }),
           ...(input.contentType === undefined ? {} : { contentType: input.contentType }),
         });
-        assert.ok(answer.status !== null || (answer.httpStatus !== null && answer.httpStatus !== 200), `an answer: ${JSON.stringify(answer)}`);
+        const closedAsOverBudget = answer.status === null && !service.relay.acceptsSource(source);
+        assert.ok(answer.status !== null || (answer.httpStatus !== null && answer.httpStatus !== 200) || closedAsOverBudget, `an answer: ${JSON.stringify(answer)}`);
         assert.notEqual(answer.status, Status.OK, 'no random message registers (the sender is not a known parent)');
         if (answer.status === Status.INTERNAL) assert.match(answer.message, /decompress/i, 'INTERNAL only for what fails to decompress');
       }

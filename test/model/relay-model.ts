@@ -119,6 +119,9 @@ export interface KnownFindings {
 
 export const STRICT: KnownFindings = Object.freeze({ staleAddresses: false, orphanedAddresses: false, trustedClaims: false });
 
+/** The findings open today (relay-findings.test.ts replays each as a todo test). */
+export const OPEN_FINDINGS: KnownFindings = Object.freeze({ staleAddresses: true, orphanedAddresses: true, trustedClaims: true });
+
 /** What the test knows; the relay is checked against it. */
 export class RelayModel {
   known: KnownFindings = STRICT;

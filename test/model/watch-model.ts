@@ -288,9 +288,10 @@ export function replayWatch(commands: readonly WCmd[], options: { seed?: number;
 }
 
 /** Any interleaving of world events and watcher steps keeps W1–W4. */
-export function watchProperty(maxCommands: number, stats?: ModelStats): fc.IAsyncPropertyWithHooks<[Iterable<WCmd>, number]> {
+export function watchProperty(maxCommands: number, stats?: ModelStats, strict = false): fc.IAsyncPropertyWithHooks<[Iterable<WCmd>, number]> {
   return fc.asyncProperty(fc.commands(watchCommands(), { maxCommands, size: 'large' }), fc.integer(), async (cmds, seed) => {
     const world = new WatchWorld(seed);
+    world.allowStepBack = !strict;
     let steps = 0;
     try {
       fc.modelRun(() => ({ model: {}, real: world }), [...cmds].map((c): WCmd => ({ check: () => true, run: (m, r) => (steps++, c.run(m, r)), toString: () => c.toString() })));
