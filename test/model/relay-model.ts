@@ -311,6 +311,7 @@ async function pass(model: RelayModel, real: RelayWorld): Promise<boolean> {
   }
   if (armed && real.fault === null) return false; // the fault hit a `wg set` that looked successful
   model.operatorSincePass = false;
+  await checkAlways(model, real);
   await checkAfterPass(model, real);
   return true;
 }
