@@ -389,7 +389,8 @@ export class Register extends Step {
     } catch (err) {
       outcome = isPqpskError(err) ? err.code : `not a PqpskError: ${String(err)}`;
     }
-    const legitimate = tunnel !== null && (tunnel === parent || model.registeredFor.get(tunnel) === parent);
+    // A key whose record a damaged book lost is no longer the relay's: its tunnel speaks for nobody.
+    const legitimate = tunnel !== null && (tunnel === parent || (model.registeredFor.get(tunnel) === parent && !model.orphans.has(tunnel)));
     if (this.validity !== 'valid') {
       // An impostor may be told PERMISSION_DENIED before the relay looks at the key.
       const allowed = legitimate && !model.operatorSincePass ? ['INVALID_INPUT'] : ['INVALID_INPUT', 'PERMISSION_DENIED'];
