@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { MAIN_JS, buildMultihop, buildSingleHop, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
 import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
@@ -15,6 +16,7 @@ import { alive, currentKey, waitGone } from './helpers.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const skip = e2eSkip();
+const REFUSING_RELAY = fileURLToPath(new URL('./refusing-relay.js', import.meta.url));
 
 /** Every match of `pattern` (global) in the process's stderr so far. */
 function lines(proc: BedProcess, pattern: RegExp): RegExpMatchArray[] {
@@ -349,6 +351,48 @@ describe('negotiate --watch on the real bed: nested multihop', { skip }, () => {
       }
     }
     const ping = await m.bed.ping(client.namespace, exit.gateway);
+    assert.equal(ping.exitCode, 0, ping.stdout);
+  });
+});
+
+describe('negotiate --watch against a relay that accepts registrations only from the parent tunnel', { skip }, () => {
+  let bed: Bed;
+  let t: SingleHop['topology'];
+  let dir: string;
+  let watcher: BedProcess | undefined;
+
+  before(async () => {
+    requireBed();
+    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-watch-refusing-'));
+    await chmod(dir, 0o700);
+    const built = await buildSingleHop();
+    bed = built.bed;
+    t = built.topology;
+    const relay = bed.spawnIn(t.relay.namespace, [process.execPath, REFUSING_RELAY, t.relay.iface, `${t.relay.gateway}:1337`, dir]);
+    await relay.waitForOutput(/^listening/m, 30_000);
+  });
+  after(async () => {
+    await watcher?.stop('SIGKILL');
+    await bed?.teardown();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('PERMISSION_DENIED for the live ephemeral: rotation still happens, through the parent key', async () => {
+    watcher = bed.spawnIn(t.client.namespace, [
+      process.execPath, MAIN_JS, 'negotiate', '--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`, '--watch', '--rotate', '5s',
+    ]);
+    await watcher.waitForOutput(/switched: /, 60_000);
+    const rotated = await waitCount(watcher, /rotated: \S+ on ephemeral key (\S+), PSK fingerprint (\S+)/g, 2, 120_000);
+    const log = watcher.output().stderr;
+    assert.match(log, /negotiation failed \(.*parent key does not match/);
+    assert.match(log, /going back to the parent key/);
+    assert.notEqual(rotated[0]![1], rotated[1]![1]);
+    const now = lines(watcher, /rotated: \S+ on ephemeral key (\S+), PSK fingerprint (\S+)/g);
+    const last = now[now.length - 1]!;
+    if (last[1] === (await currentKey(bed, t.client.namespace, t.client.iface))) {
+      assert.equal(await peerPskFingerprint(t.relay.namespace, t.relay.iface, last[1]!), last[2]);
+    }
+    const ping = await bed.ping(t.client.namespace, t.relay.gateway);
     assert.equal(ping.exitCode, 0, ping.stdout);
   });
 });
