@@ -215,8 +215,8 @@ export class Watcher {
       const reports = await this.#negotiation.attempt(timeoutMs, claim, this.#stop.signal);
       for (const r of reports) this.#fingerprints.set(r.interface, r.pskFingerprint);
       this.#feed({ kind: 'negotiated', now: this.#now() });
-      const what = this.#state.rotations > rotations ? 'rotated' : this.#state.recoveries > recoveries ? 'switched (recovered)' : 'switched';
-      this.#log(`${what}: ${reports.map(reportText).join('; ')}`);
+      const what = this.#state.rotations > rotations ? 'rotated' : 'switched';
+      this.#log(`${what}: ${reports.map(reportText).join('; ')}${this.#state.recoveries > recoveries ? ' (recovered)' : ''}`);
       this.#settleFirst(true, reports.map(reportText).join('; '));
     } catch (err) {
       if (this.#stop.signal.aborted && !(err instanceof RollbackFailed)) return;
