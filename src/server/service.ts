@@ -8,7 +8,7 @@ import { PqpskError } from '../errors.js';
 import { createMlKem1024 } from '../kem/ml-kem-1024.js';
 import type { HqcEngine } from '../kem/registry.js';
 import type { Kem, KemName } from '../kem/types.js';
-import { startRpcServer, type RpcServer } from '../rpc/server.js';
+import { startRpcServer, type ConnectionLimits, type RpcServer } from '../rpc/server.js';
 import type { RelayWg } from '../wg/types.js';
 import { createHqcWorkerPool, type HqcWorkerPool } from '../../wasm/pool.js';
 import type { BookStore } from './book-store.js';
@@ -42,6 +42,8 @@ export interface RelayServiceConfig {
   readonly poll?: PollIntervals;
   /** Accept parents whose allowed-ips are wider than host routes. */
   readonly allowWideParents?: boolean;
+  /** Connection and stream limits of the gRPC listener (src/rpc/server.ts defaults otherwise). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /** HQC-256 workers; default one per core. */
   readonly hqcWorkers?: number;
   /** Which HQC-256 build the workers run; default the project's own. */
@@ -92,6 +94,7 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       return opened.register(request, context);
     }, {
       sourceAllowed: (ip) => opened?.acceptsSource(ip) ?? true,
+      ...(config.connectionLimits === undefined ? {} : { limits: config.connectionLimits }),
       maxRequestBytes: MAX_REQUEST_BYTES,
     });
     cleanups.push(async () => rpc.forceShutdown());
