@@ -65,15 +65,7 @@ export class WatchWorld {
   state: WatchState;
   /** Since when the relay is up but does not hold the interface's key (null: not so). */
   brokenSince: number | null = null;
-  /**
-   * How far the clock stepped back since then. A step back shorter than the jump
-   * threshold is not seen as a jump, and silence is then measured from a look that lies
-   * in the future: detection waits out the step. Known and reported; tolerated here so
-   * the bound still catches everything else.
-   */
-  steppedBack = 0;
-  /** Whether W1 allows for the step back above (false: the strict bound, for the regression test). */
-  allowStepBack = true;
+
   /** Everything that happened, for the failure message. */
   readonly trail: string[] = [];
   #random: () => number;
@@ -171,12 +163,10 @@ export class WatchWorld {
     const broken = this.relayUp && this.key !== 0 && !this.relayHolds.has(this.key);
     if (!broken) {
       this.brokenSince = null;
-      this.steppedBack = 0;
     } else {
       this.brokenSince ??= this.now;
       const stuck = this.now - this.brokenSince;
-      const bound = HEALING_BOUND_MS + (this.allowStepBack ? this.steppedBack : 0);
-      assert.ok(stuck <= bound, `W1: on a key the relay does not hold for ${stuck} ms (bound ${bound} ms)`);
+      assert.ok(stuck <= HEALING_BOUND_MS, `W1: on a key the relay does not hold for ${stuck} ms (bound ${HEALING_BOUND_MS} ms)`);
     }
   }
 }
@@ -259,7 +249,6 @@ export class ClockJump extends Step {
     if (this.expired) w.relayHolds.clear();
     // The time the machine was asleep is not the watcher's delay.
     w.brokenSince = null;
-    if (this.ms < 0 && -this.ms <= CONFIG.jumpMs) w.steppedBack += -this.ms;
     w.trail.push(`jump ${this.ms} ms${this.expired ? ', key expired' : ''}`);
     w.check();
   }
@@ -281,17 +270,15 @@ export function watchCommands(): fc.Arbitrary<WCmd>[] {
 }
 
 /** Run one fixed sequence (a shrunk counterexample): a plain regression test. */
-export function replayWatch(commands: readonly WCmd[], options: { seed?: number; allowStepBack?: boolean } = {}): void {
+export function replayWatch(commands: readonly WCmd[], options: { seed?: number } = {}): void {
   const world = new WatchWorld(options.seed ?? 1);
-  world.allowStepBack = options.allowStepBack ?? true;
   for (const cmd of commands) cmd.run({}, world);
 }
 
 /** Any interleaving of world events and watcher steps keeps W1–W4. */
-export function watchProperty(maxCommands: number, stats?: ModelStats, strict = false): fc.IAsyncPropertyWithHooks<[Iterable<WCmd>, number]> {
+export function watchProperty(maxCommands: number, stats?: ModelStats): fc.IAsyncPropertyWithHooks<[Iterable<WCmd>, number]> {
   return fc.asyncProperty(fc.commands(watchCommands(), { maxCommands, size: 'large' }), fc.integer(), async (cmds, seed) => {
     const world = new WatchWorld(seed);
-    world.allowStepBack = !strict;
     let steps = 0;
     try {
       fc.modelRun(() => ({ model: {}, real: world }), [...cmds].map((c): WCmd => ({ check: () => true, run: (m, r) => (steps++, c.run(m, r)), toString: () => c.toString() })));
