@@ -1,5 +1,5 @@
 /**
- * Section 6: the relay under a flood, on a `wg` stand-in that prints real `wg show` text
+ * Section 7: the relay under a flood, on a `wg` stand-in that prints real `wg show` text
  * for every peer (so the relay spawns and parses its reads as in production): one
  * legitimate registration a second from a fresh parent, unloaded and then while another
  * source sends refused requests as fast as it can and opens tens of thousands of idle
@@ -16,7 +16,7 @@ export const FLOOD_LIMITS = Object.freeze({ eventLoopP99Ms: 50, latencyRatio: 1.
 
 export const floodSection: BenchSection<'flood'> = {
   key: 'flood',
-  heading: '6. Relay under a flood (wg stand-in printing real `wg show` text; 1 legitimate registration/s; flood from another source)',
+  heading: '7. Relay under a flood (wg stand-in printing real `wg show` text; 1 legitimate registration/s; flood from another source)',
   async measure(ctx) {
     ctx.say(`relay under a flood: ${ctx.plan.floodPeers} peers, ${ctx.plan.floodSeconds} s unloaded then ${ctx.plan.floodSeconds} s flooded`);
     const r = await measureFlood({ peers: ctx.plan.floodPeers, seconds: ctx.plan.floodSeconds, hqcWorkers: 1 });
