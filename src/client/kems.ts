@@ -1,10 +1,12 @@
 /**
  * The KEMs a client offers. The client decapsulates once per negotiation, so HQC-256
- * runs in this thread (wasm/pqclean.ts) rather than on a worker pool.
+ * runs in this thread (wasm/pqclean.ts) rather than on a worker pool; Classic McEliece's
+ * keygen and decapsulation come from the reference code (./mceliece.ts).
  */
 import { PqpskError } from '../errors.js';
 import { assertAlgorithmList, createKem } from '../kem/registry.js';
 import type { Kem } from '../kem/types.js';
+import { referenceMcElieceBackend } from './mceliece.js';
 import { hqcBackendOf, PqcleanWasm } from '../../wasm/pqclean.js';
 
 /** What the client sends unless told otherwise, as Mullvad's app does: ML-KEM-1024 then HQC-256. */
@@ -27,6 +29,7 @@ export function createClientKems(names: readonly string[]): Kem[] {
       hqc ??= hqcBackendOf(PqcleanWasm.instantiate());
       return createKem(name, { hqc256: hqc });
     }
+    if (name === 'Classic-McEliece-460896f-round3') return createKem(name, { mceliece: referenceMcElieceBackend });
     return createKem(name);
   });
 }

@@ -15,6 +15,8 @@ export interface RegisterCallContext {
   readonly peerAddress: string;
   /** Aborted when the client cancels or the deadline passes. */
   readonly signal: AbortSignal;
+  /** How many bytes the request took on the wire (so the relay can hold it to its algorithms' needs). */
+  readonly requestBytes: number | undefined;
 }
 
 export type RegisterHandler = (request: WireRegisterRequest, context: RegisterCallContext) => Promise<RegisterResponseInput>;
@@ -48,14 +50,19 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
     'grpc.max_receive_message_length': options.maxRequestBytes,
     'grpc.max_send_message_length': 64 * 1024,
   });
-  server.addService(ephemeralPeerService(), {
+  const { definition, encodedBytes } = measuredService();
+  server.addService(definition, {
     RegisterPeerV1: (
       call: grpc.ServerUnaryCall<WireRegisterRequest, RegisterResponseInput>,
       callback: grpc.sendUnaryData<RegisterResponseInput>,
     ) => {
       const controller = new AbortController();
       call.on('cancelled', () => controller.abort());
-      const context: RegisterCallContext = { peerAddress: peerIp(call.getPeer()), signal: controller.signal };
+      const context: RegisterCallContext = {
+        peerAddress: peerIp(call.getPeer()),
+        signal: controller.signal,
+        requestBytes: encodedBytes(call.request),
+      };
       let answered = false;
       const answer = (err: grpc.ServerErrorResponse | null, value?: RegisterResponseInput): void => {
         if (answered) return;
@@ -85,6 +92,28 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
     shutdown: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
     forceShutdown: () => server.forceShutdown(),
   };
+}
+
+/**
+ * The service definition with a request deserializer that remembers each decoded request's
+ * encoded size (keyed weakly by the decoded object, so nothing outlives the call).
+ */
+function measuredService(): { definition: grpc.ServiceDefinition; encodedBytes: (request: object) => number | undefined } {
+  const sizes = new WeakMap<object, number>();
+  const definition: grpc.ServiceDefinition = Object.fromEntries(
+    Object.entries(ephemeralPeerService()).map(([name, method]) => [
+      name,
+      {
+        ...method,
+        requestDeserialize: (bytes: Buffer) => {
+          const decoded: unknown = method.requestDeserialize(bytes);
+          if (typeof decoded === 'object' && decoded !== null) sizes.set(decoded, bytes.length);
+          return decoded;
+        },
+      },
+    ]),
+  );
+  return { definition, encodedBytes: (request) => sizes.get(request) };
 }
 
 function bindReason(err: Error): string {

@@ -74,6 +74,8 @@ export interface RelayOptions {
 export interface CallContext {
   readonly peerAddress: string;
   readonly signal?: AbortSignal;
+  /** Encoded size of the request, when the transport knows it: checked against its algorithms. */
+  readonly requestBytes?: number | undefined;
 }
 
 /** The relay for one WireGuard interface. Create with `Relay.open`. */
@@ -192,7 +194,7 @@ export class Relay {
   }
 
   async #register(request: WireRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
-    const valid = validateRegisterRequest(request);
+    const valid = validateRegisterRequest(request, context.requestBytes);
     const claimed = publicKeyToText(valid.parentKey);
     const ephemeral = publicKeyToText(valid.ephemeralKey);
     line['parent'] = keyTag(claimed);
