@@ -1,9 +1,11 @@
 /** The messages between pool.ts and pool-worker.ts (structured-cloned, buffers transferred). */
 import type { PqpskErrorCode } from '../src/errors.js';
+import type { HqcEngine } from '../src/kem/registry.js';
 import type { WasmModule } from './webassembly.js';
 
 export interface PoolWorkerData {
   readonly module: WasmModule;
+  readonly engine: HqcEngine;
 }
 
 export type PoolOp = 'keygen' | 'encapsulate' | 'decapsulate';

@@ -1,19 +1,19 @@
 /**
- * One worker of the HQC-256 pool (pool.ts): owns its own PQClean instance (own memory,
+ * One worker of the HQC-256 pool (pool.ts): owns its own engine instance (own memory,
  * node:crypto randomness) and serves one request at a time. Inputs arrive in buffers
  * transferred to us and are zeroed after use; outputs leave in fresh buffers that are
  * transferred back, so no copy of a secret stays behind in this thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isPqpskError } from '../src/errors.js';
-import { PqcleanWasm } from './pqclean.js';
+import { instantiateHqcEngine } from './hqc-engine.js';
 import type { PoolReply, PoolRequest, PoolWorkerData } from './pool-messages.js';
 
 const port = parentPort;
 if (port === null) throw new Error('pool-worker.ts must run as a worker thread');
 
-const { module } = workerData as PoolWorkerData;
-const wasm = PqcleanWasm.instantiate({ module });
+const { module, engine } = workerData as PoolWorkerData;
+const hqc = instantiateHqcEngine({ engine, module });
 
 port.on('message', (request: PoolRequest) => {
   let reply: PoolReply;
@@ -21,21 +21,21 @@ port.on('message', (request: PoolRequest) => {
   try {
     switch (request.op) {
       case 'keygen': {
-        const { publicKey, secretKey } = wasm.keypair('hqc-256');
+        const { publicKey, secretKey } = hqc.keypair();
         reply = { id: request.id, ok: true, outputs: [publicKey, secretKey] };
         transfer = [publicKey.buffer as ArrayBuffer, secretKey.buffer as ArrayBuffer];
         break;
       }
       case 'encapsulate': {
         const [publicKey] = request.inputs;
-        const { ciphertext, sharedSecret } = wasm.encapsulate('hqc-256', publicKey!);
+        const { ciphertext, sharedSecret } = hqc.encapsulate(publicKey!);
         reply = { id: request.id, ok: true, outputs: [ciphertext, sharedSecret] };
         transfer = [ciphertext.buffer as ArrayBuffer, sharedSecret.buffer as ArrayBuffer];
         break;
       }
       case 'decapsulate': {
         const [ciphertext, secretKey] = request.inputs;
-        const sharedSecret = wasm.decapsulate('hqc-256', ciphertext!, secretKey!);
+        const sharedSecret = hqc.decapsulate(ciphertext!, secretKey!);
         reply = { id: request.id, ok: true, outputs: [sharedSecret] };
         transfer = [sharedSecret.buffer as ArrayBuffer];
         break;

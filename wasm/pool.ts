@@ -1,7 +1,8 @@
 /**
  * HQC-256 on worker threads, for the relay: each operation costs tens of milliseconds of
  * CPU, which must never run on the event loop that serves gRPC. Each worker owns its own
- * PQClean instance (instantiated from one module compiled here and posted to it) and runs
+ * instance of the chosen engine (instantiated from one module compiled here and posted
+ * to it) and runs
  * one operation at a time; work waits in a FIFO queue whose depth is exposed so the caller
  * can bound it (admission control is the server's business, not the pool's).
  */
@@ -10,14 +11,17 @@ import { Worker } from 'node:worker_threads';
 import { checkLength, PqpskError } from '../src/errors.js';
 import { createHqc256Kem, HQC_256_SIZES, type HqcBackend } from '../src/kem/hqc-256.js';
 import type { Encapsulation, Kem, KemKeypair } from '../src/kem/types.js';
-import { pqcleanModule } from './pqclean.js';
+import { DEFAULT_HQC_ENGINE, type HqcEngine } from '../src/kem/registry.js';
+import { hqcEngineModule } from './hqc-engine.js';
 import type { PoolOp, PoolReady, PoolReply, PoolRequest, PoolWorkerData } from './pool-messages.js';
 import type { WasmModule } from './webassembly.js';
 
 export interface HqcWorkerPoolOptions {
   /** Number of workers; default os.availableParallelism(). */
   readonly size?: number;
-  /** A compiled module to share; default pqcleanModule(). */
+  /** Which HQC-256 build the workers run; default the project's own. */
+  readonly engine?: HqcEngine;
+  /** The engine's compiled module to share; default hqcEngineModule(engine). */
   readonly module?: WasmModule;
   /** Tests only: run a different worker script (to exercise crash handling). */
   readonly workerScript?: URL;
@@ -46,6 +50,7 @@ const NAME = 'HQC-256 worker pool';
  */
 export class HqcWorkerPool implements HqcBackend {
   readonly size: number;
+  readonly engine: HqcEngine;
   /** HQC-256 whose operations all run on this pool's workers. */
   readonly kem: Kem;
   readonly #module: WasmModule;
@@ -62,7 +67,8 @@ export class HqcWorkerPool implements HqcBackend {
       throw new PqpskError('INVALID_INPUT', `${NAME} size: expected an integer from 1 to 256, got ${String(size)}`);
     }
     this.size = size;
-    this.#module = options.module ?? pqcleanModule();
+    this.engine = options.engine ?? DEFAULT_HQC_ENGINE;
+    this.#module = options.module ?? hqcEngineModule(this.engine);
     this.#script = options.workerScript ?? new URL('./pool-worker.js', import.meta.url);
     for (let i = 0; i < size; i++) this.#spawn();
     this.kem = createHqc256Kem(this);
@@ -143,7 +149,7 @@ export class HqcWorkerPool implements HqcBackend {
   }
 
   #spawn(): void {
-    const data: PoolWorkerData = { module: this.#module };
+    const data: PoolWorkerData = { module: this.#module, engine: this.engine };
     const worker = new Worker(this.#script, { workerData: data });
     let markExited!: () => void;
     const slot: Slot = {

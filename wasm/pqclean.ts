@@ -8,14 +8,14 @@
  * instance per worker thread (see pool.ts); a client making one decapsulation per
  * negotiation can use one in-thread.
  */
-import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { checkLength, isPqpskError, PqpskError } from '../src/errors.js';
-import { createHqc256Kem, HQC_256_SIZES, type HqcBackend } from '../src/kem/hqc-256.js';
+import { checkLength, PqpskError } from '../src/errors.js';
+import { HQC_256_SIZES, type SyncHqcBackend } from '../src/kem/hqc-256.js';
 import { ML_KEM_1024_SIZES } from '../src/kem/ml-kem-1024.js';
-import type { Encapsulation, Kem, KemKeypair, KemSizes, RandomFill } from '../src/kem/types.js';
+import type { Encapsulation, KemKeypair, KemSizes, RandomFill } from '../src/kem/types.js';
+import { callSlots, defaultRandomFill, randomnessImport, type WasmFn } from './calls.js';
 import { wasmApi, type WasmMemory, type WasmModule } from './webassembly.js';
 
 /** The schemes of the shipped module that pqpsk uses, by PQClean's directory name. */
@@ -68,8 +68,6 @@ const STACK_WIPE_BYTES = 256 * 1024;
  * checks that no byte of any secret or random draw survives in linear memory.
  */
 const HEAP_SWEEP_MARGIN = 64 * 1024;
-
-type WasmFn = (...args: number[]) => number;
 
 interface PqcleanExports {
   readonly memory: WasmMemory;
@@ -137,11 +135,7 @@ export class PqcleanWasm {
     let exports: PqcleanExports | undefined;
     const instance = new wasmApi.Instance(options.module ?? pqcleanModule(), {
       env: {
-        PQCLEAN_randombytes(ptr: number, n: number): number {
-          if (exports === undefined) throw new PqpskError('INTERNAL', 'pqclean: randomness requested during start-up');
-          randomFill(new Uint8Array(exports.memory.buffer, ptr, n));
-          return 0;
-        },
+        PQCLEAN_randombytes: randomnessImport('pqclean', () => exports?.memory, randomFill),
       },
       wasi_snapshot_preview1: {
         proc_exit(code: number): never {
@@ -209,47 +203,34 @@ export class PqcleanWasm {
   }
 
   /**
-   * Lay out outputs then inputs in one malloc'd region (8-byte aligned), call, copy the
-   * outputs out if the call returned 0; always zero the region and the used stack.
+   * Lay out outputs then inputs in one malloc'd region, call, copy the outputs out if the
+   * call returned 0; always zero the region, the heap the C code used and the used stack.
    */
   #run(operation: string, outputSizes: number[], inputs: Uint8Array[], call: (...ptrs: number[]) => number): Uint8Array[] {
     const e = this.#exports;
-    const sizes = [...outputSizes, ...inputs.map((b) => b.length)];
-    const offsets: number[] = [];
+    let base = 0;
     let total = 0;
-    for (const size of sizes) {
-      offsets.push(total);
-      total += (size + 7) & ~7;
-    }
-    const base = e.malloc(total);
-    if (base === 0) throw new PqpskError('INTERNAL', `${operation}: WebAssembly malloc of ${total} bytes failed`);
-    const ptrs = offsets.map((o) => base + o);
     const sp = e.emscripten_stack_get_current?.();
-    try {
-      inputs.forEach((bytes, i) => {
-        new Uint8Array(e.memory.buffer).set(bytes, ptrs[outputSizes.length + i]!);
-      });
-      let rc: number;
-      try {
-        rc = call(...ptrs);
-      } catch (cause) {
-        // An exception (randomness source, proc_exit) unwound through C frames: put the
-        // stack pointer back so the instance stays usable.
+    return callSlots(
+      operation,
+      () => e.memory,
+      { outputSizes, inputs },
+      (size) => {
+        total = size;
+        base = e.malloc(size);
+        if (base === 0) throw new PqpskError('INTERNAL', `${operation}: WebAssembly malloc of ${size} bytes failed`);
+        return base;
+      },
+      call,
+      () => {
+        // An exception (randomness source, proc_exit) may have unwound through C frames:
+        // put the stack pointer back so the instance stays usable.
         if (sp !== undefined) e._emscripten_stack_restore?.(sp);
-        if (isPqpskError(cause)) throw cause;
-        throw new PqpskError('INTERNAL', `${operation}: the WebAssembly call failed`, { cause });
-      }
-      if (rc !== 0) {
-        throw new PqpskError('KEM_FAILURE', `${operation} failed (PQClean returned ${rc})`);
-      }
-      const memory = new Uint8Array(e.memory.buffer);
-      return outputSizes.map((size, i) => memory.slice(ptrs[i]!, ptrs[i]! + size));
-    } finally {
-      new Uint8Array(e.memory.buffer, base, total).fill(0);
-      e.free(base);
-      this.#sweepHeap(total + HEAP_SWEEP_MARGIN);
-      this.#wipeStack();
-    }
+        e.free(base);
+        this.#sweepHeap(total + HEAP_SWEEP_MARGIN);
+        this.#wipeStack();
+      },
+    );
   }
 
   #sweepHeap(size: number): void {
@@ -266,24 +247,12 @@ export class PqcleanWasm {
   }
 }
 
-/** Production randomness for the module: the OS CSPRNG through node:crypto. */
-export const defaultRandomFill: RandomFill = (out) => {
-  randomFillSync(out);
-};
 
 /** Adapt one instance to kem/'s HQC backend interface (sync calls). */
-export function hqcBackendOf(wasm: PqcleanWasm): HqcBackend {
+export function hqcBackendOf(wasm: PqcleanWasm): SyncHqcBackend {
   return {
     keypair: () => wasm.keypair('hqc-256'),
     encapsulate: (publicKey) => wasm.encapsulate('hqc-256', publicKey),
     decapsulate: (ciphertext, secretKey) => wasm.decapsulate('hqc-256', ciphertext, secretKey),
   };
-}
-
-/**
- * HQC-256 on this thread: for the client, which decapsulates once per negotiation and can
- * afford blocking the event loop for those few tens of milliseconds.
- */
-export function createInThreadHqc256Kem(options: PqcleanWasmOptions = {}): Kem {
-  return createHqc256Kem(hqcBackendOf(PqcleanWasm.instantiate(options)));
 }

@@ -13,6 +13,11 @@ export interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
 
+/** A global exported by a module (the C stack pointer); `value` is writable when mutable. */
+export interface WasmGlobal {
+  value: number | bigint;
+}
+
 interface WasmInstance {
   readonly exports: Record<string, unknown>;
 }
@@ -21,6 +26,7 @@ interface WasmApi {
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: Record<string, Record<string, unknown>>) => WasmInstance;
   Memory: abstract new (...args: never[]) => WasmMemory;
+  Global: abstract new (...args: never[]) => WasmGlobal;
 }
 
 /** The host's WebAssembly object (always present in Node). */

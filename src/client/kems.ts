@@ -1,13 +1,14 @@
 /**
  * The KEMs a client offers. The client decapsulates once per negotiation, so HQC-256
- * runs in this thread (wasm/pqclean.ts) rather than on a worker pool; Classic McEliece's
- * keygen and decapsulation come from the reference code (./mceliece.ts).
+ * runs in this thread (on the engine of wasm/hqc-engine.ts) rather than on a worker pool;
+ * Classic McEliece's keygen and decapsulation come from the reference code (./mceliece.ts).
  */
 import { PqpskError } from '../errors.js';
-import { assertAlgorithmList, createKem } from '../kem/registry.js';
+import type { SyncHqcBackend } from '../kem/hqc-256.js';
+import { assertAlgorithmList, createKem, DEFAULT_HQC_ENGINE, type HqcEngine } from '../kem/registry.js';
 import type { Kem } from '../kem/types.js';
 import { referenceMcElieceBackend } from './mceliece.js';
-import { hqcBackendOf, PqcleanWasm } from '../../wasm/pqclean.js';
+import { instantiateHqcEngine } from '../../wasm/hqc-engine.js';
 
 /** What the client sends unless told otherwise, as Mullvad's app does: ML-KEM-1024 then HQC-256. */
 export const DEFAULT_CLIENT_KEMS = 'ML-KEM-1024,HQC-256';
@@ -20,13 +21,16 @@ export function parseKemList(text: string): string[] {
   return names;
 }
 
-/** Build the KEMs for `names` (request order); one HQC WebAssembly instance at most. */
-export function createClientKems(names: readonly string[]): Kem[] {
+/**
+ * Build the KEMs for `names` (request order); one HQC WebAssembly instance at most, of
+ * `hqcEngine` (default: the project's own build).
+ */
+export function createClientKems(names: readonly string[], hqcEngine: HqcEngine = DEFAULT_HQC_ENGINE): Kem[] {
   const checked = assertAlgorithmList(names, '--kem');
-  let hqc: ReturnType<typeof hqcBackendOf> | undefined;
+  let hqc: SyncHqcBackend | undefined;
   return checked.map((name) => {
     if (name === 'HQC-256') {
-      hqc ??= hqcBackendOf(PqcleanWasm.instantiate());
+      hqc ??= instantiateHqcEngine({ engine: hqcEngine });
       return createKem(name, { hqc256: hqc });
     }
     if (name === 'Classic-McEliece-460896f-round3') return createKem(name, { mceliece: referenceMcElieceBackend });

@@ -27,6 +27,13 @@ export interface HqcBackend {
   decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array | Promise<Uint8Array>;
 }
 
+/** A backend whose calls block until done (an in-thread WebAssembly instance). */
+export interface SyncHqcBackend extends HqcBackend {
+  keypair(): KemKeypair;
+  encapsulate(publicKey: Uint8Array): Encapsulation;
+  decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array;
+}
+
 /**
  * The HQC-256 Kem: checks every length at the edge, both of untrusted input and of what the
  * backend hands back (a backend bug must not become a short PSK), and keeps the backend's

@@ -81,15 +81,22 @@ export class FileBookStore implements BookStore {
   }
 }
 
-/** In memory, for tests: keeps every saved version and can be told to fail. */
+/**
+ * In memory, for tests: keeps every saved version and can be told to fail. With
+ * `latestOnly` it keeps just the latest book as given (no history, no JSON round trip),
+ * which adds nothing to the relay's own copy — as a file store adds nothing — so the
+ * benchmark can read a relay's memory at tens of thousands of peers.
+ */
 export class MemoryBookStore implements BookStore {
   readonly location = 'memory';
   readonly saved: RelayBook[] = [];
   #book: RelayBook;
   #failNext = 0;
+  readonly #latestOnly: boolean;
 
-  constructor(initial: RelayBook = EMPTY_BOOK) {
+  constructor(initial: RelayBook = EMPTY_BOOK, options: { readonly latestOnly?: boolean } = {}) {
     this.#book = initial;
+    this.#latestOnly = options.latestOnly ?? false;
   }
 
   get current(): RelayBook {
@@ -109,6 +116,10 @@ export class MemoryBookStore implements BookStore {
     if (this.#failNext > 0) {
       this.#failNext--;
       throw new PqpskError('SETUP', 'state file memory: cannot write (ENOSPC)');
+    }
+    if (this.#latestOnly) {
+      this.#book = book;
+      return;
     }
     // Round-trip through JSON as the file store would, so tests see exactly what persists.
     this.#book = parseBook('memory', JSON.stringify(serializeBook(book)));

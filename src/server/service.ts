@@ -7,6 +7,7 @@
 import { PqpskError } from '../errors.js';
 import { createMlKem1024 } from '../kem/ml-kem-1024.js';
 import { createClassicMcEliece460896f } from '../kem/classic-mceliece-460896f.js';
+import type { HqcEngine } from '../kem/registry.js';
 import type { Kem, KemName } from '../kem/types.js';
 import { MAX_REQUEST_BYTES } from '../protocol/request.js';
 import { startRpcServer, type RpcServer } from '../rpc/server.js';
@@ -37,6 +38,8 @@ export interface RelayServiceConfig {
   readonly poll?: PollIntervals;
   /** HQC-256 workers; default one per core. */
   readonly hqcWorkers?: number;
+  /** Which HQC-256 build the workers run; default the project's own. */
+  readonly hqcEngine?: HqcEngine;
   /** Tests: KEMs to use instead of the worker pool and noble. */
   readonly kems?: KemProvider;
 }
@@ -62,7 +65,10 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
     let kems = config.kems;
     let pool: HqcWorkerPool | undefined;
     if (kems === undefined) {
-      const hqc = createHqcWorkerPool(config.hqcWorkers === undefined ? {} : { size: config.hqcWorkers });
+      const hqc = createHqcWorkerPool({
+        ...(config.hqcWorkers === undefined ? {} : { size: config.hqcWorkers }),
+        ...(config.hqcEngine === undefined ? {} : { engine: config.hqcEngine }),
+      });
       pool = hqc;
       cleanups.push(() => hqc.close());
       const byName: Record<KemName, Kem> = {

@@ -1,9 +1,10 @@
 /**
- * The test bed's public face, for tests and `pqpsk demo`: build a topology, act inside
- * its namespaces, tear it down.
+ * The test bed's public face, for tests, `pqpsk demo` and the benchmark: build a
+ * topology, act inside its namespaces, run pqpsk on it, tear it down.
  */
 export { Bed, type PingOptions, type TeardownReport } from './bed.js';
 export { BedProcess, type ProcessExit, type RunOptions, type RunResult, type SpawnOptions } from './exec.js';
+export { buildBareInterfaces, type BareInterfaces } from './bare.js';
 export { liveBedCount } from './cleanup.js';
 export { NAMESPACE_PREFIX, UAPI_DIR, newSuffix, uapiSocket } from './names.js';
 export { BED_TOOLS, bedPrerequisites } from './prereq.js';
@@ -21,3 +22,4 @@ export {
   type SingleHopOptions,
   type SingleHopTopology,
 } from './topologies.js';
+export { MAIN_JS, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, type JsonHop } from './pqpsk.js';

@@ -12,7 +12,10 @@
  * - the private key is stored clamped, as WireGuard reports it back;
  * - a missing interface is NOT_FOUND with the real control's message.
  * It records every call (secrets reduced to 'set'/'cleared') and lets tests set
- * handshake times and transfer counters, or make the next call fail.
+ * handshake times and transfer counters, or make the next call fail. An allowed-ip →
+ * holder index makes a change cost what it changes, so the benchmark can hold a relay
+ * with tens of thousands of peers in it (with recording off, so the record of calls does
+ * not count as the relay's memory).
  */
 import { inspect } from 'node:util';
 import { PqpskError } from '../errors.js';
@@ -60,23 +63,30 @@ interface InterfaceState {
   publicKey: string;
   listenPort: number;
   readonly peers: Map<string, PeerState>;
+  /** Which peer holds each allowed-ip (canonical CIDR); every peer's list agrees with it. */
+  readonly holders: Map<string, PeerState>;
 }
 
 /** In-memory WireGuard for unit tests; see the module comment for what it models. */
 export class FakeWgControl implements WgControl {
-  /** Every call, in order. */
+  /** Every call, in order (left empty when constructed with `record: false`). */
   readonly operations: FakeOperation[] = [];
   /** Called after each successful `set` (e.g. to simulate a handshake completing). */
   onSet: ((iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }) => void) | undefined;
 
   private readonly interfaces = new Map<string, InterfaceState>();
   private readonly failures: { op: FakeOpName; error: Error }[] = [];
+  private readonly recording: boolean;
+
+  constructor(options: { readonly record?: boolean } = {}) {
+    this.recording = options.record ?? true;
+  }
 
   /** Creates an interface, optionally with a private key (copied and clamped). */
   addInterface(name: string, options: { privateKey?: Uint8Array; listenPort?: number } = {}): void {
     showDumpCommand(name); // validates the name exactly as the real control would
     if (this.interfaces.has(name)) throw new PqpskError('INVALID_INPUT', `fake: interface ${name} already exists`);
-    const state: InterfaceState = { privateKey: null, publicKey: '', listenPort: options.listenPort ?? 51820, peers: new Map() };
+    const state: InterfaceState = { privateKey: null, publicKey: '', listenPort: options.listenPort ?? 51820, peers: new Map(), holders: new Map() };
     if (options.privateKey !== undefined) applyPrivateKey(state, options.privateKey);
     this.interfaces.set(name, state);
   }
@@ -125,7 +135,7 @@ export class FakeWgControl implements WgControl {
   async show(iface: string): Promise<WgInterfaceState> {
     const cmd = this.begin('show', iface, () => showDumpCommand(iface));
     const state = this.iface('show', iface, cmd);
-    this.operations.push({ op: 'show', iface });
+    this.remember({ op: 'show', iface });
     const peers: WgPeer[] = [...state.peers.values()].map((p) => ({
       publicKey: p.publicKey,
       hasPresharedKey: p.psk !== null,
@@ -142,7 +152,7 @@ export class FakeWgControl implements WgControl {
   async readPrivateKey(iface: string): Promise<Uint8Array> {
     const cmd = this.begin('readPrivateKey', iface, () => privateKeyCommand(iface));
     const state = this.iface('readPrivateKey', iface, cmd);
-    this.operations.push({ op: 'readPrivateKey', iface });
+    this.remember({ op: 'readPrivateKey', iface });
     if (state.privateKey === null) throw new PqpskError('NOT_FOUND', `WireGuard interface ${iface} has no private key`);
     return Uint8Array.from(state.privateKey);
   }
@@ -150,14 +160,14 @@ export class FakeWgControl implements WgControl {
   async latestHandshakes(iface: string): Promise<Map<string, number>> {
     const cmd = this.begin('latestHandshakes', iface, () => latestHandshakesCommand(iface));
     const state = this.iface('latestHandshakes', iface, cmd);
-    this.operations.push({ op: 'latestHandshakes', iface });
+    this.remember({ op: 'latestHandshakes', iface });
     return new Map([...state.peers.values()].map((p) => [p.publicKey, p.latestHandshake]));
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {
     const cmd = this.begin('set', iface, () => setCommand(iface, change, '/fake'), change);
     const state = this.iface('set', iface, cmd, change);
-    this.operations.push(record(iface, change));
+    this.remember(record(iface, change));
     // Canonicalise before touching state, so an error leaves nothing half-applied.
     const peers = (change.peers ?? []).map((p, i) => ({
       ...p,
@@ -166,8 +176,7 @@ export class FakeWgControl implements WgControl {
     if (change.privateKey !== undefined) applyPrivateKey(state, change.privateKey);
     for (const p of peers) {
       if (p.remove === true) {
-        state.peers.get(p.publicKey)?.psk?.fill(0);
-        state.peers.delete(p.publicKey);
+        removePeer(state, p.publicKey);
         continue;
       }
       if (p.publicKey === state.publicKey) continue;
@@ -183,10 +192,13 @@ export class FakeWgControl implements WgControl {
       if (p.endpoint !== undefined) peer.endpoint = p.endpoint;
       if (p.persistentKeepalive !== undefined) peer.persistentKeepalive = p.persistentKeepalive === 0 ? null : p.persistentKeepalive;
       if (p.allowedIps !== undefined) {
+        for (const ip of peer.allowedIps) state.holders.delete(ip);
         peer.allowedIps = [];
         for (const ip of p.allowedIps) {
-          for (const other of state.peers.values()) other.allowedIps = other.allowedIps.filter((x) => x !== ip);
-          peer.allowedIps.push(ip);
+          const holder = state.holders.get(ip);
+          if (holder !== undefined && holder !== peer) holder.allowedIps = holder.allowedIps.filter((x) => x !== ip);
+          state.holders.set(ip, peer);
+          if (!peer.allowedIps.includes(ip)) peer.allowedIps.push(ip);
         }
       }
     }
@@ -202,6 +214,10 @@ export class FakeWgControl implements WgControl {
     return `FakeWgControl ${JSON.stringify(this.toJSON())}`;
   }
 
+  private remember(operation: FakeOperation): void {
+    if (this.recording) this.operations.push(operation);
+  }
+
   private begin(
     op: FakeOpName,
     iface: string,
@@ -212,13 +228,13 @@ export class FakeWgControl implements WgControl {
     try {
       cmd = build();
     } catch (err) {
-      this.operations.push({ op, iface, failed: codeOf(err) });
+      this.remember({ op, iface, failed: codeOf(err) });
       throw err;
     }
     const i = this.failures.findIndex((f) => f.op === op);
     if (i !== -1) {
       const error = this.failures.splice(i, 1)[0]!.error;
-      this.operations.push({ ...(change === undefined ? { op, iface } : record(iface, change)), failed: codeOf(error) });
+      this.remember({ ...(change === undefined ? { op, iface } : record(iface, change)), failed: codeOf(error) });
       throw error;
     }
     return cmd;
@@ -232,7 +248,7 @@ export class FakeWgControl implements WgControl {
   ): InterfaceState {
     const state = this.interfaces.get(name);
     if (state === undefined) {
-      this.operations.push({ ...(change === undefined ? { op, iface: name } : record(name, change)), failed: 'NOT_FOUND' });
+      this.remember({ ...(change === undefined ? { op, iface: name } : record(name, change)), failed: 'NOT_FOUND' });
       throw new WgError('NOT_FOUND', `no such WireGuard interface ${name}`, describeCommand(cmd.display), 1);
     }
     return state;
@@ -256,11 +272,15 @@ function applyPrivateKey(state: InterfaceState, privateKey: Uint8Array): void {
   state.privateKey?.fill(0);
   state.privateKey = clamped;
   state.publicKey = publicKeyToText(publicKeyOf(clamped));
-  const same = state.peers.get(state.publicKey);
-  if (same !== undefined) {
-    same.psk?.fill(0);
-    state.peers.delete(state.publicKey);
-  }
+  removePeer(state, state.publicKey);
+}
+
+function removePeer(state: InterfaceState, publicKey: string): void {
+  const peer = state.peers.get(publicKey);
+  if (peer === undefined) return;
+  for (const ip of peer.allowedIps) state.holders.delete(ip);
+  peer.psk?.fill(0);
+  state.peers.delete(publicKey);
 }
 
 function record(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): FakeOperation {

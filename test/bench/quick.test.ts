@@ -67,16 +67,39 @@ test('bench --quick --json: one JSON object with every section, then the table r
   assert.deepEqual(ten.failures, {});
   assert.equal('measured' in report.memory.realThousand && report.memory.realThousand.measured, false);
 
+  assert.ok(report.startup.measured, 'start-up needs only node');
+  if (report.startup.measured) {
+    assert.deepEqual(report.startup.rows.map((r) => r.command), ['node -e 0', 'pqpsk --help']);
+    for (const row of report.startup.rows) finite(row.medianMs, `${row.command} median`);
+  }
+
   assert.ok(report.targets.length >= 4);
   for (const t of report.targets) assert.ok(['pass', 'miss', 'not measured'].includes(t.status), t.target);
   // The 10 000-peer target cannot be judged from a smoke run's few hundred peers.
   assert.equal(report.targets.find((t) => t.target.startsWith('RSS'))?.status, 'not measured');
 
   const table = formatReport(report);
-  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', 'Targets']) {
+  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', '5. CLI start-up', 'Targets']) {
     assert.ok(table.includes(heading), `table has "${heading}"`);
   }
   assert.match(table, /QUICK smoke run/);
+});
+
+test('bench --only runs the named sections and says the others were not selected', async () => {
+  const r = await run(['--quick', '--json', '--only', 'startup']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as BenchReport;
+  assert.equal(report.startup.measured, true);
+  assert.deepEqual(report.kem.timings, []);
+  assert.deepEqual(report.throughput.rows, []);
+  assert.ok('measured' in report.memory.idle && report.memory.idle.reason.includes('--only startup'));
+  assert.match(formatReport(report), /not selected \(--only startup\)/);
+});
+
+test('bench rejects an unknown section for --only with one line and exit code 2', async () => {
+  const r = await run(['--only', 'kem,speed']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr.trim(), /^pqpsk bench: --only: no section speed \(flags: .*\)$/);
 });
 
 test('bench rejects an unknown flag with one line and exit code 2', async () => {

@@ -13,6 +13,7 @@ const base = {
   'entry-service': '10.64.0.1:1337',
   'exit-service': '10.65.0.1:1337',
   kem: 'ML-KEM-1024,HQC-256',
+  'hqc-engine': 'pqpsk' as const,
   'verify-timeout': '10s',
   json: false,
   verbose: false,

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { execa } from 'execa';
-import { MAIN_JS } from '../../src/cli/commands/demo.js';
+import { MAIN_JS } from '../../src/testbed/index.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const skip = e2eSkip();

@@ -11,8 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer } from '../../src/cli/commands/demo.js';
-import { buildSingleHop } from '../../src/testbed/index.js';
+import { buildSingleHop, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer } from '../../src/testbed/index.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 test('MSS guard: with a black hole for big packets the answer arrives only with the clamp', { skip: e2eSkip() }, async (ctx) => {

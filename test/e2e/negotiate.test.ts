@@ -10,8 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, MAIN_JS } from '../../src/cli/commands/demo.js';
-import { buildMultihop, buildSingleHop, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
+import {
+  MAIN_JS,
+  buildMultihop,
+  buildSingleHop,
+  parseNegotiateJson,
+  peerPskFingerprint,
+  runNegotiate,
+  startRelayServer,
+  type Bed,
+  type BedProcess,
+  type Multihop,
+  type SingleHop,
+} from '../../src/testbed/index.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { e2eSkip, requireBed } from './gate.js';
 

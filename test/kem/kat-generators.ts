@@ -149,3 +149,20 @@ export async function runKat(
     random.current = undefined;
   }
 }
+
+/**
+ * The harness's `nistkat-sha256` value for `kem`: SHA-256 of its count = 0 record. Throws
+ * if decapsulation does not give back the encapsulated secret (the harness fails then too).
+ */
+export async function katDigest(
+  random: SwitchableRandom,
+  makeGenerator: (entropy: Uint8Array) => KatGenerator,
+  kem: KatKem,
+): Promise<string> {
+  const { record, decapsulated } = await runKat(random, makeGenerator, kem);
+  if (Buffer.compare(decapsulated, record.ss) !== 0) throw new Error('KAT: decapsulation gave another secret');
+  return sha256Hex(katRecordText(record));
+}
+
+/** PQClean's published nistkat-sha256 of hqc-256 (SHA-256 of its KAT response file). */
+export const HQC_256_KAT_SHA256 = 'e89c520e1ac615ecf6923f211569177c536a89bf94bebf85bb263528282092c4';

@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
 import { createHqcWorkerPool } from '../../wasm/pool.js';
-import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
+import { createInThreadHqc256Kem } from '../../wasm/hqc-engine.js';
 import { assertRejectsLabelled, marked } from '../kem/helpers.js';
 
 /** OS threads of this process (Linux); worker threads are among them. */
@@ -131,5 +131,22 @@ test("the caller's buffers stay usable: inputs sharing one ArrayBuffer with othe
     assert.equal(packed.byteLength, ciphertext.length + secretKey.length);
   } finally {
     await pool.close();
+  }
+});
+
+test('the pool runs the engine it is given; both engines interoperate across threads', async () => {
+  const reference = createHqcWorkerPool({ size: 1, engine: 'pqclean' });
+  const ours = createHqcWorkerPool({ size: 1 });
+  try {
+    assert.equal(ours.engine, 'pqpsk');
+    assert.equal(reference.engine, 'pqclean');
+    const keys = await ours.kem.keygen();
+    const enc = await reference.kem.encapsulate(keys.publicKey);
+    assert.deepEqual(await ours.kem.decapsulate(enc.ciphertext, keys.secretKey), enc.sharedSecret);
+    const referenceKeys = await reference.kem.keygen();
+    const back = await ours.kem.encapsulate(referenceKeys.publicKey);
+    assert.deepEqual(await reference.kem.decapsulate(back.ciphertext, referenceKeys.secretKey), back.sharedSecret);
+  } finally {
+    await Promise.all([reference.close(), ours.close()]);
   }
 });

@@ -5,84 +5,25 @@
  * fingerprints read from BOTH ends of every tunnel (PSKs read into memory, fingerprinted,
  * wiped; never printed), timings, and a ping through the switched tunnel.
  *
- * The helpers are exported for the end-to-end tests, which drive the same bed the same way.
+ * It drives the bed through src/testbed/pqpsk.ts, as the end-to-end tests and the
+ * benchmark do.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { PqpskError, isPqpskError } from '../../errors.js';
-import { pskFingerprint } from '../../kem/psk.js';
 import {
   bedPrerequisites,
   buildMultihop,
   buildSingleHop,
-  type Bed,
-  type BedProcess,
+  parseNegotiateJson,
+  peerPskFingerprint,
+  runNegotiate,
+  startRelayServer,
   type BedRelay,
-  type RunResult,
 } from '../../testbed/index.js';
-import { readPresharedKey } from '../../wg/psk-read.js';
 import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
-
-/** The CLI entry, run as `node MAIN_JS …` inside namespaces. */
-export const MAIN_JS = fileURLToPath(new URL('../main.js', import.meta.url));
-
-/** Start `pqpsk server` for `relay` inside its namespace; resolves once it listens. */
-export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: string): Promise<BedProcess> {
-  const proc = bed.spawnIn(relay.namespace, [
-    process.execPath,
-    MAIN_JS,
-    'server',
-    '--interface',
-    relay.iface,
-    '--listen',
-    `${relay.gateway}:1337`,
-    '--state-dir',
-    join(stateDir, relay.iface),
-    '--hqc-workers',
-    '1',
-  ]);
-  await proc.waitForOutput(/"event":"listening"/, 20_000);
-  return proc;
-}
-
-/** Run `pqpsk negotiate <args>` inside the client namespace. */
-export function runNegotiate(bed: Bed, ns: string, args: readonly string[], timeoutMs = 120_000): Promise<RunResult> {
-  return bed.runIn(ns, [process.execPath, MAIN_JS, 'negotiate', ...args], { timeoutMs });
-}
-
-/** The fingerprint of the PSK `iface` (in `ns`) holds for `peer`, or null: read, hashed, wiped. */
-export async function peerPskFingerprint(ns: string, iface: string, peer: string): Promise<string | null> {
-  const psk = await readPresharedKey(iface, peer, { netns: ns });
-  if (psk === null) return null;
-  try {
-    return pskFingerprint(psk);
-  } finally {
-    psk.fill(0);
-  }
-}
-
-/** One hop of `negotiate --json`, as the demo reads it back. */
-export interface JsonHop {
-  role: string;
-  interface: string;
-  peer: string;
-  parentPublicKey: string;
-  ephemeralPublicKey: string;
-  pskFingerprint: string;
-  algorithms: string[];
-  timings: { keygenMs: number; rpcMs: number; decapsMs: number; switchMs: number; verifyMs: number; totalMs: number };
-}
-
-/** Parse the one JSON object `negotiate --json` prints on success. */
-export function parseNegotiateJson(stdout: string): { attempts: number; totalMs: number; hops: JsonHop[] } {
-  const line = stdout.trim().split('\n').pop() ?? '';
-  const parsed = JSON.parse(line) as { ok?: boolean; attempts: number; totalMs: number; hops: JsonHop[] };
-  if (parsed.ok !== true) throw new PqpskError('RPC_FAILURE', 'negotiate did not succeed');
-  return parsed;
-}
 
 interface HopCheck {
   readonly label: string;

@@ -7,6 +7,7 @@ import { PqpskError, isPqpskError } from '../../errors.js';
 import { createClientKems, DEFAULT_CLIENT_KEMS, parseKemList } from '../../client/kems.js';
 import { negotiate, type MssGuard } from '../../client/negotiate.js';
 import { parseService } from '../../client/probe.js';
+import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/registry.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
 import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
@@ -30,6 +31,7 @@ interface NegotiateArgs {
   'entry-service': string;
   'exit-service': string;
   kem: string;
+  'hqc-engine': HqcEngine;
   'max-attempts'?: number;
   'verify-timeout': string;
   json: boolean;
@@ -144,6 +146,11 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('entry-service', { type: 'string', default: DEFAULT_SERVICE, describe: "Multihop: entry relay's config service" })
       .option('exit-service', { type: 'string', default: DEFAULT_EXIT_SERVICE, describe: "Multihop: exit relay's config service" })
       .option('kem', { type: 'string', default: DEFAULT_CLIENT_KEMS, describe: 'KEMs to offer, in order' })
+      .option('hqc-engine', {
+        choices: HQC_ENGINES,
+        default: DEFAULT_HQC_ENGINE,
+        describe: "HQC-256 build: pqpsk (the project's own, faster) or pqclean (the upstream reference)",
+      })
       .option('max-attempts', { type: 'number', describe: 'Give up after this many attempts (default: until success)' })
       .option('verify-timeout', { type: 'string', default: '10s', describe: 'How long a switched tunnel has to prove it works' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
@@ -156,7 +163,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
   handler: async (args) => {
     try {
       const hops = hopsFromArgs(args);
-      const kems = createClientKems(parseKemList(args.kem));
+      const kems = createClientKems(parseKemList(args.kem), args['hqc-engine']);
       const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
       const report = await negotiate(
         { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs },

@@ -6,6 +6,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { PqpskError, isPqpskError } from '../../errors.js';
+import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/registry.js';
 import { DEFAULT_STATE_DIR, FileBookStore } from '../../server/book-store.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { DEFAULT_SERVICE_PORT, defaultListenAddress, parseHostPort } from '../../server/listen.js';
@@ -24,6 +25,7 @@ interface ServerArgs {
   'log-level': LogLevel;
   'state-dir': string;
   'hqc-workers': number | undefined;
+  'hqc-engine': HqcEngine;
 }
 
 const EPILOG = `How it works:
@@ -89,6 +91,11 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Least severe log level printed' })
       .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'Directory for the relay book' })
       .option('hqc-workers', { type: 'number', describe: 'HQC-256 worker threads [default: one per CPU core]' })
+      .option('hqc-engine', {
+        choices: HQC_ENGINES,
+        default: DEFAULT_HQC_ENGINE,
+        describe: "HQC-256 build the workers run: pqpsk (the project's own, faster) or pqclean (the upstream reference)",
+      })
       .epilog(EPILOG),
   handler: async (argv) => {
     const logger = levelFilter(argv['log-level'], stdoutLogger());
@@ -115,6 +122,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         ephemeralTtlMs,
         maxInflight,
         ...(workers === undefined ? {} : { hqcWorkers: workers }),
+        hqcEngine: argv['hqc-engine'],
       });
     } catch (err) {
       fail(err);

@@ -4,8 +4,9 @@
  * use, and asks it for figures. It runs the production service (startRelayService: gRPC,
  * HQC-256 worker pool, watcher) on 127.0.0.1 with either
  * the real `wg` driving a wireguard-go interface the parent created in a namespace (the
- * UAPI socket directory is shared, so `wg` reaches it by name from here), or an in-memory
- * interface pre-loaded with live ephemerals (indexed-wg.ts) for the 10 000-peer figure.
+ * UAPI socket directory is shared, so `wg` reaches it by name from here), or the
+ * in-memory interface (src/wg/fake.ts, recording off) pre-loaded with live ephemerals for
+ * the 10 000-peer figure.
  *
  * Bench-only simplifications: the book is kept in memory (latest version only), where
  * the CLI writes a file; no metrics port; no rate limit.
@@ -13,24 +14,24 @@
 import { randomBytes, randomFillSync } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { PqpskError } from '../errors.js';
-import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../protocol/peer-state.js';
-import type { BookStore } from '../server/book-store.js';
-import { parseHostPort } from '../server/listen.js';
-import { DEFAULT_POLL, type PollIntervals } from '../server/relay.js';
-import { startRelayService, type RelayService } from '../server/service.js';
-import { generatePrivateKey, publicKeyToText } from '../wg/keys.js';
-import { RealWgControl } from '../wg/real.js';
-import type { WgControl, WgPeerChange } from '../wg/types.js';
-import { IndexedWgControl } from './indexed-wg.js';
-import { sourceAddress } from './source-client.js';
+import { PqpskError } from '../../errors.js';
+import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord } from '../../protocol/peer-state.js';
+import { MemoryBookStore } from '../../server/book-store.js';
+import { parseHostPort } from '../../server/listen.js';
+import { DEFAULT_POLL, type PollIntervals } from '../../server/relay.js';
+import { startRelayService, type RelayService } from '../../server/service.js';
+import { FakeWgControl } from '../../wg/fake.js';
+import { generatePrivateKey, publicKeyToText } from '../../wg/keys.js';
+import { RealWgControl } from '../../wg/real.js';
+import type { WgControl, WgPeerChange } from '../../wg/types.js';
+import { sourceAddress } from './source-address.js';
 
 /** What the parent asks for. */
 export type HostRequest =
   | {
       readonly type: 'start';
       /**
-       * `memory`: an in-memory interface (indexed-wg.ts) seeded here with `seedLive` parents
+       * `memory`: an in-memory interface (src/wg/fake.ts) seeded here with `seedLive` parents
        * whose ephemerals are live (hold the parent's address, handshook a minute ago) and
        * recorded in the book, plus `freshParents` parents for the caller to register.
        * `real`: the real `wg` on `iface`, which the caller set up (parents included).
@@ -73,20 +74,8 @@ export type HostReply =
   | { readonly type: 'stopped' }
   | { readonly type: 'error'; readonly message: string };
 
-/** The latest book only: the relay's own copy is what occupies memory in production too. */
-class LatestBookStore implements BookStore {
-  readonly location = 'memory (latest)';
-  #book: RelayBook = EMPTY_BOOK;
-  async load(): Promise<RelayBook> {
-    return this.#book;
-  }
-  async save(book: RelayBook): Promise<void> {
-    this.#book = book;
-  }
-}
-
 /** The `seedLive` live pairs and `freshParents` parents, on the interface and in the book. */
-async function seed(wg: IndexedWgControl, store: LatestBookStore, seedLive: number, freshParents: number): Promise<string[]> {
+async function seed(wg: FakeWgControl, iface: string, store: MemoryBookStore, seedLive: number, freshParents: number): Promise<string[]> {
   const now = Date.now();
   const key = (): string => publicKeyToText(randomBytes(32));
   const parents: ParentRecord[] = [];
@@ -108,27 +97,30 @@ async function seed(wg: IndexedWgControl, store: LatestBookStore, seedLive: numb
     fresh.push(parent);
     changes.push({ publicKey: parent, allowedIps: [`${sourceAddress(seedLive + j)}/32`] });
   }
-  await wg.set(wg.iface, { peers: changes });
+  await wg.set(iface, { peers: changes });
   psk.fill(0);
   const seconds = Math.floor(now / 1000) - 60;
-  for (const e of ephemerals) wg.setLatestHandshake(e.ephemeral, seconds);
+  for (const e of ephemerals) wg.setLatestHandshake(iface, e.ephemeral, seconds);
   await store.save({ parents, ephemerals });
   return fresh;
 }
 
-async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<{ service: RelayService; fresh: string[] }> {
+/** Seed the interface (memory mode), then start the relay; `startMs` times the relay's start alone. */
+async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<{ service: RelayService; fresh: string[]; startMs: number }> {
   let wg: WgControl;
-  const store = new LatestBookStore();
+  const store = new MemoryBookStore(EMPTY_BOOK, { latestOnly: true });
   let fresh: string[] = [];
   if (request.mode === 'memory') {
+    const fake = new FakeWgControl({ record: false });
     const key = generatePrivateKey();
-    const indexed = new IndexedWgControl(request.iface, key);
+    fake.addInterface(request.iface, { privateKey: key });
     key.fill(0);
-    fresh = await seed(indexed, store, request.seedLive, request.freshParents);
-    wg = indexed;
+    fresh = await seed(fake, request.iface, store, request.seedLive, request.freshParents);
+    wg = fake;
   } else {
     wg = new RealWgControl();
   }
+  const t0 = performance.now();
   const service = await startRelayService({
     iface: request.iface,
     listen: parseHostPort('listen', '127.0.0.1:0'),
@@ -139,7 +131,7 @@ async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<
     hqcWorkers: request.hqcWorkers,
     poll: request.poll ?? DEFAULT_POLL,
   });
-  return { service, fresh };
+  return { service, fresh, startMs: performance.now() - t0 };
 }
 
 function space(name: string): number {
@@ -159,10 +151,9 @@ async function serve(): Promise<void> {
       try {
         switch (message.type) {
           case 'start': {
-            const t0 = performance.now();
             const started = await start(message);
             service = started.service;
-            send({ type: 'started', address: service.address, pid: process.pid, freshParents: started.fresh, startMs: performance.now() - t0 });
+            send({ type: 'started', address: service.address, pid: process.pid, freshParents: started.fresh, startMs: started.startMs });
             break;
           }
           case 'stats': {

@@ -1,14 +1,13 @@
 /**
- * Per-operation timings of the two KEMs on this machine: ML-KEM-1024 (noble, pure JS) and
- * HQC-256 (PQClean via WebAssembly, in-thread). Run `node dist/src/bench/kem.js`; figures
+ * Per-operation timings of a KEM on this machine, and of the two pqpsk runs by default:
+ * ML-KEM-1024 (noble, pure JS) and HQC-256 (PQClean via WebAssembly, in-thread). Figures
  * are printed, never asserted (timings belong in benchmarks, not tests).
  */
-import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
-import { createMlKem1024 } from '../kem/ml-kem-1024.js';
-import type { Kem } from '../kem/types.js';
-import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
+import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
+import type { Kem } from '../../kem/types.js';
+import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
+import { medianOf, percentileOf } from './stats.js';
 
 /** The three operations of a KEM, as timed here. */
 export type KemOperation = 'keygen' | 'encapsulate' | 'decapsulate';
@@ -51,16 +50,13 @@ export async function measureKem(kem: Kem, iterations: number, warmup = 2): Prom
     kem: kem.name,
     operation,
     iterations,
-    medianMs: median(samples[operation]),
-    p90Ms: percentile(samples[operation], 0.9),
+    medianMs: medianOf(samples[operation]),
+    p90Ms: percentileOf(samples[operation], 0.9),
   }));
 }
 
-/** Iteration counts small enough to finish well under 30 s on a 2-core machine. */
-export const DEFAULT_ITERATIONS = Object.freeze({ 'ML-KEM-1024': 200, 'HQC-256': 50 });
-
-/** Both KEMs as pqpsk runs them, with the default iteration counts. */
-export async function measureAllKems(iterations: { readonly 'ML-KEM-1024': number; readonly 'HQC-256': number } = DEFAULT_ITERATIONS): Promise<OperationTiming[]> {
+/** Both KEMs as pqpsk runs them, `iterations` rounds each. */
+export async function measureAllKems(iterations: { readonly 'ML-KEM-1024': number; readonly 'HQC-256': number }): Promise<OperationTiming[]> {
   return [
     ...(await measureKem(createMlKem1024(), iterations['ML-KEM-1024'])),
     ...(await measureKem(createInThreadHqc256Kem(), iterations['HQC-256'])),
@@ -80,31 +76,4 @@ export function formatTimings(timings: readonly OperationTiming[]): string {
     );
   }
   return lines.join('\n');
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-/** Nearest-rank percentile. */
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-}
-
-async function main(): Promise<void> {
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`pqpsk KEM benchmark — node ${process.version}, ${cpus().length} × ${cpu}`);
-  const started = performance.now();
-  console.log(formatTimings(await measureAllKems()));
-  console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s in all; HQC-256 in-thread WebAssembly, ML-KEM-1024 noble)`);
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exitCode = 1;
-  });
 }

@@ -22,15 +22,17 @@
 import { randomBytes } from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { PqpskError, isPqpskError } from '../errors.js';
-import { createMlKem1024 } from '../kem/ml-kem-1024.js';
-import type { KemName } from '../kem/types.js';
-import type { RegisterRequestInput } from '../protocol/messages.js';
-import type { PollIntervals } from '../server/relay.js';
-import { publicKeyToText } from '../wg/keys.js';
-import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
+import { PqpskError, isPqpskError } from '../../errors.js';
+import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
+import type { KemName } from '../../kem/types.js';
+import type { RegisterRequestInput } from '../../protocol/messages.js';
+import type { PollIntervals } from '../../server/relay.js';
+import { publicKeyToText } from '../../wg/keys.js';
+import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
 import type { HostReply, HostRequest, HostStats } from './relay-host.js';
-import { callFromSource, sourceAddress } from './source-client.js';
+import { callFromSource, sourceAddress } from './source-address.js';
+import { percentileOf } from './stats.js';
+
 /** A relay host child process and its request/answer channel. */
 export class RelayHost {
   readonly #child: ChildProcess;
@@ -230,7 +232,6 @@ export async function measureRelayMemory(options: MemoryBenchOptions): Promise<M
     const tick = await host.request({ type: 'tick' }, 'tick', 170_000);
     const loaded = await host.stats();
     await options.beforeStop?.();
-    latencies.sort((a, b) => a - b);
     return {
       mode: options.mode,
       peers: loaded.ephemerals,
@@ -242,7 +243,7 @@ export async function measureRelayMemory(options: MemoryBenchOptions): Promise<M
       startMs: started.startMs,
       registerSeconds,
       registrationsPerSecond: latencies.length / registerSeconds,
-      latencyP50Ms: latencies[Math.max(0, Math.ceil(latencies.length / 2) - 1)] ?? Number.NaN,
+      latencyP50Ms: percentileOf(latencies, 0.5),
       watcherPassMs: tick.ms,
       failures,
       hostPid: started.pid,

@@ -1,10 +1,9 @@
 /**
  * Relay throughput: registrations per second with N concurrent clients over loopback
  * gRPC, and the latency of `/healthz` meanwhile (the HQC-256 worker pool must keep the
- * event loop free). Run `node dist/src/bench/relay.js [--clients 8] [--seconds 10]`;
- * figures are printed, never asserted. `npm run bench` (main.ts) also runs it against a
- * real wireguard-go interface (the `wg` option) and reads where a registration's time goes
- * from the relay's own log records.
+ * event loop free). Figures are printed by `npm run bench`, never asserted. It also runs
+ * against a real wireguard-go interface (the `wg` option), and reads where a
+ * registration's time goes from the relay's own log records.
  *
  * What runs where: the relay service is the production one (startRelayService: gRPC,
  * HQC-256 on the worker pool, ML-KEM-1024 in-thread) on the in-memory FakeWgControl; the
@@ -15,7 +14,7 @@
  * 127.0.0.1, which the fake interface routes to one parent peer, so all clients register
  * for that parent and each registration replaces the previous pending one (a `wg set`
  * with one add and one remove — the full work of a registration); the fake `wg` costs
- * nothing, while a real `wg set` spawns a process (see --wg-delay-ms, or the `wg` option);
+ * nothing, while a real `wg set` spawns a process (the `wg` option measures that);
  * client KEM public keys are generated once and reused (the relay encapsulates afresh on
  * every call; the PSK agreement is checked once, before timing starts); ephemeral
  * WireGuard keys are 32 random bytes (the relay only hands them to `wg`, which accepts any
@@ -25,24 +24,23 @@ import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { request as httpRequest } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { isPqpskError } from '../errors.js';
-import { combineSharedSecrets } from '../kem/psk.js';
-import { createMlKem1024 } from '../kem/ml-kem-1024.js';
-import type { Kem, KemKeypair, KemName } from '../kem/types.js';
-import type { RegisterRequestInput } from '../protocol/messages.js';
-import { callRegisterPeer } from '../rpc/client.js';
-import { MemoryBookStore, type BookStore } from '../server/book-store.js';
-import { parseHostPort } from '../server/listen.js';
-import { MemoryLogger } from '../server/log.js';
-import { startRelayService } from '../server/service.js';
-import { FakeWgControl } from '../wg/fake.js';
-import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../wg/keys.js';
-import { readPresharedKey } from '../wg/psk-read.js';
-import type { WgControl, WgPeerChange } from '../wg/types.js';
-import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
+import { isPqpskError } from '../../errors.js';
+import { combineSharedSecrets } from '../../kem/psk.js';
+import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
+import type { Kem, KemKeypair, KemName } from '../../kem/types.js';
+import type { RegisterRequestInput } from '../../protocol/messages.js';
+import { callRegisterPeer } from '../../rpc/client.js';
+import { MemoryBookStore, type BookStore } from '../../server/book-store.js';
+import { parseHostPort } from '../../server/listen.js';
+import { MemoryLogger } from '../../server/log.js';
+import { startRelayService } from '../../server/service.js';
+import { FakeWgControl } from '../../wg/fake.js';
+import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.js';
+import { readPresharedKey } from '../../wg/psk-read.js';
+import type { WgControl } from '../../wg/types.js';
+import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
+import { percentileOf, percentilesOf, type Percentiles } from './stats.js';
 
 /** What to load the relay with, for how long, on which WireGuard. */
 export interface RelayBenchOptions {
@@ -55,8 +53,6 @@ export interface RelayBenchOptions {
   readonly kems?: readonly KemName[];
   /** HQC-256 workers (default one per core). */
   readonly hqcWorkers?: number;
-  /** Added to every fake `wg` call, to model the cost of spawning the real program. */
-  readonly wgDelayMs?: number;
   /** Gap between /healthz probes (default 20 ms). */
   readonly probeIntervalMs?: number;
   /**
@@ -86,14 +82,6 @@ export interface RelayCpu {
   readonly relayLoopBusy: number;
   /** Share of wall time the load generator's thread was busy (0..1). */
   readonly loadLoopBusy: number;
-}
-
-/** Nearest-rank summary of a sample set. */
-export interface Percentiles {
-  readonly count: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
 }
 
 /** One throughput measurement, with where the relay's time and CPU went. */
@@ -156,13 +144,13 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
   let wg: WgControl;
   let readPsk: (ephemeral: string) => Promise<Uint8Array | null>;
   if (options.wg === undefined) {
-    const fake = new FakeWgControl();
+    const fake = new FakeWgControl({ record: false });
     const relayKey = generatePrivateKey();
     fake.addInterface(IFACE, { privateKey: relayKey });
     relayKey.fill(0);
     parent = publicKeyOf(generatePrivateKey());
     await fake.set(IFACE, { peers: [{ publicKey: publicKeyToText(parent), allowedIps: ['127.0.0.1/32'] }] });
-    wg = options.wgDelayMs ? delayed(fake, options.wgDelayMs) : fake;
+    wg = fake;
     readPsk = async (ephemeral) => fake.presharedKeyOf(IFACE, ephemeral);
   } else {
     const real = options.wg;
@@ -235,8 +223,8 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
       hqcWorkers,
       registrations,
       registrationsPerSecond: registrations / (result.measuredMs / 1000),
-      latencyMs: percentiles(result.latencies),
-      healthzMs: percentiles(result.probes),
+      latencyMs: percentilesOf(result.latencies),
+      healthzMs: percentilesOf(result.probes),
       eventLoopDelayMs: {
         p50: loop.percentile(50) / 1e6,
         p99: loop.percentile(99) / 1e6,
@@ -278,9 +266,9 @@ function breakdownOf(records: readonly Record<string, unknown>[]): RelayBreakdow
     other.push(Number(r['ms']) - kemStep);
   }
   return {
-    handlerMs: percentiles(handler).p50,
-    encapsMs: Object.fromEntries([...byKem].map(([name, values]) => [name, percentiles(values).p50])),
-    otherMs: percentiles(other).p50,
+    handlerMs: percentileOf(handler, 0.5),
+    encapsMs: Object.fromEntries([...byKem].map(([name, values]) => [name, percentileOf(values, 0.5)])),
+    otherMs: percentileOf(other, 0.5),
   };
 }
 
@@ -312,24 +300,6 @@ function requestFor(parent: Uint8Array, ephemeral: Uint8Array, kems: readonly { 
     wg_ephemeral_peer_pubkey: ephemeral,
     post_quantum: { kem_pubkeys: kems.map((k) => ({ algorithm_name: k.name, key_data: k.publicKey })) },
   };
-}
-
-/** A WgControl that waits `ms` before each call, like a spawned `wg` would. */
-function delayed(inner: WgControl, ms: number): WgControl {
-  const wait = (): Promise<void> => new Promise((r) => setTimeout(r, ms));
-  return {
-    show: async (iface) => (await wait(), inner.show(iface)),
-    readPrivateKey: async (iface) => (await wait(), inner.readPrivateKey(iface)),
-    latestHandshakes: async (iface) => (await wait(), inner.latestHandshakes(iface)),
-    set: async (iface, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }) => (await wait(), inner.set(iface, change)),
-  };
-}
-
-/** Nearest-rank percentiles. */
-export function percentiles(samples: readonly number[]): Percentiles {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number): number => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!);
-  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN };
 }
 
 /** The worker side: N clients calling in a loop, and a /healthz prober. */
@@ -394,40 +364,6 @@ function probe(url: string): Promise<void> {
   });
 }
 
-function print(r: RelayBenchResult): void {
-  const f = (n: number): string => n.toFixed(1);
-  process.stdout.write(
-    [
-      `relay: ${r.clients} concurrent clients, ${r.kems.join(' + ')}, ${r.hqcWorkers} HQC-256 workers, ${f(r.seconds)} s measured`,
-      `  registrations/s: ${f(r.registrationsPerSecond)} (${r.registrations} registrations)`,
-      `  RegisterPeerV1 latency ms: p50 ${f(r.latencyMs.p50)}  p99 ${f(r.latencyMs.p99)}  max ${f(r.latencyMs.max)}`,
-      `  /healthz latency ms:       p50 ${f(r.healthzMs.p50)}  p99 ${f(r.healthzMs.p99)}  max ${f(r.healthzMs.max)}  (${r.healthzMs.count} probes)`,
-      `  server event-loop timer ms: p50 ${f(r.eventLoopDelayMs.p50)}  p99 ${f(r.eventLoopDelayMs.p99)}  max ${f(r.eventLoopDelayMs.max)}  (5 ms sampling timer: ≈5 means no delay)`,
-      `  relay handler ms (median): ${f(r.breakdown.handlerMs)} = slowest of (concurrent) encapsulations ${Object.entries(r.breakdown.encapsMs).map(([k, v]) => `${k} ${f(v)}`).join(', ')} + other ${f(r.breakdown.otherMs)}`,
-      `  CPU per registration (whole process) ${f(r.cpu.processMsPerRegistration)} ms; relay loop busy ${Math.round(r.cpu.relayLoopBusy * 100)}%, load thread busy ${Math.round(r.cpu.loadLoopBusy * 100)}%`,
-      `  failures: ${Object.keys(r.failures).length === 0 ? 'none' : JSON.stringify(r.failures)}`,
-    ].join('\n') + '\n',
-  );
-}
-
 if (!isMainThread && (workerData as Partial<LoadData> | null)?.role === LOAD_ROLE) {
   await runLoad(workerData as LoadData);
-} else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const { values } = parseArgs({
-    options: {
-      clients: { type: 'string', default: '8' },
-      seconds: { type: 'string', default: '10' },
-      'hqc-workers': { type: 'string' },
-      'wg-delay-ms': { type: 'string', default: '0' },
-      kems: { type: 'string', default: 'ML-KEM-1024,HQC-256' },
-    },
-  });
-  const result = await measureRelay({
-    clients: Number(values.clients),
-    seconds: Number(values.seconds),
-    wgDelayMs: Number(values['wg-delay-ms']),
-    kems: values.kems.split(',') as KemName[],
-    ...(values['hqc-workers'] === undefined ? {} : { hqcWorkers: Number(values['hqc-workers']) }),
-  });
-  print(result);
 }

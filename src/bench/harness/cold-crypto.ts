@@ -9,9 +9,9 @@
 import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createClientKems, DEFAULT_CLIENT_KEMS } from '../client/kems.js';
-import { PqpskError } from '../errors.js';
-import { generatePrivateKey, publicKeyOf } from '../wg/keys.js';
+import { createClientKems, DEFAULT_CLIENT_KEMS } from '../../client/kems.js';
+import { PqpskError } from '../../errors.js';
+import { generatePrivateKey, publicKeyOf } from '../../wg/keys.js';
 
 /** First-call times in a fresh process, ms. */
 export interface ColdClientCrypto {

@@ -1,17 +1,17 @@
 /**
- * wireguard-go interfaces for the relay's "true figure": one per-run namespace holding
- * only its loopback and the interfaces' TUN devices (no underlay, no endpoints), so the
- * interfaces never send a packet. The relay runs in the root namespace and drives them
- * with the real `wg`, which reaches wireguard-go through its UAPI socket by name (the
- * socket directory is shared by all namespaces; see src/testbed/bed.ts). GRPC traffic
- * stays on the root namespace's loopback. The Bed records everything for teardown.
+ * Bare wireguard-go interfaces: one per-run namespace holding only its loopback and the
+ * interfaces' TUN devices (no underlay, no endpoints), so the interfaces never send a
+ * packet. A process in the root namespace drives them with the real `wg`, which reaches
+ * wireguard-go through its UAPI socket by name (the socket directory is shared by all
+ * namespaces; see bed.ts). The benchmark runs its relay against these. The Bed records
+ * everything for teardown.
  */
-import { Bed } from '../testbed/index.js';
-import { linkName } from '../testbed/names.js';
 import { generatePrivateKey } from '../wg/keys.js';
+import { Bed } from './bed.js';
+import { linkName } from './names.js';
 
 /** The bed, its one namespace, and per interface its name and wireguard-go pid. */
-export interface WgBench {
+export interface BareInterfaces {
   readonly bed: Bed;
   readonly namespace: string;
   /** Interface names, in the order asked for. */
@@ -21,7 +21,7 @@ export interface WgBench {
 }
 
 /** A namespace with one wireguard-go interface per tag (1-3 characters each), keys set. */
-export async function buildWgBench(tags: readonly string[]): Promise<WgBench> {
+export async function buildBareInterfaces(tags: readonly string[]): Promise<BareInterfaces> {
   const bed = new Bed();
   try {
     const ns = await bed.addNamespace('bench');

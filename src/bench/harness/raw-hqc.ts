@@ -6,8 +6,8 @@
  * efficiency.
  */
 import { performance } from 'node:perf_hooks';
-import { createInThreadHqc256Kem } from '../../wasm/pqclean.js';
-import { createHqcWorkerPool } from '../../wasm/pool.js';
+import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
+import { createHqcWorkerPool } from '../../../wasm/pool.js';
 
 /** Completed encapsulations inside the measured window. */
 export interface RawHqcResult {

@@ -13,9 +13,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseNegotiateJson, runNegotiate, startRelayServer, type JsonHop } from '../cli/commands/demo.js';
-import { isPqpskError } from '../errors.js';
-import { bedPrerequisites, buildSingleHop, type BedProcess } from '../testbed/index.js';
+import { isPqpskError } from '../../errors.js';
+import { bedPrerequisites, buildSingleHop, parseNegotiateJson, runNegotiate, startRelayServer, type BedProcess, type JsonHop } from '../../testbed/index.js';
 import { medianOf } from './stats.js';
 
 /** Medians over the counted negotiations, ms. */
@@ -33,6 +32,8 @@ export interface NegotiationMedians {
   readonly negotiateMs: number;
   /** `pqpsk negotiate` from spawn to exit, node start-up included. */
   readonly processMs: number;
+  /** Per run, the process's wall time minus its own negotiation total (`totalMs` of --json): start-up, loading, exit. */
+  readonly processOverheadMs: number;
   /** The relay's handler time per registration (from its log). */
   readonly relayHandlerMs: number;
   readonly relayEncapsMs: Readonly<Record<string, number>>;
@@ -100,6 +101,7 @@ export async function measureNegotiation(runs: number): Promise<NegotiationBench
         totalMs: pick((x) => x.totalMs),
         negotiateMs: medianOf(negotiateMs),
         processMs: medianOf(processMs),
+        processOverheadMs: medianOf(processMs.map((ms, i) => ms - negotiateMs[i]!)),
         relayHandlerMs: medianOf(records.map((r) => r.ms)),
         relayEncapsMs: Object.fromEntries(kemNames.map((k) => [k, medianOf(records.map((r) => r.encaps_ms?.[k] ?? Number.NaN).filter((v) => !Number.isNaN(v)))])),
       },

@@ -1,0 +1,61 @@
+/**
+ * How much each section of `npm run bench` measures: the full run, and the `--quick`
+ * smoke run (every code path that needs no bed, in seconds; figures not meaningful). A
+ * new row or section adds its sizes here, in both plans.
+ */
+
+/** Iterations, rows and sizes for one run. */
+export interface Plan {
+  readonly kemIterations: { readonly 'ML-KEM-1024': number; readonly 'HQC-256': number };
+  /** Counted `pqpsk negotiate` runs on the real bed (after one warm-up). */
+  readonly negotiations: number;
+  /** Relay throughput rows on the in-memory `wg`. */
+  readonly rows: readonly { readonly workers: number; readonly clients: number }[];
+  /** Client counts of the relay throughput rows on wireguard-go (2 workers). */
+  readonly realClients: readonly number[];
+  readonly relaySeconds: number;
+  readonly relayWarmup: number;
+  readonly rawSeconds: number;
+  /** Live ephemerals the memory figure loads from the book, and parents it then registers. */
+  readonly seedLive: number;
+  readonly freshParents: number;
+  /** Registrations for the memory figure on wireguard-go (0: skip it). */
+  readonly realPeers: number;
+  /** Spawns of each command timed by the CLI start-up section. */
+  readonly startupRuns: number;
+}
+
+export const FULL: Plan = {
+  kemIterations: { 'ML-KEM-1024': 200, 'HQC-256': 30 },
+  negotiations: 5,
+  // Two workers = one per core (the relay's default); the 1-worker row leaves a core to
+  // the event loop and the load generator, to show what the ratio is bounded by.
+  rows: [
+    { workers: 2, clients: 1 },
+    { workers: 2, clients: 8 },
+    { workers: 2, clients: 64 },
+    { workers: 1, clients: 8 },
+  ],
+  realClients: [1, 8, 64],
+  relaySeconds: 3,
+  relayWarmup: 0.7,
+  rawSeconds: 1.2,
+  seedLive: 10_000,
+  freshParents: 20,
+  realPeers: 1_000,
+  startupRuns: 10,
+};
+
+export const QUICK: Plan = {
+  kemIterations: { 'ML-KEM-1024': 20, 'HQC-256': 4 },
+  negotiations: 0,
+  rows: [{ workers: 1, clients: 2 }],
+  realClients: [],
+  relaySeconds: 1,
+  relayWarmup: 0.3,
+  rawSeconds: 0.5,
+  seedLive: 300,
+  freshParents: 5,
+  realPeers: 0,
+  startupRuns: 2,
+};

@@ -1,0 +1,72 @@
+/**
+ * pqpsk itself on the bed: `pqpsk server` in a relay namespace, `pqpsk negotiate` in a
+ * client namespace, both as the real command line in a process of their own, and the PSK
+ * each end holds, read back as a fingerprint. `pqpsk demo`, the end-to-end tests and the
+ * benchmark drive the bed through these, so all three run the product the same way.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PqpskError } from '../errors.js';
+import { pskFingerprint } from '../kem/psk.js';
+import { readPresharedKey } from '../wg/psk-read.js';
+import type { Bed } from './bed.js';
+import type { BedProcess, RunResult } from './exec.js';
+import type { BedRelay } from './topologies.js';
+
+/** The CLI entry, run as `node MAIN_JS …` inside namespaces. */
+export const MAIN_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+
+/** Start `pqpsk server` for `relay` inside its namespace; resolves once it listens. */
+export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: string): Promise<BedProcess> {
+  const proc = bed.spawnIn(relay.namespace, [
+    process.execPath,
+    MAIN_JS,
+    'server',
+    '--interface',
+    relay.iface,
+    '--listen',
+    `${relay.gateway}:1337`,
+    '--state-dir',
+    join(stateDir, relay.iface),
+    '--hqc-workers',
+    '1',
+  ]);
+  await proc.waitForOutput(/"event":"listening"/, 20_000);
+  return proc;
+}
+
+/** Run `pqpsk negotiate <args>` inside the client namespace. */
+export function runNegotiate(bed: Bed, ns: string, args: readonly string[], timeoutMs = 120_000): Promise<RunResult> {
+  return bed.runIn(ns, [process.execPath, MAIN_JS, 'negotiate', ...args], { timeoutMs });
+}
+
+/** The fingerprint of the PSK `iface` (in `ns`) holds for `peer`, or null: read, hashed, wiped. */
+export async function peerPskFingerprint(ns: string, iface: string, peer: string): Promise<string | null> {
+  const psk = await readPresharedKey(iface, peer, { netns: ns });
+  if (psk === null) return null;
+  try {
+    return pskFingerprint(psk);
+  } finally {
+    psk.fill(0);
+  }
+}
+
+/** One hop of `negotiate --json`, as read back from its output. */
+export interface JsonHop {
+  role: string;
+  interface: string;
+  peer: string;
+  parentPublicKey: string;
+  ephemeralPublicKey: string;
+  pskFingerprint: string;
+  algorithms: string[];
+  timings: { keygenMs: number; rpcMs: number; decapsMs: number; switchMs: number; verifyMs: number; totalMs: number };
+}
+
+/** Parse the one JSON object `negotiate --json` prints on success. */
+export function parseNegotiateJson(stdout: string): { attempts: number; totalMs: number; hops: JsonHop[] } {
+  const line = stdout.trim().split('\n').pop() ?? '';
+  const parsed = JSON.parse(line) as { ok?: boolean; attempts: number; totalMs: number; hops: JsonHop[] };
+  if (parsed.ok !== true) throw new PqpskError('RPC_FAILURE', 'negotiate did not succeed');
+  return parsed;
+}
