@@ -5,10 +5,10 @@
  * production, a KAT generator in tests.
  *
  * The module has no allocator for the host to use: it exports one fixed I/O buffer, and a
- * 512 KiB stack placed first in memory, whose whole extent we know. After every call we
- * zero the I/O buffer and the SHAKE states (pqpsk_wipe) and the whole stack, so nothing
- * secret stays in linear memory between calls (best effort: JS cannot see copies the
- * engine may have made).
+ * 256 KiB stack placed first in memory (decapsulation uses ~180 KiB of it), so we know its
+ * whole extent. After every call we zero the I/O buffer, the SHAKE states (pqpsk_wipe) and
+ * the whole stack, so nothing secret stays in linear memory between calls (best effort:
+ * JS cannot see copies the engine may have made).
  *
  * Synchronous, like pqclean.ts: the relay runs it on worker threads (pool.ts).
  */

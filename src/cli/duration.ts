@@ -13,6 +13,13 @@ const UNIT_MS: Readonly<Record<string, number>> = Object.freeze({
   d: 86_400_000,
 });
 
+/**
+ * The longest duration accepted: a century. Anything longer means no expiry at all, and
+ * past 2^53 ms the sum is no longer a whole number of milliseconds that formatDuration
+ * can print back in a form this parser reads.
+ */
+export const MAX_DURATION_MS = 100 * 365 * UNIT_MS['d']!;
+
 /** Parse `text` into milliseconds, at least `minMs`; `label` names the option in errors. */
 export function parseDuration(label: string, text: string, minMs = 1000): number {
   const trimmed = typeof text === 'string' ? text.trim() : '';
@@ -24,6 +31,9 @@ export function parseDuration(label: string, text: string, minMs = 1000): number
   const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_MS[p[2]!]!, 0);
   if (!Number.isFinite(ms) || ms < minMs) {
     throw new PqpskError('INVALID_INPUT', `${label}: must be at least ${formatDuration(minMs)}`);
+  }
+  if (ms > MAX_DURATION_MS) {
+    throw new PqpskError('INVALID_INPUT', `${label}: must be at most ${formatDuration(MAX_DURATION_MS)}`);
   }
   return Math.round(ms);
 }

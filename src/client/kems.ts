@@ -10,8 +10,7 @@ import type { Kem } from '../kem/types.js';
 import { referenceMcElieceBackend } from './mceliece.js';
 import { instantiateHqcEngine } from '../../wasm/hqc-engine.js';
 
-/** What the client sends unless told otherwise, as Mullvad's app does: ML-KEM-1024 then HQC-256. */
-export const DEFAULT_CLIENT_KEMS = 'ML-KEM-1024,HQC-256';
+export { DEFAULT_CLIENT_KEMS } from './defaults.js';
 
 /** Parse `--kem` (comma-separated wire names) with the relay's own list rules. */
 export function parseKemList(text: string): string[] {

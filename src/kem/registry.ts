@@ -31,16 +31,7 @@ const SIZES: Readonly<Record<KemName, KemSizes>> = Object.freeze({
   'Classic-McEliece-460896f-round3': CLASSIC_MCELIECE_460896F_SIZES,
 });
 
-/**
- * Where HQC-256 runs. `pqpsk`: the project's own WebAssembly build (wasm/hqc-256/:
- * PQClean's HQC-256 with a faster constant-time multiplication), the default.
- * `pqclean`: PQClean's build as the pqclean package ships it, the reference engine for
- * operators who want the upstream build. Both give byte-identical keys, ciphertexts and
- * secrets for the same randomness.
- */
-export type HqcEngine = 'pqpsk' | 'pqclean';
-export const HQC_ENGINES: readonly HqcEngine[] = Object.freeze(['pqpsk', 'pqclean'] as const);
-export const DEFAULT_HQC_ENGINE: HqcEngine = 'pqpsk';
+export { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from './hqc-engines.js';
 
 /** What a Kem needs from outside kem/: HQC's WebAssembly backend, optional test randomness. */
 export interface KemDeps {

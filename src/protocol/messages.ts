@@ -18,6 +18,18 @@ export interface WireRegisterRequest {
   daita_v2: { version: number; platform: DaitaPlatform; level: DaitaLevel } | null;
 }
 
+/**
+ * What the relay receives for a message that does not decode as a RegisterPeerV1 request.
+ * The rpc layer hands it on instead of letting gRPC answer INTERNAL by itself, so the
+ * relay refuses it like any other invalid request: INVALID_ARGUMENT, logged and counted.
+ */
+export interface UndecodableRequest {
+  readonly undecodable: true;
+}
+
+/** Everything a relay's handler can be given: a decoded request or the undecodable marker. */
+export type ReceivedRegisterRequest = WireRegisterRequest | UndecodableRequest;
+
 /** A response as decoded with LOADER_OPTIONS. */
 export interface WireRegisterResponse {
   post_quantum: { ciphertexts: Buffer[] } | null;

@@ -7,7 +7,7 @@ import { PqpskError, checkLength } from '../errors.js';
 import { assertAlgorithmList, kemSizes, SUPPORTED_KEM_NAMES } from '../kem/registry.js';
 import type { KemName } from '../kem/types.js';
 import { WG_KEY_BYTES } from './keys.js';
-import type { RegisterRequestInput, WireRegisterRequest } from './messages.js';
+import type { ReceivedRegisterRequest, RegisterRequestInput } from './messages.js';
 
 /** The fixed text of the DAITA refusal: this relay implements post-quantum PSKs only. */
 export const DAITA_UNSUPPORTED = 'DAITA is not supported by this relay';
@@ -53,13 +53,17 @@ export interface ValidRegisterRequest {
   readonly kems: readonly KemPublicKey[];
 }
 
+/** The text of the refusal of a message that is not a RegisterPeerV1 request at all. */
+export const UNDECODABLE_DETAILS = 'request: not a RegisterPeerV1 protobuf message';
+
 /**
- * Check a decoded request: DAITA refused (UNSUPPORTED_FEATURE); both WireGuard keys 32
- * bytes and distinct; `post_quantum` present with 1…N distinct supported algorithms
+ * Check a decoded request: a message that failed to decode is INVALID_INPUT; DAITA
+ * refused (UNSUPPORTED_FEATURE); both WireGuard keys 32 bytes and distinct; `post_quantum` present with 1…N distinct supported algorithms
  * (Kyber1024 never beside ML-KEM-1024), each key exactly its KEM's length; and, when the
  * transport says how many bytes the request took, no more than its algorithms need.
  */
-export function validateRegisterRequest(request: WireRegisterRequest, encodedBytes?: number): ValidRegisterRequest {
+export function validateRegisterRequest(request: ReceivedRegisterRequest, encodedBytes?: number): ValidRegisterRequest {
+  if ('undecodable' in request) throw new PqpskError('INVALID_INPUT', UNDECODABLE_DETAILS);
   if (request.daita?.activate_daita === true || request.daita_v2 != null) {
     throw new PqpskError('UNSUPPORTED_FEATURE', DAITA_UNSUPPORTED);
   }

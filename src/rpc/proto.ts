@@ -26,6 +26,7 @@ export const REGISTER_PEER_PATH = '/ephemeralpeer.EphemeralPeer/RegisterPeerV1';
 export type {
   DaitaLevel,
   DaitaPlatform,
+  ReceivedRegisterRequest,
   RegisterRequestInput,
   RegisterResponseInput,
   WireRegisterRequest,

@@ -6,7 +6,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { PqpskError } from '../errors.js';
-import { ephemeralPeerService, type RegisterResponseInput, type WireRegisterRequest } from './proto.js';
+import { ephemeralPeerService, registerPeerMethod, type ReceivedRegisterRequest, type RegisterResponseInput } from './proto.js';
 import { statusForError } from './status.js';
 
 /** What a handler knows about the call besides the request. */
@@ -19,7 +19,7 @@ export interface RegisterCallContext {
   readonly requestBytes: number | undefined;
 }
 
-export type RegisterHandler = (request: WireRegisterRequest, context: RegisterCallContext) => Promise<RegisterResponseInput>;
+export type RegisterHandler = (request: ReceivedRegisterRequest, context: RegisterCallContext) => Promise<RegisterResponseInput>;
 
 export interface RpcServerOptions {
   /** Requests larger than this are refused by grpc-js with RESOURCE_EXHAUSTED before decoding. */
@@ -44,16 +44,51 @@ export function peerIp(peer: string): string {
   return unbracketed.startsWith('::ffff:') && unbracketed.includes('.') ? unbracketed.slice(7) : unbracketed;
 }
 
+const UNDECODABLE: ReceivedRegisterRequest = Object.freeze({ undecodable: true });
+
+/**
+ * Decode a request's bytes as the server does: a message that is not a RegisterPeerV1
+ * request becomes the undecodable marker instead of an exception. grpc-js answers a
+ * throwing deserializer with INTERNAL before any handler runs, which would keep garbage
+ * out of the relay's log and metrics and make it look like a relay fault; with the marker
+ * the relay's validation refuses it as INVALID_ARGUMENT. (A message that fails to
+ * decompress never gets here: grpc-js answers that itself.)
+ */
+export function decodeRegisterRequest(bytes: Buffer): ReceivedRegisterRequest {
+  try {
+    return registerPeerMethod().requestDeserialize(bytes);
+  } catch {
+    return UNDECODABLE;
+  }
+}
+
+/**
+ * The EphemeralPeer service with the deserializer above in place of the loader's throwing
+ * one, noting in `sizes` how many bytes each decoded request took on the wire.
+ */
+function serviceDefinition(sizes: WeakMap<object, number>): grpc.ServiceDefinition {
+  const service = ephemeralPeerService();
+  const method = service['RegisterPeerV1'];
+  if (method === undefined) throw new Error('EphemeralPeer service without RegisterPeerV1');
+  const measured = (bytes: Buffer): ReceivedRegisterRequest => {
+    const decoded = decodeRegisterRequest(bytes);
+    if (decoded !== UNDECODABLE) sizes.set(decoded, bytes.length);
+    return decoded;
+  };
+  return { ...service, RegisterPeerV1: { ...method, requestDeserialize: measured } };
+}
+
 /** Start the EphemeralPeer service on `address` (`ip:port`). Fails with SETUP when it cannot bind. */
 export async function startRpcServer(address: string, handler: RegisterHandler, options: RpcServerOptions): Promise<RpcServer> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxRequestBytes,
     'grpc.max_send_message_length': 64 * 1024,
   });
-  const { definition, encodedBytes } = measuredService();
-  server.addService(definition, {
+  // Each decoded request's encoded size, keyed weakly by the decoded object (nothing outlives the call).
+  const sizes = new WeakMap<object, number>();
+  server.addService(serviceDefinition(sizes), {
     RegisterPeerV1: (
-      call: grpc.ServerUnaryCall<WireRegisterRequest, RegisterResponseInput>,
+      call: grpc.ServerUnaryCall<ReceivedRegisterRequest, RegisterResponseInput>,
       callback: grpc.sendUnaryData<RegisterResponseInput>,
     ) => {
       const controller = new AbortController();
@@ -61,7 +96,7 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
       const context: RegisterCallContext = {
         peerAddress: peerIp(call.getPeer()),
         signal: controller.signal,
-        requestBytes: encodedBytes(call.request),
+        requestBytes: sizes.get(call.request),
       };
       let answered = false;
       const answer = (err: grpc.ServerErrorResponse | null, value?: RegisterResponseInput): void => {
@@ -92,28 +127,6 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
     shutdown: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
     forceShutdown: () => server.forceShutdown(),
   };
-}
-
-/**
- * The service definition with a request deserializer that remembers each decoded request's
- * encoded size (keyed weakly by the decoded object, so nothing outlives the call).
- */
-function measuredService(): { definition: grpc.ServiceDefinition; encodedBytes: (request: object) => number | undefined } {
-  const sizes = new WeakMap<object, number>();
-  const definition: grpc.ServiceDefinition = Object.fromEntries(
-    Object.entries(ephemeralPeerService()).map(([name, method]) => [
-      name,
-      {
-        ...method,
-        requestDeserialize: (bytes: Buffer) => {
-          const decoded: unknown = method.requestDeserialize(bytes);
-          if (typeof decoded === 'object' && decoded !== null) sizes.set(decoded, bytes.length);
-          return decoded;
-        },
-      },
-    ]),
-  );
-  return { definition, encodedBytes: (request) => sizes.get(request) };
 }
 
 function bindReason(err: Error): string {

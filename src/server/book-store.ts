@@ -26,8 +26,7 @@ export interface BookStore {
   readonly location: string;
 }
 
-/** The default state directory of `pqpsk server`. */
-export const DEFAULT_STATE_DIR = '/var/lib/pqpsk';
+export { DEFAULT_STATE_DIR } from './defaults.js';
 
 const FORMAT = 'pqpsk-relay-book';
 const VERSION = 1;

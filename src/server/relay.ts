@@ -12,7 +12,7 @@
 import { PqpskError, isPqpskError } from '../errors.js';
 import { keyTag } from '../protocol/keys.js';
 import { publicKeyToText } from '../wg/keys.js';
-import type { RegisterResponseInput, WireRegisterRequest } from '../protocol/messages.js';
+import type { ReceivedRegisterRequest, RegisterResponseInput } from '../protocol/messages.js';
 import {
   authenticate,
   planRecovery,
@@ -33,13 +33,9 @@ import { DEFAULT_RATE_LIMIT, InflightGate, RateLimiter, type RateLimit } from '.
 import { SerialQueue } from './serial.js';
 import { SILENT_LOGGER, describeError, type LogLevel, type Logger } from './log.js';
 import { RelayMetrics, type RegistrationResult } from './metrics.js';
+import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from './defaults.js';
 
-/** An ephemeral that never handshakes is removed after 120 s: a client that crashed mid-switch must not leave a peer behind for long. */
-export const PENDING_TIMEOUT_MS = 120_000;
-/** Default `--ephemeral-ttl`: a handshook ephemeral with no handshake for this long goes. */
-export const DEFAULT_EPHEMERAL_TTL_MS = 24 * 3_600_000;
-/** Default `--max-inflight`. */
-export const DEFAULT_MAX_INFLIGHT = 32;
+export { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS };
 
 /** How often the watcher reads latest handshakes. */
 export interface PollIntervals {
@@ -166,7 +162,7 @@ export class Relay {
    * layer maps to a status; nothing on the interface changes unless the call succeeds
    * (or fails after its single `wg set`, which only a `wg` fault can cause).
    */
-  async register(request: WireRegisterRequest, context: CallContext): Promise<RegisterResponseInput> {
+  async register(request: ReceivedRegisterRequest, context: CallContext): Promise<RegisterResponseInput> {
     const started = performance.now();
     const line: Record<string, unknown> & { event: string } = { event: 'registration', iface: this.iface };
     let result: RegistrationResult = 'ok';
@@ -193,7 +189,7 @@ export class Relay {
     }
   }
 
-  async #register(request: WireRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
+  async #register(request: ReceivedRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
     const valid = validateRegisterRequest(request, context.requestBytes);
     const claimed = publicKeyToText(valid.parentKey);
     const ephemeral = publicKeyToText(valid.ephemeralKey);

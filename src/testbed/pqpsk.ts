@@ -13,8 +13,8 @@ import type { Bed } from './bed.js';
 import type { BedProcess, RunResult } from './exec.js';
 import type { BedRelay } from './topologies.js';
 
-/** The CLI entry, run as `node MAIN_JS …` inside namespaces. */
-export const MAIN_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** The installed `pqpsk` (package.json `bin`, the bundle `npm run build` makes), run as `node MAIN_JS …` inside namespaces. */
+export const MAIN_JS = fileURLToPath(new URL('../cli/pqpsk.js', import.meta.url));
 
 /** Start `pqpsk server` for `relay` inside its namespace; resolves once it listens. */
 export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: string): Promise<BedProcess> {

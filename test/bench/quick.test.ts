@@ -69,7 +69,7 @@ test('bench --quick --json: one JSON object with every section, then the table r
 
   assert.ok(report.startup.measured, 'start-up needs only node');
   if (report.startup.measured) {
-    assert.deepEqual(report.startup.rows.map((r) => r.command), ['node -e 0', 'pqpsk --help']);
+    assert.deepEqual(report.startup.rows.map((r) => r.command), ['node -e 0', 'pqpsk --help', 'pqpsk negotiate, no such interface']);
     for (const row of report.startup.rows) finite(row.medianMs, `${row.command} median`);
   }
 

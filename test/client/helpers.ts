@@ -7,7 +7,7 @@
 import { createServer } from 'node:net';
 import { combineSharedSecrets } from '../../src/kem/psk.js';
 import type { TunnelProbe } from '../../src/client/verify.js';
-import type { WireRegisterRequest } from '../../src/protocol/messages.js';
+import type { ReceivedRegisterRequest } from '../../src/protocol/messages.js';
 import { validateRegisterRequest } from '../../src/protocol/request.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
@@ -56,7 +56,7 @@ export async function startTestRelay(mode: RelayMode = 'good', options: TestRela
   const relay: { mode: RelayMode } = { mode };
   const server: RpcServer = await startRpcServer(
     options.address ?? '127.0.0.1:0',
-    async (request: WireRegisterRequest) => {
+    async (request: ReceivedRegisterRequest) => {
       const current = queue.shift() ?? relay.mode;
       const valid = validateRegisterRequest(request);
       const kems = inThreadKems();

@@ -32,6 +32,7 @@ test('a call reaches the handler with the caller address and returns its answer'
   await withServer(
     async (req, ctx) => {
       seenAddress = ctx.peerAddress;
+      assert.ok(!('undecodable' in req));
       assert.deepEqual(req.wg_parent_pubkey, request.wg_parent_pubkey);
       return { post_quantum: { ciphertexts: [Buffer.from('first'), Buffer.from('second')] } };
     },

@@ -57,21 +57,21 @@ exports=(
 
 cflags=(
   --target=wasm32 -O3 -std=c99 -ffreestanding -nostdlib
-  -mbulk-memory -mmutable-globals
+  -mbulk-memory -mmutable-globals -msimd128
   -Wall -Wextra -Wno-unused-parameter
   -Iinclude -Iupstream/common -Iupstream/hqc-256
 )
 
-# Memory: the stack first (so an overflow traps at address 0 instead of running into
+# Memory: the stack first (so an overflow traps below address 0 instead of running into
 # data), then static data and the I/O buffer; fixed size, never grown.
 ldflags=(
   --target=wasm32 -nostdlib
   -Wl,--no-entry
   -Wl,--allow-undefined-file=imports.txt
   -Wl,--stack-first
-  -Wl,-z,stack-size=524288
-  -Wl,--initial-memory=655360
-  -Wl,--max-memory=655360
+  -Wl,-z,stack-size=262144
+  -Wl,--initial-memory=393216
+  -Wl,--max-memory=393216
   -Wl,--gc-sections
   -Wl,--strip-all
 )

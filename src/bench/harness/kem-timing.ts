@@ -1,6 +1,6 @@
 /**
  * Per-operation timings of a KEM on this machine, and of the two pqpsk runs by default:
- * ML-KEM-1024 (noble, pure JS) and HQC-256 (PQClean via WebAssembly, in-thread). Figures
+ * ML-KEM-1024 (noble, pure JS) and HQC-256 (our WebAssembly build, in-thread). Figures
  * are printed, never asserted (timings belong in benchmarks, not tests).
  */
 import { performance } from 'node:perf_hooks';
@@ -27,39 +27,65 @@ export interface OperationTiming {
  * that both sides agree, so a broken KEM cannot produce a flattering figure.
  */
 export async function measureKem(kem: Kem, iterations: number, warmup = 2): Promise<OperationTiming[]> {
-  const samples: Record<KemOperation, number[]> = { keygen: [], encapsulate: [], decapsulate: [] };
-  for (let round = 0; round < warmup + iterations; round++) {
-    const t0 = performance.now();
-    const { publicKey, secretKey } = await kem.keygen();
-    const t1 = performance.now();
-    const { ciphertext, sharedSecret } = await kem.encapsulate(publicKey);
-    const t2 = performance.now();
-    const decapsulated = await kem.decapsulate(ciphertext, secretKey);
-    const t3 = performance.now();
-    const agree = Buffer.from(decapsulated).equals(Buffer.from(sharedSecret));
-    secretKey.fill(0);
-    sharedSecret.fill(0);
-    decapsulated.fill(0);
-    if (!agree) throw new Error(`${kem.name}: decapsulation disagrees with encapsulation`);
-    if (round < warmup) continue;
-    samples.keygen.push(t1 - t0);
-    samples.encapsulate.push(t2 - t1);
-    samples.decapsulate.push(t3 - t2);
-  }
-  return (Object.keys(samples) as KemOperation[]).map((operation) => ({
-    kem: kem.name,
-    operation,
-    iterations,
-    medianMs: medianOf(samples[operation]),
-    p90Ms: percentileOf(samples[operation], 0.9),
-  }));
+  return measureSideBySide([{ kem, label: kem.name }], iterations, warmup);
 }
 
-/** Both KEMs as pqpsk runs them, `iterations` rounds each. */
+/**
+ * Like measureKem for several KEMs at once, their rounds interleaved (one round of each in
+ * turn), so that load from elsewhere on a shared machine weighs on all of them alike.
+ * Each result row carries its entry's `label` as `kem`.
+ */
+export async function measureSideBySide(
+  entries: readonly { readonly kem: Kem; readonly label: string }[],
+  iterations: number,
+  warmup = 2,
+): Promise<OperationTiming[]> {
+  const samples = entries.map((): Record<KemOperation, number[]> => ({ keygen: [], encapsulate: [], decapsulate: [] }));
+  for (let round = 0; round < warmup + iterations; round++) {
+    for (const [i, { kem }] of entries.entries()) {
+      const t0 = performance.now();
+      const { publicKey, secretKey } = await kem.keygen();
+      const t1 = performance.now();
+      const { ciphertext, sharedSecret } = await kem.encapsulate(publicKey);
+      const t2 = performance.now();
+      const decapsulated = await kem.decapsulate(ciphertext, secretKey);
+      const t3 = performance.now();
+      const agree = Buffer.from(decapsulated).equals(Buffer.from(sharedSecret));
+      secretKey.fill(0);
+      sharedSecret.fill(0);
+      decapsulated.fill(0);
+      if (!agree) throw new Error(`${kem.name}: decapsulation disagrees with encapsulation`);
+      if (round < warmup) continue;
+      samples[i]!.keygen.push(t1 - t0);
+      samples[i]!.encapsulate.push(t2 - t1);
+      samples[i]!.decapsulate.push(t3 - t2);
+    }
+  }
+  return entries.flatMap(({ label }, i) =>
+    (Object.keys(samples[i]!) as KemOperation[]).map((operation) => ({
+      kem: label,
+      operation,
+      iterations,
+      medianMs: medianOf(samples[i]![operation]),
+      p90Ms: percentileOf(samples[i]![operation], 0.9),
+    })),
+  );
+}
+
+/**
+ * Both KEMs as pqpsk runs them, `iterations` rounds each; HQC-256 interleaved with the
+ * pqclean package's build (labelled `HQC-256 pqclean`), for the side-by-side comparison.
+ */
 export async function measureAllKems(iterations: { readonly 'ML-KEM-1024': number; readonly 'HQC-256': number }): Promise<OperationTiming[]> {
   return [
     ...(await measureKem(createMlKem1024(), iterations['ML-KEM-1024'])),
-    ...(await measureKem(createInThreadHqc256Kem(), iterations['HQC-256'])),
+    ...(await measureSideBySide(
+      [
+        { kem: createInThreadHqc256Kem(), label: 'HQC-256' },
+        { kem: createInThreadHqc256Kem({ engine: 'pqclean' }), label: 'HQC-256 pqclean' },
+      ],
+      iterations['HQC-256'],
+    )),
   ];
 }
 

@@ -6,6 +6,7 @@
  * efficiency.
  */
 import { performance } from 'node:perf_hooks';
+import type { HqcEngine } from '../../kem/registry.js';
 import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
 import { createHqcWorkerPool } from '../../../wasm/pool.js';
 
@@ -19,10 +20,17 @@ export interface RawHqcResult {
 }
 
 /** Encapsulate to one public key in a loop for `seconds` after `warmupSeconds`, counting completions. */
-export async function measureRawHqc(options: { workers: number; concurrency: number; seconds: number; warmupSeconds?: number }): Promise<RawHqcResult> {
+export async function measureRawHqc(options: {
+  workers: number;
+  concurrency: number;
+  seconds: number;
+  warmupSeconds?: number;
+  /** The pool's engine; default the relay's default. */
+  engine?: HqcEngine;
+}): Promise<RawHqcResult> {
   const keys = await createInThreadHqc256Kem().keygen();
   keys.secretKey.fill(0);
-  const pool = createHqcWorkerPool({ size: options.workers });
+  const pool = createHqcWorkerPool({ size: options.workers, ...(options.engine === undefined ? {} : { engine: options.engine }) });
   try {
     // Workers start asynchronously: one operation per worker before the clock starts.
     await Promise.all(Array.from({ length: options.workers }, () => pool.kem.encapsulate(keys.publicKey).then((e) => e.sharedSecret.fill(0))));

@@ -1,9 +1,11 @@
 /**
  * Section 5: how long the command line takes to start, as an operator meets it: `pqpsk
  * --help` as a fresh process, spawn to exit, beside a bare `node -e 0` on the same
- * machine (the floor no change to pqpsk can go under). The other start-up figure, a
- * `pqpsk negotiate` process minus its own negotiation, needs the bed and is in section 2.
- * Measured with child processes from here, so the bench needs nothing but node.
+ * machine (the floor no change to pqpsk can go under), and `pqpsk negotiate` on an
+ * interface that does not exist: every module negotiate needs is loaded, then it stops
+ * at its first `wg` call (exit code 2). The start-up figure of a real negotiation, the
+ * process minus its own negotiation, needs the bed and is in section 2. Measured with
+ * child processes from here, so the bench needs nothing but node.
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
@@ -28,25 +30,26 @@ export type StartupSection = NotMeasured | { readonly measured: true; readonly r
 export const STARTUP_LIMITS = Object.freeze({ helpMs: 250 });
 
 const HELP_TARGET = `pqpsk --help wall ≤ ${STARTUP_LIMITS.helpMs} ms`;
+const NEGOTIATE_LOAD = 'pqpsk negotiate, no such interface';
 
-/** Spawn `argv` (no shell, output discarded), resolve with its wall time; rejects on a non-zero exit. */
-function timeSpawn(argv: readonly string[]): Promise<number> {
+/** Spawn `argv` (no shell, output discarded), resolve with its wall time; rejects on another exit code than `expect`. */
+function timeSpawn(argv: readonly string[], expect: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
     child.once('error', () => reject(new PqpskError('INTERNAL', `start-up bench: could not start ${argv[0]}`)));
     child.once('exit', (code) => {
       const ms = performance.now() - t0;
-      if (code === 0) resolve(ms);
+      if (code === expect) resolve(ms);
       else reject(new PqpskError('INTERNAL', `start-up bench: \`${argv.slice(1).join(' ')}\` exited with ${String(code)}`));
     });
   });
 }
 
-async function timeCommand(label: string, argv: readonly string[], runs: number): Promise<SpawnTiming> {
-  await timeSpawn(argv);
+async function timeCommand(label: string, argv: readonly string[], runs: number, expect = 0): Promise<SpawnTiming> {
+  await timeSpawn(argv, expect);
   const samples: number[] = [];
-  for (let i = 0; i < runs; i++) samples.push(await timeSpawn(argv));
+  for (let i = 0; i < runs; i++) samples.push(await timeSpawn(argv, expect));
   return { command: label, runs, medianMs: medianOf(samples), minMs: Math.min(...samples), maxMs: Math.max(...samples) };
 }
 
@@ -58,6 +61,7 @@ export const startupSection: BenchSection<'startup'> = {
     const rows = [
       await timeCommand('node -e 0', [process.execPath, '-e', '0'], ctx.plan.startupRuns),
       await timeCommand('pqpsk --help', [process.execPath, MAIN_JS, '--help'], ctx.plan.startupRuns),
+      await timeCommand(NEGOTIATE_LOAD, [process.execPath, MAIN_JS, 'negotiate', '--interface', 'pqnosuch0', '--max-attempts', '1'], ctx.plan.startupRuns, 2),
     ];
     return { measured: true, rows };
   },
@@ -65,8 +69,8 @@ export const startupSection: BenchSection<'startup'> = {
   format(s) {
     if (!s.measured) return [`   not measured: ${s.reason}`];
     return [
-      `   ${'command'.padEnd(16)} ${'runs'.padStart(4)} ${'median ms'.padStart(10)} ${'min ms'.padStart(7)} ${'max ms'.padStart(7)}`,
-      ...s.rows.map((r) => `   ${r.command.padEnd(16)} ${String(r.runs).padStart(4)} ${f0(r.medianMs).padStart(10)} ${f0(r.minMs).padStart(7)} ${f0(r.maxMs).padStart(7)}`),
+      `   ${'command'.padEnd(36)} ${'runs'.padStart(4)} ${'median ms'.padStart(10)} ${'min ms'.padStart(7)} ${'max ms'.padStart(7)}`,
+      ...s.rows.map((r) => `   ${r.command.padEnd(36)} ${String(r.runs).padStart(4)} ${f0(r.medianMs).padStart(10)} ${f0(r.minMs).padStart(7)} ${f0(r.maxMs).padStart(7)}`),
     ];
   },
   targets(s) {

@@ -1,22 +1,17 @@
 /**
- * `pqpsk server`: run the EphemeralPeer relay service beside an existing WireGuard
- * interface. Parses and checks the options, prints the relay's JSON log lines
- * on stdout and one clear line on stderr for a start-up failure, and turns SIGTERM/SIGINT
- * into a graceful stop.
+ * `pqpsk server`: what it accepts and its help. This file is loaded for every pqpsk
+ * command, so it imports only yargs' types and modules that import nothing heavy; the
+ * work is in server-run.ts, loaded by the handler when this command runs.
  */
 import type { CommandModule } from 'yargs';
-import { PqpskError, isPqpskError } from '../../errors.js';
-import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/registry.js';
-import { DEFAULT_STATE_DIR, FileBookStore } from '../../server/book-store.js';
-import { formatDuration, parseDuration } from '../duration.js';
-import { DEFAULT_SERVICE_PORT, defaultListenAddress, parseHostPort } from '../../server/listen.js';
-import { LOG_LEVELS, levelFilter, type LogLevel, type Logger } from '../../server/log.js';
-import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from '../../server/relay.js';
-import { startRelayService } from '../../server/service.js';
-import { RealWgControl } from '../../wg/real.js';
-import { EXIT_GAVE_UP, EXIT_OK, exitCodeFor } from '../exit-codes.js';
+import { formatDuration } from '../duration.js';
+import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-engines.js';
+import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, DEFAULT_STATE_DIR, PENDING_TIMEOUT_MS } from '../../server/defaults.js';
+import { DEFAULT_SERVICE_PORT } from '../../server/listen.js';
+import { LOG_LEVELS, type LogLevel } from '../../server/log.js';
 
-interface ServerArgs {
+/** The parsed options of `pqpsk server`. */
+export interface ServerArgs {
   interface: string;
   listen: string | undefined;
   metrics: string | undefined;
@@ -60,7 +55,7 @@ Signals and exit codes:
   interface, no \`wg\`, address in use, unreadable state file) print one line and exit 2.
   Needs root (CAP_NET_ADMIN) to change the interface.`;
 
-/** The `server` subcommand. */
+/** The `server` subcommand; the handler loads the relay's modules. */
 export const serverCommand: CommandModule<object, ServerArgs> = {
   command: 'server',
   describe: 'Run the post-quantum ephemeral-peer relay service for a WireGuard interface',
@@ -97,74 +92,5 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         describe: "HQC-256 build the workers run: pqpsk (the project's own, faster) or pqclean (the upstream reference)",
       })
       .epilog(EPILOG),
-  handler: async (argv) => {
-    const logger = levelFilter(argv['log-level'], stdoutLogger());
-    let service;
-    try {
-      const maxInflight = argv['max-inflight'];
-      if (!Number.isInteger(maxInflight) || maxInflight < 1) {
-        throw usage(`--max-inflight: expected a whole number ≥ 1, got ${String(maxInflight)}`);
-      }
-      const workers = argv['hqc-workers'];
-      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 256)) {
-        throw usage(`--hqc-workers: expected a whole number from 1 to 256, got ${String(workers)}`);
-      }
-      const ephemeralTtlMs = parseDuration('--ephemeral-ttl', argv['ephemeral-ttl']);
-      const listen = argv.listen === undefined ? defaultListenAddress(argv.interface) : parseHostPort('--listen', argv.listen);
-      const metrics = argv.metrics === undefined ? undefined : parseHostPort('--metrics', argv.metrics);
-      service = await startRelayService({
-        iface: argv.interface,
-        listen,
-        ...(metrics === undefined ? {} : { metrics }),
-        wg: new RealWgControl(),
-        store: new FileBookStore(argv['state-dir'], argv.interface),
-        logger,
-        ephemeralTtlMs,
-        maxInflight,
-        ...(workers === undefined ? {} : { hqcWorkers: workers }),
-        hqcEngine: argv['hqc-engine'],
-      });
-    } catch (err) {
-      fail(err);
-    }
-    const running = service;
-    await new Promise<void>((resolve) => {
-      let signalled = false;
-      const onSignal = (signal: NodeJS.Signals): void => {
-        if (signalled) {
-          process.stderr.write(`pqpsk server: ${signal} again, exiting without finishing\n`);
-          process.exit(EXIT_GAVE_UP);
-        }
-        signalled = true;
-        resolve();
-      };
-      process.on('SIGTERM', onSignal);
-      process.on('SIGINT', onSignal);
-    });
-    try {
-      await running.stop();
-    } catch (err) {
-      fail(err);
-    }
-    process.exit(EXIT_OK);
-  },
+  handler: async (argv) => (await import('./server-run.js')).run(argv),
 };
-
-function stdoutLogger(): Logger {
-  return {
-    log: (level, record) => {
-      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, ...record })}\n`);
-    },
-  };
-}
-
-function usage(message: string): PqpskError {
-  return new PqpskError('INVALID_INPUT', message);
-}
-
-/** One line on stderr, then the exit code of the error (2 for set-up and usage problems). */
-function fail(err: unknown): never {
-  const message = isPqpskError(err) ? err.message : `unexpected ${err instanceof Error ? err.name : 'error'}`;
-  process.stderr.write(`pqpsk server: ${message}\n`);
-  process.exit(exitCodeFor(err));
-}

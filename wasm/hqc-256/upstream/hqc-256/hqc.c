@@ -50,6 +50,7 @@ void PQCLEAN_HQC256_CLEAN_hqc_pke_keygen(uint8_t *pk, uint8_t *sk) {
 
     // Compute public key
     PQCLEAN_HQC256_CLEAN_vect_set_random(&pk_seedexpander, h);
+    // Multiply: y is the SECRET operand; h is PUBLIC (expanded from pk_seed, which the public key carries).
     PQCLEAN_HQC256_CLEAN_vect_mul(s, y, h);
     PQCLEAN_HQC256_CLEAN_vect_add(s, x, s, VEC_N_SIZE_64);
 
@@ -96,6 +97,7 @@ void PQCLEAN_HQC256_CLEAN_hqc_pke_encrypt(uint64_t *u, uint64_t *v, uint8_t *m, 
     PQCLEAN_HQC256_CLEAN_vect_set_random_fixed_weight(&vec_seedexpander, e, PARAM_OMEGA_E);
 
     // Compute u = r1 + r2.h
+    // Multiply: r2 is the SECRET operand (from theta); h is PUBLIC (from the public key).
     PQCLEAN_HQC256_CLEAN_vect_mul(u, r2, h);
     PQCLEAN_HQC256_CLEAN_vect_add(u, r1, u, VEC_N_SIZE_64);
 
@@ -104,6 +106,7 @@ void PQCLEAN_HQC256_CLEAN_hqc_pke_encrypt(uint64_t *u, uint64_t *v, uint8_t *m, 
     PQCLEAN_HQC256_CLEAN_vect_resize(tmp1, PARAM_N, v, PARAM_N1N2);
 
     // Compute v = m.G + s.r2 + e
+    // Multiply: r2 is the SECRET operand (from theta); s is PUBLIC (the public key's syndrome).
     PQCLEAN_HQC256_CLEAN_vect_mul(tmp2, r2, s);
     PQCLEAN_HQC256_CLEAN_vect_add(tmp2, e, tmp2, VEC_N_SIZE_64);
     PQCLEAN_HQC256_CLEAN_vect_add(tmp2, tmp1, tmp2, VEC_N_SIZE_64);
@@ -135,6 +138,7 @@ uint8_t PQCLEAN_HQC256_CLEAN_hqc_pke_decrypt(uint8_t *m, uint8_t *sigma, const u
 
     // Compute v - u.y
     PQCLEAN_HQC256_CLEAN_vect_resize(tmp1, PARAM_N, v, PARAM_N1N2);
+    // Multiply: y is the SECRET operand (the secret key); u is PUBLIC (the ciphertext, sent in clear).
     PQCLEAN_HQC256_CLEAN_vect_mul(tmp2, y, u);
     PQCLEAN_HQC256_CLEAN_vect_add(tmp2, tmp1, tmp2, VEC_N_SIZE_64);
 

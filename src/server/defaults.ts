@@ -1,0 +1,13 @@
+/**
+ * The relay's defaults and fixed times, in a module that imports nothing: `pqpsk --help`
+ * shows them, and the command line loads its help text without loading the relay.
+ */
+
+/** An ephemeral that never handshakes is removed after 120 s: a client that crashed mid-switch must not leave a peer behind for long. */
+export const PENDING_TIMEOUT_MS = 120_000;
+/** Default `--ephemeral-ttl`: a handshook ephemeral with no handshake for this long goes. */
+export const DEFAULT_EPHEMERAL_TTL_MS = 24 * 3_600_000;
+/** Default `--max-inflight`. */
+export const DEFAULT_MAX_INFLIGHT = 32;
+/** The default state directory of `pqpsk server`. */
+export const DEFAULT_STATE_DIR = '/var/lib/pqpsk';
