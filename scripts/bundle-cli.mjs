@@ -11,7 +11,15 @@
 // (the bundle's): yargs finds its translations three folders up, in dist/locales, where
 // they are copied. `require` is given to the bundle for the packages that look modules
 // up at run time.
-import { cpSync, readFileSync } from 'node:fs';
+//
+// yargs measures every line of help text with `string-width`, and renders a command's
+// help before running it. Each copy of `string-width` in the bundle is wrapped so that
+// printable ASCII (0x20-0x7E) is measured as its length — the rule string-width 8
+// applies itself as its own fast path; an older copy reaches the same answer one
+// grapheme at a time — and the package itself is loaded only for other text. Its
+// module set-up (a Unicode segmenter, emoji regular expressions) is then never paid for
+// pqpsk's ASCII help.
+import { cpSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +43,34 @@ const keepModuleAddresses = {
   },
 };
 
+/** `string-width` imports → a wrapper with the printable-ASCII rule, loading the package lazily. */
+const asciiStringWidth = {
+  name: 'ascii-string-width',
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData === 'real') return undefined;
+      const real = await b.resolve(args.path, { importer: args.importer, resolveDir: args.resolveDir, kind: args.kind, pluginData: 'real' });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: 'ascii-string-width' };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'ascii-string-width' }, (args) => ({
+      contents: [
+        'let real;',
+        'export default function stringWidth(input, options) {',
+        '  if (typeof input === "string" && /^[\\u0020-\\u007E]*$/.test(input)) return input.length;',
+        `  real ??= require(${JSON.stringify(args.path)}).default;`,
+        '  return real(input, options);',
+        '}',
+      ].join('\n'),
+      loader: 'js',
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
+// Chunks of an earlier build would linger beside the new ones (their names are hashes).
+for (const name of readdirSync(outdir)) if (/^pqpsk(-[A-Z0-9]+)?\.js$/.test(name)) rmSync(join(outdir, name));
+
 await build({
   entryPoints: { pqpsk: join(root, 'src/cli/main.ts') },
   outdir,
@@ -45,7 +81,7 @@ await build({
   format: 'esm',
   target: 'node20',
   banner: { js: "import { createRequire as pqpskCreateRequire } from 'node:module';\nconst require = pqpskCreateRequire(import.meta.url);" },
-  plugins: [keepModuleAddresses],
+  plugins: [keepModuleAddresses, asciiStringWidth],
   logLevel: 'warning',
 });
 

@@ -11,7 +11,7 @@
 import { PqpskError, isPqpskError, type PqpskErrorCode } from '../errors.js';
 import type { Kem } from '../kem/types.js';
 import { attemptTimeoutMs, negotiationOrder } from '../protocol/plan.js';
-import { publicKeyFromText } from '../wg/keys.js';
+import { publicKeyFromText, publicKeyOf, publicKeyToText } from '../wg/keys.js';
 import type { WgControl } from '../wg/types.js';
 import { exchange, type Exchange, type RegisterCall } from './exchange.js';
 import { netProbe } from './probe.js';
@@ -57,20 +57,12 @@ export interface NegotiateOptions {
   /** Shrinks the 8/16/32/48 s schedule for tests; 1 in production. */
   readonly timeoutScale: number;
   readonly verifyTimeoutMs: number;
-}
-
-/** What the interface held before we touched it: the state a rollback restores. */
-interface Parent {
-  readonly hop: HopSpec;
-  readonly peer: string;
-  readonly publicKeyText: string;
-  readonly publicKey: Uint8Array;
-  readonly privateKey: Uint8Array;
-  readonly psk: Uint8Array | null;
+  /** Start no attempt after this long, and cut the last one short to end by then; unset: no bound. */
+  readonly maxTotalMs?: number;
 }
 
 /** Errors about our own set-up: retrying cannot help, so they end the run (exit 2). */
-const LOCAL_CODES: readonly PqpskErrorCode[] = ['INVALID_INPUT', 'UNSUPPORTED_ALGORITHM', 'NOT_FOUND', 'SETUP', 'INTERNAL'];
+export const LOCAL_CODES: readonly PqpskErrorCode[] = ['INVALID_INPUT', 'UNSUPPORTED_ALGORITHM', 'NOT_FOUND', 'SETUP', 'INTERNAL'];
 
 /**
  * Negotiate PSKs for the hops (exit before entry), switch and verify them all, or leave
@@ -81,26 +73,21 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
   const clock = deps.clock ?? systemClock;
   const emit = deps.onEvent ?? (() => undefined);
   const start = clock.now();
-  const ordered = negotiationOrder(options.hops);
-  const parents: Parent[] = [];
+  const deadline = options.maxTotalMs === undefined ? Number.POSITIVE_INFINITY : start + options.maxTotalMs;
+  const negotiation = await Negotiation.open(options.hops, deps, { verifyTimeoutMs: options.verifyTimeoutMs });
   const clamps: MssClamp[] = [];
   try {
-    for (const hop of ordered) parents.push(await readParent(hop, deps));
-    if (deps.mssGuard !== undefined) {
-      for (const hop of ordered) {
-        const clamp = await deps.mssGuard(hop.service);
-        clamps.push(clamp);
-        emit({ kind: 'mss-clamp', service: hop.service, applied: clamp.applied, message: clamp.message });
-      }
-    }
-
+    if (deps.mssGuard !== undefined) clamps.push(...(await negotiation.applyMssGuard(deps.mssGuard)));
     let lastError: PqpskError | null = null;
-    for (let attempt = 0; options.maxAttempts === null || attempt < options.maxAttempts; attempt++) {
-      const timeoutMs = attemptTimeoutMs(attempt, options.timeoutScale);
+    let attempt = 0;
+    for (; options.maxAttempts === null || attempt < options.maxAttempts; attempt++) {
+      const left = deadline - clock.now();
+      if (left <= 0) break;
+      const timeoutMs = Math.min(attemptTimeoutMs(attempt, options.timeoutScale), left);
       const attemptStart = clock.now();
       emit({ kind: 'attempt', attempt: attempt + 1, timeoutMs });
       try {
-        const hops = await attemptOnce(parents, timeoutMs, options, deps, clock, emit);
+        const hops = await negotiation.attempt(timeoutMs, 'working');
         return { hops, attempts: attempt + 1, totalMs: clock.now() - start };
       } catch (err) {
         if (!isPqpskError(err) || LOCAL_CODES.includes(err.code)) throw err;
@@ -110,168 +97,362 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
       }
       // An attempt owns its whole window: a quick failure (nothing listening) waits it out,
       // so retries follow the schedule instead of spinning.
-      const left = attemptStart + timeoutMs - clock.now();
-      if (left > 0 && (options.maxAttempts === null || attempt + 1 < options.maxAttempts)) await clock.sleep(left);
+      const rest = Math.min(attemptStart + timeoutMs, deadline) - clock.now();
+      if (rest > 0 && (options.maxAttempts === null || attempt + 1 < options.maxAttempts)) await clock.sleep(rest);
     }
-    const n = options.maxAttempts ?? 0;
-    const code: PqpskErrorCode = lastError === null || LOCAL_CODES.includes(lastError.code) ? 'RPC_FAILURE' : lastError.code;
-    const which = parents.map((p) => p.hop.iface).join(' and ');
+    const code: PqpskErrorCode = lastError === null || LOCAL_CODES.includes(lastError.code) ? 'TIMEOUT' : lastError.code;
+    const which = negotiation.interfaces().join(' and ');
+    const after = options.maxAttempts !== null && attempt >= options.maxAttempts ? `${attempt} attempt${attempt === 1 ? '' : 's'}` : `${attempt} attempt${attempt === 1 ? '' : 's'} in ${Math.round((clock.now() - start) / 1000)} s (--max-time)`;
     throw new PqpskError(
       code,
-      `gave up after ${n} attempt${n === 1 ? '' : 's'}: ${lastError?.message ?? 'no attempt made'}; ${which} left on ${parents.length > 1 ? 'their' : 'its'} previous key`,
+      `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}; ${which} left on ${negotiation.hopCount > 1 ? 'their' : 'its'} previous key`,
       { cause: lastError },
     );
   } finally {
     for (const clamp of clamps.reverse()) await clamp.undo().catch(() => undefined);
-    for (const p of parents) {
-      p.privateKey.fill(0);
-      p.psk?.fill(0);
-    }
+    negotiation.wipe();
   }
 }
 
 /** A rollback that did not bring the tunnel back: reported, never retried over. */
 export class RollbackFailed extends PqpskError {}
 
-/** One attempt over all hops; on any failure after a switch, every touched hop is rolled back. */
-async function attemptOnce(
-  parents: readonly Parent[],
-  timeoutMs: number,
-  options: NegotiateOptions,
-  deps: NegotiateDeps,
-  clock: Clock,
-  emit: (event: ClientEvent) => void,
-): Promise<HopReport[]> {
-  const probe = deps.probe ?? netProbe;
-  const exchanges: Exchange[] = [];
-  const touched: Parent[] = [];
-  const spans: { exchangeMs: number; switchMs: number; verifyMs: number }[] = [];
-  try {
-    // Exit first: its request travels through both tunnels while both still carry their parents.
-    for (const parent of parents) {
-      const begun = clock.now();
-      const deps2 = { kems: deps.kems, now: () => clock.now(), ...(deps.call === undefined ? {} : { call: deps.call }) };
-      const ex = await exchange(parent.publicKey, parent.hop.service, timeoutMs, deps2);
-      exchanges.push(ex);
-      spans.push({ exchangeMs: clock.now() - begun, switchMs: 0, verifyMs: 0 });
-      emit({ kind: 'exchanged', role: parent.hop.role, iface: parent.hop.iface, ephemeralPublicKey: ex.publicKey, pskFingerprint: ex.psk.fingerprint() });
-    }
-
-    const changedAt: number[] = [];
-    const baselines: number[] = [];
-    for (const [i, parent] of parents.entries()) {
-      const baseline = (await deps.wg.latestHandshakes(parent.hop.iface)).get(parent.peer) ?? 0;
-      await leaveSecond(baseline, clock);
-      baselines.push(baseline);
-      const ex = exchanges[i]!;
-      const t0 = clock.now();
-      changedAt.push(t0);
-      touched.push(parent);
-      await deps.wg.set(parent.hop.iface, {
-        privateKey: ex.privateKey(),
-        peers: [{ publicKey: parent.peer, presharedKey: ex.psk.bytes() }],
-      });
-      spans[i]!.switchMs = clock.now() - t0;
-      emit({ kind: 'switched', role: parent.hop.role, iface: parent.hop.iface });
-    }
-    if (deps.holdAfterSwitchMs !== undefined && deps.holdAfterSwitchMs > 0) await clock.sleep(deps.holdAfterSwitchMs);
-
-    // Verify the outer tunnel before the inner one that runs through it.
-    for (const i of verifyOrder(parents)) {
-      const parent = parents[i]!;
-      const t0 = clock.now();
-      await verifyTunnel(
-        { iface: parent.hop.iface, peer: parent.peer, service: parent.hop.service, baselineHandshake: baselines[i]!, changedAtMs: changedAt[i]! },
-        { wg: deps.wg, probe, clock, timeoutMs: options.verifyTimeoutMs },
-      );
-      spans[i]!.verifyMs = clock.now() - t0;
-      emit({ kind: 'verified', role: parent.hop.role, iface: parent.hop.iface });
-    }
-
-    return parents.map((parent, i): HopReport => {
-      const ex = exchanges[i]!;
-      const span = spans[i]!;
-      return {
-        role: parent.hop.role,
-        interface: parent.hop.iface,
-        peer: parent.peer,
-        service: parent.hop.service,
-        parentPublicKey: parent.publicKeyText,
-        ephemeralPublicKey: ex.publicKey,
-        pskFingerprint: ex.psk.fingerprint(),
-        algorithms: ex.algorithms,
-        timings: {
-          keygenMs: ex.keygenMs,
-          rpcMs: ex.rpcMs,
-          decapsMs: ex.decapsMs,
-          switchMs: span.switchMs,
-          verifyMs: span.verifyMs,
-          totalMs: span.exchangeMs + span.switchMs + span.verifyMs,
-        },
-      };
-    });
-  } catch (err) {
-    if (touched.length > 0) await rollback(touched, err, options, deps, clock, emit);
-    throw err;
-  } finally {
-    for (const ex of exchanges) ex.wipe();
-  }
+/** A key an interface may hold, kept in memory for switching back; owned (and wiped) by its hop. */
+interface HeldKey {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly publicKeyText: string;
+  readonly psk: Uint8Array | null;
 }
 
 /**
- * Put every touched interface back on its parent key (and its PSK, or none), then show
- * each tunnel works again, outer first. Throws RollbackFailed when one does not.
+ * One hop's state across attempts: the relay peer, the key that last worked on it
+ * (`working`, where a failed switch returns) and the parent key the relay always knows
+ * (`parent`, null when it is not known: the interface was found on a PSK and no parent
+ * private key was given).
  */
-async function rollback(
-  touched: readonly Parent[],
-  cause: unknown,
-  options: NegotiateOptions,
-  deps: NegotiateDeps,
-  clock: Clock,
-  emit: (event: ClientEvent) => void,
-): Promise<void> {
-  const probe = deps.probe ?? netProbe;
-  const changes: { parent: Parent; baseline: number; at: number }[] = [];
-  const failures: string[] = [];
-  for (const parent of touched) {
-    try {
-      const baseline = (await deps.wg.latestHandshakes(parent.hop.iface)).get(parent.peer) ?? 0;
-      await leaveSecond(baseline, clock);
-      const at = clock.now();
-      await deps.wg.set(parent.hop.iface, {
-        privateKey: parent.privateKey,
-        peers: [{ publicKey: parent.peer, presharedKey: parent.psk }],
-      });
-      changes.push({ parent, baseline, at });
-    } catch (err) {
-      const message = `${parent.hop.iface}: could not restore the previous key: ${messageOf(err)}`;
-      failures.push(message);
-      emit({ kind: 'rolled-back', role: parent.hop.role, iface: parent.hop.iface, working: false, message });
-    }
+export class HopState {
+  readonly spec: HopSpec;
+  readonly peer: string;
+  #working: HeldKey;
+  readonly #parent: HeldKey | null;
+
+  constructor(spec: HopSpec, peer: string, working: HeldKey, parent: HeldKey | null) {
+    this.spec = spec;
+    this.peer = peer;
+    this.#working = working;
+    this.#parent = parent;
   }
-  for (const i of verifyOrder(changes.map((c) => c.parent))) {
-    const { parent, baseline, at } = changes[i]!;
-    try {
-      await verifyTunnel(
-        { iface: parent.hop.iface, peer: parent.peer, service: parent.hop.service, baselineHandshake: baseline, changedAtMs: at },
-        { wg: deps.wg, probe, clock, timeoutMs: options.verifyTimeoutMs },
-      );
-      emit({ kind: 'rolled-back', role: parent.hop.role, iface: parent.hop.iface, working: true });
-    } catch (err) {
-      const message = `${parent.hop.iface}: back on the previous key but the tunnel does not work: ${messageOf(err)}`;
-      failures.push(message);
-      emit({ kind: 'rolled-back', role: parent.hop.role, iface: parent.hop.iface, working: false, message });
-    }
+
+  get working(): HeldKey {
+    return this.#working;
   }
-  if (failures.length > 0) {
-    throw new RollbackFailed('VERIFY_FAILED', `${messageOf(cause)}; rollback: ${failures.join('; ')}`, { cause });
+
+  /** The parent key, or the working key when the parent is not known. */
+  get parent(): HeldKey {
+    return this.#parent ?? this.#working;
+  }
+
+  get knowsParent(): boolean {
+    return this.#parent !== null;
+  }
+
+  /** Whether the interface is on a key other than its parent (an ephemeral key). */
+  get onEphemeral(): boolean {
+    return this.#parent === null ? this.#working.psk !== null : this.#working !== this.#parent;
+  }
+
+  /** Make `key` the working key; the old one is wiped unless it is the parent. */
+  adopt(key: HeldKey): void {
+    if (key === this.#working) return;
+    if (this.#working !== this.#parent) wipeKey(this.#working);
+    this.#working = key;
+  }
+
+  wipe(): void {
+    wipeKey(this.#working);
+    if (this.#parent !== null && this.#parent !== this.#working) wipeKey(this.#parent);
+  }
+
+  toJSON(): string {
+    return '<secret>';
   }
 }
 
+function wipeKey(key: HeldKey): void {
+  key.privateKey.fill(0);
+  key.psk?.fill(0);
+}
+
+/** Which key a request names as its parent: the working key (from the live ephemeral) or the parent key. */
+export type Claim = 'working' | 'parent';
+
+/** Settings of a negotiation that do not change between attempts. */
+export interface NegotiationSettings {
+  readonly verifyTimeoutMs: number;
+  /**
+   * Per interface, the parent private key (e.g. read from the wg-quick file), so a
+   * watcher started while the interface is on an ephemeral key can still go back.
+   * The negotiation takes ownership and wipes it.
+   */
+  readonly parentKeys?: ReadonlyMap<string, Uint8Array>;
+}
+
+/**
+ * A negotiation over one or two hops that owns their state: each hop's working and parent
+ * key, the dependencies, the settings. `attempt` switches every hop make-before-break and
+ * rolls back to the working keys on failure; `fallBackToParent` goes to the parent keys.
+ */
+export class Negotiation {
+  /** Hops in negotiation order (exit before entry). */
+  readonly hops: readonly HopState[];
+  readonly #deps: NegotiateDeps;
+  readonly #settings: NegotiationSettings;
+  readonly #clock: Clock;
+  readonly #emit: (event: ClientEvent) => void;
+
+  private constructor(hops: readonly HopState[], deps: NegotiateDeps, settings: NegotiationSettings) {
+    this.hops = hops;
+    this.#deps = deps;
+    this.#settings = settings;
+    this.#clock = deps.clock ?? systemClock;
+    this.#emit = deps.onEvent ?? (() => undefined);
+  }
+
+  /** Read every hop's interface: its relay peer, its current key (and PSK), its parent. */
+  static async open(hops: readonly HopSpec[], deps: NegotiateDeps, settings: NegotiationSettings): Promise<Negotiation> {
+    checkHops(hops);
+    const states: HopState[] = [];
+    try {
+      for (const hop of negotiationOrder(hops)) states.push(await readHop(hop, deps, settings.parentKeys?.get(hop.iface) ?? null));
+    } catch (err) {
+      for (const s of states) s.wipe();
+      throw err;
+    } finally {
+      for (const key of settings.parentKeys?.values() ?? []) if (!states.some((s) => s.knowsParent && s.parent.privateKey === key)) key.fill(0);
+    }
+    return new Negotiation(states, deps, settings);
+  }
+
+  get hopCount(): number {
+    return this.hops.length;
+  }
+
+  interfaces(): string[] {
+    return this.hops.map((h) => h.spec.iface);
+  }
+
+  /** Whether every hop is on an ephemeral key. */
+  get onEphemeral(): boolean {
+    return this.hops.every((h) => h.onEphemeral);
+  }
+
+  /** The MSS guard for each hop's config service; the caller undoes the clamps. */
+  async applyMssGuard(guard: MssGuard): Promise<MssClamp[]> {
+    const clamps: MssClamp[] = [];
+    for (const hop of this.hops) {
+      const clamp = await guard(hop.spec.service);
+      clamps.push(clamp);
+      this.#emit({ kind: 'mss-clamp', service: hop.spec.service, applied: clamp.applied, message: clamp.message });
+    }
+    return clamps;
+  }
+
+  /**
+   * One attempt over all hops: exchange (naming `claim` as the parent), switch, verify.
+   * On any failure after a switch every touched hop returns to its working key.
+   */
+  async attempt(timeoutMs: number, claim: Claim, signal?: AbortSignal): Promise<HopReport[]> {
+    const clock = this.#clock;
+    const deps = this.#deps;
+    const exchanges: Exchange[] = [];
+    const touched: HopState[] = [];
+    const spans: { exchangeMs: number; switchMs: number; verifyMs: number }[] = [];
+    let adopted = false;
+    try {
+      // Exit first: its request travels through both tunnels while both still carry their working keys.
+      for (const hop of this.hops) {
+        const begun = clock.now();
+        const claimed = claim === 'parent' ? hop.parent : hop.working;
+        const deps2 = { kems: deps.kems, now: () => clock.now(), ...(deps.call === undefined ? {} : { call: deps.call }) };
+        const ex = await untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2), signal);
+        exchanges.push(ex);
+        spans.push({ exchangeMs: clock.now() - begun, switchMs: 0, verifyMs: 0 });
+        this.#emit({ kind: 'exchanged', role: hop.spec.role, iface: hop.spec.iface, ephemeralPublicKey: ex.publicKey, pskFingerprint: ex.psk.fingerprint() });
+      }
+
+      if (signal?.aborted === true) throw stopped();
+      const changes: Change[] = [];
+      for (const [i, hop] of this.hops.entries()) {
+        const ex = exchanges[i]!;
+        touched.push(hop);
+        const t0 = clock.now();
+        changes.push(await this.#setKey(hop, ex.privateKey(), ex.psk.bytes()));
+        spans[i]!.switchMs = clock.now() - t0;
+        this.#emit({ kind: 'switched', role: hop.spec.role, iface: hop.spec.iface });
+      }
+      if (deps.holdAfterSwitchMs !== undefined && deps.holdAfterSwitchMs > 0) await clock.sleep(deps.holdAfterSwitchMs);
+
+      // Verify the outer tunnel before the inner one that runs through it.
+      for (const i of verifyOrder(this.hops)) {
+        const hop = this.hops[i]!;
+        const t0 = clock.now();
+        await this.#verify(changes[i]!);
+        spans[i]!.verifyMs = clock.now() - t0;
+        this.#emit({ kind: 'verified', role: hop.spec.role, iface: hop.spec.iface });
+      }
+
+      const reports = this.hops.map((hop, i): HopReport => {
+        const ex = exchanges[i]!;
+        const span = spans[i]!;
+        return {
+          role: hop.spec.role,
+          interface: hop.spec.iface,
+          peer: hop.peer,
+          service: hop.spec.service,
+          parentPublicKey: (claim === 'parent' ? hop.parent : hop.working).publicKeyText,
+          ephemeralPublicKey: ex.publicKey,
+          pskFingerprint: ex.psk.fingerprint(),
+          algorithms: ex.algorithms,
+          timings: {
+            keygenMs: ex.keygenMs,
+            rpcMs: ex.rpcMs,
+            decapsMs: ex.decapsMs,
+            switchMs: span.switchMs,
+            verifyMs: span.verifyMs,
+            totalMs: span.exchangeMs + span.switchMs + span.verifyMs,
+          },
+        };
+      });
+      // The new keys become the working ones; copies, because the exchanges are wiped below.
+      for (const [i, hop] of this.hops.entries()) {
+        const ex = exchanges[i]!;
+        hop.adopt({ privateKey: ex.privateKey().slice(), publicKey: publicKeyFromText('ephemeral key', ex.publicKey), publicKeyText: ex.publicKey, psk: ex.psk.bytes().slice() });
+      }
+      adopted = true;
+      return reports;
+    } catch (err) {
+      if (touched.length > 0 && !adopted) await this.#restore(touched, 'working', err);
+      throw err;
+    } finally {
+      for (const ex of exchanges) ex.wipe();
+    }
+  }
+
+  /**
+   * Put every hop on its parent key (no PSK) and show each tunnel works, outer first: the
+   * way back when the relay no longer knows the working ephemeral key. The parent becomes
+   * the working key only for hops that work on it. Throws RollbackFailed otherwise.
+   */
+  async fallBackToParent(cause: unknown): Promise<void> {
+    await this.#restore(this.hops, 'parent', cause);
+  }
+
+  wipe(): void {
+    for (const hop of this.hops) hop.wipe();
+  }
+
+  toJSON(): string {
+    return '<secret>';
+  }
+
+  async #setKey(hop: HopState, privateKey: Uint8Array, psk: Uint8Array | null): Promise<Change> {
+    const baseline = (await this.#deps.wg.latestHandshakes(hop.spec.iface)).get(hop.peer) ?? 0;
+    await leaveSecond(baseline, this.#clock);
+    const at = this.#clock.now();
+    await this.#deps.wg.set(hop.spec.iface, { privateKey, peers: [{ publicKey: hop.peer, presharedKey: psk }] });
+    return { hop, baseline, at };
+  }
+
+  async #verify(change: Change): Promise<void> {
+    const { hop, baseline, at } = change;
+    await verifyTunnel(
+      { iface: hop.spec.iface, peer: hop.peer, service: hop.spec.service, baselineHandshake: baseline, changedAtMs: at },
+      { wg: this.#deps.wg, probe: this.#deps.probe ?? netProbe, clock: this.#clock, timeoutMs: this.#settings.verifyTimeoutMs },
+    );
+  }
+
+  /**
+   * Put `hops` on their `target` key (and its PSK, or none), then show each tunnel works
+   * again, outer first. Throws RollbackFailed when one does not.
+   */
+  async #restore(hops: readonly HopState[], target: Claim, cause: unknown): Promise<void> {
+    const changes: Change[] = [];
+    const failures: string[] = [];
+    for (const hop of hops) {
+      const key = target === 'parent' ? hop.parent : hop.working;
+      try {
+        changes.push(await this.#setKey(hop, key.privateKey, key.psk));
+      } catch (err) {
+        const message = `${hop.spec.iface}: could not restore the ${target === 'parent' ? 'parent' : 'previous'} key: ${messageOf(err)}`;
+        failures.push(message);
+        this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: false, message });
+      }
+    }
+    for (const i of verifyOrder(changes.map((c) => c.hop))) {
+      const change = changes[i]!;
+      const hop = change.hop;
+      if (target === 'parent') hop.adopt(hop.parent);
+      try {
+        await this.#verify(change);
+        this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: true });
+      } catch (err) {
+        const message = `${hop.spec.iface}: back on the ${target === 'parent' ? 'parent' : 'previous'} key but the tunnel does not work: ${messageOf(err)}`;
+        failures.push(message);
+        this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: false, message });
+      }
+    }
+    if (failures.length > 0) {
+      throw new RollbackFailed('VERIFY_FAILED', `${messageOf(cause)}; rollback: ${failures.join('; ')}`, { cause });
+    }
+  }
+}
+
+/** Thrown when an attempt is abandoned before any switch because its caller is stopping. */
+function stopped(): PqpskError {
+  return new PqpskError('TIMEOUT', 'stopped before switching');
+}
+
+/**
+ * `promise`, or a rejection as soon as `signal` aborts. Used only before any switch: the
+ * abandoned exchange still wipes its own secrets when it settles.
+ */
+function untilAborted(promise: Promise<Exchange>, signal: AbortSignal | undefined): Promise<Exchange> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) {
+    promise.then((ex) => ex.wipe(), () => undefined);
+    return Promise.reject(stopped());
+  }
+  return new Promise<Exchange>((resolve, reject) => {
+    const onAbort = (): void => {
+      promise.then((ex) => ex.wipe(), () => undefined);
+      reject(stopped());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
+/** A key change made on one hop: what verification compares against. */
+interface Change {
+  readonly hop: HopState;
+  readonly baseline: number;
+  readonly at: number;
+}
+
 /** Indices in verification order: entry (outer) first, then exit, as given otherwise. */
-function verifyOrder(parents: readonly { readonly hop: HopSpec }[]): number[] {
+function verifyOrder(hops: readonly HopState[]): number[] {
   const rank = { entry: 0, single: 1, exit: 2 } as const;
-  return parents.map((_, i) => i).sort((a, b) => rank[parents[a]!.hop.role] - rank[parents[b]!.hop.role]);
+  return hops.map((_, i) => i).sort((a, b) => rank[hops[a]!.spec.role] - rank[hops[b]!.spec.role]);
 }
 
 /**
@@ -284,12 +465,18 @@ async function leaveSecond(baseline: number, clock: Clock): Promise<void> {
   if (baseline === Math.floor(now / 1000)) await clock.sleep(1000 - (now % 1000) + 1);
 }
 
-async function readParent(hop: HopSpec, deps: NegotiateDeps): Promise<Parent> {
+async function readHop(hop: HopSpec, deps: NegotiateDeps, parentPrivateKey: Uint8Array | null): Promise<HopState> {
   const state = await deps.wg.show(hop.iface);
   let peer: string;
   if (hop.peer !== null) {
     if (!state.peers.some((p) => p.publicKey === hop.peer)) {
       throw new PqpskError('NOT_FOUND', `${hop.iface}: no peer with the public key given by --peer`);
+    }
+    if (state.peers.length > 1 && hop.allowOtherPeers !== true) {
+      throw new PqpskError(
+        'INVALID_INPUT',
+        `${hop.iface} has ${state.peers.length} peers: switching the interface key breaks every other peer's tunnel; pass --allow-other-peers if that is what you want`,
+      );
     }
     peer = hop.peer;
   } else if (state.peers.length === 1) {
@@ -303,23 +490,38 @@ async function readParent(hop: HopSpec, deps: NegotiateDeps): Promise<Parent> {
   const publicKey = publicKeyFromText(`${hop.iface} public key`, state.publicKey);
   const privateKey = await deps.wg.readPrivateKey(hop.iface);
   let psk: Uint8Array | null = null;
+  const hasPsk = state.peers.find((p) => p.publicKey === peer)?.hasPresharedKey === true;
   try {
-    const hasPsk = state.peers.find((p) => p.publicKey === peer)?.hasPresharedKey === true;
     if (hasPsk && deps.readPresharedKey !== undefined) psk = await deps.readPresharedKey(hop.iface, peer);
   } catch (err) {
     privateKey.fill(0);
     throw err;
   }
-  return { hop, peer, publicKeyText: state.publicKey, publicKey, privateKey, psk };
+  const working: HeldKey = { privateKey, publicKey, publicKeyText: state.publicKey, psk };
+  if (parentPrivateKey === null) return new HopState(hop, peer, working, hasPsk ? null : working);
+  const parentPublic = publicKeyOf(parentPrivateKey);
+  const parentText = publicKeyToText(parentPublic);
+  if (parentText === state.publicKey && !hasPsk) {
+    parentPrivateKey.fill(0);
+    return new HopState(hop, peer, working, working);
+  }
+  return new HopState(hop, peer, working, { privateKey: parentPrivateKey, publicKey: parentPublic, publicKeyText: parentText, psk: null });
 }
 
-function checkOptions(options: NegotiateOptions): void {
-  const roles = options.hops.map((h) => h.role).sort().join(',');
+function checkHops(hops: readonly HopSpec[]): void {
+  const roles = hops.map((h) => h.role).sort().join(',');
   if (roles !== 'single' && roles !== 'entry,exit') {
     throw new PqpskError('INVALID_INPUT', 'hops: expected one single hop, or an entry and an exit');
   }
-  if (options.hops.length === 2 && options.hops[0]!.iface === options.hops[1]!.iface) {
+  if (hops.length === 2 && hops[0]!.iface === hops[1]!.iface) {
     throw new PqpskError('INVALID_INPUT', '--entry and --exit: expected two different interfaces');
+  }
+}
+
+function checkOptions(options: NegotiateOptions): void {
+  checkHops(options.hops);
+  if (options.maxTotalMs !== undefined && !(Number.isFinite(options.maxTotalMs) && options.maxTotalMs > 0)) {
+    throw new PqpskError('INVALID_INPUT', '--max-time: expected a positive duration');
   }
   if (options.maxAttempts !== null && !(Number.isInteger(options.maxAttempts) && options.maxAttempts >= 1)) {
     throw new PqpskError('INVALID_INPUT', `--max-attempts: expected a whole number ≥ 1, got ${options.maxAttempts}`);

@@ -56,3 +56,24 @@ export const netProbe: TunnelProbe = {
     });
   },
 };
+
+/**
+ * Whether anything answers through the tunnel toward `service` within `timeoutMs`: a TCP
+ * connection that opens, or one that is refused (the relay's kernel sent the refusal back
+ * through the tunnel, so the tunnel works even with no config service listening). Only
+ * silence means the tunnel is gone.
+ */
+export function tunnelAnswers(service: string, timeoutMs: number): Promise<boolean> {
+  const { host, port } = parseService('config service', service);
+  return new Promise<boolean>((resolve) => {
+    const socket = connect({ host, port });
+    const done = (answered: boolean): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(answered);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => done(true));
+    socket.once('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED'));
+  });
+}

@@ -13,6 +13,11 @@ export interface HopSpec {
   readonly peer: string | null;
   /** The relay's config service, `ip:port`, reached through this hop's tunnel. */
   readonly service: string;
+  /**
+   * Switch the key of an interface that has other peers too (they stop working until
+   * their ends learn the new key). Only with an explicit `peer`.
+   */
+  readonly allowOtherPeers?: boolean;
 }
 
 /** Milliseconds spent in each step of the successful attempt of one hop. */

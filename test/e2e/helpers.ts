@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { UAPI_DIR } from '../../src/testbed/index.js';
+import { UAPI_DIR, type Bed } from '../../src/testbed/index.js';
+import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 
 /** Everything on the machine that carries this run's suffix: namespaces, root links, UAPI sockets. */
 export async function traces(suffix: string): Promise<string[]> {
@@ -39,4 +40,14 @@ export async function waitGone(pids: readonly number[], ms = 5000): Promise<numb
     left = left.filter(alive);
   }
   return left;
+}
+
+/** The public key of the private key `iface` holds now (read in memory, wiped). */
+export async function currentKey(bed: Bed, ns: string, iface: string): Promise<string> {
+  const key = await bed.wg(ns).readPrivateKey(iface);
+  try {
+    return publicKeyToText(publicKeyOf(key));
+  } finally {
+    key.fill(0);
+  }
 }

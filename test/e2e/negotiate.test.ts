@@ -23,21 +23,11 @@ import {
   type Multihop,
   type SingleHop,
 } from '../../src/testbed/index.js';
-import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
+import { currentKey } from './helpers.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const skip = e2eSkip();
 const MISBEHAVING_RELAY = fileURLToPath(new URL('../client/misbehaving-relay.js', import.meta.url));
-
-/** The public key of the private key `iface` holds now (read in memory, wiped). */
-async function currentKey(bed: Bed, ns: string, iface: string): Promise<string> {
-  const key = await bed.wg(ns).readPrivateKey(iface);
-  try {
-    return publicKeyToText(publicKeyOf(key));
-  } finally {
-    key.fill(0);
-  }
-}
 
 async function assertPing(bed: Bed, ns: string, target: string): Promise<void> {
   const ping = await bed.ping(ns, target);

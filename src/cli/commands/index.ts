@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { demoCommand } from './demo.js';
 import { negotiateCommand } from './negotiate.js';
 import { serverCommand } from './server.js';
+import { statusCommand } from './status.js';
 
 /**
  * Every pqpsk subcommand. Each is two files in this folder, so that a command loads only
@@ -15,4 +16,4 @@ import { serverCommand } from './server.js';
  * reaches a package or module the help text does not need.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commands: CommandModule<any, any>[] = [negotiateCommand, serverCommand, demoCommand];
+export const commands: CommandModule<any, any>[] = [negotiateCommand, statusCommand, serverCommand, demoCommand];

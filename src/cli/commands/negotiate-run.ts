@@ -5,18 +5,27 @@
  */
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { createClientKems, parseKemList } from '../../client/kems.js';
-import { negotiate, type MssGuard } from '../../client/negotiate.js';
+import { spawn } from 'node:child_process';
+import { readParentKeys } from '../../client/config-file.js';
+import { InterfaceLock } from '../../client/lock.js';
+import { negotiate, type MssGuard, type NegotiateDeps } from '../../client/negotiate.js';
+import { Watcher } from '../../client/watch.js';
+import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
+import { interfaceExists, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
 import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
 import { clampHostRoute } from '../../wg/route.js';
 import { parseDuration } from '../duration.js';
-import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
+import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import type { NegotiateArgs } from './negotiate.js';
 
 /** The hops the arguments describe (single hop, or entry + exit), checked. */
-export function hopsFromArgs(args: NegotiateArgs): HopSpec[] {
+export function hopsFromArgs(
+  args: Pick<NegotiateArgs, 'interface' | 'peer' | 'config-service' | 'entry' | 'exit' | 'entry-peer' | 'exit-peer' | 'entry-service' | 'exit-service'> & { 'allow-other-peers'?: boolean },
+): HopSpec[] {
+  const others = args['allow-other-peers'] === true ? { allowOtherPeers: true } : {};
   const multihop = args.entry !== undefined || args.exit !== undefined;
   if (multihop) {
     if (args.interface !== undefined) throw new PqpskError('INVALID_INPUT', '--interface: not with --entry/--exit');
@@ -26,13 +35,13 @@ export function hopsFromArgs(args: NegotiateArgs): HopSpec[] {
     parseService('--entry-service', args['entry-service']);
     parseService('--exit-service', args['exit-service']);
     return [
-      { role: 'entry', iface: args.entry, peer: args['entry-peer'] ?? null, service: args['entry-service'] },
-      { role: 'exit', iface: args.exit, peer: args['exit-peer'] ?? null, service: args['exit-service'] },
+      { role: 'entry', iface: args.entry, peer: args['entry-peer'] ?? null, service: args['entry-service'], ...others },
+      { role: 'exit', iface: args.exit, peer: args['exit-peer'] ?? null, service: args['exit-service'], ...others },
     ];
   }
   if (args.interface === undefined) throw new PqpskError('INVALID_INPUT', 'expected --interface (or --entry and --exit)');
   parseService('--config-service', args['config-service']);
-  return [{ role: 'single', iface: args.interface, peer: args.peer ?? null, service: args['config-service'] }];
+  return [{ role: 'single', iface: args.interface, peer: args.peer ?? null, service: args['config-service'], ...others }];
 }
 
 /** The `--json` object: per hop what can be shown (never a secret). */
@@ -87,30 +96,168 @@ export function eventLine(e: ClientEvent): string {
 
 const mssGuard: MssGuard = (service) => clampHostRoute(parseService('config service', service).host);
 
-/** Negotiate as the arguments say, print the outcome, set the exit code. */
+/**
+ * Run as the arguments say (one-shot, --watch, or --background), print the outcome, and
+ * end the process with the exit code.
+ */
 export async function run(args: NegotiateArgs): Promise<void> {
+  let code: number;
+  if (args.background) code = await runBackground(args);
+  else if (args.watch) code = await runWatch(args);
+  else code = await runOnce(args);
+  // End here rather than when the event loop drains: after a call into a dead tunnel
+  // gives up on its deadline, the gRPC library's TCP connection attempt (a SYN the
+  // relay never answers) stays pending until the kernel's SYN retries run out, and kept
+  // the process alive for minutes after "gave up".
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  process.exit(code);
+}
+
+/** One-shot `negotiate`: switch once (or give up within --max-time) and say so. */
+async function runOnce(args: NegotiateArgs): Promise<number> {
+  let lock: InterfaceLock | undefined;
   try {
     const hops = hopsFromArgs(args);
     const kems = createClientKems(parseKemList(args.kem), args['hqc-engine']);
     const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
+    const maxTotalMs = parseDuration('--max-time', args['max-time'], 100);
+    lock = await InterfaceLock.acquire(hops.map((h) => h.iface), () => ({ pid: process.pid, mode: 'negotiate' }));
     const report = await negotiate(
-      { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs },
-      {
-        wg: new RealWgControl(),
-        kems,
-        readPresharedKey: (iface, peer) => readPresharedKey(iface, peer),
-        ...(args['mss-clamp'] ? { mssGuard } : {}),
-        ...(args['hold-after-switch'] > 0 ? { holdAfterSwitchMs: args['hold-after-switch'] } : {}),
-        ...(args.verbose ? { onEvent: (e: ClientEvent) => process.stderr.write(`pqpsk: ${eventLine(e)}\n`) } : {}),
-      },
+      { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs },
+      { ...clientDeps(args), kems },
     );
     if (args.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
     else for (const h of report.hops) process.stdout.write(`${hopLine(h)}\n`);
-    process.exitCode = EXIT_OK;
+    return EXIT_OK;
   } catch (err) {
-    const message = isPqpskError(err) ? err.message : 'unexpected error';
-    if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
-    process.stderr.write(`pqpsk negotiate: ${message}\n`);
-    process.exitCode = exitCodeFor(err);
+    return failed(args, err);
+  } finally {
+    lock?.release();
   }
+}
+
+/** `negotiate --watch`: the watcher in the foreground until SIGTERM/SIGINT. */
+async function runWatch(args: NegotiateArgs): Promise<number> {
+  let lock: InterfaceLock | undefined;
+  let watcher: Watcher | undefined;
+  const say = (line: string): void => void process.stderr.write(`pqpsk: ${line}\n`);
+  const report = (message: object): void => {
+    if (args['background-child'] && process.send !== undefined) process.send(message);
+  };
+  try {
+    const hops = hopsFromArgs(args);
+    const kems = createClientKems(parseKemList(args.kem), args['hqc-engine']);
+    const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
+    const rotateMs = args.rotate === 'off' ? null : parseDuration('--rotate', args.rotate, 1000);
+    const tickMs = parseDuration('--tick', args.tick, 100);
+    const policy = checkPolicy({ ...DEFAULT_POLICY, rotateMs });
+    const explicit = new Map<string, string>();
+    if (args['config-file'] !== undefined) {
+      if (hops.length !== 1) throw new PqpskError('INVALID_INPUT', '--config-file: single hop only (multihop reads /etc/wireguard/<if>.conf)');
+      explicit.set(hops[0]!.iface, args['config-file']);
+    }
+    const ifaces = hops.map((h) => h.iface);
+    lock = await InterfaceLock.acquire(ifaces, () => ({ pid: process.pid, mode: 'watch', status: watcher?.status() ?? null }));
+    const parentKeys = await readParentKeys(ifaces, explicit);
+    watcher = await Watcher.open(
+      { hops, policy, timeoutScale: args['timeout-scale'], verifyTimeoutMs, tickMs, probeTimeoutMs: PROBE_TIMEOUT_MS, parentKeys },
+      {
+        ...clientDeps(args),
+        kems,
+        traffic: (iface, peer) => readTransfer(iface, peer),
+        exists: interfaceExists,
+        log: say,
+      },
+    );
+    const w = watcher;
+    const stop = (signal: string): void => {
+      say(`${signal}: stopping on the current working key`);
+      w.stop();
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGHUP', () => w.rotateNow());
+    void w.firstSettled().then(({ ok, message }) => report({ kind: 'settled', ok, message, pid: process.pid }));
+    say(`watching ${ifaces.join(' and ')} (rotation ${rotateMs === null ? 'off' : `every ${args.rotate} ±10 %`}${parentKeys.size > 0 ? ', parent key from the config file' : ''})`);
+    await w.run();
+    return EXIT_OK;
+  } catch (err) {
+    report({ kind: 'failed', code: exitCodeFor(err), message: isPqpskError(err) ? err.message : 'unexpected error' });
+    return failed(args, err);
+  } finally {
+    watcher?.close();
+    lock?.release();
+  }
+}
+
+/**
+ * `--background`: start this same command with --watch as a detached child, wait until
+ * its first attempt settles (or --background-wait passes), say what happened, and exit
+ * 0 so a wg-quick PostUp never fails because of the relay. Local errors (bad option, no
+ * such interface, another manager) still exit 2.
+ */
+async function runBackground(args: NegotiateArgs): Promise<number> {
+  try {
+    hopsFromArgs(args);
+    const waitMs = parseDuration('--background-wait', args['background-wait'], 100);
+    const argv = process.argv.slice(2).filter((a) => a !== '--background' && !a.startsWith('--background='));
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, '--watch', '--background-child'], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    const outcome = await new Promise<{ kind: string; ok?: boolean; code?: number; message?: string }>((resolve) => {
+      const timer = setTimeout(() => resolve({ kind: 'waiting' }), waitMs);
+      child.on('message', (m: { kind: string; ok?: boolean; code?: number; message?: string }) => {
+        clearTimeout(timer);
+        resolve(m);
+      });
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ kind: 'failed', code: code ?? EXIT_GAVE_UP, message: `watcher exited with code ${code ?? 'none'}` });
+      });
+    });
+    child.removeAllListeners();
+    if (child.connected) child.disconnect();
+    child.unref();
+    const pid = child.pid ?? 0;
+    switch (outcome.kind) {
+      case 'settled':
+        process.stdout.write(
+          outcome.ok === true
+            ? `pqpsk: switched (${outcome.message ?? ''}); watcher running, pid ${pid}\n`
+            : `pqpsk: not switched yet (${outcome.message ?? ''}); tunnel on its parent key; watcher running, pid ${pid}, keeps trying\n`,
+        );
+        return EXIT_OK;
+      case 'waiting':
+        process.stdout.write(`pqpsk: first attempt still running after ${args['background-wait']}; tunnel on its parent key; watcher running, pid ${pid}\n`);
+        return EXIT_OK;
+      default: {
+        process.stderr.write(`pqpsk negotiate: ${outcome.message ?? 'watcher failed'}\n`);
+        // Only our own set-up is worth failing a wg-quick hook over.
+        return outcome.code === EXIT_USAGE ? EXIT_USAGE : EXIT_OK;
+      }
+    }
+  } catch (err) {
+    return failed(args, err);
+  }
+}
+
+/** How long a watcher's probe waits for an answer through the tunnel. */
+const PROBE_TIMEOUT_MS = 2_000;
+
+function clientDeps(args: NegotiateArgs): Omit<NegotiateDeps, 'kems'> {
+  return {
+    wg: new RealWgControl(),
+    readPresharedKey: (iface, peer) => readPresharedKey(iface, peer),
+    ...(args['mss-clamp'] ? { mssGuard } : {}),
+    ...(args['hold-after-switch'] > 0 ? { holdAfterSwitchMs: args['hold-after-switch'] } : {}),
+    ...(args.verbose ? { onEvent: (e: ClientEvent) => process.stderr.write(`pqpsk: ${eventLine(e)}\n`) } : {}),
+  };
+}
+
+function failed(args: NegotiateArgs, err: unknown): number {
+  const message = isPqpskError(err) ? err.message : 'unexpected error';
+  if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
+  process.stderr.write(`pqpsk negotiate: ${message}\n`);
+  return exitCodeFor(err);
 }

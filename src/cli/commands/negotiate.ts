@@ -11,6 +11,10 @@ import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-e
 export const DEFAULT_SERVICE = '10.64.0.1:1337';
 /** The test bed's exit gateway (the exit's tunnel network is 10.65.0.0/24). */
 export const DEFAULT_EXIT_SERVICE = '10.65.0.1:1337';
+/** One-shot runs start no attempt after this long (8 + 16 + 32 + 48 s of attempts, then a cut one). */
+export const DEFAULT_MAX_TIME = '2m';
+/** How long --background waits at most for the first attempt before returning. */
+export const DEFAULT_BACKGROUND_WAIT = '15s';
 
 /** The parsed options of `pqpsk negotiate`. */
 export interface NegotiateArgs {
@@ -32,6 +36,15 @@ export interface NegotiateArgs {
   'mss-clamp': boolean;
   'timeout-scale': number;
   'hold-after-switch': number;
+  'allow-other-peers': boolean;
+  'max-time': string;
+  watch: boolean;
+  rotate: string;
+  'config-file'?: string;
+  background: boolean;
+  'background-wait': string;
+  tick: string;
+  'background-child': boolean;
 }
 
 const NEGOTIATE_EPILOG = `What it does:
@@ -40,21 +53,40 @@ const NEGOTIATE_EPILOG = `What it does:
   through the tunnel, derives the PSK, and switches the interface to the new key and PSK
   in one \`wg set\`. It then proves the tunnel works (a new handshake, then a TCP connect
   to the config service); if not, it rolls back to the parent key and tries again.
-  Attempts time out after 8, 16, 32, then 48 s each. Multihop negotiates the exit
-  first (through both tunnels), then the entry; a failure rolls both back.
+  Attempts time out after 8, 16, 32, then 48 s each, and a one-shot run stops starting
+  attempts after --max-time (2m). Multihop negotiates the exit first (through both
+  tunnels), then the entry; a failure rolls both back.
+
+Watching (--watch):
+  Stays in the foreground after the first switch. Rotates every --rotate (1h, ±10 %),
+  make-before-break from the live ephemeral key; a relay that refuses that gets the
+  request for the parent key, or, failing that, a switch back to the parent key first.
+  When the relay stops answering the ephemeral key (traffic out, none back, no answer
+  to a probe), goes back to the parent key and negotiates again. With the relay down,
+  stays on the working parent key and retries with backoff, saying so.
+  The parent key comes from --config-file (default /etc/wireguard/<if>.conf when it
+  exists; only its PrivateKey line is read, nothing is ever written).
+  SIGTERM/SIGINT: exit 0 on the current working key. SIGHUP: rotate now.
+  --background: start the watcher detached, return once the first attempt settles (at
+  most --background-wait) with exit 0 whatever the relay did: for wg-quick's PostUp.
+
+One manager per interface:
+  A run holds a lock on the interface (freed by the kernel when it dies); a second run
+  exits 2 naming the holder. \`pqpsk status --interface <if>\` reads a running watcher.
 
 Secrets:
   Private keys and the PSK reach \`wg\` through a private FIFO, never argv or a file.
   Output shows only public keys and PSK fingerprints (first 8 bytes of SHA-256(PSK)).
 
 Exit codes:
-  0 switched and verified; 1 gave up (tunnel left on its parent key and working);
-  2 usage or local set-up error (bad option, no such interface, no \`wg\`).`;
+  0 switched and verified (--watch: stopped by SIGTERM/SIGINT; --background: watcher
+  started); 1 gave up (tunnel left on its parent key and working); 2 usage or local
+  set-up error (bad option, no such interface, no \`wg\`, interface managed by another run).`;
 
 /** The yargs module registered in index.ts; the handler loads the command's modules. */
 export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
   command: 'negotiate',
-  describe: 'Negotiate a post-quantum PSK for a WireGuard tunnel (single hop or multihop) and switch to it',
+  describe: 'Negotiate a post-quantum PSK for a WireGuard tunnel (single hop or multihop) and switch to it; --watch keeps it rotated and healed',
   builder: (yargs: Argv<object>) =>
     yargs
       .option('interface', { alias: 'i', type: 'string', describe: 'WireGuard interface (single hop)' })
@@ -72,14 +104,26 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
         default: DEFAULT_HQC_ENGINE,
         describe: "HQC-256 build: pqpsk (the project's own, faster) or pqclean (the upstream reference)",
       })
-      .option('max-attempts', { type: 'number', describe: 'Give up after this many attempts (default: until success)' })
+      .option('max-attempts', { type: 'number', describe: 'Give up after this many attempts (default: until --max-time)' })
+      .option('max-time', { type: 'string', default: DEFAULT_MAX_TIME, describe: 'One-shot: start no attempt after this long' })
       .option('verify-timeout', { type: 'string', default: '10s', describe: 'How long a switched tunnel has to prove it works' })
+      .option('watch', { type: 'boolean', default: false, describe: 'Stay running: rotate, heal, keep the tunnel post-quantum' })
+      .option('rotate', { type: 'string', default: '1h', describe: 'With --watch: rotation period (±10 %), or off' })
+      .option('config-file', { type: 'string', describe: 'With --watch: wg-quick file holding the parent PrivateKey (default /etc/wireguard/<if>.conf if present)' })
+      .option('background', { type: 'boolean', default: false, describe: 'Start the watcher detached; return 0 once the first attempt settles (for PostUp)' })
+      .option('background-wait', { type: 'string', default: DEFAULT_BACKGROUND_WAIT, describe: 'With --background: return after this long at most' })
+      .option('allow-other-peers', { type: 'boolean', default: false, describe: 'With --peer: switch an interface that has other peers too (their tunnels break)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print each step on stderr' })
       .option('mss-clamp', { type: 'boolean', default: true, describe: 'Small TCP segments for the config service during negotiation (--no-mss-clamp to disable)' })
-      .usage('$0 negotiate --interface <wg-if> [options]\n$0 negotiate --entry <wg-if> --exit <wg-if> [options]\n\nRun after `wg-quick up`, e.g. as PostUp = pqpsk negotiate --interface %i')
+      .usage(
+        '$0 negotiate --interface <wg-if> [options]\n$0 negotiate --entry <wg-if> --exit <wg-if> [options]\n$0 negotiate --interface <wg-if> --watch [--rotate 1h] [--config-file /etc/wireguard/<wg-if>.conf]\n\n' +
+          'As a service beside wg-quick: examples/pqpsk-negotiate@.service. As a wg-quick hook: PostUp = pqpsk negotiate --interface %i --watch --background',
+      )
       .epilog(NEGOTIATE_EPILOG)
       .option('timeout-scale', { type: 'number', default: 1, hidden: true })
-      .option('hold-after-switch', { type: 'number', default: 0, hidden: true }) as unknown as Argv<NegotiateArgs>,
+      .option('hold-after-switch', { type: 'number', default: 0, hidden: true })
+      .option('tick', { type: 'string', default: '2s', hidden: true })
+      .option('background-child', { type: 'boolean', default: false, hidden: true }) as unknown as Argv<NegotiateArgs>,
   handler: async (args) => (await import('./negotiate-run.js')).run(args),
 };

@@ -1,0 +1,44 @@
+/**
+ * What `pqpsk status` does: read the watcher (if any) and the interface, print the verdict.
+ * Loaded only when the command runs (see status.ts).
+ */
+import { isPqpskError } from '../../errors.js';
+import { readTunnelStatus, type TunnelStatus } from '../../client/status.js';
+import { readPresharedKey } from '../../wg/psk-read.js';
+import { RealWgControl } from '../../wg/real.js';
+import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
+import type { StatusArgs } from './status.js';
+
+/** The human form: one line of verdict, then one line per known fact. */
+export function statusText(s: TunnelStatus): string {
+  const lines = [
+    `${s.interface}: ${s.protected ? 'post-quantum protected' : 'NOT post-quantum protected'} (${s.state === 'unwatched' ? 'no watcher running' : `watcher pid ${s.watcherPid}, ${s.state}`})`,
+    `  public key       ${s.publicKey ?? '(none)'}`,
+    `  PSK fingerprint  ${s.pskFingerprint ?? '(no PSK)'}`,
+    `  latest handshake ${s.latestHandshake ?? 'never'}`,
+  ];
+  if (s.state !== 'unwatched') {
+    lines.push(
+      `  negotiated at    ${s.negotiatedAt ?? '-'}`,
+      `  next rotation    ${s.nextRotationAt ?? '-'}`,
+      `  rotations        ${s.rotations ?? 0}, recoveries ${s.recoveries ?? 0}`,
+      `  last error       ${s.lastError ?? '-'}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Read and print the status of the interface, set the exit code. */
+export async function run(args: StatusArgs): Promise<void> {
+  try {
+    const status = await readTunnelStatus(args.interface, args.peer ?? null, {
+      wg: new RealWgControl(),
+      readPresharedKey: (iface, peer) => readPresharedKey(iface, peer),
+    });
+    process.stdout.write(`${args.json ? JSON.stringify(status) : statusText(status)}\n`);
+    process.exitCode = EXIT_OK;
+  } catch (err) {
+    process.stderr.write(`pqpsk status: ${isPqpskError(err) ? err.message : 'unexpected error'}\n`);
+    process.exitCode = exitCodeFor(err);
+  }
+}

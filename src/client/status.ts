@@ -1,0 +1,82 @@
+/**
+ * `pqpsk status`: is a tunnel post-quantum right now? Read from the running watcher when
+ * there is one (through its lock socket) and from the interface either way, so it works
+ * with no watcher at all. Public facts only: keys, a PSK fingerprint, times, counters.
+ */
+import { pskFingerprint } from '../kem/psk.js';
+import type { WgControl } from '../wg/types.js';
+import { askHolder } from './lock.js';
+import type { WatchStatus } from './watch.js';
+
+/** A handshake older than this (WireGuard's reject-after time) means the session is gone. */
+export const REJECT_AFTER_MS = 180_000;
+
+/**
+ * The `status --json` object. Field names are stable (documented in the README); times
+ * are ISO 8601 strings or null.
+ */
+export interface TunnelStatus {
+  readonly interface: string;
+  /** On an ephemeral key with a PSK and a handshake within the reject-after time (and, with a watcher, verified by it). */
+  readonly protected: boolean;
+  /** The watcher's tunnel state, or `unwatched`. */
+  readonly state: string;
+  readonly publicKey: string | null;
+  readonly peer: string | null;
+  readonly pskFingerprint: string | null;
+  readonly latestHandshake: string | null;
+  readonly negotiatedAt: string | null;
+  readonly nextRotationAt: string | null;
+  readonly rotations: number | null;
+  readonly recoveries: number | null;
+  readonly lastError: string | null;
+  readonly watcherPid: number | null;
+}
+
+/** What reading a status needs from outside. */
+export interface StatusDeps {
+  readonly wg: WgControl;
+  readonly readPresharedKey: (iface: string, peer: string) => Promise<Uint8Array | null>;
+  readonly now?: () => number;
+  readonly askHolder?: typeof askHolder;
+}
+
+/** The status of `iface` (relay peer: `peer`, or the interface's only peer). */
+export async function readTunnelStatus(iface: string, peer: string | null, deps: StatusDeps): Promise<TunnelStatus> {
+  const now = (deps.now ?? Date.now)();
+  const holder = await (deps.askHolder ?? askHolder)(iface);
+  const watch = holder?.mode === 'watch' ? ((holder['status'] as WatchStatus | null) ?? null) : null;
+  const state = await deps.wg.show(iface);
+  const relay = peer === null ? (state.peers.length === 1 ? state.peers[0]! : null) : (state.peers.find((p) => p.publicKey === peer) ?? null);
+  let fingerprint: string | null = null;
+  if (relay?.hasPresharedKey === true) {
+    const psk = await deps.readPresharedKey(iface, relay.publicKey);
+    if (psk !== null) {
+      try {
+        fingerprint = pskFingerprint(psk);
+      } finally {
+        psk.fill(0);
+      }
+    }
+  }
+  const handshakeMs = (relay?.latestHandshake ?? 0) * 1000;
+  const fresh = handshakeMs > 0 && now - handshakeMs < REJECT_AFTER_MS;
+  const hop = watch?.hops.find((h) => h.interface === iface);
+  const onEphemeral = hop === undefined ? fingerprint !== null : hop.publicKey === state.publicKey && hop.publicKey !== hop.parentPublicKey;
+  const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined || ms <= 0 ? null : new Date(ms).toISOString());
+  return {
+    interface: iface,
+    protected: fingerprint !== null && onEphemeral && fresh && (watch === null || watch.protected),
+    state: watch?.phase ?? 'unwatched',
+    publicKey: state.publicKey === '' ? null : state.publicKey,
+    peer: relay?.publicKey ?? null,
+    pskFingerprint: fingerprint,
+    latestHandshake: iso(handshakeMs),
+    negotiatedAt: iso(watch?.negotiatedAt),
+    nextRotationAt: iso(watch?.nextRotationAt),
+    rotations: watch?.rotations ?? null,
+    recoveries: watch?.recoveries ?? null,
+    lastError: watch?.lastError ?? null,
+    watcherPid: holder?.pid ?? null,
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * `negotiate --watch` without the terminal: the first switch, then rotation, healing and
+ * backoff for as long as it runs. The decisions are watch-policy.ts's; this module only
+ * carries them out (through a Negotiation, which owns the keys) and feeds back what
+ * happened. Time, the network and WireGuard are injected, so tests run it on a virtual
+ * clock.
+ *
+ * Secrets held here: none directly; the Negotiation holds each hop's working and parent
+ * key in memory and wipes them on `close()` (best effort in JS).
+ */
+import { isPqpskError } from '../errors.js';
+import { attemptTimeoutMs } from '../protocol/plan.js';
+import { LOCAL_CODES, Negotiation, RollbackFailed, type NegotiateDeps } from './negotiate.js';
+import { tunnelAnswers } from './probe.js';
+import type { HopReport, HopSpec } from './types.js';
+import { systemClock } from './verify.js';
+import {
+  advance,
+  initialState,
+  isProtectedPhase,
+  nextAction,
+  type TrafficSample,
+  type TunnelPhase,
+  type WatchAction,
+  type WatchInput,
+  type WatchPolicyConfig,
+  type WatchState,
+} from './watch-policy.js';
+
+/** What the watcher needs besides what a negotiation needs. */
+export interface WatchDeps extends NegotiateDeps {
+  /** The relay peer's transfer counters on `iface` (src/wg/transfer.ts), or null. */
+  readonly traffic: (iface: string, peer: string) => Promise<TrafficSample | null>;
+  /** Whether anything answers through the tunnel toward `service` (default: probe.ts). */
+  readonly answers?: (service: string, timeoutMs: number) => Promise<boolean>;
+  /** Whether the interface still exists (src/wg/transfer.ts); the watcher stops once one is gone. */
+  readonly exists?: (iface: string) => boolean;
+  /** Uniform in [0, 1), for the rotation jitter. */
+  readonly random?: () => number;
+  /** One line per thing worth saying (the CLI prints it). */
+  readonly log?: (line: string) => void;
+}
+
+/** The watcher's settings (the CLI's flags, parsed). */
+export interface WatchOptions {
+  readonly hops: readonly HopSpec[];
+  readonly policy: WatchPolicyConfig;
+  readonly timeoutScale: number;
+  readonly verifyTimeoutMs: number;
+  /** How often to look at the tunnel's traffic. */
+  readonly tickMs: number;
+  /** How long a probe waits for an answer through the tunnel. */
+  readonly probeTimeoutMs: number;
+  /** Parent private keys per interface (e.g. from the wg-quick file); the watcher owns and wipes them. */
+  readonly parentKeys?: ReadonlyMap<string, Uint8Array>;
+}
+
+/** What `pqpsk status` shows of a running watcher (public facts only). */
+export interface WatchStatus {
+  readonly phase: TunnelPhase;
+  readonly protected: boolean;
+  readonly onEphemeral: boolean;
+  readonly negotiatedAt: number | null;
+  readonly nextRotationAt: number | null;
+  readonly rotations: number;
+  readonly recoveries: number;
+  readonly lastError: string | null;
+  readonly hops: readonly { readonly role: string; readonly interface: string; readonly publicKey: string; readonly parentPublicKey: string; readonly pskFingerprint: string | null }[];
+}
+
+/** One tunnel (or multihop pair) kept post-quantum. Create with `Watcher.open`, then `run()`. */
+export class Watcher {
+  readonly #negotiation: Negotiation;
+  readonly #options: WatchOptions;
+  readonly #deps: WatchDeps;
+  readonly #stop = new AbortController();
+  #state: WatchState;
+  #wake: (() => void) | null = null;
+  #rotateAsked = false;
+  /** The PSK fingerprint of each hop's working key, when it came from a negotiation. */
+  #fingerprints = new Map<string, string>();
+  #firstSettled: ((ok: boolean, message: string) => void) | null = null;
+
+  private constructor(negotiation: Negotiation, options: WatchOptions, deps: WatchDeps) {
+    this.#negotiation = negotiation;
+    this.#options = options;
+    this.#deps = deps;
+    this.#state = initialState(this.#now(), negotiation.onEphemeral);
+  }
+
+  /** Read the interfaces (errors as for a one-shot negotiation: exit 2 material). */
+  static async open(options: WatchOptions, deps: WatchDeps): Promise<Watcher> {
+    const negotiation = await Negotiation.open(options.hops, deps, {
+      verifyTimeoutMs: options.verifyTimeoutMs,
+      ...(options.parentKeys === undefined ? {} : { parentKeys: options.parentKeys }),
+    });
+    return new Watcher(negotiation, options, deps);
+  }
+
+  /** The state the policy holds now. */
+  get state(): WatchState {
+    return this.#state;
+  }
+
+  /** Resolves after the first negotiation settles (switched, or failed and back on a working key). */
+  firstSettled(): Promise<{ ok: boolean; message: string }> {
+    return new Promise((resolve) => {
+      this.#firstSettled = (ok, message) => resolve({ ok, message });
+    });
+  }
+
+  /** Ask for a rotation now (SIGHUP). */
+  rotateNow(): void {
+    this.#rotateAsked = true;
+    this.#wake?.();
+  }
+
+  /** Stop after the step under way settles; a switch in progress is verified or rolled back first. */
+  stop(): void {
+    this.#stop.abort();
+    this.#wake?.();
+  }
+
+  status(): WatchStatus {
+    const s = this.#state;
+    return {
+      phase: s.phase,
+      protected: isProtectedPhase(s.phase),
+      onEphemeral: s.onEphemeral,
+      negotiatedAt: s.negotiatedAt,
+      nextRotationAt: s.phase === 'protected' && Number.isFinite(s.dueAt) ? s.dueAt : null,
+      rotations: s.rotations,
+      recoveries: s.recoveries,
+      lastError: s.lastError,
+      hops: this.#negotiation.hops.map((h) => ({
+        role: h.spec.role,
+        interface: h.spec.iface,
+        publicKey: h.working.publicKeyText,
+        parentPublicKey: h.parent.publicKeyText,
+        pskFingerprint: h.onEphemeral ? (this.#fingerprints.get(h.spec.iface) ?? null) : null,
+      })),
+    };
+  }
+
+  /** Run until `stop()`. Throws only for local errors (bad interface, no `wg`). */
+  async run(): Promise<void> {
+    try {
+      while (!this.#stop.signal.aborted) {
+        const action = nextAction(this.#state, this.#now());
+        await this.#carryOut(action);
+      }
+    } finally {
+      this.#settleFirst(false, 'stopped');
+    }
+  }
+
+  /** Wipe the keys held in memory. */
+  close(): void {
+    this.#negotiation.wipe();
+  }
+
+  async #carryOut(action: WatchAction): Promise<void> {
+    switch (action.kind) {
+      case 'wait': {
+        await this.#pause(Math.min(action.untilMs - this.#now(), this.#options.tickMs));
+        if (this.#stop.signal.aborted) return;
+        const gone = this.#negotiation.hops.find((h) => this.#deps.exists?.(h.spec.iface) === false);
+        if (gone !== undefined) {
+          this.#log(`${gone.spec.iface} is gone; stopping`);
+          this.stop();
+          return;
+        }
+        if (this.#rotateAsked) {
+          this.#rotateAsked = false;
+          this.#feed({ kind: 'rotate-now', now: this.#now() });
+          this.#log('rotation asked for (SIGHUP)');
+        }
+        const traffic = this.#state.phase === 'protected' ? await this.#sample() : null;
+        this.#feed({ kind: 'tick', now: this.#now(), traffic });
+        return;
+      }
+      case 'negotiate':
+        return this.#negotiate(action.route === 'parent-claim' ? 'parent' : 'working', action.attempt);
+      case 'probe': {
+        const answers = this.#deps.answers ?? tunnelAnswers;
+        let alive = true;
+        for (const hop of [...this.#negotiation.hops].reverse()) {
+          if (!(await answers(hop.spec.service, this.#options.probeTimeoutMs).catch(() => false))) alive = false;
+          if (!alive) break;
+        }
+        this.#feed({ kind: 'probed', now: this.#now(), alive });
+        return;
+      }
+      case 'fall-back': {
+        this.#log(`going back to the parent key: ${this.#state.lastError ?? 'rotating through the parent key'}`);
+        try {
+          await this.#negotiation.fallBackToParent(null);
+          this.#feed({ kind: 'fell-back', now: this.#now(), working: true });
+          this.#log('on the parent key, tunnel works; negotiating a new PSK');
+        } catch (err) {
+          if (!(err instanceof RollbackFailed)) throw err;
+          this.#feed({ kind: 'fell-back', now: this.#now(), working: false, message: err.message });
+          this.#log(`the parent key does not work either (${err.message}); retrying in ${Math.round((this.#state.dueAt - this.#now()) / 1000)} s`);
+        }
+        return;
+      }
+    }
+  }
+
+  async #negotiate(claim: 'working' | 'parent', attempt: number): Promise<void> {
+    const timeoutMs = attemptTimeoutMs(Math.min(attempt, 3), this.#options.timeoutScale);
+    const wasPhase = this.#state.phase;
+    try {
+      const reports = await this.#negotiation.attempt(timeoutMs, claim, this.#stop.signal);
+      for (const r of reports) this.#fingerprints.set(r.interface, r.pskFingerprint);
+      this.#feed({ kind: 'negotiated', now: this.#now() });
+      this.#log(`${wasPhase === 'protected' ? 'rotated' : 'switched'}: ${reports.map(reportText).join('; ')}`);
+      this.#settleFirst(true, reports.map(reportText).join('; '));
+    } catch (err) {
+      if (this.#stop.signal.aborted && !(err instanceof RollbackFailed)) return;
+      if (!isPqpskError(err) || LOCAL_CODES.includes(err.code)) throw err;
+      this.#feed({ kind: 'negotiate-failed', now: this.#now(), code: err.code, message: err.message, working: !(err instanceof RollbackFailed) });
+      const s = this.#state;
+      const next = s.phase === 'dead' ? 'going back to the parent key' : Number.isFinite(s.dueAt) && s.dueAt > this.#now() ? `next try in ${Math.round((s.dueAt - this.#now()) / 1000)} s` : 'trying again';
+      this.#log(`negotiation failed (${err.message}); ${s.onEphemeral ? 'still on the previous ephemeral key' : 'on the parent key'}; ${next}`);
+      if (wasPhase === 'starting' && !s.onEphemeral) this.#settleFirst(false, err.message);
+    }
+  }
+
+  async #sample(): Promise<TrafficSample[] | null> {
+    const samples: TrafficSample[] = [];
+    for (const hop of this.#negotiation.hops) {
+      let sample: TrafficSample | null;
+      try {
+        sample = await this.#deps.traffic(hop.spec.iface, hop.peer);
+      } catch (err) {
+        // The interface went away (wg-quick down): nothing is left to watch.
+        if (isPqpskError(err, 'NOT_FOUND')) {
+          this.#log(`${hop.spec.iface} is gone; stopping`);
+          this.stop();
+        }
+        return null;
+      }
+      if (sample === null) return null;
+      samples.push(sample);
+    }
+    return samples;
+  }
+
+  #feed(input: WatchInput): void {
+    const before = this.#state.phase;
+    this.#state = advance(this.#state, input, this.#options.policy, this.#deps.random ?? Math.random);
+    const after = this.#state.phase;
+    if (before !== after && (after === 'suspect' || after === 'dead' || after === 'outage')) this.#log(`tunnel ${after}${this.#state.lastError === null ? '' : `: ${this.#state.lastError}`}`);
+  }
+
+  #pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.#stop.signal.aborted || this.#rotateAsked) return Promise.resolve();
+    const clock = this.#deps.clock ?? systemClock;
+    return new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      void clock.sleep(ms).then(resolve);
+    }).finally(() => {
+      this.#wake = null;
+    });
+  }
+
+  #now(): number {
+    return (this.#deps.clock ?? systemClock).now();
+  }
+
+  #log(line: string): void {
+    this.#deps.log?.(line);
+  }
+
+  #settleFirst(ok: boolean, message: string): void {
+    const settle = this.#firstSettled;
+    this.#firstSettled = null;
+    settle?.(ok, message);
+  }
+}
+
+function reportText(r: HopReport): string {
+  return `${r.interface} on ephemeral key ${r.ephemeralPublicKey}, PSK fingerprint ${r.pskFingerprint}`;
+}

@@ -1,0 +1,58 @@
+/**
+ * Reading a peer's transfer counters: `wg show <iface> transfer`, which carries public keys
+ * and byte counts only (never a key), so the watcher can tell a tunnel whose traffic goes
+ * out and never comes back. Kept apart from WgControl: only the client's watcher needs it.
+ */
+import { existsSync } from 'node:fs';
+import { PqpskError } from '../errors.js';
+import { checkInterfaceName, type WgCommand } from './argv.js';
+import { isPublicKeyText } from './keys.js';
+import { runWg, type WgRunnerOptions } from './runner.js';
+
+/** Received and sent bytes of one peer. */
+export interface PeerTransfer {
+  readonly rx: number;
+  readonly tx: number;
+}
+
+/** `wg show <iface> transfer`: `<public key>\t<rx bytes>\t<tx bytes>` per peer. */
+export function transferCommand(iface: string): WgCommand {
+  checkInterfaceName(iface);
+  const argv = ['show', iface, 'transfer'];
+  return { argv, display: argv, secrets: [] };
+}
+
+/** Parse that output (pure); errors name the line, never its text. */
+export function parseTransfer(iface: string, text: string): Map<string, PeerTransfer> {
+  const out = new Map<string, PeerTransfer>();
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries()) {
+    if (line === '') continue;
+    const label = `\`wg show ${iface} transfer\` line ${i + 1}`;
+    const f = line.split('\t');
+    if (f.length !== 3) throw new PqpskError('WG_FAILURE', `${label}: expected three tab-separated fields`);
+    if (!isPublicKeyText(f[0]!)) throw new PqpskError('WG_FAILURE', `${label}: not a public key`);
+    const rx = Number(f[1]);
+    const tx = Number(f[2]);
+    if (!/^\d{1,20}$/.test(f[1]!) || !/^\d{1,20}$/.test(f[2]!)) throw new PqpskError('WG_FAILURE', `${label}: expected byte counts`);
+    out.set(f[0]!, { rx, tx });
+  }
+  return out;
+}
+
+/** The counters of `peer` on `iface`, or null when it has no such peer. */
+export async function readTransfer(iface: string, peer: string, options: WgRunnerOptions = {}): Promise<PeerTransfer | null> {
+  const bytes = await runWg(() => transferCommand(iface), iface, options);
+  return parseTransfer(iface, new TextDecoder().decode(bytes)).get(peer) ?? null;
+}
+
+/**
+ * Whether a network interface named `iface` exists in this network namespace, from sysfs
+ * (no process spawned, so a watcher can ask every few seconds). True when sysfs is not
+ * mounted: then only `wg` itself can tell.
+ */
+export function interfaceExists(iface: string): boolean {
+  checkInterfaceName(iface);
+  if (!existsSync('/sys/class/net')) return true;
+  return existsSync(`/sys/class/net/${iface}`);
+}

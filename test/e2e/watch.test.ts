@@ -1,0 +1,256 @@
+/**
+ * End-to-end: `pqpsk negotiate --watch` against `pqpsk server` on the real bed. Rotation
+ * under a running ping, a relay that forgets the ephemeral key, one manager per
+ * interface, signals, and the one-shot run that used to hang after giving up. Every
+ * packet starts in a namespace this file created; PSKs are compared as fingerprints.
+ */
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { MAIN_JS, buildSingleHop, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
+import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
+import { alive, currentKey, waitGone } from './helpers.js';
+import { e2eSkip, requireBed } from './gate.js';
+
+const skip = e2eSkip();
+
+/** Every match of `pattern` (global) in the process's stderr so far. */
+function lines(proc: BedProcess, pattern: RegExp): RegExpMatchArray[] {
+  return [...proc.output().stderr.matchAll(pattern)];
+}
+
+/** Waits until `pattern` has matched at least `n` times in stderr. */
+async function waitCount(proc: BedProcess, pattern: RegExp, n: number, timeoutMs: number): Promise<RegExpMatchArray[]> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const found = lines(proc, pattern);
+    if (found.length >= n) return found;
+    if (!proc.running) assert.fail(`watcher exited before ${n}× ${String(pattern)}:\n${proc.output().stderr}`);
+    if (Date.now() > end) assert.fail(`${n}× ${String(pattern)} not seen within ${timeoutMs} ms:\n${proc.output().stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A ping every `intervalS` seconds for `count` packets; resolves to the packets sent and received. */
+function pingStream(bed: Bed, ns: string, target: string, intervalS: number, count: number): Promise<{ sent: number; received: number }> {
+  return bed.runIn(ns, ['ping', '-n', '-q', '-i', String(intervalS), '-W', '1', '-c', String(count), target], { timeoutMs: 600_000 }).then((r) => {
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
+    assert.ok(m, `ping summary: ${r.stdout}${r.stderr}`);
+    return { sent: Number(m[1]), received: Number(m[2]) };
+  });
+}
+
+describe('negotiate --watch on the real bed: rotation, a forgetful relay, one manager, signals', { skip }, () => {
+  let bed: Bed;
+  let t: SingleHop['topology'];
+  let dir: string;
+  let configFile: string;
+  let watcher: BedProcess | undefined;
+
+  before(async () => {
+    requireBed();
+    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-watch-'));
+    await chmod(dir, 0o700);
+    const built = await buildSingleHop();
+    bed = built.bed;
+    t = built.topology;
+    await startRelayServer(bed, t.relay, dir);
+    // The bed's parent key as a wg-quick file would hold it (a throwaway test key).
+    const key = await bed.wg(t.client.namespace).readPrivateKey(t.client.iface);
+    const text = encodeKeyBase64('test parent key', key);
+    key.fill(0);
+    configFile = join(dir, `${t.client.iface}.conf`);
+    await writeFile(configFile, Buffer.concat([Buffer.from('[Interface]\nPrivateKey = '), text, Buffer.from('\n')]), { mode: 0o600 });
+    text.fill(0);
+  });
+  after(async () => {
+    await watcher?.stop('SIGKILL');
+    await bed?.teardown();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  const base = (): string[] => ['--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`];
+  const startWatcher = (extra: string[]): BedProcess =>
+    bed.spawnIn(t.client.namespace, [process.execPath, MAIN_JS, 'negotiate', ...base(), '--watch', '--config-file', configFile, ...extra]);
+
+  /** The relay forgets the client's ephemeral key, as a relay reboot leaves it: peer gone, parent holds its addresses again. */
+  async function relayForgets(ephemeral: string): Promise<void> {
+    const r = await bed.runIn(t.relay.namespace, ['wg', 'set', t.relay.iface, 'peer', ephemeral, 'remove', 'peer', t.client.publicKey, 'allowed-ips', `${t.client.address}/32`]);
+    assert.equal(r.exitCode, 0, r.stderr);
+  }
+
+  async function assertSamePskBothEnds(ephemeral: string): Promise<string> {
+    const clientFp = await peerPskFingerprint(t.client.namespace, t.client.iface, t.relay.publicKey);
+    const relayFp = await peerPskFingerprint(t.relay.namespace, t.relay.iface, ephemeral);
+    assert.ok(clientFp !== null, 'client holds a PSK');
+    assert.equal(clientFp, relayFp, `PSK identical on both ends for ${ephemeral}`);
+    return clientFp;
+  }
+
+  test('--rotate 5s under a ping every 100 ms: three rotations, each a new key with one PSK on both ends; loss per rotation reported', async (ctx) => {
+    watcher = startWatcher(['--rotate', '5s']);
+    await watcher.waitForOutput(/switched: .* on ephemeral key (\S+),/, 60_000);
+    const ping = pingStream(bed, t.client.namespace, t.relay.gateway, 0.1, 220);
+    const seen = new Set<string>();
+    const rotated = /rotated: \S+ on ephemeral key (\S+), PSK fingerprint (\S+)/g;
+    for (let n = 1; n <= 3; n++) {
+      const found = await waitCount(watcher, rotated, n, 60_000);
+      const key = found[n - 1]![1]!;
+      if (n === found.length) {
+        assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), key, 'the interface holds the reported key');
+        assert.equal(await assertSamePskBothEnds(key), found[n - 1]![2]);
+      }
+      seen.add(key);
+    }
+    assert.equal(seen.size, 3, 'three different ephemeral keys');
+    assert.ok(!seen.has(t.client.publicKey), 'never the parent key');
+    const { sent, received } = await ping;
+    const rotations = lines(watcher, rotated).length;
+    const lostMs = (sent - received) * 100;
+    ctx.diagnostic(`ping every 100 ms: ${sent} sent, ${received} received across ${rotations} rotations: about ${Math.round(lostMs / rotations)} ms lost per rotation`);
+    assert.ok(received > 0);
+  });
+
+  test('the relay forgets the ephemeral key: traffic back on a new ephemeral key within 15 s', async (ctx) => {
+    assert.ok(watcher?.running);
+    // Rotation slower than the test, so only healing changes the key from here on.
+    await watcher.stop('SIGTERM');
+    watcher = startWatcher(['--rotate', '1h']);
+    const first = await watcher.waitForOutput(/switched: \S+ on ephemeral key (\S+),/, 60_000);
+    const before = lines(watcher, /switched: /g).length;
+    const ping = pingStream(bed, t.client.namespace, t.relay.gateway, 0.1, 300);
+    await new Promise((r) => setTimeout(r, 1000));
+    const forgotAt = Date.now();
+    await relayForgets(first[1]!);
+    const healed = await waitCount(watcher, /switched: \S+ on ephemeral key (\S+),/g, before + 1, 60_000);
+    const healedMs = Date.now() - forgotAt;
+    const key = healed[healed.length - 1]![1]!;
+    assert.notEqual(key, first[1]);
+    assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), key);
+    await assertSamePskBothEnds(key);
+    const after = await pingStream(bed, t.client.namespace, t.relay.gateway, 0.2, 5);
+    assert.equal(after.received, after.sent, 'traffic flows on the new key');
+    ctx.diagnostic(`healed ${healedMs} ms after the relay forgot (watcher log:\n${watcher.output().stderr.split('\n').slice(-8).join('\n')})`);
+    assert.ok(healedMs <= 15_000, `healed in ${healedMs} ms, goal ≤ 15 s`);
+    await ping;
+  });
+
+  test('a second negotiate exits 2 naming the holder and changes nothing; SIGTERM exits 0 on a working tunnel', async () => {
+    assert.ok(watcher?.running);
+    const key = await currentKey(bed, t.client.namespace, t.client.iface);
+    const started = Date.now();
+    const second = await runNegotiate(bed, t.client.namespace, [...base(), '--max-attempts', '1'], 30_000);
+    assert.equal(second.exitCode, 2, second.stderr);
+    assert.ok(Date.now() - started < 10_000, 'within a few seconds');
+    assert.match(second.stderr, new RegExp(`is managed by pqpsk pid \\d+ \\(negotiate --watch\\)`));
+    assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), key, 'nothing changed');
+
+    const status = await bed.runIn(t.client.namespace, [process.execPath, MAIN_JS, 'status', '--interface', t.client.iface, '--json']);
+    assert.equal(status.exitCode, 0, status.stderr);
+    const s = JSON.parse(status.stdout) as { protected: boolean; publicKey: string; pskFingerprint: string; watcherPid: number; state: string };
+    assert.equal(s.protected, true);
+    assert.equal(s.publicKey, key);
+    assert.equal(s.state, 'protected');
+    assert.equal(s.pskFingerprint, await peerPskFingerprint(t.client.namespace, t.client.iface, t.relay.publicKey));
+
+    const exit = await watcher.stop('SIGTERM', 30_000);
+    assert.equal(exit.exitCode, 0, watcher.output().stderr);
+    watcher = undefined;
+    assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), key, 'left on its working key');
+    const ping = await bed.ping(t.client.namespace, t.relay.gateway);
+    assert.equal(ping.exitCode, 0, ping.stdout);
+  });
+
+  test('one-shot --max-attempts 1 on a key the relay forgot: gives up and exits (it used to hang)', async () => {
+    const key = await currentKey(bed, t.client.namespace, t.client.iface);
+    await relayForgets(key);
+    const started = Date.now();
+    const run = await runNegotiate(bed, t.client.namespace, [...base(), '--max-attempts', '1', '--timeout-scale', '0.25'], 60_000);
+    const ms = Date.now() - started;
+    assert.equal(run.exitCode, 1, `exit ${run.exitCode} after ${ms} ms: ${run.stderr}`);
+    assert.match(run.stderr, /gave up after 1 attempt/);
+    assert.ok(ms < 30_000, `exited ${ms} ms after start`);
+  });
+
+  test('a watcher started with --config-file on a key the relay forgot goes back to the parent key and switches again', async () => {
+    watcher = startWatcher(['--rotate', '1h']);
+    const m = await watcher.waitForOutput(/switched: \S+ on ephemeral key (\S+),/, 90_000);
+    assert.match(watcher.output().stderr, /going back to the parent key/);
+    await assertSamePskBothEnds(m[1]!);
+    const ping = await bed.ping(t.client.namespace, t.relay.gateway);
+    assert.equal(ping.exitCode, 0, ping.stdout);
+  });
+});
+
+describe('the documented PostUp line under wg-quick, with the relay unreachable', { skip }, () => {
+  let bed: Bed;
+  let t: SingleHop['topology'];
+  let dir: string;
+  let iface: string;
+  let conf: string;
+
+  before(async () => {
+    requireBed();
+    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-postup-'));
+    await chmod(dir, 0o700);
+    const built = await buildSingleHop();
+    bed = built.bed;
+    t = built.topology;
+    // No `pqpsk server`: the relay's WireGuard answers, its config service does not. The
+    // bed's own client tunnel makes way for the one wg-quick brings up from a file.
+    await bed.ip(t.client.namespace, 'link', 'del', t.client.iface);
+    iface = `pqq${bed.suffix}`.slice(0, 15);
+    const key = generatePrivateKey();
+    const pub = publicKeyToText(publicKeyOf(key));
+    const text = encodeKeyBase64('test parent key', key);
+    key.fill(0);
+    const r = await bed.runIn(t.relay.namespace, ['wg', 'set', t.relay.iface, 'peer', pub, 'allowed-ips', '10.64.0.3/32']);
+    assert.equal(r.exitCode, 0, r.stderr);
+    conf = join(dir, `${iface}.conf`);
+    const postUp = `${process.execPath} ${MAIN_JS} negotiate --interface %i --config-service ${t.relay.gateway}:1337 --watch --background`;
+    const body = [
+      '[Interface]',
+      `PrivateKey = ${Buffer.from(text).toString('latin1')}`,
+      'Address = 10.64.0.3/32',
+      `PostUp = ${postUp}`,
+      '',
+      '[Peer]',
+      `PublicKey = ${t.relay.publicKey}`,
+      `Endpoint = ${t.relay.endpoint}`,
+      `AllowedIPs = ${t.relay.gateway}/32`,
+      '',
+    ].join('\n');
+    text.fill(0);
+    await writeFile(conf, body, { mode: 0o600 });
+  });
+  after(async () => {
+    if (conf !== undefined) await bed?.runIn(t.client.namespace, ['wg-quick', 'down', conf]).catch(() => undefined);
+    await bed?.teardown();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('wg-quick up returns 0 within 20 s, the interface carries traffic on its parent key, a watcher keeps trying; down stops it', async () => {
+    const started = Date.now();
+    const up = await bed.runIn(t.client.namespace, ['wg-quick', 'up', conf], { timeoutMs: 120_000 });
+    const ms = Date.now() - started;
+    assert.equal(up.exitCode, 0, up.stderr);
+    assert.ok(ms <= 20_000, `wg-quick up took ${ms} ms`);
+    assert.match(up.stdout + up.stderr, /watcher running, pid \d+/);
+    const ping = await bed.ping(t.client.namespace, t.relay.gateway);
+    assert.equal(ping.exitCode, 0, `parent key carries traffic: ${ping.stdout}`);
+
+    const status = await bed.runIn(t.client.namespace, [process.execPath, MAIN_JS, 'status', '--interface', iface, '--json']);
+    assert.equal(status.exitCode, 0, status.stderr);
+    const s = JSON.parse(status.stdout) as { protected: boolean; state: string; watcherPid: number | null; lastError: string | null; pskFingerprint: string | null };
+    assert.equal(s.protected, false);
+    assert.equal(s.pskFingerprint, null);
+    assert.ok(s.watcherPid !== null && alive(s.watcherPid), 'a watcher is running');
+    assert.ok(['starting', 'unprotected'].includes(s.state), s.state);
+
+    const down = await bed.runIn(t.client.namespace, ['wg-quick', 'down', conf]);
+    assert.equal(down.exitCode, 0, down.stderr);
+    assert.deepEqual(await waitGone([s.watcherPid], 90_000), [], 'the watcher stops once the interface is gone');
+  });
+});
