@@ -39,7 +39,7 @@ sources=(
   upstream/hqc-256/reed_solomon.c
   upstream/hqc-256/shake_ds.c
   upstream/hqc-256/shake_prng.c
-  upstream/hqc-256/vector.c
+  src/vector.c
   upstream/common/fips202.c
   src/gf2x.c
   src/libc.c

@@ -4,6 +4,14 @@
 #include "vector.h"
 #include <stdint.h>
 #include <string.h>
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+#endif
+/*
+ * PQClean's vector.c for HQC-256, vendored; pqpsk's only change is the SIMD128 form of the
+ * loop that places the sampled bits in vect_set_random_fixed_weight (marked "pqpsk").
+ */
+
 /**
  * @file vector.c
  * @brief Implementation of vectors sampling and some utilities for the HQC scheme
@@ -99,7 +107,36 @@ void PQCLEAN_HQC256_CLEAN_vect_set_random_fixed_weight(seedexpander_state *ctx, 
         bit_tab[i] = single_bit_mask(pos); // avoid secret shift
     }
 
-    for (size_t i = 0; i < VEC_N_SIZE_64; ++i) {
+    size_t first = 0;
+#ifdef __wasm_simd128__
+    /*
+     * pqpsk: the loop below, four words at a time with SIMD128. Each word index is
+     * compared with every (secret) support word index in two 64-bit lanes; the compare
+     * yields an all-ones or all-zero mask, so no branch and no address depends on the
+     * support, exactly as in the scalar loop, which still does the last word.
+     */
+    v128_t index_v[PARAM_OMEGA_R];
+    v128_t bit_v[PARAM_OMEGA_R];
+    for (size_t j = 0; j < weight; ++j) {
+        index_v[j] = wasm_i64x2_splat((int64_t)index_tab[j]);
+        bit_v[j] = wasm_i64x2_splat((int64_t)bit_tab[j]);
+    }
+    for (; first + 4 <= VEC_N_SIZE_64; first += 4) {
+        v128_t words01 = wasm_i64x2_make((int64_t)first, (int64_t)first + 1);
+        v128_t words23 = wasm_i64x2_make((int64_t)first + 2, (int64_t)first + 3);
+        v128_t val01 = wasm_i64x2_splat(0);
+        v128_t val23 = wasm_i64x2_splat(0);
+        for (size_t j = 0; j < weight; ++j) {
+            val01 = wasm_v128_or(val01, wasm_v128_and(wasm_i64x2_eq(words01, index_v[j]), bit_v[j]));
+            val23 = wasm_v128_or(val23, wasm_v128_and(wasm_i64x2_eq(words23, index_v[j]), bit_v[j]));
+        }
+        v[first] |= (uint64_t)wasm_i64x2_extract_lane(val01, 0);
+        v[first + 1] |= (uint64_t)wasm_i64x2_extract_lane(val01, 1);
+        v[first + 2] |= (uint64_t)wasm_i64x2_extract_lane(val23, 0);
+        v[first + 3] |= (uint64_t)wasm_i64x2_extract_lane(val23, 1);
+    }
+#endif
+    for (size_t i = first; i < VEC_N_SIZE_64; ++i) {
         val = 0;
         for (size_t j = 0; j < weight; ++j) {
             tmp = (uint32_t)(i - index_tab[j]);
