@@ -12,6 +12,7 @@
  *   encrypt  u  = r2 * h    r2 secret randomness,    h from the public key
  *            v' = r2 * s    r2 secret randomness,    s from the public key
  *   decrypt  t  = y  * u    y secret key,            u from the (public) ciphertext
+ * (decapsulation also re-encrypts, with r2 derived from the decrypted message: secret.)
  * So the 16-entry table is built from the SECRET word and indexed by the 4-bit chunks of
  * the PUBLIC word: the table index (a memory address) then depends only on public data,
  * and no scan is needed. The secret word only ever goes through shifts, XORs and ANDs with
@@ -24,7 +25,8 @@
  *
  * Branches and loop bounds depend only on the polynomial sizes, which are constants.
  *
- * This file is the project's own; the rest of the HQC-256 sources are PQClean's, unchanged.
+ * This file is the project's own; the rest of the HQC-256 sources are PQClean's (the
+ * README beside them lists the few local changes).
  */
 #include "gf2x.h"
 #include "parameters.h"
