@@ -4,7 +4,7 @@
  * names the field (never its bytes). A rejected request must never reach `wg`.
  */
 import { PqpskError, checkLength } from '../errors.js';
-import { assertAlgorithmList, kemSizes, SUPPORTED_KEM_NAMES } from '../kem/registry.js';
+import { checkAlgorithmList, kemSizes, SUPPORTED_KEM_NAMES, UNIMPLEMENTED_KEM_NAMES } from '../kem/registry.js';
 import type { KemName } from '../kem/types.js';
 import { WG_KEY_BYTES } from './keys.js';
 import type { ReceivedRegisterRequest, RegisterRequestInput } from './messages.js';
@@ -76,7 +76,7 @@ export function validateRegisterRequest(request: ReceivedRegisterRequest, encode
   if (pq == null) {
     throw new PqpskError('INVALID_INPUT', 'post_quantum: missing (this relay registers post-quantum ephemeral peers only)');
   }
-  const names = assertAlgorithmList(pq.kem_pubkeys.map((k) => k.algorithm_name));
+  const names = requestedAlgorithms(pq.kem_pubkeys.map((k) => k.algorithm_name));
   const kems = pq.kem_pubkeys.map((entry, i): KemPublicKey => {
     const name = names[i] as KemName;
     checkLength(`post_quantum.kem_pubkeys[${i}] ${name} public key`, entry.key_data, kemSizes(name).publicKey);
@@ -89,6 +89,24 @@ export function validateRegisterRequest(request: ReceivedRegisterRequest, encode
     );
   }
   return { parentKey: request.wg_parent_pubkey, ephemeralKey: request.wg_ephemeral_peer_pubkey, kems };
+}
+
+/**
+ * The request's algorithm names, checked. When the one problem is a KEM the protocol
+ * defines but pqpsk does not implement (Kyber1024), the answer is UNSUPPORTED_FEATURE
+ * (gRPC UNIMPLEMENTED) naming what is supported: the request is well-formed, the relay
+ * just lacks that KEM. Anything else malformed stays INVALID_INPUT or UNSUPPORTED_ALGORITHM.
+ */
+function requestedAlgorithms(names: readonly unknown[]): readonly KemName[] {
+  const check = checkAlgorithmList(names);
+  if (check.ok) return check.names;
+  const [first] = check.errors;
+  if (first === undefined) throw new PqpskError('INTERNAL', 'post_quantum.kem_pubkeys: rejected');
+  const unimplemented = names.some((n) => typeof n === 'string' && UNIMPLEMENTED_KEM_NAMES.includes(n));
+  if (check.errors.length === 1 && first.code === 'UNSUPPORTED_ALGORITHM' && unimplemented) {
+    throw new PqpskError('UNSUPPORTED_FEATURE', first.message);
+  }
+  throw first;
 }
 
 /** Build the client's request; the order of `kems` is the order of the answer's ciphertexts. */

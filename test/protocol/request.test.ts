@@ -67,7 +67,7 @@ test('missing post_quantum, empty list, unknown and duplicate algorithms are ref
   rejects(request({ post_quantum: { kem_pubkeys: [mlkem, mlkem] } }), 'INVALID_INPUT', /repeats/);
   rejects(
     request({ post_quantum: { kem_pubkeys: [{ algorithm_name: 'Kyber1024', key_data: Buffer.alloc(8) }] } }),
-    'UNSUPPORTED_ALGORITHM',
+    'UNSUPPORTED_FEATURE',
     /Kyber1024.*supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3/,
   );
   rejects(
@@ -77,11 +77,11 @@ test('missing post_quantum, empty list, unknown and duplicate algorithms are ref
   );
 });
 
-test('Kyber1024 is refused by name, and never accepted beside ML-KEM-1024', () => {
+test('Kyber1024 is refused as unimplemented, naming what is supported, and never accepted beside ML-KEM-1024', () => {
   rejects(
     request({ post_quantum: { kem_pubkeys: [{ algorithm_name: 'Kyber1024', key_data: Buffer.alloc(1568) }, hqc] } }),
-    'UNSUPPORTED_ALGORITHM',
-    /Kyber1024/,
+    'UNSUPPORTED_FEATURE',
+    /"Kyber1024" is defined by the protocol but not implemented by pqpsk \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)$/,
   );
   rejects(request({ post_quantum: { kem_pubkeys: [mlkem, { algorithm_name: 'Kyber1024', key_data: Buffer.alloc(1568) }] } }), 'UNSUPPORTED_ALGORITHM', /Kyber1024/);
 });

@@ -38,7 +38,7 @@ describe('hostile requests over loopback gRPC', () => {
     { name: 'empty parent key', request: () => ({ ...base, wg_parent_pubkey: new Uint8Array(0) }), status: /INVALID_ARGUMENT/, mentions: /wg_parent_pubkey/ },
     { name: 'ephemeral equal to parent', request: () => ({ ...base, wg_ephemeral_peer_pubkey: base.wg_parent_pubkey }), status: /INVALID_ARGUMENT/, mentions: /must differ/ },
     { name: 'unknown algorithm', request: () => withKems([{ algorithm_name: 'RSA-4096', key_data: mlkemKey() }]), status: /INVALID_ARGUMENT/, mentions: /"RSA-4096" is not a known KEM \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)/ },
-    { name: 'defined but unimplemented algorithm', request: () => withKems([{ algorithm_name: 'Kyber1024', key_data: mlkemKey() }]), status: /INVALID_ARGUMENT/, mentions: /not implemented by pqpsk/ },
+    { name: 'defined but unimplemented algorithm', request: () => withKems([{ algorithm_name: 'Kyber1024', key_data: mlkemKey() }]), status: /UNIMPLEMENTED/, mentions: /"Kyber1024" is defined by the protocol but not implemented by pqpsk \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)/ },
     {
       name: 'duplicate algorithms',
       request: () => withKems([{ algorithm_name: 'ML-KEM-1024', key_data: mlkemKey() }, { algorithm_name: 'ML-KEM-1024', key_data: mlkemKey() }]),
