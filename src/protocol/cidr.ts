@@ -60,3 +60,45 @@ export function routeOwner(peers: readonly { readonly publicKey: string; readonl
   }
   return best?.key ?? null;
 }
+
+/**
+ * `routeOwner` precomputed for many lookups against one view: host routes (one per
+ * client on a relay) go in a map keyed by the address's numeric value, so a lookup is
+ * one parse and one map probe; the few wider prefixes are scanned, longest first.
+ */
+export class RouteIndex {
+  readonly #hosts = new Map<string, string>();
+  readonly #wide: { readonly cidr: string; readonly key: string; readonly length: number }[] = [];
+  readonly #entries = new Map<string, string>();
+
+  constructor(peers: readonly { readonly publicKey: string; readonly allowedIps: readonly string[] }[]) {
+    for (const peer of peers) {
+      for (const cidr of peer.allowedIps) {
+        this.#entries.set(cidr, peer.publicKey);
+        const slash = cidr.indexOf('/');
+        const net = parseIp(slash === -1 ? cidr : cidr.slice(0, slash));
+        if (net === null) continue;
+        const bits = net.family === 4 ? 32 : 128;
+        const length = slash === -1 ? bits : Number(cidr.slice(slash + 1));
+        if (length === bits) this.#hosts.set(`${net.family}:${net.value}`, peer.publicKey);
+        else this.#wide.push({ cidr, key: peer.publicKey, length });
+      }
+    }
+    this.#wide.sort((a, b) => b.length - a.length);
+  }
+
+  /** The key whose allowed-ips route `ip` by longest prefix, or null. */
+  owner(ip: string): string | null {
+    const addr = parseIp(ip);
+    if (addr === null) return null;
+    const host = this.#hosts.get(`${addr.family}:${addr.value}`);
+    if (host !== undefined) return host;
+    for (const w of this.#wide) if (matchParsed(w.cidr, addr) >= 0) return w.key;
+    return null;
+  }
+
+  /** The key holding exactly this allowed-ips entry (as `wg` prints it), or null. */
+  holderOf(cidr: string): string | null {
+    return this.#entries.get(cidr) ?? null;
+  }
+}

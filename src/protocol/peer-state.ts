@@ -1,16 +1,22 @@
 /**
  * The relay's rules for ephemeral peers, as pure functions over a *book* (what pqpsk
- * registered: public keys and the parents' own allowed-ips, never a secret) and a view
- * of the interface's peers. The server persists the book, reads `wg`, asks these
- * functions what to do, and carries the answer out in one `wg set` per parent.
+ * registered: public keys and the addresses of each parent's family, never a secret)
+ * and a view of the interface's peers. The server persists the book, reads `wg`, asks
+ * these functions what to do, and carries the answer out in one `wg set`.
  *
- * The protocol's rule: of a parent and its ephemeral peers only one is *live* — the one
- * holding the parent's allowed-ips — and a handshake from one makes it the live one.
- * Registrations are made before broken: a live ephemeral (the client is negotiating again
- * through it) stays until the new one handshakes.
+ * A parent and its ephemeral peers form a *family*; the family's addresses are the
+ * parent's allowed-ips plus whatever the relay moved onto its ephemerals. Only one
+ * member holds them — the *live* one — and a handshake from another member makes it
+ * the live one. Registrations are made before broken: a live ephemeral (the client is
+ * negotiating again through it) stays until the new one handshakes.
+ *
+ * The operator is authoritative: the family's addresses are re-read from the interface
+ * on every pass (an address the operator added stays, one they gave to someone else is
+ * never taken back), and an ephemeral that holds an address the relay never gave it is
+ * the operator's peer now: it is forgotten, never removed or rewired.
  */
 import { PqpskError } from '../errors.js';
-import { routeOwner } from './cidr.js';
+import { RouteIndex } from './cidr.js';
 
 /** What the rules need to know of one WireGuard peer on the relay's interface. */
 export interface RelayPeerView {
@@ -29,7 +35,7 @@ export interface EphemeralRecord {
 
 export interface ParentRecord {
   readonly parent: string;
-  /** The parent's own allowed-ips, remembered while an ephemeral peer holds them. */
+  /** The family's addresses as last seen on the interface (whoever held them). */
   readonly allowedIps: readonly string[];
 }
 
@@ -65,6 +71,8 @@ export type PeerEventKind =
   | 'parent-gone'
   /** Removed from the interface by someone else. */
   | 'vanished'
+  /** Holds addresses the relay never gave it: the operator's peer now, forgotten and left alone. */
+  | 'released'
   /** Found at start-up not holding the parent's allowed-ips. */
   | 'recovered';
 
@@ -77,7 +85,7 @@ export interface PeerEvent {
 /** The outcome of a decision: the new book, the `wg set` changes per parent, and what happened. */
 export interface Plan {
   readonly book: RelayBook;
-  /** One group per parent; each group is applied as one `wg set`. */
+  /** One group per parent; the relay may apply several groups in one `wg set`, in order. */
   readonly changes: readonly (readonly PeerOp[])[];
   readonly events: readonly PeerEvent[];
 }
@@ -89,17 +97,146 @@ export interface Timeouts {
   readonly idleMs: number;
 }
 
-const DENIED = (): PqpskError => new PqpskError('PERMISSION_DENIED', 'parent key does not match the tunnel of the request');
+/**
+ * The named states of an ephemeral peer, decided by `classifyEphemeral` alone:
+ * - pending: on the interface, never handshook, within the pending timeout;
+ * - live: holds the family's addresses (the client's traffic flows through it);
+ * - standby: handshook but holds nothing (about to take over, or left behind);
+ * - expired-pending / expired-idle: due for removal;
+ * - vanished: no longer on the interface;
+ * - foreign: holds an address the relay never gave it — the operator's peer now.
+ */
+export type EphemeralState = 'pending' | 'live' | 'standby' | 'expired-pending' | 'expired-idle' | 'vanished' | 'foreign';
 
-function indexPeers(peers: readonly RelayPeerView[]): Map<string, RelayPeerView> {
-  return new Map(peers.map((p) => [p.publicKey, p]));
+/**
+ * The one classifier of an ephemeral peer. `given` is what the relay may have moved onto
+ * its family's ephemerals (the parent record's addresses); `peer` is its line on the
+ * interface (undefined when absent).
+ */
+export function classifyEphemeral(
+  record: EphemeralRecord,
+  peer: RelayPeerView | undefined,
+  given: ReadonlySet<string>,
+  nowMs: number,
+  timeouts: Timeouts,
+): EphemeralState {
+  if (peer === undefined) return 'vanished';
+  if (peer.allowedIps.some((ip) => !given.has(ip))) return 'foreign';
+  const holds = peer.allowedIps.length > 0;
+  if (peer.latestHandshake === 0) {
+    if (nowMs - record.registeredAt > timeouts.pendingMs) return 'expired-pending';
+    return holds ? 'live' : 'pending';
+  }
+  if (nowMs - peer.latestHandshake * 1000 > timeouts.idleMs) return 'expired-idle';
+  return holds ? 'live' : 'standby';
 }
 
-/** Each allowed-ip on the interface → the peer holding it, built once per decision. */
-function indexOwners(peers: readonly RelayPeerView[]): Map<string, string> {
-  const owners = new Map<string, string>();
-  for (const peer of peers) for (const ip of peer.allowedIps) owners.set(ip, peer.publicKey);
-  return owners;
+/** Timeouts that never expire anything: for classifications that only ask "live or not". */
+const NEVER: Timeouts = Object.freeze({ pendingMs: Number.POSITIVE_INFINITY, idleMs: Number.POSITIVE_INFINITY });
+
+/** Peers by key and addresses by owner, built once per view and reused by every request. */
+export class PeerIndex {
+  readonly #byKey: Map<string, RelayPeerView>;
+  readonly #routes: RouteIndex;
+
+  constructor(peers: readonly RelayPeerView[]) {
+    this.#byKey = new Map(peers.map((p) => [p.publicKey, p]));
+    this.#routes = new RouteIndex(peers);
+  }
+
+  get peers(): RelayPeerView[] {
+    return [...this.#byKey.values()];
+  }
+
+  get size(): number {
+    return this.#byKey.size;
+  }
+
+  /**
+   * Note a peer added with no allowed-ips, or removed while holding none: routes do not
+   * change, so a batch of registrations plans each on the one index without rebuilding it.
+   */
+  addUnrouted(publicKey: string): void {
+    this.#byKey.set(publicKey, { publicKey, allowedIps: [], latestHandshake: 0 });
+  }
+
+  removeUnrouted(publicKey: string): void {
+    if ((this.#byKey.get(publicKey)?.allowedIps.length ?? 0) > 0) {
+      throw new PqpskError('INTERNAL', 'peer index: removing a peer that holds addresses needs a rebuild');
+    }
+    this.#byKey.delete(publicKey);
+  }
+
+  get(key: string): RelayPeerView | undefined {
+    return this.#byKey.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.#byKey.has(key);
+  }
+
+  /** The peer whose allowed-ips route `ip` (longest prefix), or null. */
+  routeOwner(ip: string): string | null {
+    return this.#routes.owner(ip);
+  }
+
+  /** The peer holding exactly this allowed-ip entry, or null. */
+  holderOf(cidr: string): string | null {
+    return this.#routes.holderOf(cidr);
+  }
+}
+
+/** Rules an operator can relax. */
+export interface AuthPolicy {
+  /**
+   * Accept a parent whose allowed-ips include a prefix wider than one host. Off by
+   * default: a peer with 0.0.0.0/0 or a site's subnet would authenticate any source
+   * that reaches the service from outside the tunnel.
+   */
+  readonly allowWideParents: boolean;
+}
+
+export const STRICT_AUTH: AuthPolicy = Object.freeze({ allowWideParents: false });
+
+const DENIED = (): PqpskError => new PqpskError('PERMISSION_DENIED', 'parent key does not match the tunnel of the request');
+
+/** Is every entry a single host (IPv4 /32, IPv6 /128)? */
+export function hostRoutesOnly(allowedIps: readonly string[]): boolean {
+  return allowedIps.every((ip) => (ip.includes(':') ? ip.endsWith('/128') : ip.endsWith('/32')));
+}
+
+/**
+ * Authenticate a request: the parent is the key of the tunnel it travels in, so `sourceIp`
+ * must be routed (longest prefix) to the claimed parent or to a live ephemeral of it.
+ * The claim may name a live ephemeral (a client negotiating again from its ephemeral key
+ * sends that key); it resolves to its normal parent. Returns the normal parent's key.
+ * Unknown and wrong parents fail alike, and so does a tunnel with wider than host routes
+ * unless the policy allows it.
+ */
+export function authenticate(
+  book: RelayBook,
+  view: PeerIndex | readonly RelayPeerView[],
+  claimedParent: string,
+  sourceIp: string,
+  policy: AuthPolicy = STRICT_AUTH,
+): string {
+  const index = view instanceof PeerIndex ? view : new PeerIndex(view);
+  const tunnel = index.routeOwner(sourceIp);
+  if (tunnel === null) throw DENIED();
+  const tunnelPeer = index.get(tunnel);
+  if (tunnelPeer === undefined || (!policy.allowWideParents && !hostRoutesOnly(tunnelPeer.allowedIps))) throw DENIED();
+  const claimedEphemeral = book.ephemerals.find((e) => e.ephemeral === claimedParent);
+  const parent = claimedEphemeral?.parent ?? claimedParent;
+  const parentPeer = index.get(parent);
+  if (parentPeer === undefined) throw DENIED();
+  if (!policy.allowWideParents && !hostRoutesOnly(parentPeer.allowedIps)) throw DENIED();
+  if (claimedEphemeral !== undefined && tunnel !== claimedParent) throw DENIED();
+  if (tunnel === parent) return parent;
+  const record = book.ephemerals.find((e) => e.parent === parent && e.ephemeral === tunnel);
+  if (record === undefined) throw DENIED();
+  const given = new Set(book.parents.find((p) => p.parent === parent)?.allowedIps ?? []);
+  if (classifyEphemeral(record, tunnelPeer, given, 0, NEVER) !== 'live') throw DENIED();
+  return parent;
 }
 
 /** Ephemeral records grouped by parent, built once per decision (keeps a pass linear). */
@@ -113,89 +250,113 @@ function indexEphemerals(book: RelayBook): Map<string, EphemeralRecord[]> {
   return byParent;
 }
 
-/** Who holds a parent's allowed-ips right now: the owner of its first recorded address. */
-function holderOf(record: ParentRecord, owners: ReadonlyMap<string, string>): string | null {
-  const first = record.allowedIps[0];
-  return first === undefined ? null : (owners.get(first) ?? null);
-}
-
-/**
- * Authenticate a request: the parent is the key of the tunnel it travels in, so `sourceIp`
- * must be routed (longest prefix) to the claimed parent or to a live ephemeral of it.
- * The claim may name a live ephemeral (a client negotiating again from its ephemeral key
- * sends that key); it resolves to its normal parent. Returns the normal parent's key.
- * Unknown and wrong parents fail alike.
- */
-export function authenticate(book: RelayBook, peers: readonly RelayPeerView[], claimedParent: string, sourceIp: string): string {
-  const tunnel = routeOwner(peers, sourceIp);
-  if (tunnel === null) throw DENIED();
-  const claimedEphemeral = book.ephemerals.find((e) => e.ephemeral === claimedParent);
-  const parent = claimedEphemeral?.parent ?? claimedParent;
-  if (!indexPeers(peers).has(parent)) throw DENIED();
-  if (claimedEphemeral !== undefined && tunnel !== claimedParent) throw DENIED();
-  if (tunnel === parent) return parent;
-  const liveEphemeral = book.ephemerals.some((e) => e.parent === parent && e.ephemeral === tunnel);
-  if (!liveEphemeral) throw DENIED();
-  return parent;
+function asIndex(view: PeerIndex | readonly RelayPeerView[]): PeerIndex {
+  return view instanceof PeerIndex ? view : new PeerIndex(view);
 }
 
 /**
  * Plan a new registration for an authenticated `parent`. The new ephemeral starts
- * pending (no allowed-ips). Earlier ephemerals of the parent that do not hold its
- * allowed-ips are replaced at once; a live one stays until the new one handshakes.
- * The returned changes remove the replaced peers; adding the new peer (with its PSK) is
- * the caller's, in the same `wg set`.
+ * pending (no allowed-ips). Earlier ephemerals of the parent that hold nothing are
+ * replaced at once; a live one stays until the new one handshakes. An ephemeral the
+ * operator has taken over (foreign) is left alone. The returned changes remove the
+ * replaced peers; adding the new peer (with its PSK) is the caller's, in the same `wg set`.
  */
-export function planRegistration(book: RelayBook, peers: readonly RelayPeerView[], parent: string, ephemeral: string, nowMs: number): Plan {
-  const byKey = indexPeers(peers);
-  const parentPeer = byKey.get(parent);
+export function planRegistration(
+  book: RelayBook,
+  view: PeerIndex | readonly RelayPeerView[],
+  parent: string,
+  ephemeral: string,
+  nowMs: number,
+): Plan {
+  const index = asIndex(view);
+  const parentPeer = index.get(parent);
   if (parentPeer === undefined) throw DENIED();
-  if (byKey.has(ephemeral) || book.ephemerals.some((e) => e.ephemeral === ephemeral)) {
+  if (index.has(ephemeral) || book.ephemerals.some((e) => e.ephemeral === ephemeral)) {
     throw new PqpskError('INVALID_INPUT', 'wg_ephemeral_peer_pubkey: already a peer of this relay');
   }
-  let record = book.parents.find((p) => p.parent === parent);
-  const parents = [...book.parents];
-  if (record === undefined) {
-    record = { parent, allowedIps: [...parentPeer.allowedIps] };
-    parents.push(record);
+  const old = book.parents.find((p) => p.parent === parent);
+  const given = new Set(old?.allowedIps ?? parentPeer.allowedIps);
+  const mine = book.ephemerals.filter((e) => e.parent === parent);
+  const states = new Map(mine.map((e) => [e.ephemeral, classifyEphemeral(e, index.get(e.ephemeral), given, nowMs, NEVER)]));
+  const replaced = mine.filter((e) => states.get(e.ephemeral) === 'pending' || states.get(e.ephemeral) === 'standby');
+  const dropped = new Set(mine.filter((e) => states.get(e.ephemeral) !== 'live').map((e) => e.ephemeral));
+  const record: ParentRecord = { parent, allowedIps: familyAddresses(parentPeer, mine, index, states, old, false) };
+  const parents = [...book.parents.filter((p) => p.parent !== parent), record];
+  const ephemerals = [...book.ephemerals.filter((e) => !dropped.has(e.ephemeral)), { ephemeral, parent, registeredAt: nowMs }];
+  const events: PeerEvent[] = replaced.map((e) => ({ kind: 'replaced', parent, ephemeral: e.ephemeral }));
+  for (const e of mine) {
+    const state = states.get(e.ephemeral);
+    if (state === 'foreign' || state === 'vanished') events.push({ kind: state === 'foreign' ? 'released' : 'vanished', parent, ephemeral: e.ephemeral });
   }
-  const holder = holderOf(record, indexOwners(peers));
-  const replaced = book.ephemerals.filter((e) => e.parent === parent && e.ephemeral !== holder);
-  const ephemerals = [
-    ...book.ephemerals.filter((e) => !replaced.includes(e)),
-    { ephemeral, parent, registeredAt: nowMs },
-  ];
   return {
     book: { parents, ephemerals },
     changes: replaced.length === 0 ? [] : [replaced.map((e): PeerOp => ({ publicKey: e.ephemeral, remove: true }))],
-    events: replaced.map((e) => ({ kind: 'replaced', parent, ephemeral: e.ephemeral })),
+    events,
   };
 }
 
 /**
- * The periodic decision, run after each read of latest handshakes: move a parent's
- * allowed-ips to whichever of parent and ephemerals handshook last (ties go to the newest
- * registration: a client switches forward, not back, within one second), remove what is
- * superseded, expired, vanished or orphaned, and give allowed-ips back to the parent
- * whenever the ephemeral holding them goes.
+ * The family's addresses as the interface shows them: the parent's own, plus those on
+ * its ephemerals that are still the relay's (never a foreign one's). Recorded addresses
+ * held by nobody come back only when a member that held them vanished — an address the
+ * operator removed stays removed.
  */
-export function planTick(book: RelayBook, peers: readonly RelayPeerView[], nowMs: number, timeouts: Timeouts): Plan {
-  const byKey = indexPeers(peers);
+function familyAddresses(
+  parentPeer: RelayPeerView,
+  own: readonly EphemeralRecord[],
+  index: PeerIndex,
+  states: ReadonlyMap<string, EphemeralState>,
+  record: ParentRecord | undefined,
+  holderVanished: boolean,
+): string[] {
+  const family = new Set(parentPeer.allowedIps);
+  for (const e of own) {
+    const state = states.get(e.ephemeral);
+    if (state === 'foreign' || state === 'vanished') continue;
+    for (const ip of index.get(e.ephemeral)?.allowedIps ?? []) family.add(ip);
+  }
+  if (holderVanished && record !== undefined) {
+    for (const ip of record.allowedIps) if (index.holderOf(ip) === null) family.add(ip);
+  }
+  return [...family];
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((x) => set.has(x));
+}
+
+/**
+ * The periodic decision, run after each read of latest handshakes: move the family's
+ * addresses to whichever of parent and ephemerals handshook last (ties go to the newest
+ * registration: a client switches forward, not back, within one second), remove what is
+ * superseded, expired or orphaned, forget what vanished or was taken over, and give the
+ * addresses back to the parent whenever the ephemeral holding them goes.
+ */
+export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerView[], nowMs: number, timeouts: Timeouts): Plan {
+  const index = asIndex(view);
   const changes: PeerOp[][] = [];
   const events: PeerEvent[] = [];
   const keptParents: ParentRecord[] = [];
   const keptEphemerals: EphemeralRecord[] = [];
-  const owners = indexOwners(peers);
   const ephemeralsOf = indexEphemerals(book);
 
   for (const record of book.parents) {
     const parent = record.parent;
     const own = [...(ephemeralsOf.get(parent) ?? [])].sort((a, b) => a.registeredAt - b.registeredAt);
+    const given = new Set(record.allowedIps);
+    const states = new Map(own.map((e) => [e.ephemeral, classifyEphemeral(e, index.get(e.ephemeral), given, nowMs, timeouts)]));
     const ops: PeerOp[] = [];
-    const parentPeer = byKey.get(parent);
+    const parentPeer = index.get(parent);
     if (parentPeer === undefined) {
       for (const e of own) {
-        if (byKey.has(e.ephemeral)) ops.push({ publicKey: e.ephemeral, remove: true });
+        const state = states.get(e.ephemeral);
+        if (state === 'foreign') {
+          events.push({ kind: 'released', parent, ephemeral: e.ephemeral });
+          continue;
+        }
+        if (state !== 'vanished') ops.push({ publicKey: e.ephemeral, remove: true });
         events.push({ kind: 'parent-gone', parent, ephemeral: e.ephemeral });
       }
       if (ops.length > 0) changes.push(ops);
@@ -203,26 +364,28 @@ export function planTick(book: RelayBook, peers: readonly RelayPeerView[], nowMs
     }
 
     const alive: EphemeralRecord[] = [];
+    let holderVanished = false;
     for (const e of own) {
-      const peer = byKey.get(e.ephemeral);
-      if (peer === undefined) {
+      const state = states.get(e.ephemeral)!;
+      if (state === 'vanished') {
+        holderVanished = true;
         events.push({ kind: 'vanished', parent, ephemeral: e.ephemeral });
-      } else if (peer.latestHandshake === 0 && nowMs - e.registeredAt > timeouts.pendingMs) {
+      } else if (state === 'foreign') {
+        events.push({ kind: 'released', parent, ephemeral: e.ephemeral });
+      } else if (state === 'expired-pending' || state === 'expired-idle') {
         ops.push({ publicKey: e.ephemeral, remove: true });
-        events.push({ kind: 'expired-pending', parent, ephemeral: e.ephemeral });
-      } else if (peer.latestHandshake > 0 && nowMs - peer.latestHandshake * 1000 > timeouts.idleMs) {
-        ops.push({ publicKey: e.ephemeral, remove: true });
-        events.push({ kind: 'expired-idle', parent, ephemeral: e.ephemeral });
+        events.push({ kind: state, parent, ephemeral: e.ephemeral });
       } else {
         alive.push(e);
       }
     }
+    const family = familyAddresses(parentPeer, own, index, states, record, holderVanished);
 
     // The live one: the latest handshake wins; on a tie the newest registration does.
     let live = parent;
     let liveHandshake = parentPeer.latestHandshake;
     for (const e of alive) {
-      const handshake = byKey.get(e.ephemeral)?.latestHandshake ?? 0;
+      const handshake = index.get(e.ephemeral)?.latestHandshake ?? 0;
       if (handshake > 0 && handshake >= liveHandshake) {
         live = e.ephemeral;
         liveHandshake = handshake;
@@ -234,22 +397,21 @@ export function planTick(book: RelayBook, peers: readonly RelayPeerView[], nowMs
     const liveSince = alive.find((e) => e.ephemeral === live)?.registeredAt ?? Number.NEGATIVE_INFINITY;
     const keep: EphemeralRecord[] = [];
     for (const e of alive) {
-      const pending = (byKey.get(e.ephemeral)?.latestHandshake ?? 0) === 0;
-      if (e.ephemeral === live || (pending && e.registeredAt > liveSince)) {
+      if (e.ephemeral === live || (states.get(e.ephemeral) === 'pending' && e.registeredAt > liveSince)) {
         keep.push(e);
       } else {
         ops.push({ publicKey: e.ephemeral, remove: true });
         events.push({ kind: live === parent ? 'swap-back' : 'superseded', parent, ephemeral: e.ephemeral });
       }
     }
-    const holder = holderOf(record, owners);
-    if (live !== holder && record.allowedIps.length > 0) {
-      ops.unshift({ publicKey: live, allowedIps: record.allowedIps });
-      if (live !== parent) events.push({ kind: 'swap', parent, ephemeral: live });
+    const livePeer = index.get(live);
+    if (family.length > 0 && !sameSet(livePeer?.allowedIps ?? [], family)) {
+      ops.unshift({ publicKey: live, allowedIps: family });
+      if (live !== parent && (livePeer?.allowedIps.length ?? 0) === 0) events.push({ kind: 'swap', parent, ephemeral: live });
     }
     if (ops.length > 0) changes.push(sortOps(ops));
     if (keep.length > 0) {
-      keptParents.push(record);
+      keptParents.push({ parent, allowedIps: family });
       keptEphemerals.push(...keep);
     }
   }
@@ -262,38 +424,49 @@ function sortOps(ops: PeerOp[]): PeerOp[] {
 }
 
 /**
- * Start-up reconciliation after a crash or restart: an ephemeral that holds its parent's
- * allowed-ips is live (a client is using it) and stays; every other recorded ephemeral
- * is removed; a parent whose addresses are on nobody gets them back.
+ * Start-up reconciliation after a crash or restart: an ephemeral that holds its family's
+ * addresses is live (a client is using it) and stays; every other recorded ephemeral
+ * that is still the relay's is removed; addresses go back to a parent only from its own
+ * ephemerals or from nobody — never from a peer outside the family, whatever the book says.
  */
-export function planRecovery(book: RelayBook, peers: readonly RelayPeerView[], nowMs: number): Plan {
-  const byKey = indexPeers(peers);
+export function planRecovery(book: RelayBook, view: PeerIndex | readonly RelayPeerView[], nowMs: number): Plan {
+  const index = asIndex(view);
   const changes: PeerOp[][] = [];
   const events: PeerEvent[] = [];
   const parents: ParentRecord[] = [];
   const ephemerals: EphemeralRecord[] = [];
-  const owners = indexOwners(peers);
   const ephemeralsOf = indexEphemerals(book);
   for (const record of book.parents) {
-    const holder = holderOf(record, owners);
     const own = ephemeralsOf.get(record.parent) ?? [];
+    const given = new Set(record.allowedIps);
+    const states = new Map(own.map((e) => [e.ephemeral, classifyEphemeral(e, index.get(e.ephemeral), given, nowMs, NEVER)]));
+    const parentPeer = index.get(record.parent);
     const ops: PeerOp[] = [];
-    const parentPresent = byKey.has(record.parent);
     let keptLive = false;
+    let holderVanished = false;
     for (const e of own) {
-      if (parentPresent && e.ephemeral === holder) {
+      const state = states.get(e.ephemeral)!;
+      if (state === 'vanished') {
+        holderVanished = true;
+      } else if (state === 'foreign') {
+        events.push({ kind: 'released', parent: record.parent, ephemeral: e.ephemeral });
+      } else if (parentPeer !== undefined && state === 'live' && !keptLive) {
         ephemerals.push({ ...e, registeredAt: Math.min(e.registeredAt, nowMs) });
         keptLive = true;
-      } else if (byKey.has(e.ephemeral)) {
+      } else {
         ops.push({ publicKey: e.ephemeral, remove: true });
-        events.push({ kind: parentPresent ? 'recovered' : 'parent-gone', parent: record.parent, ephemeral: e.ephemeral });
+        events.push({ kind: parentPeer !== undefined ? 'recovered' : 'parent-gone', parent: record.parent, ephemeral: e.ephemeral });
       }
     }
-    if (parentPresent && holder !== record.parent && !keptLive) {
-      ops.unshift({ publicKey: record.parent, allowedIps: record.allowedIps });
+    if (parentPeer !== undefined) {
+      const family = familyAddresses(parentPeer, own, index, states, record, holderVanished);
+      if (keptLive) {
+        parents.push({ parent: record.parent, allowedIps: family });
+      } else if (!sameSet(parentPeer.allowedIps, family)) {
+        ops.unshift({ publicKey: record.parent, allowedIps: family });
+      }
     }
     if (ops.length > 0) changes.push(sortOps(ops));
-    if (keptLive) parents.push(record);
   }
   return { book: { parents, ephemerals }, changes, events };
 }

@@ -4,6 +4,7 @@
  * errors are mapped to safe statuses in src/rpc/status.ts, because grpc-js would send a
  * thrown error's message to the remote peer verbatim.
  */
+import { createServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { PqpskError } from '../errors.js';
 import { ephemeralPeerService, registerPeerMethod, type ReceivedRegisterRequest, type RegisterResponseInput } from './proto.js';
@@ -21,17 +22,66 @@ export interface RegisterCallContext {
 
 export type RegisterHandler = (request: ReceivedRegisterRequest, context: RegisterCallContext) => Promise<RegisterResponseInput>;
 
+/**
+ * What one remote party can hold open on the relay. A unary service needs one stream per
+ * call and a handful of calls per connection; everything beyond is an attack's memory.
+ */
+export interface ConnectionLimits {
+  /** HTTP/2 streams a connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly maxStreamsPerConnection: number;
+  /** TCP connections one source address may hold; more are closed at once. */
+  readonly maxConnectionsPerSource: number;
+  /** TCP connections in all; more are closed at once. */
+  readonly maxConnections: number;
+  /** A connection with no call for this long is closed (GOAWAY), and so is a socket that sent nothing. */
+  readonly idleMs: number;
+  /** Every connection is closed after this long (with a grace period for its calls). */
+  readonly maxAgeMs: number;
+  /** HTTP/2 session memory (buffered frames, unread responses) per connection, MiB. */
+  readonly maxSessionMemoryMb: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
+  maxStreamsPerConnection: 8,
+  // A client makes one connection per negotiation; a few allow retries and a second hop.
+  maxConnectionsPerSource: 4,
+  maxConnections: 1024,
+  idleMs: 30_000,
+  maxAgeMs: 300_000,
+  maxSessionMemoryMb: 4,
+});
+
 export interface RpcServerOptions {
   /** Requests larger than this are refused by grpc-js with RESOURCE_EXHAUSTED before decoding. */
   readonly maxRequestBytes: number;
   /** Sees every handler failure with its full error (for the relay's own log). */
   readonly onHandlerError?: (err: unknown, context: RegisterCallContext) => void;
+  /** Connection and stream limits; defaults above. */
+  readonly limits?: Partial<ConnectionLimits>;
+  /**
+   * Whether a source address may talk to the service now (the relay says no once it has
+   * spent its budget of refused requests). A refused source's connections are closed after
+   * its refusal is sent, and new ones are closed on accept — a flood then costs a TCP
+   * accept, not a decoded request.
+   */
+  readonly sourceAllowed?: (ip: string) => boolean;
+}
+
+/** Live figures for /metrics. */
+export interface RpcStats {
+  /** TCP connections open now. */
+  readonly connections: number;
+  /** Calls whose handler has not answered yet. */
+  readonly calls: number;
+  /** Connections closed at once for exceeding a cap, by which cap. */
+  readonly refusedConnections: { readonly perSource: number; readonly total: number; readonly refusedSource: number };
 }
 
 export interface RpcServer {
   /** The bound address, `host:port` (port resolved when 0 was asked for). */
   readonly address: string;
   readonly port: number;
+  stats(): RpcStats;
   /** Stop accepting; resolve once in-flight calls have been answered. */
   shutdown(): Promise<void>;
   /** Cancel everything now. */
@@ -78,12 +128,27 @@ function serviceDefinition(sizes: WeakMap<object, number>): grpc.ServiceDefiniti
   return { ...service, RegisterPeerV1: { ...method, requestDeserialize: measured } };
 }
 
-/** Start the EphemeralPeer service on `address` (`ip:port`). Fails with SETUP when it cannot bind. */
+/**
+ * Start the EphemeralPeer service on `address` (`ip:port`). Fails with SETUP when it
+ * cannot bind. The TCP listener is our own, so connections are counted per source and
+ * capped before grpc-js sees them; grpc-js then serves each accepted socket with the
+ * stream, memory, idle and age limits set.
+ */
 export async function startRpcServer(address: string, handler: RegisterHandler, options: RpcServerOptions): Promise<RpcServer> {
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxRequestBytes,
     'grpc.max_send_message_length': 64 * 1024,
+    'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
+    'grpc-node.max_session_memory': limits.maxSessionMemoryMb,
+    'grpc.max_connection_idle_ms': limits.idleMs,
+    'grpc.max_connection_age_ms': limits.maxAgeMs,
+    'grpc.max_connection_age_grace_ms': Math.min(limits.maxAgeMs, 30_000),
+    // Channelz keeps a record per connection and call for a debugging service we do not serve.
+    'grpc.enable_channelz': 0,
   });
+  let calls = 0;
+  const gate = new ConnectionGate(limits, options.sourceAllowed ?? (() => true));
   // Each decoded request's encoded size, keyed weakly by the decoded object (nothing outlives the call).
   const sizes = new WeakMap<object, number>();
   server.addService(serviceDefinition(sizes), {
@@ -91,6 +156,7 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
       call: grpc.ServerUnaryCall<ReceivedRegisterRequest, RegisterResponseInput>,
       callback: grpc.sendUnaryData<RegisterResponseInput>,
     ) => {
+      calls++;
       const controller = new AbortController();
       call.on('cancelled', () => controller.abort());
       const context: RegisterCallContext = {
@@ -102,7 +168,12 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
       const answer = (err: grpc.ServerErrorResponse | null, value?: RegisterResponseInput): void => {
         if (answered) return;
         answered = true;
+        calls--;
         callback(err, value);
+        if (err !== null && options.sourceAllowed?.(context.peerAddress) === false) {
+          // Let the refusal reach the client, then close everything it holds open.
+          setTimeout(() => gate.dropSource(context.peerAddress), 50).unref();
+        }
       };
       handler(call.request, context).then(
         (response) => answer(null, response),
@@ -114,19 +185,109 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
       );
     },
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, boundPort) => {
-      if (err) reject(new PqpskError('SETUP', `cannot listen on ${address}: ${bindReason(err)}`, { cause: err }));
-      else resolve(boundPort);
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listener = createServer({ noDelay: true }, (socket) => {
+    if (!gate.admit(socket)) return;
+    // grpc-js watches idle HTTP/2 sessions, but a socket that never sends the preface
+    // would sit forever: hand it over only once it has spoken, and drop it if it never does.
+    const silent = setTimeout(() => socket.destroy(), limits.idleMs);
+    silent.unref();
+    socket.once('close', () => clearTimeout(silent));
+    socket.once('readable', () => {
+      clearTimeout(silent);
+      const first: unknown = socket.read();
+      if (first instanceof Buffer) socket.unshift(first);
+      if (!socket.destroyed) injector.injectConnection(socket);
     });
   });
   const host = address.slice(0, address.lastIndexOf(':'));
+  const bareHost = host.startsWith('[') ? host.slice(1, -1) : host;
+  const wanted = Number(address.slice(address.lastIndexOf(':') + 1));
+  const port = await new Promise<number>((resolve, reject) => {
+    const onError = (err: Error): void => reject(new PqpskError('SETUP', `cannot listen on ${address}: ${bindReason(err)}`, { cause: err }));
+    listener.once('error', onError);
+    listener.listen({ host: bareHost, port: wanted, exclusive: true }, () => {
+      listener.off('error', onError);
+      const bound = listener.address();
+      resolve(typeof bound === 'object' && bound !== null ? bound.port : wanted);
+    });
+  });
   return {
     address: `${host}:${port}`,
     port,
-    shutdown: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-    forceShutdown: () => server.forceShutdown(),
+    stats: () => ({ connections: gate.open, calls, refusedConnections: gate.refused }),
+    shutdown: () =>
+      new Promise<void>((resolve) => {
+        listener.close();
+        server.tryShutdown(() => {
+          injector.destroy();
+          gate.destroyAll();
+          resolve();
+        });
+      }),
+    forceShutdown: () => {
+      listener.close();
+      server.forceShutdown();
+      injector.destroy();
+      gate.destroyAll();
+    },
   };
+}
+
+/**
+ * Counts open sockets per source address and in all, and closes at once those over a
+ * cap (memory bounded: one map entry per source with an open socket).
+ */
+class ConnectionGate {
+  readonly #perSource = new Map<string, Set<Socket>>();
+  readonly #sockets = new Set<Socket>();
+  readonly #limits: ConnectionLimits;
+  readonly #allowed: (ip: string) => boolean;
+  readonly refused = { perSource: 0, total: 0, refusedSource: 0 };
+
+  constructor(limits: ConnectionLimits, allowed: (ip: string) => boolean) {
+    this.#limits = limits;
+    this.#allowed = allowed;
+  }
+
+  get open(): number {
+    return this.#sockets.size;
+  }
+
+  admit(socket: Socket): boolean {
+    const address = socket.remoteAddress ?? '';
+    // A socket's address has no port; only the v4-mapped prefix differs from getPeer()'s.
+    const source = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+    const mine = this.#perSource.get(source);
+    let refusal: keyof ConnectionGate['refused'] | null = null;
+    if (this.#sockets.size >= this.#limits.maxConnections) refusal = 'total';
+    else if ((mine?.size ?? 0) >= this.#limits.maxConnectionsPerSource) refusal = 'perSource';
+    else if (!this.#allowed(source)) refusal = 'refusedSource';
+    if (refusal !== null) {
+      this.refused[refusal]++;
+      socket.destroy();
+      return false;
+    }
+    const set = mine ?? new Set<Socket>();
+    set.add(socket);
+    this.#perSource.set(source, set);
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.#sockets.delete(socket);
+      set.delete(socket);
+      if (set.size === 0 && this.#perSource.get(source) === set) this.#perSource.delete(source);
+    });
+    return true;
+  }
+
+  /** Close every connection of `source`. */
+  dropSource(source: string): void {
+    for (const socket of this.#perSource.get(source) ?? []) socket.destroy();
+  }
+
+  destroyAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
 }
 
 function bindReason(err: Error): string {

@@ -8,7 +8,7 @@
  * crash leaves either the old book or the new one, never half of one.
  */
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PqpskError } from '../errors.js';
 import type { EphemeralRecord, ParentRecord, RelayBook } from '../protocol/peer-state.js';
@@ -24,11 +24,19 @@ export interface BookStore {
   save(book: RelayBook): Promise<void>;
   /** Where it lives, for messages. */
   readonly location: string;
+  /**
+   * What was wrong with the stored book at the last `load` (empty when nothing was).
+   * A damaged book never stops the relay: `load` returns what it could salvage and says
+   * here what it dropped, for a loud log line.
+   */
+  readonly problems?: readonly string[];
 }
 
 export { DEFAULT_STATE_DIR } from './defaults.js';
 
 const FORMAT = 'pqpsk-relay-book';
+/** Suffix of the previous version of the book. */
+const PREVIOUS = '.prev';
 const VERSION = 1;
 
 /** One JSON file per interface in `dir`: `<dir>/<iface>.book.json`. */
@@ -42,15 +50,33 @@ export class FileBookStore implements BookStore {
     this.location = join(dir, `${iface}.book.json`);
   }
 
+  problems: readonly string[] = [];
+  /** False after a load found the current file untrusted: it must not become the previous version. */
+  #rotate = true;
+
+  /**
+   * The stored book, or what can be salvaged of it: a damaged, foreign-owned, loosely
+   * writable or symlinked file is not trusted; the previous good version (kept beside it
+   * at each save) is tried next, then the empty book — every record dropped is named in
+   * `problems`. The state directory itself must be ours and not writable by others
+   * (SETUP otherwise: nothing in it could be trusted).
+   */
   async load(): Promise<RelayBook> {
-    let text: string;
-    try {
-      text = await readFile(this.location, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return EMPTY_BOOK;
-      throw new PqpskError('SETUP', `state file ${this.location}: cannot read (${errnoOf(err)})`);
+    await checkStateDir(this.#dir);
+    const problems: string[] = [];
+    for (const path of [this.location, `${this.location}${PREVIOUS}`]) {
+      const text = await readPrivateFile(path, problems);
+      const salvaged = text === null ? null : salvageBook(path, text);
+      if (path === this.location) this.#rotate = problems.length === 0 && salvaged?.problems.length === 0;
+      if (salvaged === null) continue;
+      problems.push(...salvaged.problems);
+      if (salvaged.usable) {
+        this.problems = problems;
+        return salvaged.book;
+      }
     }
-    return parseBook(this.location, text);
+    this.problems = problems;
+    return EMPTY_BOOK;
   }
 
   async save(book: RelayBook): Promise<void> {
@@ -67,7 +93,15 @@ export class FileBookStore implements BookStore {
       } finally {
         await handle.close();
       }
+      // The current version becomes the previous one: a book damaged later still has a
+      // good predecessor to recover from.
+      if (this.#rotate) {
+        await rename(this.location, `${this.location}${PREVIOUS}`).catch((err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        });
+      }
       await rename(tmp, this.location);
+      this.#rotate = true;
       const dir = await open(this.#dir, constants.O_RDONLY);
       try {
         await dir.sync();
@@ -136,10 +170,95 @@ export function serializeBook(book: RelayBook): unknown {
   };
 }
 
+/**
+ * Refuse a state directory that is a symlink, not ours, or writable by group or others:
+ * whoever can write there can rewrite the book, and the book decides which peers the
+ * relay removes. A missing directory is fine (the first save creates it 0700).
+ */
+async function checkStateDir(dir: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new PqpskError('SETUP', `state directory ${dir}: cannot inspect (${errnoOf(err)})`);
+  }
+  if (st.isSymbolicLink()) throw new PqpskError('SETUP', `state directory ${dir}: is a symlink; give the real directory`);
+  if (!st.isDirectory()) throw new PqpskError('SETUP', `state directory ${dir}: not a directory`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) throw new PqpskError('SETUP', `state directory ${dir}: owned by uid ${st.uid}, not by this process (uid ${uid})`);
+  if ((st.mode & 0o022) !== 0) throw new PqpskError('SETUP', `state directory ${dir}: writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
+}
+
+/**
+ * Read a book file without following a symlink, only if it is ours and not writable by
+ * others; null (with the reason in `problems`) when absent or untrusted.
+ */
+async function readPrivateFile(path: string, problems: string[]): Promise<string | null> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') problems.push(`${path}: cannot open (${code === 'ELOOP' ? 'a symlink' : errnoOf(err)})`);
+    return null;
+  }
+  try {
+    const st = await handle.stat();
+    const uid = process.getuid?.();
+    if (!st.isFile()) problems.push(`${path}: not a regular file`);
+    else if (uid !== undefined && st.uid !== uid) problems.push(`${path}: owned by uid ${st.uid}, not by this process`);
+    else if ((st.mode & 0o022) !== 0) problems.push(`${path}: writable by group or others`);
+    else return await handle.readFile('utf8');
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * A stored book as far as it can be trusted: each record that checks out is kept, each
+ * that does not is dropped and named. `usable` is false when the file is not a book at
+ * all (bad JSON, another format or version).
+ */
+export function salvageBook(location: string, text: string): { book: RelayBook; problems: string[]; usable: boolean } {
+  try {
+    return { book: parseBook(location, text), problems: [], usable: true };
+  } catch (err) {
+    const whole = err instanceof PqpskError ? err.message : 'unreadable';
+    let data: unknown;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return { book: EMPTY_BOOK, problems: [whole], usable: false };
+    }
+    if (!isObject(data) || data['format'] !== FORMAT || data['version'] !== VERSION) return { book: EMPTY_BOOK, problems: [whole], usable: false };
+    const problems: string[] = [];
+    const parents: ParentRecord[] = [];
+    const ephemerals: EphemeralRecord[] = [];
+    const raw = (key: string): unknown[] => (Array.isArray(data[key]) ? (data[key] as unknown[]) : []);
+    raw('parents').forEach((p, i) => {
+      try {
+        parents.push(...parseBook(location, JSON.stringify({ format: FORMAT, version: VERSION, parents: [p], ephemerals: [] })).parents);
+      } catch {
+        problems.push(`${location}: parents[${i}] dropped (malformed)`);
+      }
+    });
+    raw('ephemerals').forEach((e, i) => {
+      try {
+        ephemerals.push(...parseBook(location, JSON.stringify({ format: FORMAT, version: VERSION, parents, ephemerals: [e] })).ephemerals);
+      } catch {
+        problems.push(`${location}: ephemerals[${i}] dropped (malformed or no recorded parent)`);
+      }
+    });
+    return { book: { parents, ephemerals }, problems, usable: true };
+  }
+}
+
 /** Parse and check a stored book; every problem is a SETUP error naming the file and field. */
 export function parseBook(location: string, text: string): RelayBook {
   const fail = (what: string): never => {
-    throw new PqpskError('SETUP', `state file ${location}: ${what}; fix or remove it (the relay then starts with an empty book)`);
+    throw new PqpskError('SETUP', `state file ${location}: ${what}`);
   };
   let data: unknown;
   try {

@@ -11,3 +11,9 @@ export const DEFAULT_EPHEMERAL_TTL_MS = 24 * 3_600_000;
 export const DEFAULT_MAX_INFLIGHT = 32;
 /** The default state directory of `pqpsk server`. */
 export const DEFAULT_STATE_DIR = '/var/lib/pqpsk';
+/**
+ * The shortest `--ephemeral-ttl` accepted. The TTL counts time since the last handshake,
+ * and WireGuard re-handshakes only every two minutes (REKEY_AFTER_TIME) under traffic, so
+ * a shorter TTL would remove a busy tunnel's ephemeral between two handshakes.
+ */
+export const MIN_EPHEMERAL_TTL_MS = 180_000;

@@ -26,8 +26,9 @@ export interface EncapsulationResult {
 }
 
 /**
- * Encapsulate to every key. All KEMs run at once — HQC-256 on a worker while ML-KEM-1024
- * runs here — and the results are kept in request order. Shared secrets are wiped as soon
+ * Encapsulate to every key: the in-thread KEMs first (ML-KEM-1024 validates its key in
+ * about a millisecond), then HQC-256 on a worker only if they passed; the results are
+ * kept in request order. Shared secrets are wiped as soon
  * as the PSK exists, and on any failure, including the secrets of KEMs that succeeded
  * (best effort: JS may hold copies we cannot reach).
  */
@@ -37,19 +38,33 @@ export async function encapsulateAll(
   now: () => number = () => performance.now(),
 ): Promise<EncapsulationResult> {
   if (kems.length === 0) throw new PqpskError('INTERNAL', 'encapsulation: no KEM public keys (validation must refuse this)');
-  // Workers first, so the in-thread KEMs overlap with them rather than delay their start.
-  const order = kems.map((_, i) => i).sort((a, b) => Number(isInThread(kems[a]!.name)) - Number(isInThread(kems[b]!.name)));
+  // The cheap in-thread KEMs first: a key that fails their validation (ML-KEM-1024's
+  // modulus check) refuses the request before any worker spends an HQC encapsulation.
+  const order = kems.map((_, i) => i).sort((a, b) => Number(isInThread(kems[b]!.name)) - Number(isInThread(kems[a]!.name)));
   const pending: Promise<{ ciphertext: Uint8Array; sharedSecret: Uint8Array; ms: number }>[] = new Array(kems.length);
+  let cheapFailure: { reason: unknown } | null = null;
   for (const i of order) {
     const { name, publicKey } = kems[i]!;
     const started = now();
+    if (!isInThread(name) && cheapFailure !== null) {
+      pending[i] = Promise.reject(new PqpskError('INVALID_INPUT', `${name}: not attempted, another key of the request was refused`));
+      continue;
+    }
     pending[i] = provider(name)
       .encapsulate(publicKey)
       .then((e) => ({ ciphertext: e.ciphertext, sharedSecret: e.sharedSecret, ms: now() - started }));
+    if (isInThread(name)) {
+      // Settle it now (about a millisecond) so a bad key is known before the workers start.
+      cheapFailure ??= await pending[i].then(
+        () => null,
+        (reason: unknown) => ({ reason }),
+      );
+    }
   }
   const settled = await Promise.allSettled(pending);
   const secrets = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value.sharedSecret] : []));
   try {
+    if (cheapFailure !== null) throw cheapFailure.reason;
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed !== undefined) throw failed.reason;
     const results = settled.map((r) => (r as PromiseFulfilledResult<{ ciphertext: Uint8Array; sharedSecret: Uint8Array; ms: number }>).value);

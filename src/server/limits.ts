@@ -45,6 +45,14 @@ export interface RateLimit {
  */
 export const DEFAULT_RATE_LIMIT: RateLimit = Object.freeze({ burst: 6, perSecond: 0.2 });
 
+/**
+ * The budget of refused requests per source address: each refusal (bad request, wrong
+ * parent, rate limit) costs a token, and a source with none left is refused before its
+ * request is even looked at. A client that gets one refusal now and then never notices;
+ * a flood is turned away at the price of a map lookup.
+ */
+export const DEFAULT_REFUSAL_BUDGET: RateLimit = Object.freeze({ burst: 20, perSecond: 2 });
+
 interface Bucket {
   tokens: number;
   at: number;
@@ -76,6 +84,21 @@ export class RateLimiter {
       throw new PqpskError('RESOURCE_EXHAUSTED', `too many registrations for this parent key, retry in ${waitS}s`);
     }
     bucket.tokens -= 1;
+    this.#buckets.set(key, bucket);
+    if (this.#buckets.size > this.maxKeys) this.#prune(now);
+  }
+
+  /** Whether `key` has `tokens` (default one whole token) left, without spending any. */
+  allows(key: string, tokens = 1): boolean {
+    const old = this.#buckets.get(key);
+    return old === undefined || this.#refilled(key, this.now()).tokens >= Math.min(tokens, this.limit.burst);
+  }
+
+  /** Spend one token of `key` if it has one; never throws (charging a refused request). */
+  charge(key: string): void {
+    const now = this.now();
+    const bucket = this.#refilled(key, now);
+    bucket.tokens = Math.max(0, bucket.tokens - 1);
     this.#buckets.set(key, bucket);
     if (this.#buckets.size > this.maxKeys) this.#prune(now);
   }

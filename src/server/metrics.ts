@@ -18,6 +18,8 @@ export type RegistrationResult =
 /** Latency buckets, seconds: HQC-256 costs tens of ms, a queue behind it more. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Encapsulation buckets, seconds: ML-KEM ~1 ms, HQC-256 ~20-40 ms. */
+/** Batch sizes: one registration per `wg set` when idle, dozens under load. */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64];
 const ENCAPS_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25];
 
 class Histogram {
@@ -60,6 +62,8 @@ export class RelayMetrics {
   readonly #latency = new Histogram(LATENCY_BUCKETS);
   readonly #encaps = new Map<string, Histogram>();
   readonly #events = new Map<string, number>();
+  readonly #refused = new Map<string, number>();
+  readonly #batch = new Histogram(BATCH_BUCKETS);
   #gauges: () => PeerGauges = () => ({ live: 0, pending: 0, inflight: 0 });
 
   /** Where the gauges come from (set by the relay once it exists). */
@@ -84,6 +88,20 @@ export class RelayMetrics {
   /** A peer-state event (swap, swap-back, expired-pending, …), counted by kind. */
   peerEvent(kind: string): void {
     this.#events.set(kind, (this.#events.get(kind) ?? 0) + 1);
+  }
+
+  /** A refused request, by reason (a result label, or `source_budget` when refused unread). */
+  refused(reason: string): void {
+    this.#refused.set(reason, (this.#refused.get(reason) ?? 0) + 1);
+  }
+
+  refusals(reason: string): number {
+    return this.#refused.get(reason) ?? 0;
+  }
+
+  /** How many registrations one `wg set` carried. */
+  batch(size: number): void {
+    this.#batch.observe(size);
   }
 
   registrations(result: RegistrationResult): number {
@@ -125,6 +143,12 @@ export class RelayMetrics {
     out.push('# TYPE pqpsk_expiries_total counter');
     out.push(`pqpsk_expiries_total{reason="no_handshake"} ${this.events('expired-pending')}`);
     out.push(`pqpsk_expiries_total{reason="idle"} ${this.events('expired-idle')}`);
+    out.push('# HELP pqpsk_refused_requests_total Refused requests by reason; source_budget = refused unread because the source spent its budget of refusals.');
+    out.push('# TYPE pqpsk_refused_requests_total counter');
+    for (const [reason, n] of sorted(this.#refused)) out.push(`pqpsk_refused_requests_total{reason="${reason}"} ${n}`);
+    out.push('# HELP pqpsk_registration_batch_size Registrations carried by one wg set.');
+    out.push('# TYPE pqpsk_registration_batch_size histogram');
+    this.#batch.render('pqpsk_registration_batch_size', '', out);
     out.push('# HELP pqpsk_peer_events_total Every peer-state event by kind.');
     out.push('# TYPE pqpsk_peer_events_total counter');
     for (const [kind, n] of sorted(this.#events)) out.push(`pqpsk_peer_events_total{kind="${kind}"} ${n}`);

@@ -1,69 +1,74 @@
 /**
- * The relay: carries out src/protocol/peer-state.ts's decisions on a real interface
- * through WgControl. Per request: validate → authenticate → rate-limit →
- * encapsulate (outside the interface lock) → under the lock: re-read the interface,
- * re-authenticate, plan, write the book ahead, ONE `wg set` (new ephemeral with its PSK
- * and no allowed-ips, plus the plan's removals), write the book → reply.
- *
- * Write-ahead: before any `wg set`, the stored book is the union of the old and the new
- * book, so every peer pqpsk may have on the interface is recorded; a crash between the
- * two writes leaves extra records, which recovery drops, never an unrecorded peer.
+ * The relay: carries out src/protocol/peer-state.ts's decisions on a real interface.
+ * Per request: admission (per-source refusal budget) → validate → authenticate against
+ * the cached interface view → rate-limit → encapsulate (outside the interface lock) →
+ * join the next batch. A batch runs under the lock: one read of the interface, each
+ * request re-authenticated and planned in turn, ONE `wg set` for all of them (each new
+ * ephemeral with its PSK and no allowed-ips, plus the plans' removals) and one
+ * write-ahead commit of the book (write-ahead.ts). The poller (watcher.ts) and the
+ * cache (interface-view.ts) live apart; one injected clock (clock.ts) drives them all.
  */
 import { PqpskError, isPqpskError } from '../errors.js';
 import { keyTag } from '../protocol/keys.js';
 import { publicKeyToText } from '../wg/keys.js';
 import type { ReceivedRegisterRequest, RegisterResponseInput } from '../protocol/messages.js';
 import {
+  STRICT_AUTH,
   authenticate,
+  classifyEphemeral,
   planRecovery,
   planRegistration,
   planTick,
+  type AuthPolicy,
   type PeerEvent,
   type PeerOp,
-  type Plan,
   type RelayBook,
-  type RelayPeerView,
   type Timeouts,
 } from '../protocol/peer-state.js';
 import { validateRegisterRequest } from '../protocol/request.js';
-import type { WgControl, WgPeerChange } from '../wg/types.js';
+import type { RelayWg, WgPeerChange } from '../wg/types.js';
 import type { BookStore } from './book-store.js';
+import { asClock, type Clock } from './clock.js';
 import { encapsulateAll, type KemProvider } from './encapsulate.js';
-import { DEFAULT_RATE_LIMIT, InflightGate, RateLimiter, type RateLimit } from './limits.js';
+import { InterfaceView } from './interface-view.js';
+import { DEFAULT_RATE_LIMIT, DEFAULT_REFUSAL_BUDGET, InflightGate, RateLimiter, type RateLimit } from './limits.js';
 import { SerialQueue } from './serial.js';
 import { SILENT_LOGGER, describeError, type LogLevel, type Logger } from './log.js';
 import { RelayMetrics, type RegistrationResult } from './metrics.js';
 import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from './defaults.js';
+import { DEFAULT_POLL, Watcher, type PollIntervals } from './watcher.js';
+import { BookKeeper } from './write-ahead.js';
 
 export { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS };
+export { unionBook } from './write-ahead.js';
+export { DEFAULT_POLL, type PollIntervals } from './watcher.js';
 
-/** How often the watcher reads latest handshakes. */
-export interface PollIntervals {
-  /** While a registration is pending or fresh: ≤ 250 ms, so traffic resumes within 1 s. */
-  readonly fastMs: number;
-  /** Otherwise. */
-  readonly idleMs: number;
-  /** A registration counts as fresh for this long after it was made. */
-  readonly freshMs: number;
-}
-
-export const DEFAULT_POLL: PollIntervals = Object.freeze({ fastMs: 250, idleMs: 2000, freshMs: 10_000 });
+/** A refused request may trigger a fresh read of the interface at most this often (all sources together). */
+export const REREAD_MS = 1000;
+/** Refusal-budget tokens a source must have regained before it may connect again. */
+export const RECONNECT_TOKENS = 5;
+/** Most registrations one batch carries into one `wg set` (bounds the argv and the lock's hold). */
+export const MAX_BATCH = 64;
 
 export interface RelayOptions {
   readonly iface: string;
-  readonly wg: WgControl;
+  readonly wg: RelayWg;
   readonly store: BookStore;
   readonly kems: KemProvider;
   readonly logger?: Logger;
   readonly metrics?: RelayMetrics;
-  /** Wall clock, ms since the epoch (handshake times are wall-clock seconds). */
-  readonly clock?: () => number;
+  /** Wall clock and timers; a bare `() => ms` gets real timers. */
+  readonly clock?: Clock | (() => number);
   readonly ephemeralTtlMs?: number;
   readonly pendingTimeoutMs?: number;
   readonly maxInflight?: number;
   /** Per-parent rate limit; null turns it off (benchmarks). */
   readonly rateLimit?: RateLimit | null;
+  /** Per-source budget of refused requests; null turns it off. */
+  readonly refusalBudget?: RateLimit | null;
   readonly poll?: PollIntervals;
+  /** Accept parents whose allowed-ips are wider than host routes. */
+  readonly allowWideParents?: boolean;
 }
 
 /** What a handler knows of a call besides its request (src/rpc's RegisterCallContext). */
@@ -74,66 +79,97 @@ export interface CallContext {
   readonly requestBytes?: number | undefined;
 }
 
+/** A registration that passed authentication and encapsulation, waiting for the next batch. */
+interface Queued {
+  readonly claimed: string;
+  readonly parent: string;
+  readonly ephemeral: string;
+  readonly source: string;
+  readonly psk: Uint8Array;
+  readonly done: (replaced: number) => void;
+  readonly fail: (err: unknown) => void;
+}
+
 /** The relay for one WireGuard interface. Create with `Relay.open`. */
 export class Relay {
   readonly iface: string;
   readonly metrics: RelayMetrics;
-  readonly #wg: WgControl;
-  readonly #store: BookStore;
+  readonly #wg: RelayWg;
   readonly #kems: KemProvider;
   readonly #logger: Logger;
-  readonly #clock: () => number;
+  readonly #clock: Clock;
   readonly #timeouts: Timeouts;
   readonly #gate: InflightGate;
   readonly #rate: RateLimiter | null;
+  readonly #refusals: RateLimiter | null;
   readonly #poll: PollIntervals;
+  readonly #policy: AuthPolicy;
+  readonly #view: InterfaceView;
+  readonly #keeper: BookKeeper;
+  readonly #watcher: Watcher;
   /** Every change of the book or of the interface's peers runs inside this lock. */
   readonly #lock = new SerialQueue();
-  #book: RelayBook;
-  #view: readonly RelayPeerView[] = [];
+  /** Registrations waiting for the lock; bounded by the in-flight gate. */
+  #queue: Queued[] = [];
+  #flushQueued = false;
   #closing = false;
-  #timer: NodeJS.Timeout | undefined;
-  #timerDue = 0;
-  #watching = false;
-  #tickError: string | undefined;
-  /** Per peer: the handshake second last read, and when we first saw that value. */
-  readonly #seen = new Map<string, { seconds: number; observedMs: number }>();
+  #lastReread = Number.NEGATIVE_INFINITY;
+  #reread: Promise<unknown> | undefined;
 
-  private constructor(options: RelayOptions, book: RelayBook) {
+  private constructor(options: RelayOptions, keeper: BookKeeper, view: InterfaceView, clock: Clock) {
     this.iface = options.iface;
     this.#wg = options.wg;
-    this.#store = options.store;
     this.#kems = options.kems;
     this.#logger = options.logger ?? SILENT_LOGGER;
     this.metrics = options.metrics ?? new RelayMetrics();
-    this.#clock = options.clock ?? Date.now;
+    this.#clock = clock;
     this.#timeouts = {
       pendingMs: options.pendingTimeoutMs ?? PENDING_TIMEOUT_MS,
       idleMs: options.ephemeralTtlMs ?? DEFAULT_EPHEMERAL_TTL_MS,
     };
     this.#gate = new InflightGate(options.maxInflight ?? DEFAULT_MAX_INFLIGHT);
+    const now = (): number => this.#clock.now();
     const rate = options.rateLimit === undefined ? DEFAULT_RATE_LIMIT : options.rateLimit;
-    this.#rate = rate === null ? null : new RateLimiter(rate, this.#clock);
+    this.#rate = rate === null ? null : new RateLimiter(rate, now);
+    const budget = options.refusalBudget === undefined ? DEFAULT_REFUSAL_BUDGET : options.refusalBudget;
+    this.#refusals = budget === null ? null : new RateLimiter(budget, now);
     this.#poll = options.poll ?? DEFAULT_POLL;
-    this.#book = book;
+    this.#policy = options.allowWideParents === true ? { allowWideParents: true } : STRICT_AUTH;
+    this.#view = view;
+    this.#keeper = keeper;
+    this.#watcher = new Watcher(
+      { tick: () => this.tick(), wantsFastPoll: () => this.#wantsFastPoll() },
+      clock,
+      this.#poll,
+      this.#logger,
+      this.iface,
+    );
     this.metrics.setGaugeSource(() => ({ ...this.#peerCounts(), inflight: this.#gate.count }));
   }
 
   /**
    * Read the interface (NOT_FOUND / SETUP when it or `wg` is missing), load the book and
-   * reconcile: recorded ephemerals that do not hold their parent's allowed-ips are
-   * removed, and a parent whose addresses are on nobody gets them back.
+   * reconcile: recorded ephemerals that do not hold their family's addresses are
+   * removed, and addresses go back to a parent only from its own ephemerals.
    */
   static async open(options: RelayOptions): Promise<Relay> {
-    await options.wg.show(options.iface);
+    const clock = asClock(options.clock);
+    const view = new InterfaceView(options.wg, options.iface, clock);
+    await view.refreshOwnKey(true);
+    const logger = options.logger ?? SILENT_LOGGER;
     const book = await options.store.load();
-    const relay = new Relay(options, book);
+    for (const problem of options.store.problems ?? []) {
+      // Loud, but never fatal: the relay keeps serving and reconciles with the interface.
+      logger.log('error', { event: 'book-damaged', iface: options.iface, problem });
+    }
+    const keeper = new BookKeeper(book, options.store, logger, options.iface);
+    const relay = new Relay(options, keeper, view, clock);
     await relay.#lock.run(async () => {
-      const peers = await relay.#readView();
-      const plan = planRecovery(book, peers, relay.#clock());
-      await relay.#applyPlan(plan);
-      await relay.#save(plan.book);
-      relay.#logger.log('info', {
+      const index = await view.refresh();
+      const plan = planRecovery(book, index, clock.now());
+      await relay.#apply(plan.book, plan.changes);
+      relay.#countEvents(plan.events);
+      logger.log('info', {
         event: 'recovered',
         iface: relay.iface,
         ephemerals_kept: plan.book.ephemerals.length,
@@ -145,7 +181,7 @@ export class Relay {
 
   /** The current book (public keys only). */
   get book(): RelayBook {
-    return this.#book;
+    return this.#keeper.book;
   }
 
   /** Serving and not shutting down (`/healthz`). */
@@ -158,11 +194,28 @@ export class Relay {
   }
 
   /**
+   * Whether `source` may hold connections: the rpc layer closes them once its refusal
+   * budget is spent, and takes new ones only after it has regained several tokens — so a
+   * flooding source reconnects every few seconds, not every refill.
+   */
+  acceptsSource(source: string): boolean {
+    return this.#refusals === null || this.#refusals.allows(source, RECONNECT_TOKENS);
+  }
+
+  /**
    * Handle one RegisterPeerV1 request. Every failure is a PqpskError whose code the rpc
    * layer maps to a status; nothing on the interface changes unless the call succeeds
-   * (or fails after its single `wg set`, which only a `wg` fault can cause).
+   * (or fails after its batch's `wg set`, which only a `wg` fault can cause).
    */
   async register(request: ReceivedRegisterRequest, context: CallContext): Promise<RegisterResponseInput> {
+    const source = context.peerAddress;
+    // A source that spent its refusal budget is turned away before anything else: no
+    // decoding of keys, no lookup, no log line per request.
+    if (this.#refusals !== null && !this.#refusals.allows(source)) {
+      this.metrics.refused('source_budget');
+      this.metrics.registration('resource_exhausted', 0);
+      throw new PqpskError('RESOURCE_EXHAUSTED', 'too many refused requests from this address, retry later');
+    }
     const started = performance.now();
     const line: Record<string, unknown> & { event: string } = { event: 'registration', iface: this.iface };
     let result: RegistrationResult = 'ok';
@@ -178,6 +231,10 @@ export class Relay {
     } catch (err) {
       result = resultFor(err);
       if (result === 'internal') level = 'warn';
+      else if (result !== 'unavailable' && result !== 'deadline_exceeded') {
+        this.#refusals?.charge(source);
+        this.metrics.refused(result);
+      }
       const { code, message } = describeError(err);
       line['error_code'] = code;
       line['error'] = message;
@@ -197,11 +254,10 @@ export class Relay {
     line['ephemeral'] = keyTag(ephemeral);
     line['algorithms'] = valid.kems.map((k) => k.name);
 
-    // Authenticate before any costly work: an impostor costs one `wg show`, no HQC. (This
-    // read is outside the lock, so it leaves the watcher's view alone.)
-    const seen = await this.#wg.show(this.iface);
-    if (ephemeral === seen.publicKey) throw ownKey();
-    const parent = authenticate(this.#book, toView(seen.peers), claimed, context.peerAddress);
+    // Authenticate against the cached view before any costly work: an impostor costs a
+    // map lookup — no `wg` process, no parse, no HQC.
+    if (ephemeral === this.#view.ownKey) throw ownKey();
+    const parent = await this.#authenticateCached(claimed, context.peerAddress);
     if (parent !== claimed) line['resolved_parent'] = keyTag(parent);
     this.#rate?.take(parent);
     abortIfCancelled(context);
@@ -212,46 +268,125 @@ export class Relay {
       for (const t of encapsulated.timings) this.metrics.encapsulation(t.algorithm, t.ms / 1000);
       abortIfCancelled(context);
       const psk = encapsulated.psk.bytes();
-      await this.#lock.run(async () => {
-        const state = await this.#wg.show(this.iface);
-        const peers = this.#refineHandshakes(toView(state.peers));
-        this.#view = peers;
-        if (ephemeral === state.publicKey) throw ownKey();
-        // The book or the interface may have changed while we encapsulated.
-        if (authenticate(this.#book, peers, claimed, context.peerAddress) !== parent) throw new PqpskError('PERMISSION_DENIED', 'parent changed');
-        const plan = planRegistration(this.#book, peers, parent, ephemeral, this.#clock());
-        const add: WgPeerChange = { publicKey: ephemeral, presharedKey: psk };
-        await this.#commit(plan, [[add, ...plan.changes.flat().map(toChange)]]);
-        line['replaced'] = plan.events.length;
+      line['replaced'] = await new Promise<number>((done, fail) => {
+        this.#queue.push({ claimed, parent, ephemeral, source: context.peerAddress, psk, done, fail });
+        this.#scheduleFlush();
       });
     } finally {
       encapsulated.psk.wipe();
     }
-    this.#wake();
+    this.#watcher.wake();
     return { post_quantum: { ciphertexts: [...encapsulated.ciphertexts] } };
   }
 
   /**
+   * Authenticate on the cached view; on a refusal, read the interface again at most once
+   * per REREAD_MS for all requests together (a peer the operator just added is
+   * recognised within a second, and a flood of refusals costs at most one read a second).
+   */
+  async #authenticateCached(claimed: string, source: string): Promise<string> {
+    try {
+      return authenticate(this.#keeper.book, this.#view.index, claimed, source, this.#policy);
+    } catch (err) {
+      if (!isPqpskError(err) || err.code !== 'PERMISSION_DENIED' || this.#clock.now() - this.#lastReread < REREAD_MS) throw err;
+      this.#lastReread = this.#clock.now();
+      this.#reread ??= this.#lock.run(() => this.#view.refresh()).finally(() => (this.#reread = undefined));
+      await this.#reread;
+      return authenticate(this.#keeper.book, this.#view.index, claimed, source, this.#policy);
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    void this.#lock.run(() => this.#flush());
+  }
+
+  /**
+   * One batch under the lock: every registration waiting now, one read, one `wg set`,
+   * one commit. A request that no longer authenticates fails alone; a failed `wg set`
+   * fails the whole batch (their PSKs were never confirmed set).
+   */
+  async #flush(): Promise<void> {
+    this.#flushQueued = false;
+    const batch = this.#queue.splice(0, MAX_BATCH);
+    if (this.#queue.length > 0) this.#scheduleFlush();
+    if (batch.length === 0) return;
+    let index;
+    try {
+      index = await this.#view.refresh();
+    } catch (err) {
+      for (const q of batch) q.fail(err);
+      return;
+    }
+    const now = this.#clock.now();
+    let book = this.#keeper.book;
+    const changes: WgPeerChange[] = [];
+    const added = new Set<string>();
+    const accepted: { q: Queued; replaced: number }[] = [];
+    const events: PeerEvent[] = [];
+    for (const q of batch) {
+      try {
+        if (q.ephemeral === this.#view.ownKey) throw ownKey();
+        // The book or the interface may have changed while we encapsulated.
+        if (authenticate(book, index, q.claimed, q.source, this.#policy) !== q.parent) throw new PqpskError('PERMISSION_DENIED', 'parent changed');
+        const plan = planRegistration(book, index, q.parent, q.ephemeral, now);
+        book = plan.book;
+        changes.push({ publicKey: q.ephemeral, presharedKey: q.psk });
+        added.add(q.ephemeral);
+        index.addUnrouted(q.ephemeral);
+        for (const op of plan.changes.flat()) {
+          if (op.remove === true && added.delete(op.publicKey)) {
+            // Registered and replaced within this batch: it never reaches the interface.
+            const at = changes.findIndex((c) => c.publicKey === op.publicKey);
+            if (at >= 0) changes.splice(at, 1);
+          } else {
+            changes.push(toChange(op));
+          }
+          index.removeUnrouted(op.publicKey);
+        }
+        events.push(...plan.events);
+        accepted.push({ q, replaced: plan.events.filter((e) => e.kind === 'replaced').length });
+      } catch (err) {
+        q.fail(err);
+      }
+    }
+    if (accepted.length === 0) return;
+    try {
+      await this.#keeper.commit(book, () => this.#set(changes));
+    } catch (err) {
+      // The interface may have been changed after all: re-read it before trusting the cache.
+      await this.#view.refresh().catch(() => undefined);
+      for (const a of accepted) a.q.fail(err);
+      return;
+    }
+    this.metrics.batch(accepted.length);
+    this.#countEvents(events);
+    for (const a of accepted) a.q.done(a.replaced);
+  }
+
+  /**
    * One watcher pass: read the interface, let planTick decide swaps, removals and
-   * expiries, and apply them (one `wg set` per parent). Public so tests can step it.
+   * expiries, and apply them in one `wg set`. Public so tests can step it.
    */
   async tick(): Promise<readonly PeerEvent[]> {
     return this.#lock.run(async () => {
-      if (this.#book.parents.length === 0 && this.#book.ephemerals.length === 0) return [];
-      const peers = await this.#readView();
-      const plan = planTick(this.#book, peers, this.#clock(), this.#timeouts);
-      if (plan.changes.length === 0 && plan.events.length === 0) return [];
-      await this.#applyPlan(plan);
-      await this.#save(plan.book);
+      // Read even with an empty book: requests authenticate against this view.
+      await this.#view.refreshOwnKey();
+      const index = await this.#view.refresh();
+      const book = this.#keeper.book;
+      if (book.parents.length === 0 && book.ephemerals.length === 0) return [];
+      const plan = planTick(book, index, this.#clock.now(), this.#timeouts);
+      if (plan.changes.length === 0 && plan.events.length === 0 && sameBook(book, plan.book)) return [];
+      await this.#apply(plan.book, plan.changes);
+      this.#countEvents(plan.events);
       return plan.events;
     });
   }
 
   /** Start polling latest handshakes (fast while a registration is fresh, slow when idle). */
   startWatcher(): void {
-    if (this.#watching || this.#closing) return;
-    this.#watching = true;
-    this.#schedule(0);
+    if (!this.#closing) this.#watcher.start();
   }
 
   /**
@@ -269,208 +404,74 @@ export class Relay {
    */
   async close(): Promise<void> {
     this.#closing = true;
-    this.#watching = false;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#watcher.stop();
     await this.#lock.idle();
     try {
       await this.tick();
     } catch (err) {
       this.#logger.log('warn', { event: 'final-pass-failed', iface: this.iface, ...describeError(err) });
     }
-    await this.#lock.run(() => this.#save(this.#book));
+    await this.#lock.run(() => this.#keeper.save());
   }
 
-  async #readView(): Promise<readonly RelayPeerView[]> {
-    const state = await this.#wg.show(this.iface);
-    this.#view = this.#refineHandshakes(toView(state.peers));
-    return this.#view;
+  /** A plan's changes, all groups in one `wg set`, through the write-ahead commit. */
+  async #apply(next: RelayBook, groups: readonly (readonly PeerOp[])[]): Promise<void> {
+    const changes = groups.flat().map(toChange);
+    await this.#keeper.commit(next, changes.length === 0 ? null : () => this.#set(changes));
   }
 
-  /**
-   * `wg` reports handshakes in whole seconds, so a client that switches to its ephemeral
-   * key and back to its parent within one second leaves a tie, which planTick gives to
-   * the ephemeral — and the parent's traffic would stay dead until its next handshake.
-   * We know more than `wg` says: the order in which we *saw* each value change. Within
-   * its second, each handshake gets the fraction of when we first saw it (never moved
-   * into another second), so the one seen later wins; a change seen in the same poll
-   * stays a tie.
-   */
-  #refineHandshakes(peers: RelayPeerView[]): RelayPeerView[] {
-    const now = this.#clock();
-    const present = new Set<string>();
-    const refined = peers.map((p) => {
-      present.add(p.publicKey);
-      if (p.latestHandshake === 0) {
-        this.#seen.delete(p.publicKey);
-        return p;
-      }
-      let seen = this.#seen.get(p.publicKey);
-      if (seen === undefined || seen.seconds !== p.latestHandshake) {
-        seen = { seconds: p.latestHandshake, observedMs: now };
-        this.#seen.set(p.publicKey, seen);
-      }
-      const fraction = Math.min(0.999, Math.max(0, seen.observedMs / 1000 - seen.seconds));
-      return { ...p, latestHandshake: seen.seconds + fraction };
-    });
-    for (const key of [...this.#seen.keys()]) if (!present.has(key)) this.#seen.delete(key);
-    return refined;
-  }
-
-  /**
-   * Carry out a registration: book written ahead (old ∪ new), then exactly the given
-   * `wg set` groups, then the new book. A failed `wg set` restores the old book.
-   */
-  async #commit(plan: Plan, groups: readonly (readonly WgPeerChange[])[]): Promise<void> {
-    const before = this.#book;
-    await this.#save(unionBook(before, plan.book));
-    try {
-      for (const peers of groups) {
-        await this.#wg.set(this.iface, { peers });
-        this.#view = applyToView(this.#view, peers);
-      }
-    } catch (err) {
-      await this.#save(before).catch(() => undefined);
-      throw err;
-    }
-    this.#book = plan.book;
-    this.#countEvents(plan.events);
-    await this.#saveQuietly(plan.book);
-  }
-
-  /** Apply a tick or recovery plan, group by group; after a failure the book keeps both versions. */
-  async #applyPlan(plan: Plan): Promise<void> {
-    const before = this.#book;
-    const union = unionBook(before, plan.book);
-    if (plan.changes.length > 0) await this.#save(union);
-    try {
-      for (const group of plan.changes) {
-        const peers = group.map(toChange);
-        await this.#wg.set(this.iface, { peers });
-        this.#view = applyToView(this.#view, peers);
-      }
-    } catch (err) {
-      // Some groups may be applied: remember everything; the next pass re-plans from `wg`.
-      this.#book = union;
-      throw err;
-    }
-    this.#book = plan.book;
-    this.#countEvents(plan.events);
-  }
-
-  async #save(book: RelayBook): Promise<void> {
-    try {
-      await this.#store.save(book);
-    } catch (err) {
-      throw new PqpskError('INTERNAL', `cannot persist the relay book: ${describeError(err).message}`, { cause: err });
-    }
-  }
-
-  /** The final write after a successful change: the stored union is already safe, so only warn. */
-  async #saveQuietly(book: RelayBook): Promise<void> {
-    try {
-      await this.#save(book);
-    } catch (err) {
-      this.#logger.log('warn', { event: 'persist-failed', iface: this.iface, ...describeError(err) });
-    }
+  async #set(changes: readonly WgPeerChange[]): Promise<void> {
+    await this.#wg.set(this.iface, { peers: changes });
+    this.#view.apply(changes);
   }
 
   #countEvents(events: readonly PeerEvent[]): void {
     for (const e of events) {
       this.metrics.peerEvent(e.kind);
-      this.#logger.log('info', { event: 'peer', kind: e.kind, iface: this.iface, parent: keyTag(e.parent), ephemeral: keyTag(e.ephemeral) });
+      const level: LogLevel = e.kind === 'released' ? 'warn' : 'info';
+      this.#logger.log(level, { event: 'peer', kind: e.kind, iface: this.iface, parent: keyTag(e.parent), ephemeral: keyTag(e.ephemeral) });
     }
+  }
+
+  /** Each recorded ephemeral's state, by the one classifier. */
+  #states(now: number, timeouts: Timeouts): { state: string; registeredAt: number }[] {
+    const book = this.#keeper.book;
+    const index = this.#view.index;
+    const given = new Map(book.parents.map((p) => [p.parent, new Set(p.allowedIps)]));
+    return book.ephemerals.map((e) => ({
+      state: classifyEphemeral(e, index.get(e.ephemeral), given.get(e.parent) ?? new Set(), now, timeouts),
+      registeredAt: e.registeredAt,
+    }));
   }
 
   #peerCounts(): { live: number; pending: number } {
-    const byKey = new Map(this.#view.map((p) => [p.publicKey, p]));
-    let live = 0;
-    for (const e of this.#book.ephemerals) if ((byKey.get(e.ephemeral)?.allowedIps.length ?? 0) > 0) live++;
-    return { live, pending: this.#book.ephemerals.length - live };
+    const states = this.#states(this.#clock.now(), this.#timeouts);
+    const live = states.filter((s) => s.state === 'live').length;
+    return { live, pending: states.length - live };
   }
 
   /** Poll fast while any ephemeral is pending or freshly registered. */
-  #nextDelay(): number {
-    const now = this.#clock();
-    const byKey = new Map(this.#view.map((p) => [p.publicKey, p]));
-    const fresh = this.#book.ephemerals.some(
-      (e) => (byKey.get(e.ephemeral)?.latestHandshake ?? 0) === 0 || now - e.registeredAt < this.#poll.freshMs,
-    );
-    return fresh ? this.#poll.fastMs : this.#poll.idleMs;
-  }
-
-  #schedule(delayMs: number): void {
-    if (!this.#watching) return;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timerDue = Date.now() + delayMs;
-    this.#timer = setTimeout(() => void this.#watch(), delayMs);
-    this.#timer.unref();
-  }
-
-  /** A registration just happened: switch to fast polling now rather than after an idle sleep. */
-  #wake(): void {
-    if (this.#watching && this.#timer !== undefined && this.#timerDue - Date.now() > this.#poll.fastMs) {
-      this.#schedule(this.#poll.fastMs);
-    }
-  }
-
-  async #watch(): Promise<void> {
-    this.#timer = undefined;
-    if (!this.#watching) return;
-    try {
-      await this.tick();
-      if (this.#tickError !== undefined) {
-        this.#logger.log('info', { event: 'watcher-recovered', iface: this.iface });
-        this.#tickError = undefined;
-      }
-    } catch (err) {
-      const { code, message } = describeError(err);
-      // One line per kind of failure, not one every 250 ms.
-      if (this.#tickError !== message) this.#logger.log('error', { event: 'watcher-failed', iface: this.iface, error_code: code, error: message });
-      this.#tickError = message;
-    }
-    if (this.#watching && this.#timer === undefined) this.#schedule(this.#nextDelay());
+  #wantsFastPoll(): boolean {
+    const now = this.#clock.now();
+    return this.#states(now, this.#timeouts).some((s) => s.state === 'pending' || now - s.registeredAt < this.#poll.freshMs);
   }
 }
 
-function toView(peers: readonly { publicKey: string; allowedIps: readonly string[]; latestHandshake: number }[]): RelayPeerView[] {
-  return peers.map((p) => ({ publicKey: p.publicKey, allowedIps: [...p.allowedIps], latestHandshake: p.latestHandshake }));
-}
-
-/** What the interface looks like after a successful `wg set` (allowed-ips are unique per interface). */
-function applyToView(view: readonly RelayPeerView[], changes: readonly WgPeerChange[]): RelayPeerView[] {
-  let peers = view.map((p) => ({ ...p, allowedIps: [...p.allowedIps] }));
-  for (const c of changes) {
-    if (c.remove === true) {
-      peers = peers.filter((p) => p.publicKey !== c.publicKey);
-      continue;
-    }
-    let peer = peers.find((p) => p.publicKey === c.publicKey);
-    if (peer === undefined) {
-      peer = { publicKey: c.publicKey, allowedIps: [], latestHandshake: 0 };
-      peers.push(peer);
-    }
-    if (c.allowedIps !== undefined) {
-      const moved = c.allowedIps;
-      for (const p of peers) p.allowedIps = p.allowedIps.filter((ip) => !moved.includes(ip));
-      peer.allowedIps = [...moved];
-    }
-  }
-  return peers;
+/** Whether a pass changed nothing worth storing (linear, no serialisation). */
+function sameBook(a: RelayBook, b: RelayBook): boolean {
+  if (a.parents.length !== b.parents.length || a.ephemerals.length !== b.ephemerals.length) return false;
+  const ephemerals = new Set(a.ephemerals.map((e) => e.ephemeral));
+  if (!b.ephemerals.every((e) => ephemerals.has(e.ephemeral))) return false;
+  const parents = new Map(a.parents.map((p) => [p.parent, p.allowedIps]));
+  return b.parents.every((p) => {
+    const ips = parents.get(p.parent);
+    return ips !== undefined && ips.length === p.allowedIps.length && ips.every((ip, i) => ip === p.allowedIps[i]);
+  });
 }
 
 function toChange(op: PeerOp): WgPeerChange {
   if (op.remove === true) return { publicKey: op.publicKey, remove: true };
   return op.allowedIps === undefined ? { publicKey: op.publicKey } : { publicKey: op.publicKey, allowedIps: [...op.allowedIps] };
-}
-
-/** Every record of either book (the newer record wins on a key present in both). */
-export function unionBook(older: RelayBook, newer: RelayBook): RelayBook {
-  const parents = new Map(older.parents.map((p) => [p.parent, p]));
-  for (const p of newer.parents) parents.set(p.parent, p);
-  const ephemerals = new Map(older.ephemerals.map((e) => [e.ephemeral, e]));
-  for (const e of newer.ephemerals) ephemerals.set(e.ephemeral, e);
-  return { parents: [...parents.values()], ephemerals: [...ephemerals.values()] };
 }
 
 /** The metrics label of a failed registration, matching src/rpc/status.ts's mapping. */

@@ -11,11 +11,12 @@ import type { HqcEngine } from '../kem/registry.js';
 import type { Kem, KemName } from '../kem/types.js';
 import { MAX_REQUEST_BYTES } from '../protocol/request.js';
 import { startRpcServer, type RpcServer } from '../rpc/server.js';
-import type { WgControl } from '../wg/types.js';
+import type { RelayWg } from '../wg/types.js';
 import { createHqcWorkerPool, type HqcWorkerPool } from '../../wasm/pool.js';
 import type { BookStore } from './book-store.js';
 import type { KemProvider } from './encapsulate.js';
 import { startMetricsServer, type MetricsServer } from './http.js';
+import { ProcessMetrics } from './process-metrics.js';
 import type { RateLimit } from './limits.js';
 import type { HostPort } from './listen.js';
 import { SILENT_LOGGER, describeError, type Logger } from './log.js';
@@ -29,13 +30,15 @@ export interface RelayServiceConfig {
   readonly iface: string;
   readonly listen: HostPort;
   readonly metrics?: HostPort;
-  readonly wg: WgControl;
+  readonly wg: RelayWg;
   readonly store: BookStore;
   readonly logger?: Logger;
   readonly ephemeralTtlMs?: number;
   readonly maxInflight?: number;
   readonly rateLimit?: RateLimit | null;
   readonly poll?: PollIntervals;
+  /** Accept parents whose allowed-ips are wider than host routes. */
+  readonly allowWideParents?: boolean;
   /** HQC-256 workers; default one per core. */
   readonly hqcWorkers?: number;
   /** Which HQC-256 build the workers run; default the project's own. */
@@ -81,56 +84,54 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
     const metrics = new RelayMetrics();
     // Bind both ports before touching the interface: a second instance started by mistake
     // on the same address fails here, before its recovery pass could remove peers that the
-    // first instance is still serving. Calls arriving before the relay is open wait for it.
+    // first instance is still serving.
     let opened: Relay | undefined;
-    let markOpen!: (relay: Relay) => void;
-    let markFailed!: (err: unknown) => void;
-    const ready = new Promise<Relay>((resolve, reject) => {
-      markOpen = resolve;
-      markFailed = reject;
-    });
-    ready.catch(() => undefined);
     // Memory held by requests: grpc-js refuses a message over MAX_REQUEST_BYTES (about
     // 535 KB, every supported key at once) before decoding; a decoded request is refused at
     // once when maxInflight registrations are running or when it is bigger than its own
     // algorithms need. So registrations pin at most maxInflight × MAX_REQUEST_BYTES
-    // (32 × 535 KB ≈ 17 MB at the default); messages still arriving are bounded by the
-    // transport's per-connection and per-source budgets.
-    const rpc: RpcServer = await startRpcServer(config.listen.text, async (request, context) => (await ready).register(request, context), {
+    // (32 × 535 KB ≈ 17 MB at the default). Messages still arriving stay under the
+    // transport's budgets (src/rpc/server.ts): per connection 8 streams and 4 MB of HTTP/2
+    // session memory, per source 4 connections (16 MB).
+    // Calls arriving before the relay is open are refused at once (clients retry), never
+    // queued: a queue of decoded requests waiting for a slow start is unbounded memory.
+    const rpc: RpcServer = await startRpcServer(config.listen.text, async (request, context) => {
+      if (opened === undefined) throw new PqpskError('SETUP', 'relay is starting');
+      return opened.register(request, context);
+    }, {
+      sourceAllowed: (ip) => opened?.acceptsSource(ip) ?? true,
       maxRequestBytes: MAX_REQUEST_BYTES,
     });
     cleanups.push(async () => rpc.forceShutdown());
 
     let metricsServer: MetricsServer | null = null;
+    let processMetrics: ProcessMetrics | undefined;
     if (config.metrics !== undefined) {
+      const sampler = new ProcessMetrics(() => rpc.stats());
+      processMetrics = sampler;
+      cleanups.push(async () => sampler.stop());
       const server = await startMetricsServer(config.metrics, {
-        metrics: () => metrics.render(),
+        metrics: () => metrics.render() + sampler.render(),
         healthy: () => opened?.healthy ?? false,
       });
       metricsServer = server;
       cleanups.push(() => server.close());
     }
 
-    let relay: Relay;
-    try {
-      relay = await Relay.open({
-        iface: config.iface,
-        wg: config.wg,
-        store: config.store,
-        kems,
-        logger,
-        metrics,
-        ...(config.ephemeralTtlMs === undefined ? {} : { ephemeralTtlMs: config.ephemeralTtlMs }),
-        ...(config.maxInflight === undefined ? {} : { maxInflight: config.maxInflight }),
-        ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
-        ...(config.poll === undefined ? {} : { poll: config.poll }),
-      });
-    } catch (err) {
-      markFailed(new PqpskError('SETUP', 'relay is not available'));
-      throw err;
-    }
+    const relay = await Relay.open({
+      iface: config.iface,
+      wg: config.wg,
+      store: config.store,
+      kems,
+      logger,
+      metrics,
+      ...(config.ephemeralTtlMs === undefined ? {} : { ephemeralTtlMs: config.ephemeralTtlMs }),
+      ...(config.maxInflight === undefined ? {} : { maxInflight: config.maxInflight }),
+      ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
+      ...(config.poll === undefined ? {} : { poll: config.poll }),
+      ...(config.allowWideParents === undefined ? {} : { allowWideParents: config.allowWideParents }),
+    });
     opened = relay;
-    markOpen(relay);
 
     relay.startWatcher();
     logger.log('info', {
@@ -158,6 +159,7 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
           throw err;
         } finally {
           await metricsServer?.close();
+          processMetrics?.stop();
           await pool?.close();
         }
         logger.log('info', { event: 'stopped', iface: config.iface });

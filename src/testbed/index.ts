@@ -12,6 +12,7 @@ export {
   DEFAULT_MTU,
   RELAY_PORT,
   buildMultihop,
+  addTunnelClient,
   buildSingleHop,
   type BedInterface,
   type BedRelay,

@@ -285,3 +285,25 @@ async function configureInterface(
   await bed.ip(ns, 'link', 'set', 'dev', iface, 'up');
   return publicKey;
 }
+
+/**
+ * A second tunnel client of a single-hop relay, in its own namespace: its own underlay
+ * (203.0.113.0/24, a documentation range) to the relay namespace and its own WireGuard
+ * interface at `address`, registered on the relay as a plain peer with a host route.
+ * Torn down with the bed.
+ */
+export async function addTunnelClient(hop: SingleHop, role: string, address: string): Promise<BedInterface> {
+  const { bed, topology } = hop;
+  const s = bed.suffix;
+  const ns = await bed.addNamespace(role);
+  await bed.addVeth([ns, linkName(s, 'vx'), '203.0.113.2/24'], [topology.relay.namespace, linkName(s, 'vy'), '203.0.113.1/24']);
+  const iface = linkName(s, 'wx');
+  await bed.addWireguard(ns, iface);
+  const publicKey = await configureInterface(bed, ns, iface, null, `${address}/32`, DEFAULT_MTU);
+  await Promise.all([
+    bed.wg(topology.relay.namespace).set(topology.relay.iface, { peers: [{ publicKey, allowedIps: [`${address}/32`] }] }),
+    bed.wg(ns).set(iface, { peers: [{ publicKey: topology.relay.publicKey, endpoint: `203.0.113.1:${RELAY_PORT}`, allowedIps: [`${topology.relay.address}/32`] }] }),
+  ]);
+  await bed.ip(ns, 'route', 'add', `${topology.relay.address}/32`, 'dev', iface);
+  return { namespace: ns, iface, publicKey, address, mtu: DEFAULT_MTU };
+}

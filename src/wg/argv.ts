@@ -56,6 +56,18 @@ export function latestHandshakesCommand(iface: string): WgCommand {
   return plain(['show', iface, 'latest-handshakes']);
 }
 
+/** `wg show <iface> allowed-ips`: `<public key>\t<cidr> <cidr>…` (or `(none)`) per peer. */
+export function allowedIpsCommand(iface: string): WgCommand {
+  checkInterfaceName(iface);
+  return plain(['show', iface, 'allowed-ips']);
+}
+
+/** `wg show <iface> public-key`: the interface's own public key, or `(none)`. */
+export function publicKeyCommand(iface: string): WgCommand {
+  checkInterfaceName(iface);
+  return plain(['show', iface, 'public-key']);
+}
+
 /** `wg show <iface> private-key`: the only read that returns a secret (on stdout). */
 export function privateKeyCommand(iface: string): WgCommand {
   checkInterfaceName(iface);
@@ -85,6 +97,11 @@ export function setCommand(
   const secrets: SecretSlot[] = [];
   const secret = (label: string, key: Uint8Array): void => {
     checkLength(label, key, KEY_BYTES);
+    // WireGuard reads 32 zero bytes as "no key": a PSK that is all zero (an empty or
+    // wiped buffer by mistake) would silently drop the post-quantum protection.
+    if (label.endsWith('preshared key') && key.every((b) => b === 0)) {
+      throw new PqpskError('INVALID_INPUT', `${label}: all zero (WireGuard would read it as no preshared key)`);
+    }
     const path = `${secretDir}/${secrets.length}`;
     secrets.push({ path, label, key });
     argv.push(path);

@@ -19,14 +19,14 @@
  */
 import { inspect } from 'node:util';
 import { PqpskError } from '../errors.js';
-import { describeCommand, latestHandshakesCommand, privateKeyCommand, setCommand, showDumpCommand, type WgCommand } from './argv.js';
+import { allowedIpsCommand, describeCommand, latestHandshakesCommand, privateKeyCommand, publicKeyCommand, setCommand, showDumpCommand, type WgCommand } from './argv.js';
 import { canonicalCidr } from '../protocol/ip.js';
 import { WgError } from './errors.js';
 import { clampPrivateKey, publicKeyOf, publicKeyToText } from './keys.js';
-import type { WgControl, WgInterfaceState, WgPeer, WgPeerChange } from './types.js';
+import type { RelayWg, WgControl, WgInterfaceState, WgPeer, WgPeerChange, WgPeerRoute } from './types.js';
 
 /** The name of a WgControl method, as recorded and as targeted by `failNext`. */
-export type FakeOpName = 'show' | 'readPrivateKey' | 'latestHandshakes' | 'set';
+export type FakeOpName = 'show' | 'readPrivateKey' | 'latestHandshakes' | 'publicKey' | 'peerRoutes' | 'set';
 
 /** A peer change as recorded: no secret values, only whether a PSK was set or cleared. */
 export interface FakePeerRecord {
@@ -68,7 +68,7 @@ interface InterfaceState {
 }
 
 /** In-memory WireGuard for unit tests; see the module comment for what it models. */
-export class FakeWgControl implements WgControl {
+export class FakeWgControl implements WgControl, RelayWg {
   /** Every call, in order (left empty when constructed with `record: false`). */
   readonly operations: FakeOperation[] = [];
   /** Called after each successful `set` (e.g. to simulate a handshake completing). */
@@ -147,6 +147,20 @@ export class FakeWgControl implements WgControl {
       persistentKeepalive: p.persistentKeepalive,
     }));
     return { name: iface, publicKey: state.publicKey, listenPort: state.listenPort, peers };
+  }
+
+  async publicKey(iface: string): Promise<string> {
+    const cmd = this.begin('publicKey', iface, () => publicKeyCommand(iface));
+    const state = this.iface('publicKey', iface, cmd);
+    this.remember({ op: 'publicKey', iface });
+    return state.publicKey;
+  }
+
+  async peerRoutes(iface: string): Promise<WgPeerRoute[]> {
+    const cmd = this.begin('peerRoutes', iface, () => allowedIpsCommand(iface));
+    const state = this.iface('peerRoutes', iface, cmd);
+    this.remember({ op: 'peerRoutes', iface });
+    return [...state.peers.values()].map((p) => ({ publicKey: p.publicKey, allowedIps: [...p.allowedIps], latestHandshake: p.latestHandshake }));
   }
 
   async readPrivateKey(iface: string): Promise<Uint8Array> {

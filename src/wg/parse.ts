@@ -10,7 +10,7 @@
  */
 import { PqpskError } from '../errors.js';
 import { KEY_BASE64_CHARS, isPublicKeyText } from './keys.js';
-import type { WgInterfaceState, WgPeer } from './types.js';
+import type { WgInterfaceState, WgPeer, WgPeerRoute } from './types.js';
 
 const NONE = '(none)';
 const TAB = 0x09;
@@ -62,7 +62,18 @@ export function parseDump(iface: string, text: string): WgInterfaceState {
 /** Parses `wg show <iface> latest-handshakes`: public key → unix seconds (0 = never). */
 export function parseLatestHandshakes(iface: string, text: string): Map<string, number> {
   const where = `\`wg show ${iface} latest-handshakes\` output`;
-  const out = new Map<string, number>();
+  return parsePerPeer(where, text, (value, n) => integer(where, n, 'latest handshake', value));
+}
+
+/** Parses `wg show <iface> allowed-ips`: public key → CIDRs (empty for `(none)`). */
+export function parseAllowedIps(iface: string, text: string): Map<string, string[]> {
+  const where = `\`wg show ${iface} allowed-ips\` output`;
+  return parsePerPeer(where, text, (list) => (list === NONE || list === '' ? [] : list.split(' ').map(detach)));
+}
+
+/** The shared shape of the per-peer `wg show` forms: `<public key>\t<value>` per line. */
+function parsePerPeer<T>(where: string, text: string, value: (field: string, line: number) => T): Map<string, T> {
+  const out = new Map<string, T>();
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   lines.forEach((line, i) => {
@@ -70,9 +81,25 @@ export function parseLatestHandshakes(iface: string, text: string): Map<string, 
     if (!isPublicKeyText(f[0]!)) {
       throw new PqpskError('WG_FAILURE', `${where}: line ${i + 1} public key is not a WireGuard key`);
     }
-    out.set(detach(f[0]!), integer(where, i + 1, 'latest handshake', f[1]!));
+    out.set(detach(f[0]!), value(f[1]!, i + 1));
   });
   return out;
+}
+
+/** Parses `wg show <iface> public-key`: the key, or '' for `(none)`. */
+export function parsePublicKey(iface: string, text: string): string {
+  const key = text.trim();
+  if (key === NONE) return '';
+  if (!isPublicKeyText(key)) throw new PqpskError('WG_FAILURE', `\`wg show ${iface} public-key\` output: not a WireGuard key`);
+  return detach(key);
+}
+
+/**
+ * The relay's view from the two secret-free reads: allowed-ips gives the peer list,
+ * latest-handshakes the times (a peer added between the two reads counts as never).
+ */
+export function joinPeerRoutes(allowedIps: ReadonlyMap<string, string[]>, handshakes: ReadonlyMap<string, number>): WgPeerRoute[] {
+  return [...allowedIps].map(([publicKey, ips]) => ({ publicKey, allowedIps: ips, latestHandshake: handshakes.get(publicKey) ?? 0 }));
 }
 
 function parsePeerLine(where: string, n: number, line: string): WgPeer {

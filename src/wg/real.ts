@@ -4,19 +4,21 @@
  */
 import { PqpskError } from '../errors.js';
 import {
+  allowedIpsCommand,
   latestHandshakesCommand,
+  publicKeyCommand,
   listenPortCommand,
   privateKeyCommand,
   setCommand,
   showDumpCommand,
 } from './argv.js';
 import { decodeKeyBase64 } from './keys.js';
-import { maskDumpSecrets, parseDump, parseLatestHandshakes } from './parse.js';
+import { joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey } from './parse.js';
 import { runWg, type WgRunnerOptions } from './runner.js';
-import type { WgControl, WgInterfaceState, WgPeerChange } from './types.js';
+import type { RelayWg, WgControl, WgInterfaceState, WgPeerChange, WgPeerRoute } from './types.js';
 
 /** The production WgControl; `options.netns` makes it act inside a network namespace. */
-export class RealWgControl implements WgControl {
+export class RealWgControl implements WgControl, RelayWg {
   constructor(private readonly options: WgRunnerOptions = {}) {}
 
   /** `wg show <iface> dump`, with the private key and PSKs masked before the text is decoded. */
@@ -45,6 +47,22 @@ export class RealWgControl implements WgControl {
     } finally {
       bytes.fill(0);
     }
+  }
+
+  /** `wg show <iface> public-key`: no secret in the output. */
+  async publicKey(iface: string): Promise<string> {
+    const bytes = await runWg(() => publicKeyCommand(iface), iface, this.options);
+    return parsePublicKey(iface, new TextDecoder().decode(bytes));
+  }
+
+  /** `wg show <iface> allowed-ips` and `latest-handshakes`, run together: no secret in either output. */
+  async peerRoutes(iface: string): Promise<WgPeerRoute[]> {
+    const [ips, handshakes] = await Promise.all([
+      runWg(() => allowedIpsCommand(iface), iface, this.options),
+      runWg(() => latestHandshakesCommand(iface), iface, this.options),
+    ]);
+    const decoder = new TextDecoder();
+    return joinPeerRoutes(parseAllowedIps(iface, decoder.decode(ips)), parseLatestHandshakes(iface, decoder.decode(handshakes)));
   }
 
   async latestHandshakes(iface: string): Promise<Map<string, number>> {

@@ -44,6 +44,30 @@ export interface WgPeerChange {
   readonly persistentKeepalive?: number;
 }
 
+/** What the relay reads of a peer: nothing that carries a secret. */
+export interface WgPeerRoute {
+  readonly publicKey: string;
+  /** CIDR strings as `wg` prints them. */
+  readonly allowedIps: readonly string[];
+  /** Unix seconds of the latest handshake; 0 means never. */
+  readonly latestHandshake: number;
+}
+
+/**
+ * The relay's reads. Each is a `wg show` whose output holds no private key and no PSK
+ * (`public-key`, `allowed-ips`, `latest-handshakes`), so the relay's memory never holds
+ * a secret it did not create itself — unlike `dump`, which prints every PSK.
+ */
+export interface WgRouteReader {
+  /** The interface's own public key; '' while it has no private key. */
+  publicKey(iface: string): Promise<string>;
+  /** Every peer's key, allowed-ips and latest handshake. */
+  peerRoutes(iface: string): Promise<WgPeerRoute[]>;
+}
+
+/** What the relay needs from WireGuard: secret-free reads and `wg set`. */
+export type RelayWg = WgRouteReader & Pick<WgControl, 'set'>;
+
 export interface WgControl {
   /** The interface's public state (no private key), peers in `wg`'s order. */
   show(iface: string): Promise<WgInterfaceState>;

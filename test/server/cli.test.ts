@@ -18,6 +18,8 @@ test('start-up failures: one clear line on stderr and exit 2', async () => {
     { args: ['server', '--interface', 'nosuch0'], message: /^pqpsk server: no network interface nosuch0 / },
     { args: ['server', '--interface', 'lo', '--listen', '127.0.0.1:0', '--ephemeral-ttl', '600'], message: /^pqpsk server: --ephemeral-ttl: expected a duration/ },
     { args: ['server', '--interface', 'lo', '--listen', 'everywhere'], message: /^pqpsk server: --listen: expected ip:port/ },
+    // A TTL shorter than WireGuard's re-handshake interval would expire busy tunnels.
+    { args: ['server', '--interface', 'lo', '--listen', '127.0.0.1:0', '--ephemeral-ttl', '90s'], message: /^pqpsk server: --ephemeral-ttl: at least 3m.*re-handshakes only every 2 minutes/ },
     { args: ['server', '--interface', 'lo', '--listen', '127.0.0.1:0', '--max-inflight', '0'], message: /^pqpsk server: --max-inflight/ },
     // `lo` exists but is not WireGuard.
     { args: ['server', '--interface', 'lo', '--listen', '127.0.0.1:0', '--state-dir', '/nonexistent-pqpsk'], message: /^pqpsk server: no such WireGuard interface lo/ },

@@ -155,19 +155,25 @@ describe('book file', () => {
     assert.deepEqual(await store.load(), book);
   });
 
-  test('a damaged file is a SETUP error naming the file and the field', async () => {
+  test('a damaged file never stops the relay: load keeps what checks out and names what it dropped', async () => {
     const store = new FileBookStore(dir, 'wg2');
-    const cases: [string, RegExp][] = [
-      ['{', /not valid JSON/],
-      ['{"format":"other"}', /not a pqpsk-relay-book file/],
-      [JSON.stringify({ format: 'pqpsk-relay-book', version: 9, parents: [], ephemerals: [] }), /unsupported version 9/],
-      [JSON.stringify({ format: 'pqpsk-relay-book', version: 1, parents: [{ parent: 'short', allowedIps: [] }], ephemerals: [] }), /parents\[0\]\.parent/],
-      [JSON.stringify({ format: 'pqpsk-relay-book', version: 1, parents: [], ephemerals: [{ ephemeral: E, parent: P, registeredAt: 1 }] }), /ephemerals\[0\]\.parent is not a recorded parent/],
-      [JSON.stringify({ format: 'pqpsk-relay-book', version: 1, parents: [{ parent: P, allowedIps: ['10.0.0.1/32; rm'] }], ephemerals: [] }), /allowedIps/],
+    const cases: [string, RegExp, RelayBook][] = [
+      ['{', /not valid JSON/, EMPTY_BOOK],
+      ['{"format":"other"}', /not a pqpsk-relay-book file/, EMPTY_BOOK],
+      [JSON.stringify({ format: 'pqpsk-relay-book', version: 9, parents: [], ephemerals: [] }), /unsupported version 9/, EMPTY_BOOK],
+      [JSON.stringify({ format: 'pqpsk-relay-book', version: 1, parents: [{ parent: 'short', allowedIps: [] }], ephemerals: [] }), /parents\[0\] dropped/, EMPTY_BOOK],
+      [JSON.stringify({ format: 'pqpsk-relay-book', version: 1, parents: [], ephemerals: [{ ephemeral: E, parent: P, registeredAt: 1 }] }), /ephemerals\[0\] dropped/, EMPTY_BOOK],
+      [
+        JSON.stringify({ format: 'pqpsk-relay-book', version: 1, parents: [book.parents[0], { parent: P, allowedIps: ['10.0.0.1/32; rm'] }], ephemerals: book.ephemerals }),
+        /parents\[1\] dropped/,
+        book,
+      ],
     ];
-    for (const [text, message] of cases) {
-      writeFileSync(store.location, text);
-      await assert.rejects(store.load(), { code: 'SETUP', message: new RegExp(`${store.location.replace(/[.]/g, '\\.')}.*${message.source}`) });
+    for (const [text, message, salvaged] of cases) {
+      writeFileSync(store.location, text, { mode: 0o600 });
+      assert.deepEqual(await store.load(), salvaged);
+      assert.match(store.problems.join('\n'), message);
+      assert.ok(store.problems.every((p) => p.includes(store.location)), 'each problem names the file');
     }
     assert.throws(() => parseBook('x', '[]'), { code: 'SETUP' });
   });

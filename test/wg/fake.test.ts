@@ -51,7 +51,7 @@ test('allowed-ips are unique per interface: giving one to B takes it from A (the
   assert.deepEqual((await wg.show('wg0')).peers.map((p) => p.allowedIps), [[], ['10.64.0.9/32']]);
 });
 
-test('PSK: set, cleared with null, all-zero counts as none; values are kept for tests only', async () => {
+test('PSK: set, cleared with null, all-zero refused (WireGuard would read it as none); values are kept for tests only', async () => {
   const wg = relay();
   await wg.set('wg0', { peers: [{ publicKey: A, presharedKey: testKey(5) }] });
   assert.equal((await wg.show('wg0')).peers[0]!.hasPresharedKey, true);
@@ -59,8 +59,7 @@ test('PSK: set, cleared with null, all-zero counts as none; values are kept for 
   await wg.set('wg0', { peers: [{ publicKey: A, presharedKey: null }] });
   assert.equal((await wg.show('wg0')).peers[0]!.hasPresharedKey, false);
   assert.equal(wg.presharedKeyOf('wg0', A), null);
-  await wg.set('wg0', { peers: [{ publicKey: A, presharedKey: new Uint8Array(32) }] });
-  assert.equal((await wg.show('wg0')).peers[0]!.hasPresharedKey, false);
+  await assert.rejects(wg.set('wg0', { peers: [{ publicKey: A, presharedKey: new Uint8Array(32) }] }), { code: 'INVALID_INPUT', message: /all zero/ });
 });
 
 test('the fake copies secrets: wiping the caller\'s array does not change the stored key', async () => {

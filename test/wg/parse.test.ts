@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
-import { maskDumpSecrets, parseDump, parseLatestHandshakes } from '../../src/wg/parse.js';
+import { joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey } from '../../src/wg/parse.js';
 import { sample } from './helpers.js';
 
 const HANDSHAKE_PEER = '0IOqqjztRytqd82uE6nrQ0Y2D5FR3IFkEe2H0SQIbTU=';
@@ -102,4 +102,20 @@ test('malformed output is a WG_FAILURE naming line and field, without the text',
   }
   assert.throws(() => parseLatestHandshakes('wg9', `${HANDSHAKE_PEER}\tsoon\n`), /line 1 latest handshake is not a non-negative integer/);
   assert.throws(() => parseLatestHandshakes('wg9', `${HANDSHAKE_PEER}\n`), /line 1 has 1 fields, expected 2/);
+});
+
+test('allowed-ips and public-key output: the relay\'s secret-free reads', () => {
+  const a = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+  const b = 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=';
+  const ips = parseAllowedIps('wg0', `${a}\t10.64.0.2/32 fc00::2/128\n${b}\t(none)\n`);
+  assert.deepEqual([...ips], [[a, ['10.64.0.2/32', 'fc00::2/128']], [b, []]]);
+  const joined = joinPeerRoutes(ips, new Map([[a, 1700000000]]));
+  assert.deepEqual(joined, [
+    { publicKey: a, allowedIps: ['10.64.0.2/32', 'fc00::2/128'], latestHandshake: 1700000000 },
+    { publicKey: b, allowedIps: [], latestHandshake: 0 },
+  ]);
+  assert.throws(() => parseAllowedIps('wg0', 'not-a-key\t(none)\n'), /allowed-ips` output: line 1 public key is not a WireGuard key/);
+  assert.equal(parsePublicKey('wg0', `${a}\n`), a);
+  assert.equal(parsePublicKey('wg0', '(none)\n'), '');
+  assert.throws(() => parsePublicKey('wg0', 'junk\n'), /public-key` output: not a WireGuard key/);
 });

@@ -23,7 +23,7 @@ import { startRelayService, type RelayService } from '../../server/service.js';
 import { FakeWgControl } from '../../wg/fake.js';
 import { generatePrivateKey, publicKeyToText } from '../../wg/keys.js';
 import { RealWgControl } from '../../wg/real.js';
-import type { WgControl, WgPeerChange } from '../../wg/types.js';
+import type { RelayWg, WgPeerChange } from '../../wg/types.js';
 import { sourceAddress } from './source-address.js';
 
 /** What the parent asks for. */
@@ -107,7 +107,7 @@ async function seed(wg: FakeWgControl, iface: string, store: MemoryBookStore, se
 
 /** Seed the interface (memory mode), then start the relay; `startMs` times the relay's start alone. */
 async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<{ service: RelayService; fresh: string[]; startMs: number }> {
-  let wg: WgControl;
+  let wg: RelayWg;
   const store = new MemoryBookStore(EMPTY_BOOK, { latestOnly: true });
   let fresh: string[] = [];
   if (request.mode === 'memory') {

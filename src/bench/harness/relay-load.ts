@@ -40,7 +40,7 @@ import { startRelayService } from '../../server/service.js';
 import { FakeWgControl } from '../../wg/fake.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.js';
 import { readPresharedKey } from '../../wg/psk-read.js';
-import type { WgControl } from '../../wg/types.js';
+import type { RelayWg } from '../../wg/types.js';
 import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
 import { percentileOf, percentilesOf, type Percentiles } from './stats.js';
 
@@ -62,7 +62,7 @@ export interface RelayBenchOptions {
    * 127.0.0.1/32. PSKs are compared through `wg show … preshared-keys` (root namespace:
    * wireguard-go's UAPI socket is reachable by name from anywhere).
    */
-  readonly wg?: { readonly control: WgControl; readonly iface: string; readonly parent: Uint8Array };
+  readonly wg?: { readonly control: RelayWg; readonly iface: string; readonly parent: Uint8Array };
   /** Where the relay keeps its book (default: in memory). */
   readonly store?: BookStore;
 }
@@ -149,7 +149,7 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
 
   let iface = IFACE;
   let parent: Uint8Array;
-  let wg: WgControl;
+  let wg: RelayWg;
   let readPsk: (ephemeral: string) => Promise<Uint8Array | null>;
   if (options.wg === undefined) {
     const fake = new FakeWgControl({ record: false });

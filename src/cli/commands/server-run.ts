@@ -6,10 +6,12 @@
  */
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { FileBookStore } from '../../server/book-store.js';
-import { parseDuration } from '../duration.js';
+import { formatDuration, parseDuration } from '../duration.js';
+import { MIN_EPHEMERAL_TTL_MS } from '../../server/defaults.js';
 import { defaultListenAddress, parseHostPort } from '../../server/listen.js';
 import { levelFilter, type Logger } from '../../server/log.js';
 import { startRelayService } from '../../server/service.js';
+import { readNftRuleset, rulesetGuardsService } from '../../wg/nft.js';
 import { RealWgControl } from '../../wg/real.js';
 import { EXIT_GAVE_UP, EXIT_OK, exitCodeFor } from '../exit-codes.js';
 import type { ServerArgs } from './server.js';
@@ -28,6 +30,11 @@ export async function run(argv: ServerArgs): Promise<void> {
       throw usage(`--hqc-workers: expected a whole number from 1 to 256, got ${String(workers)}`);
     }
     const ephemeralTtlMs = parseDuration('--ephemeral-ttl', argv['ephemeral-ttl']);
+    if (ephemeralTtlMs < MIN_EPHEMERAL_TTL_MS) {
+      throw usage(
+        `--ephemeral-ttl: at least ${formatDuration(MIN_EPHEMERAL_TTL_MS)}: it counts time since the last handshake, and WireGuard re-handshakes only every 2 minutes under traffic, so a shorter TTL removes busy tunnels`,
+      );
+    }
     const listen = argv.listen === undefined ? defaultListenAddress(argv.interface) : parseHostPort('--listen', argv.listen);
     const metrics = argv.metrics === undefined ? undefined : parseHostPort('--metrics', argv.metrics);
     service = await startRelayService({
@@ -41,11 +48,14 @@ export async function run(argv: ServerArgs): Promise<void> {
       maxInflight,
       ...(workers === undefined ? {} : { hqcWorkers: workers }),
       hqcEngine: argv['hqc-engine'],
+      allowWideParents: argv['allow-wide-parents'],
+      rateLimit: parseRateLimit(argv['rate-limit']),
     });
   } catch (err) {
     fail(err);
   }
   const running = service;
+  await warnWithoutFirewall(logger, argv.interface, running.address);
   await new Promise<void>((resolve) => {
     let signalled = false;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -73,6 +83,34 @@ function stdoutLogger(): Logger {
       process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, ...record })}\n`);
     },
   };
+}
+
+/**
+ * One warning at start when nftables does not keep the service port inside the tunnel:
+ * the relay still runs (many hosts filter elsewhere), but the operator hears of it.
+ */
+async function warnWithoutFirewall(logger: Logger, iface: string, address: string): Promise<void> {
+  const port = Number(address.slice(address.lastIndexOf(':') + 1));
+  const ruleset = await readNftRuleset();
+  if (ruleset !== null && rulesetGuardsService(ruleset, iface, port)) return;
+  logger.log('warn', {
+    event: 'firewall-unguarded',
+    iface,
+    port,
+    hint:
+      ruleset === null
+        ? 'could not read the nftables ruleset; make sure only the WireGuard interface reaches the service port (see examples/nftables-pqpsk.nft)'
+        : `no nftables rule drops tcp port ${port} outside ${iface}: a LAN host or local process can reach the service (see examples/nftables-pqpsk.nft)`,
+  });
+}
+
+/** `BURST/PER_MINUTE`, e.g. `6/12`: whole numbers ≥ 1. */
+function parseRateLimit(text: string): { burst: number; perSecond: number } {
+  const m = /^(\d{1,6})\/(\d{1,6})$/.exec(text.trim());
+  if (m === null || Number(m[1]) < 1 || Number(m[2]) < 1) {
+    throw usage(`--rate-limit: expected BURST/PER_MINUTE with whole numbers ≥ 1, such as 6/12, got ${JSON.stringify(text.slice(0, 20))}`);
+  }
+  return { burst: Number(m[1]), perSecond: Number(m[2]) / 60 };
 }
 
 function usage(message: string): PqpskError {

@@ -6,7 +6,7 @@
 import type { CommandModule } from 'yargs';
 import { formatDuration } from '../duration.js';
 import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-engines.js';
-import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, DEFAULT_STATE_DIR, PENDING_TIMEOUT_MS } from '../../server/defaults.js';
+import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, DEFAULT_STATE_DIR, MIN_EPHEMERAL_TTL_MS, PENDING_TIMEOUT_MS } from '../../server/defaults.js';
 import { DEFAULT_SERVICE_PORT } from '../../server/listen.js';
 import { LOG_LEVELS, type LogLevel } from '../../server/log.js';
 
@@ -21,6 +21,8 @@ export interface ServerArgs {
   'state-dir': string;
   'hqc-workers': number | undefined;
   'hqc-engine': HqcEngine;
+  'allow-wide-parents': boolean;
+  'rate-limit': string;
 }
 
 const EPILOG = `How it works:
@@ -41,6 +43,13 @@ State:
   <state-dir>/<interface>.book.json (mode 0600) records which ephemeral peers belong to
   which parent: public keys and allowed-ips only, never a key that is secret. On start the
   relay reconciles the interface with it, so a crash leaves no orphaned peer.
+
+Exposure:
+  Linux accepts packets for the service address on any interface, so a host on the LAN or a
+  local process can reach the service too; a peer with wide allowed-ips would then
+  authenticate such a source. Such peers are refused as parents unless
+  --allow-wide-parents, and the relay warns at start when nftables has no rule dropping the
+  service port outside --interface (examples/nftables-pqpsk.nft is one).
 
 Observability:
   One JSON line per registration on stdout (key tags, algorithms, result, timings).
@@ -76,7 +85,17 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('ephemeral-ttl', {
         type: 'string',
         default: formatDuration(DEFAULT_EPHEMERAL_TTL_MS),
-        describe: 'Remove an ephemeral peer after this long without a handshake (e.g. 90s, 10m, 24h)',
+        describe: `Remove an ephemeral peer after this long without a handshake (e.g. 10m, 24h; at least ${formatDuration(MIN_EPHEMERAL_TTL_MS)}, since WireGuard re-handshakes only every 2 minutes under traffic)`,
+      })
+      .option('rate-limit', {
+        type: 'string',
+        default: '6/12',
+        describe: 'Registrations one parent may make back to back / per minute after that (BURST/PER_MINUTE)',
+      })
+      .option('allow-wide-parents', {
+        type: 'boolean',
+        default: false,
+        describe: 'Let a peer whose allowed-ips are wider than one host (0.0.0.0/0, a site subnet) register; off: any source it routes could claim it',
       })
       .option('max-inflight', {
         type: 'number',

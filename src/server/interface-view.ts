@@ -1,0 +1,112 @@
+/**
+ * The relay's cached picture of its interface: every peer's key, allowed-ips and latest
+ * handshake, indexed for authentication. Requests authenticate against this cache, so a
+ * refused request costs a map lookup, never a `wg` process or a parse of every peer; the
+ * cache is re-read by the watcher and under the lock, just before anything is changed.
+ * Only secret-free reads are used (see WgRouteReader).
+ */
+import { PeerIndex, type RelayPeerView } from '../protocol/peer-state.js';
+import type { RelayWg, WgPeerChange } from '../wg/types.js';
+import type { Clock } from './clock.js';
+
+/** How long the interface's own public key is trusted before it is read again. */
+const OWN_KEY_TTL_MS = 30_000;
+
+export class InterfaceView {
+  readonly #wg: RelayWg;
+  readonly #iface: string;
+  readonly #clock: Clock;
+  #index = new PeerIndex([]);
+  #ownKey = '';
+  #ownKeyAt = Number.NEGATIVE_INFINITY;
+  /** Per peer: the handshake second last read, and when we first saw that value. Bounded by the interface's peers. */
+  readonly #seen = new Map<string, { seconds: number; observedMs: number }>();
+
+  constructor(wg: RelayWg, iface: string, clock: Clock) {
+    this.#wg = wg;
+    this.#iface = iface;
+    this.#clock = clock;
+  }
+
+  /** The last read, with what the relay changed since applied to it. */
+  get index(): PeerIndex {
+    return this.#index;
+  }
+
+  /** The interface's own public key as last read. */
+  get ownKey(): string {
+    return this.#ownKey;
+  }
+
+  /** Re-read the interface's public key when the cached one is old (or `force`). */
+  async refreshOwnKey(force = false): Promise<string> {
+    const now = this.#clock.now();
+    if (force || now - this.#ownKeyAt > OWN_KEY_TTL_MS) {
+      this.#ownKey = await this.#wg.publicKey(this.#iface);
+      this.#ownKeyAt = now;
+    }
+    return this.#ownKey;
+  }
+
+  /** Read every peer again; the new index replaces the cache. */
+  async refresh(): Promise<PeerIndex> {
+    const peers = await this.#wg.peerRoutes(this.#iface);
+    this.#index = new PeerIndex(this.#refineHandshakes(peers));
+    return this.#index;
+  }
+
+  /** What the interface looks like after a successful `wg set` (allowed-ips are unique per interface). */
+  apply(changes: readonly WgPeerChange[]): void {
+    if (changes.length === 0) return;
+    const byKey = new Map(this.#index.peers.map((p) => [p.publicKey, p]));
+    for (const c of changes) {
+      if (c.remove === true) {
+        byKey.delete(c.publicKey);
+        continue;
+      }
+      const old = byKey.get(c.publicKey) ?? { publicKey: c.publicKey, allowedIps: [], latestHandshake: 0 };
+      if (c.allowedIps === undefined) {
+        byKey.set(c.publicKey, old);
+        continue;
+      }
+      const moved = new Set(c.allowedIps);
+      for (const [key, p] of byKey) {
+        if (key !== c.publicKey && p.allowedIps.some((ip) => moved.has(ip))) {
+          byKey.set(key, { ...p, allowedIps: p.allowedIps.filter((ip) => !moved.has(ip)) });
+        }
+      }
+      byKey.set(c.publicKey, { ...old, allowedIps: [...c.allowedIps] });
+    }
+    this.#index = new PeerIndex([...byKey.values()]);
+  }
+
+  /**
+   * `wg` reports handshakes in whole seconds, so a client that switches to its ephemeral
+   * key and back to its parent within one second leaves a tie, which planTick gives to
+   * the ephemeral — and the parent's traffic would stay dead until its next handshake.
+   * We know more than `wg` says: the order in which we *saw* each value change. Within
+   * its second, each handshake gets the fraction of when we first saw it (never moved
+   * into another second), so the one seen later wins; a change seen in the same poll
+   * stays a tie.
+   */
+  #refineHandshakes(peers: readonly RelayPeerView[]): RelayPeerView[] {
+    const now = this.#clock.now();
+    const present = new Set<string>();
+    const refined = peers.map((p) => {
+      present.add(p.publicKey);
+      if (p.latestHandshake === 0) {
+        this.#seen.delete(p.publicKey);
+        return p;
+      }
+      let seen = this.#seen.get(p.publicKey);
+      if (seen === undefined || seen.seconds !== p.latestHandshake) {
+        seen = { seconds: p.latestHandshake, observedMs: now };
+        this.#seen.set(p.publicKey, seen);
+      }
+      const fraction = Math.min(0.999, Math.max(0, seen.observedMs / 1000 - seen.seconds));
+      return { publicKey: p.publicKey, allowedIps: p.allowedIps, latestHandshake: seen.seconds + fraction };
+    });
+    for (const key of [...this.#seen.keys()]) if (!present.has(key)) this.#seen.delete(key);
+    return refined;
+  }
+}

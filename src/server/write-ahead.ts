@@ -1,0 +1,82 @@
+/**
+ * The relay's one write-ahead routine. Before any `wg set`, the stored book is the union
+ * of the old and the new book, so every peer pqpsk may have on the interface is
+ * recorded; then the change; then the new book. A crash or a failed (or timed-out but
+ * applied) `wg set` leaves extra records, which the next pass drops or expires — never
+ * an unrecorded peer.
+ */
+import { PqpskError } from '../errors.js';
+import type { RelayBook } from '../protocol/peer-state.js';
+import type { BookStore } from './book-store.js';
+import { describeError, type Logger } from './log.js';
+
+/** Every record of either book (the newer record wins on a key present in both). */
+export function unionBook(older: RelayBook, newer: RelayBook): RelayBook {
+  const parents = new Map(older.parents.map((p) => [p.parent, p]));
+  for (const p of newer.parents) parents.set(p.parent, p);
+  const ephemerals = new Map(older.ephemerals.map((e) => [e.ephemeral, e]));
+  for (const e of newer.ephemerals) ephemerals.set(e.ephemeral, e);
+  return { parents: [...parents.values()], ephemerals: [...ephemerals.values()] };
+}
+
+/** The relay's book in memory and on disk, changed only through `commit`. */
+export class BookKeeper {
+  #book: RelayBook;
+  readonly #store: BookStore;
+  readonly #logger: Logger;
+  readonly #iface: string;
+
+  constructor(book: RelayBook, store: BookStore, logger: Logger, iface: string) {
+    this.#book = book;
+    this.#store = store;
+    this.#logger = logger;
+    this.#iface = iface;
+  }
+
+  get book(): RelayBook {
+    return this.#book;
+  }
+
+  /**
+   * Move to `next`, running `apply` (the `wg set`) in between. The union is stored
+   * first (a failure there throws before anything changes); if `apply` fails, the union
+   * stays, in memory and on disk, and the next pass re-plans from what `wg` shows.
+   * With nothing to apply, only `next` is stored.
+   */
+  async commit(next: RelayBook, apply: (() => Promise<void>) | null): Promise<void> {
+    if (apply !== null) {
+      const union = unionBook(this.#book, next);
+      await this.#save(union);
+      try {
+        await apply();
+      } catch (err) {
+        this.#book = union;
+        throw err;
+      }
+    }
+    this.#book = next;
+    await this.saveQuietly();
+  }
+
+  /** Store the current book; the stored version is already safe, so a failure only warns. */
+  async saveQuietly(): Promise<void> {
+    try {
+      await this.#save(this.#book);
+    } catch (err) {
+      this.#logger.log('warn', { event: 'persist-failed', iface: this.#iface, ...describeError(err) });
+    }
+  }
+
+  /** Store the current book, failing loudly (shutdown). */
+  async save(): Promise<void> {
+    await this.#save(this.#book);
+  }
+
+  async #save(book: RelayBook): Promise<void> {
+    try {
+      await this.#store.save(book);
+    } catch (err) {
+      throw new PqpskError('INTERNAL', `cannot persist the relay book: ${describeError(err).message}`, { cause: err });
+    }
+  }
+}
