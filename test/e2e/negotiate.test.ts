@@ -98,6 +98,14 @@ describe('negotiate on the real bed: single hop, a kill -9, then faults that end
     ctx.diagnostic(`timings ${JSON.stringify(json.hops[0]!.timings)} total ${json.totalMs} ms`);
   });
 
+  test('--kem Classic-McEliece-460896f-round3,ML-KEM-1024: the 526 KB request Mullvad\'s wg-quick tool sends, switched and verified', async () => {
+    const run = await runNegotiate(bed, t.client.namespace, [...args(), '--kem', 'Classic-McEliece-460896f-round3,ML-KEM-1024', '--json']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    const json = parseNegotiateJson(run.stdout);
+    assert.deepEqual(json.hops[0]!.algorithms, ['Classic-McEliece-460896f-round3', 'ML-KEM-1024']);
+    await assertSwitched(json);
+  });
+
   test('client killed with -9 between switch and verify: a re-run recovers from the live ephemeral key', async () => {
     const proc = bed.spawnIn(t.client.namespace, [process.execPath, MAIN_JS, 'negotiate', ...args(), '--verbose', '--hold-after-switch', '30000']);
     const m = await proc.waitForOutput(/negotiated, ephemeral key (\S+),/, 30_000);
