@@ -11,6 +11,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PqpskError } from '../errors.js';
+import { canonicalCidr } from '../protocol/ip.js';
 import type { EphemeralRecord, ParentRecord, RelayBook } from '../protocol/peer-state.js';
 import { EMPTY_BOOK } from '../protocol/peer-state.js';
 import { checkInterfaceName } from '../wg/argv.js';
@@ -274,8 +275,8 @@ export function parseBook(location: string, text: string): RelayBook {
   const parents = parentsRaw.map((p: unknown, i): ParentRecord => {
     if (!isObject(p) || !isKey(p['parent'])) return fail(`parents[${i}].parent is not a WireGuard public key`);
     const ips = p['allowedIps'];
-    if (!Array.isArray(ips) || !ips.every((ip) => typeof ip === 'string' && /^[0-9a-fA-F.:]+\/\d{1,3}$/.test(ip))) {
-      return fail(`parents[${i}].allowedIps must be a list of CIDRs`);
+    if (!Array.isArray(ips) || !ips.every(isCanonicalCidr)) {
+      return fail(`parents[${i}].allowedIps must be a list of CIDRs as \`wg\` prints them`);
     }
     return { parent: p['parent'], allowedIps: ips as string[] };
   });
@@ -289,6 +290,20 @@ export function parseBook(location: string, text: string): RelayBook {
     return { ephemeral: e['ephemeral'], parent: e['parent'], registeredAt: at };
   });
   return { parents, ephemerals };
+}
+
+/**
+ * An allowed-ip exactly as `wg` prints it. Anything else in a hand-edited book would
+ * either fail the `wg set` that gives it back (and stop the relay at start) or never
+ * match what `wg` shows.
+ */
+function isCanonicalCidr(ip: unknown): boolean {
+  if (typeof ip !== 'string') return false;
+  try {
+    return canonicalCidr('allowed-ip', ip) === ip;
+  } catch {
+    return false;
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -111,7 +111,7 @@ export function defineTarget<T>(target: FuzzTarget<T>): AnyTarget {
           ms,
           finding: {
             kind: error instanceof Hang ? 'hang' : 'crash',
-            input: inspect(details.counterexample?.[0], { depth: 4, maxArrayLength: 64, maxStringLength: 400, breakLength: 120 }),
+            input: show(details.counterexample?.[0]),
             error: error instanceof Error ? (error.stack ?? error.message) : String(error),
             path: details.counterexamplePath ?? '',
           },
@@ -121,6 +121,12 @@ export function defineTarget<T>(target: FuzzTarget<T>): AnyTarget {
       }
     },
   };
+}
+
+/** A counterexample, printed so it can be pasted into a test: bytes as an escaped latin1 string. */
+function show(value: unknown): string {
+  if (value instanceof Uint8Array) return `bytes ${JSON.stringify(Buffer.from(value).toString('latin1'))} (${value.length})`;
+  return inspect(value, { depth: 4, maxArrayLength: 64, maxStringLength: 400, breakLength: 120 });
 }
 
 /** The lines to print for a finding: enough to reproduce and to write a regression test. */

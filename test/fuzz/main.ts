@@ -1,10 +1,14 @@
 /**
  * `npm run fuzz`: every fuzz target for a set time each, then a table of inputs tried,
  * inputs per minute and findings. Options: `--seconds N` per target (default 60),
- * `--only NAME` (repeatable). The seed is FUZZ_SEED or a fresh one, printed first so
+ * `--only NAME` (repeatable), `--strict` (the model suites tolerate none of their open
+ * findings; by default they tolerate exactly those, as in `npm test`, to explore the rest). The seed is FUZZ_SEED or a fresh one, printed first so
  * any finding can be replayed. Exits 1 when anything was found.
  */
 import { parseArgs } from 'node:util';
+import fc from 'fast-check';
+import { OPEN_FINDINGS, STRICT, emptyStats, relayProperty, type ModelStats } from '../model/relay-model.js';
+import { watchProperty } from '../model/watch-model.js';
 import { describeFinding, seedFromEnv, type AnyTarget, type FuzzOutcome } from './harness.js';
 import { fuzzTargets } from './targets.js';
 
@@ -12,12 +16,12 @@ import { fuzzTargets } from './targets.js';
 export interface LongRun {
   readonly name: string;
   readonly what: string;
-  run(seed: number, timeMs: number): Promise<FuzzOutcome & { readonly extra?: string }>;
+  run(seed: number, timeMs: number, strict: boolean): Promise<FuzzOutcome & { readonly extra?: string }>;
 }
 
 export async function fuzzMain(longRuns: readonly LongRun[] = []): Promise<number> {
   const { values } = parseArgs({
-    options: { seconds: { type: 'string', default: '60' }, only: { type: 'string', multiple: true } },
+    options: { seconds: { type: 'string', default: '60' }, only: { type: 'string', multiple: true }, strict: { type: 'boolean', default: false } },
   });
   const seconds = Number(values.seconds);
   if (!(seconds > 0)) throw new Error('--seconds must be a positive number');
@@ -34,7 +38,7 @@ export async function fuzzMain(longRuns: readonly LongRun[] = []): Promise<numbe
   }
   for (const long of longs) {
     console.log(`- ${long.name}: ${long.what}`);
-    rows.push(await long.run(seed, seconds * 1000));
+    rows.push(await long.run(seed, seconds * 1000, values.strict));
   }
   console.log('');
   console.log(`${'target'.padEnd(16)}${'inputs'.padStart(10)}${'per min'.padStart(12)}${'crashes'.padStart(9)}${'hangs'.padStart(7)}${'seconds'.padStart(9)}`);
@@ -52,6 +56,38 @@ export async function fuzzMain(longRuns: readonly LongRun[] = []): Promise<numbe
   return found.length === 0 ? 0 : 1;
 }
 
+/** A model-based suite run for the time budget: sequences and steps instead of inputs. */
+export function modelRun<Ts extends [unknown, ...unknown[]]>(name: string, what: string, property: (stats: ModelStats, strict: boolean) => fc.IAsyncPropertyWithHooks<Ts>): LongRun {
+  return {
+    name,
+    what,
+    async run(seed, timeMs, strict) {
+      const stats = emptyStats();
+      const started = performance.now();
+      const details = await fc.check(property(stats, strict), { seed, numRuns: Number.MAX_SAFE_INTEGER, interruptAfterTimeLimit: timeMs, markInterruptAsFailure: false });
+      const error = details.errorInstance;
+      return {
+        target: name,
+        seed,
+        inputs: details.numRuns,
+        ms: performance.now() - started,
+        finding: details.failed
+          ? {
+              kind: 'crash',
+              input: String(details.counterexample?.[0] ?? ''),
+              error: error instanceof Error ? error.message : String(error),
+              path: details.counterexamplePath ?? '',
+            }
+          : null,
+        extra: `sequences; ${stats.steps} steps, longest ${stats.longest}`,
+      };
+    },
+  };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.exitCode = await fuzzMain();
+  process.exitCode = await fuzzMain([
+    modelRun('relay-model', 'random command sequences against the real relay, invariants after every step', (stats, strict) => relayProperty(60, stats, strict ? STRICT : OPEN_FINDINGS)),
+    modelRun('watch-model', 'random world events against the watcher policy, invariants after every step', (stats, strict) => watchProperty(100, stats, strict)),
+  ]);
 }

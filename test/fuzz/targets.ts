@@ -20,14 +20,18 @@ import { validateRegisterRequest } from '../../src/protocol/request.js';
 import { registerPeerMethod } from '../../src/rpc/proto.js';
 import { statusForError } from '../../src/rpc/status.js';
 import { status as Status } from '@grpc/grpc-js';
-import { FileBookStore, parseBook, serializeBook } from '../../src/server/book-store.js';
+import { FileBookStore, MemoryBookStore, parseBook, serializeBook } from '../../src/server/book-store.js';
 import { maskDumpSecrets, parseDump, parseLatestHandshakes } from '../../src/wg/parse.js';
 import { isPublicKeyText } from '../../src/wg/keys.js';
-import { MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
-import { decodeRegisterRequest, startRpcServer, type RpcServer } from '../../src/rpc/server.js';
+import { startRelayService, type RelayService } from '../../src/server/service.js';
+import { parseHostPort } from '../../src/server/listen.js';
+import { MemoryLogger } from '../../src/server/log.js';
+import { FakeWgControl } from '../../src/wg/fake.js';
+import { decodeRegisterRequest } from '../../src/rpc/server.js';
 import { grpcFrame, rawGrpcCall, rawTcpBytes } from '../fixtures/raw-grpc.js';
-import { makeWorld, type World } from '../server/helpers.js';
+import { IFACE, P_IPS, provider, wgKeypair } from '../server/helpers.js';
 import { defineTarget, type AnyTarget } from './harness.js';
+import { wgQuickTarget } from './wg-quick.js';
 import { addressText, anyText, keyText, mutatedBytes, mutatedText, numberText } from './inputs.js';
 
 /** The error must be ours, with one of `codes`, and its message must not repeat any key-like field of the input. */
@@ -270,7 +274,10 @@ function bookTarget(): AnyTarget {
         return;
       }
       const parents = new Set(book.parents.map((p) => p.parent));
-      for (const p of book.parents) assert.ok(isPublicKeyText(p.parent));
+      for (const p of book.parents) {
+        assert.ok(isPublicKeyText(p.parent));
+        for (const ip of p.allowedIps) assert.equal(canonicalCidr('again', ip), ip, 'a recorded address is one `wg set` takes and `wg show` prints alike');
+      }
       for (const e of book.ephemerals) {
         assert.ok(isPublicKeyText(e.ephemeral));
         assert.ok(parents.has(e.parent), 'an ephemeral names a recorded parent');
@@ -387,42 +394,50 @@ function framed(input: Extract<PortInput, { kind: 'grpc' }>): Buffer {
 }
 
 /**
- * Any bytes on the relay's port, over loopback: a gRPC call gets a status, a connection
- * that is not HTTP/2 is closed, and neither ever reaches the relay as a fault of its own
- * (no INTERNAL registration, no stack in its log). The relay runs on the in-memory wg.
+ * Any bytes on a running relay service's port, over loopback: a gRPC call gets a status,
+ * a connection that is not HTTP/2 is closed, and neither ever reaches the relay as a fault
+ * of its own (no INTERNAL registration, no stack in its log). The service runs on the
+ * in-memory wg with in-thread KEMs.
  */
 function portTarget(): AnyTarget {
-  let world: World;
-  let server: RpcServer;
+  let wg: FakeWgControl;
+  let logger: MemoryLogger;
+  let service: RelayService;
+  let sent = 0;
   return defineTarget<PortInput>({
     name: 'relay-port',
     what: 'any bytes on the relay port (gRPC-framed or raw TCP) → a status or a closed connection, never a hang, never the relay\'s own INTERNAL',
-    sources: ['src/rpc/server.ts', 'src/server/relay.ts'],
+    sources: ['src/rpc/server.ts', 'src/server/relay.ts', 'src/server/service.ts'],
     input: portInput,
     smokeRuns: 120,
     async setup() {
-      world = await makeWorld();
-      server = await startRpcServer('127.0.0.1:0', (req, ctx) => world.relay.register(req, ctx), { maxRequestBytes: MAX_REQUEST_BYTES });
-      return async () => {
-        server.forceShutdown();
-        await world.relay.close();
-      };
+      wg = new FakeWgControl();
+      wg.addInterface(IFACE, { privateKey: wgKeypair().privateKey });
+      await wg.set(IFACE, { peers: [{ publicKey: wgKeypair().publicKey, allowedIps: [...P_IPS] }] });
+      logger = new MemoryLogger();
+      service = await startRelayService({ iface: IFACE, listen: parseHostPort('listen', '127.0.0.1:0'), wg, store: new MemoryBookStore(), logger, kems: provider, rateLimit: null });
+      return () => service.stop();
     },
     async check(input) {
+      // Each input from the next loopback address: the relay closes the connections of a
+      // source that spent its budget of refused requests, and a fuzzer is all refusals.
+      const source = `127.0.0.${2 + (sent++ % 250)}`;
       if (input.kind === 'tcp') {
-        assert.equal(await rawTcpBytes(server.address, input.bytes, 5000), 'closed', 'a connection that is not HTTP/2 is closed');
+        assert.equal(await rawTcpBytes(service.address, input.bytes, 5000, source), 'closed', 'a connection that is not HTTP/2 is closed');
       } else {
-        const answer = await rawGrpcCall(server.address, framed(input), {
+        const answer = await rawGrpcCall(service.address, framed(input), {
           timeoutMs: 5000,
+          localAddress: source,
           ...(input.encoding === undefined ? {} : { encoding: input.encoding }),
           ...(input.path === undefined ? {} : { path: input.path }),
           ...(input.contentType === undefined ? {} : { contentType: input.contentType }),
         });
-        assert.ok(answer.status !== null || (answer.httpStatus !== null && answer.httpStatus !== 200), `an answer: ${JSON.stringify(answer)}`);
+        const closedAsOverBudget = answer.status === null && !service.relay.acceptsSource(source);
+        assert.ok(answer.status !== null || (answer.httpStatus !== null && answer.httpStatus !== 200) || closedAsOverBudget, `an answer: ${JSON.stringify(answer)}`);
         assert.notEqual(answer.status, Status.OK, 'no random message registers (the sender is not a known parent)');
         if (answer.status === Status.INTERNAL) assert.match(answer.message, /decompress/i, 'INTERNAL only for what fails to decompress');
       }
-      for (const { record } of world.logger.records.splice(0)) {
+      for (const { record } of logger.records.splice(0)) {
         assert.notEqual(record['result'], 'internal', 'garbage never reaches the relay as a fault of its own');
         assert.ok(!JSON.stringify(record).includes('    at '), 'no stack trace in the log');
       }
@@ -451,6 +466,7 @@ export function fuzzTargets(): AnyTarget[] {
       smokeRuns: 400,
     }),
     bookTarget(),
+    wgQuickTarget(),
     defineTarget({
       name: 'duration',
       what: 'CLI duration text → parseDuration: whole ms ≥ the minimum that formatDuration reads back, or INVALID_INPUT',
