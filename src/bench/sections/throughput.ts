@@ -185,7 +185,8 @@ export const throughputSection: BenchSection<'throughput'> = {
         '',
         `   [Classic-McEliece-460896f-round3, ML-KEM-1024] requests (526 KB each), fake wg: ${m.clients} clients, ${f1(m.registrationsPerSecond)} regs/s, ` +
           `p50 ${f1(m.latencyP50Ms)} ms, McEliece encapsulation ${f1(m.encapsMs)} ms (median), event-loop p99 ${f1(m.eventLoopP99Ms)} ms,`,
-        `   peak RSS ${f0(m.rssPeakMb)} MB with up to ${m.inflightPeak} registrations in flight (one process: relay, HQC workers, and the load thread holding its requests)` +
+        `   peak RSS ${f0(m.rssPeakMb)} MB with ${m.clients} calls outstanding throughout (one process: relay, HQC workers, and the load thread holding its requests); ` +
+          `at most ${m.inflightPeak} of them inside the relay's handler at a sample, the rest on the wire or being decoded` +
           (Object.keys(m.failures).length > 0 ? `  failures ${JSON.stringify(m.failures)}` : ''),
       );
     }
