@@ -20,12 +20,27 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
+/** How long a scraper may take, and how many may be connected at once. */
+export interface MetricsServerLimits {
+  /** Whole request headers must arrive within this (also the keep-alive idle time). */
+  readonly headersTimeoutMs: number;
+  /** A whole request must arrive within this. */
+  readonly requestTimeoutMs: number;
+  readonly maxConnections: number;
+}
+
+export const DEFAULT_METRICS_LIMITS: MetricsServerLimits = Object.freeze({ headersTimeoutMs: 5000, requestTimeoutMs: 10_000, maxConnections: 64 });
+
 /** Serve the endpoints on `where`. Fails with SETUP (one clear line) when it cannot bind. */
-export async function startMetricsServer(where: HostPort, endpoints: MetricsEndpoints): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => answer(req, res, endpoints));
-  server.keepAliveTimeout = 5000;
-  server.headersTimeout = 5000;
-  server.requestTimeout = 10_000;
+export async function startMetricsServer(where: HostPort, endpoints: MetricsEndpoints, limits: MetricsServerLimits = DEFAULT_METRICS_LIMITS): Promise<MetricsServer> {
+  // Node checks these timeouts on a sweep (30 s by default): a tenth of the shortest one
+  // makes them fire when they say, so slow clients cannot pile up between sweeps.
+  const server: Server = createServer(
+    { connectionsCheckingInterval: Math.max(50, Math.floor(limits.headersTimeoutMs / 10)), headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs },
+    (req, res) => answer(req, res, endpoints),
+  );
+  server.keepAliveTimeout = limits.headersTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
       reject(new PqpskError('SETUP', `cannot serve metrics on ${where.text}: ${bindReason(err)}`));

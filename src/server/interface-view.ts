@@ -50,7 +50,19 @@ export class InterfaceView {
 
   /** Read every peer again; the new index replaces the cache. */
   async refresh(): Promise<PeerIndex> {
-    const peers = await this.#wg.peerRoutes(this.#iface);
+    return this.install(await this.read());
+  }
+
+  /**
+   * Read every peer without touching the cache: a caller may read outside the lock and
+   * `install` the result under it, if nothing changed the interface in between.
+   */
+  read(): Promise<RelayPeerView[]> {
+    return this.#wg.peerRoutes(this.#iface);
+  }
+
+  /** Make a read the cache. */
+  install(peers: readonly RelayPeerView[]): PeerIndex {
     this.#index = new PeerIndex(this.#refineHandshakes(peers));
     return this.#index;
   }

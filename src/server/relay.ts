@@ -114,6 +114,10 @@ export class Relay {
   #flushQueued = false;
   #closing = false;
   #lastReread = Number.NEGATIVE_INFINITY;
+  /** Counts `wg set`s (attempted), so a read made outside the lock can tell it is stale. */
+  #changes = 0;
+  /** A `wg set` is running: a read started now may see it half done. */
+  #setting = false;
   #reread: Promise<unknown> | undefined;
 
   private constructor(options: RelayOptions, keeper: BookKeeper, view: InterfaceView, clock: Clock) {
@@ -370,10 +374,14 @@ export class Relay {
    * expiries, and apply them in one `wg set`. Public so tests can step it.
    */
   async tick(): Promise<readonly PeerEvent[]> {
+    // Read before taking the lock, so registrations are not held up behind `wg show`;
+    // if a `wg set` ran meanwhile the read is stale and is done again under the lock.
+    // (Read even with an empty book: requests authenticate against this view.)
+    const version = this.#setting ? -1 : this.#changes;
+    await this.#view.refreshOwnKey();
+    const early = await this.#view.read();
     return this.#lock.run(async () => {
-      // Read even with an empty book: requests authenticate against this view.
-      await this.#view.refreshOwnKey();
-      const index = await this.#view.refresh();
+      const index = this.#changes === version ? this.#view.install(early) : await this.#view.refresh();
       const book = this.#keeper.book;
       if (book.parents.length === 0 && book.ephemerals.length === 0) return [];
       const plan = planTick(book, index, this.#clock.now(), this.#timeouts);
@@ -421,7 +429,13 @@ export class Relay {
   }
 
   async #set(changes: readonly WgPeerChange[]): Promise<void> {
-    await this.#wg.set(this.iface, { peers: changes });
+    this.#changes++;
+    this.#setting = true;
+    try {
+      await this.#wg.set(this.iface, { peers: changes });
+    } finally {
+      this.#setting = false;
+    }
     this.#view.apply(changes);
   }
 

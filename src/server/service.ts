@@ -10,7 +10,7 @@ import { createClassicMcEliece460896f } from '../kem/classic-mceliece-460896f.js
 import type { HqcEngine } from '../kem/registry.js';
 import type { Kem, KemName } from '../kem/types.js';
 import { MAX_REQUEST_BYTES } from '../protocol/request.js';
-import { startRpcServer, type RpcServer } from '../rpc/server.js';
+import { startRpcServer, type ConnectionLimits, type RpcServer } from '../rpc/server.js';
 import type { RelayWg } from '../wg/types.js';
 import { createHqcWorkerPool, type HqcWorkerPool } from '../../wasm/pool.js';
 import type { BookStore } from './book-store.js';
@@ -39,6 +39,8 @@ export interface RelayServiceConfig {
   readonly poll?: PollIntervals;
   /** Accept parents whose allowed-ips are wider than host routes. */
   readonly allowWideParents?: boolean;
+  /** Connection and stream limits of the gRPC listener (src/rpc/server.ts defaults otherwise). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /** HQC-256 workers; default one per core. */
   readonly hqcWorkers?: number;
   /** Which HQC-256 build the workers run; default the project's own. */
@@ -100,6 +102,7 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       return opened.register(request, context);
     }, {
       sourceAllowed: (ip) => opened?.acceptsSource(ip) ?? true,
+      ...(config.connectionLimits === undefined ? {} : { limits: config.connectionLimits }),
       maxRequestBytes: MAX_REQUEST_BYTES,
     });
     cleanups.push(async () => rpc.forceShutdown());

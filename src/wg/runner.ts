@@ -85,7 +85,7 @@ async function execute(
 
   const feeds = command.secrets.map((slot) => {
     const text = encodeKeyBase64(slot.label, slot.key, true);
-    return channel!.feed(slot.path, text, () => exited).catch((err: unknown) => {
+    return channel!.feed(slot.path, text, () => exited, () => child.kill('SIGKILL')).catch((err: unknown) => {
       child.kill('SIGKILL');
       throw err;
     });

@@ -9,8 +9,9 @@
  * written to the file system; only the name is on disk.
  *
  * How it is made safe:
- * - each `wg set` gets a fresh directory from mkdtemp (mode 0700, owner only) holding one
- *   FIFO per secret (mode 0600); the directory is removed as soon as `wg` has exited;
+ * - the FIFOs live in a private directory (mode 0700, owner only) made once per process
+ *   under a root-owned runtime directory (`runtimeBase`), one numbered subdirectory per
+ *   `wg set` holding one FIFO per secret (mode 0600), removed as soon as `wg` has exited;
  * - the writer opens the FIFO with O_WRONLY|O_NONBLOCK, which fails with ENXIO while no
  *   reader has it open, and retries with a short back-off. So the writer never blocks a
  *   libuv thread, and it gives up as soon as `wg` exits without opening the FIFO (bad
@@ -23,20 +24,57 @@
  * (root can read the process's memory anyway).
  */
 import { constants } from 'node:fs';
-import { mkdtemp, open, rm, chmod } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PqpskError } from '../errors.js';
 
-/** A private 0700 directory for this invocation's FIFOs. */
+/**
+ * Where FIFO directories live: `$PQPSK_RUNTIME_DIR` when set (tests give each run its
+ * own), else `/run/pqpsk` for root — a root-owned runtime directory, never a shared,
+ * world-writable temporary one — else the temporary directory.
+ */
+export function runtimeBase(): string {
+  const configured = process.env['PQPSK_RUNTIME_DIR'];
+  if (configured !== undefined && configured !== '') return configured;
+  return process.getuid?.() === 0 ? '/run/pqpsk' : tmpdir();
+}
+
+let processDir: Promise<string> | undefined;
+let nextSlot = 0;
+
+/**
+ * This process's private 0700 directory under the runtime base, made once and reused by
+ * every `wg set` (each gets its own numbered subdirectory), removed when the process exits.
+ */
+function ownDirectory(): Promise<string> {
+  processDir ??= (async () => {
+    const base = runtimeBase();
+    await mkdir(base, { recursive: true, mode: 0o700 });
+    const st = await lstat(base);
+    const uid = process.getuid?.();
+    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
+      throw new PqpskError('SETUP', `runtime directory ${base}: must be a directory owned by this user and not writable by others`);
+    }
+    const dir = await mkdtemp(join(base, `pqpsk-${process.pid}-`));
+    await chmod(dir, 0o700);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    return dir;
+  })();
+  processDir.catch(() => (processDir = undefined));
+  return processDir;
+}
+
+/** A private directory for one invocation's FIFOs. */
 export class SecretChannel {
   private constructor(readonly dir: string) {}
 
-  /** Creates the private directory; FIFOs are added by `makeFifos`. */
+  /** Creates this invocation's directory; FIFOs are added by `makeFifos`. */
   static async open(): Promise<SecretChannel> {
-    const dir = await mkdtemp(join(tmpdir(), 'pqpsk-wg-'));
-    await chmod(dir, 0o700);
+    const dir = join(await ownDirectory(), String(nextSlot++));
+    await mkdir(dir, { mode: 0o700 });
     return new SecretChannel(dir);
   }
 
@@ -55,7 +93,7 @@ export class SecretChannel {
    * 'delivered', or 'abandoned' when `readerGone()` turned true before a reader came.
    * Wipes `text` in every case.
    */
-  async feed(path: string, text: Uint8Array, readerGone: () => boolean): Promise<'delivered' | 'abandoned'> {
+  async feed(path: string, text: Uint8Array, readerGone: () => boolean, killReader: () => void): Promise<'delivered' | 'abandoned'> {
     try {
       let delay = 1;
       for (;;) {
@@ -76,6 +114,9 @@ export class SecretChannel {
         } catch (err) {
           // EPIPE: the reader went away between open and write (e.g. `wg` was killed).
           if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 'abandoned';
+          // Kill the reader BEFORE closing: closing first would hand `wg` an empty read,
+          // which it takes as "no key" — an all-zero PSK set as if it had worked.
+          killReader();
           throw err instanceof PqpskError ? err : channelError();
         } finally {
           await handle.close();

@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer as createNetServer } from 'node:net';
+import { connect as netConnect, createServer as createNetServer, type Socket } from 'node:net';
+import { startMetricsServer } from '../../src/server/http.js';
 import { join } from 'node:path';
 import { callRegisterPeer } from '../../src/rpc/client.js';
 import { parseHostPort } from '../../src/server/listen.js';
@@ -117,6 +118,9 @@ describe('no secret read into the relay', () => {
       }),
     );
     process.env['FAKE_WG_STATE'] = stateFile;
+    // FIFOs go to the configured runtime directory (per run here), never a shared /tmp.
+    const runtime = join(dir, 'run');
+    process.env['PQPSK_RUNTIME_DIR'] = runtime;
     const clock = new TestClock();
     try {
       const relay = await Relay.open({
@@ -140,9 +144,16 @@ describe('no secret read into the relay', () => {
       second.psk.fill(0);
     } finally {
       delete process.env['FAKE_WG_STATE'];
-      rmSync(dir, { recursive: true, force: true });
+      delete process.env['PQPSK_RUNTIME_DIR'];
     }
     const runs = log.runs();
+    const fifos = runs.flatMap((r) => r.secretPaths);
+    assert.ok(fifos.length >= 2);
+    for (const f of fifos) {
+      assert.ok((f as { path?: string }).path?.startsWith(`${runtime}/pqpsk-`), 'a FIFO in this process\'s directory under the runtime base');
+      assert.equal(f.isFifo, true);
+    }
+    rmSync(dir, { recursive: true, force: true });
     const shows = runs.filter((r) => r.argv[0] === 'show').map((r) => r.argv.slice(2).join(' '));
     assert.ok(shows.length > 0);
     for (const what of shows) assert.ok(['public-key', 'allowed-ips', 'latest-handshakes'].includes(what), `the relay ran \`wg show ${IFACE} ${what}\``);
@@ -256,5 +267,32 @@ describe('smaller findings', () => {
       code: 'INVALID_INPUT',
       message: /peer 1 preshared key: all zero/,
     });
+  });
+});
+
+describe('the metrics server', () => {
+  test('a scraper that never finishes its headers is cut off when the timeout says, and connections are capped', async () => {
+    const server = await startMetricsServer(parseHostPort('metrics', '127.0.0.1:0'), { metrics: () => '', healthy: () => true }, { headersTimeoutMs: 300, requestTimeoutMs: 600, maxConnections: 3 });
+    const sockets: Socket[] = [];
+    try {
+      // Each socket with a promise of its close, watched from the moment it exists.
+      const open = (): { socket: Socket; closed: Promise<number> } => {
+        const socket = netConnect(server.port, '127.0.0.1');
+        socket.on('error', () => undefined);
+        socket.resume(); // read (and drop) what the server sends, so its close is seen
+        sockets.push(socket);
+        return { socket, closed: new Promise((resolve) => socket.once('close', () => resolve(Date.now()))) };
+      };
+      const slow = open();
+      const started = Date.now();
+      slow.socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n'); // and never the blank line
+      assert.ok((await slow.closed) - started < 3000, 'cut off by the 300 ms headers timeout, not a 30 s sweep');
+      const more = [open(), open(), open(), open(), open()];
+      const closed = await Promise.all(more.map((m) => Promise.race([m.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 250))])));
+      assert.equal(closed.filter(Boolean).length, 2, 'two over the cap of three are closed at once');
+    } finally {
+      for (const s of sockets) s.destroy();
+      await server.close();
+    }
   });
 });

@@ -12,6 +12,10 @@
  * the CLI writes a file; no metrics port; no rate limit.
  */
 import { randomBytes, randomFillSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { PqpskError } from '../../errors.js';
@@ -35,8 +39,11 @@ export type HostRequest =
        * whose ephemerals are live (hold the parent's address, handshook a minute ago) and
        * recorded in the book, plus `freshParents` parents for the caller to register.
        * `real`: the real `wg` on `iface`, which the caller set up (parents included).
+       * `standin`: seeded as `memory`, then served by a `wg` stand-in executable that prints
+       * the real `wg show` text for every peer, so the relay spawns and parses as in
+       * production (test/fixtures/fake-wg/wg with its state in a file).
        */
-      readonly mode: 'memory' | 'real';
+      readonly mode: 'memory' | 'real' | 'standin';
       readonly iface: string;
       readonly seedLive: number;
       readonly freshParents: number;
@@ -110,18 +117,33 @@ async function seed(wg: FakeWgControl, iface: string, store: MemoryBookStore, se
   return fresh;
 }
 
+/** The `wg` stand-in executable, compiled beside this file's tree. */
+const STAND_IN = fileURLToPath(new URL('../../../../test/fixtures/fake-wg/wg', import.meta.url));
+
+/** Write the seeded interface as the stand-in's state file and drive it through the real WgControl. */
+async function standIn(fake: FakeWgControl, iface: string): Promise<RelayWg> {
+  const routes = await fake.peerRoutes(iface);
+  const dir = mkdtempSync(join(tmpdir(), 'pqpsk-bench-standin-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'state.json');
+  writeFileSync(file, JSON.stringify({ publicKey: await fake.publicKey(iface), privateKey: null, peers: routes.map((p) => ({ ...p, psk: null })) }));
+  process.env['FAKE_WG_STATE'] = file;
+  return new RealWgControl({ wgPath: STAND_IN });
+}
+
 /** Seed the interface (memory mode), then start the relay; `startMs` times the relay's start alone. */
 async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<{ service: RelayService; fresh: string[]; startMs: number }> {
   let wg: RelayWg;
   const store = new MemoryBookStore(EMPTY_BOOK, { latestOnly: true });
   let fresh: string[] = [];
-  if (request.mode === 'memory') {
+  if (request.mode === 'memory' || request.mode === 'standin') {
     const fake = new FakeWgControl({ record: false });
     const key = generatePrivateKey();
     fake.addInterface(request.iface, { privateKey: key });
     key.fill(0);
     fresh = await seed(fake, request.iface, store, request.seedLive, request.freshParents);
     wg = fake;
+    if (request.mode === 'standin') wg = await standIn(fake, request.iface);
   } else {
     wg = new RealWgControl();
   }

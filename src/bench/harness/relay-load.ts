@@ -179,6 +179,8 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
     rateLimit: null,
     maxInflight: Math.max(32, clients * 2),
     hqcWorkers,
+    // Every client here calls from the one parent's address: let them all connect.
+    connectionLimits: { maxConnectionsPerSource: Math.max(4, clients * 2) },
   });
   const clientKems = kemNames.map((name): Kem => {
     if (name === 'HQC-256') return createInThreadHqc256Kem();
