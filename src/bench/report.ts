@@ -9,11 +9,12 @@ import { memorySection, type MemorySection } from './sections/memory.js';
 import { negotiationSection, type NegotiationSection } from './sections/negotiation.js';
 import { startupSection, type StartupSection } from './sections/startup.js';
 import { throughputSection, type ThroughputSection } from './sections/throughput.js';
+import { watcherSection, type WatcherSection } from './sections/watcher.js';
 import type { BenchSection, TargetLine } from './section.js';
 import { f1 } from './harness/stats.js';
 
 export type { NotMeasured, TargetLine, TargetStatus } from './section.js';
-export type { KemSection, MemorySection, NegotiationSection, StartupSection, ThroughputSection };
+export type { KemSection, MemorySection, NegotiationSection, StartupSection, ThroughputSection, WatcherSection };
 export type { ThroughputRow } from './sections/throughput.js';
 export type { CryptoSum } from './sections/negotiation.js';
 
@@ -24,12 +25,13 @@ export interface Sections {
   readonly throughput: ThroughputSection;
   readonly memory: MemorySection;
   readonly startup: StartupSection;
+  readonly watcher: WatcherSection;
 }
 
 export type SectionName = keyof Sections;
 
 /** The sections in the order they run and print. */
-export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection];
+export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection, watcherSection];
 
 /** About the run itself. */
 export interface RunInfo {

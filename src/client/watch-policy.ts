@@ -176,7 +176,7 @@ export function advance(state: WatchState, input: WatchInput, config: WatchPolic
   const now = input.now;
   switch (input.kind) {
     case 'tick': {
-      const silentSince = (input.traffic ?? []).map((sample, i) => silenceAfter(state, i, sample));
+      const silentSince = (input.traffic ?? []).map((sample, i) => silenceAfter(state, i, sample, now));
       const phase = classify(state, now, silentSince, config);
       // A clock that went backwards would push a rotation far out: start the period again.
       const dueAt = now < state.seenAt && state.phase === 'protected' ? Math.min(state.dueAt, rotationDue(now, config, random)) : state.dueAt;
@@ -269,14 +269,19 @@ function exchangeFailure(code: string): boolean {
   return code === 'TIMEOUT' || code === 'RPC_FAILURE';
 }
 
-/** Since when traffic has left hop `i` without any coming back, after a new sample. */
-function silenceAfter(state: WatchState, i: number, sample: TrafficSample): number | null {
+/**
+ * Since when traffic has left hop `i` without any coming back, after a new sample at
+ * `now`. Times are clamped to `now`: after a small step back of the clock (too small to
+ * count as a jump) a silence must not seem to start in the future, which would delay
+ * noticing a dead tunnel by the size of the step.
+ */
+function silenceAfter(state: WatchState, i: number, sample: TrafficSample, now: number): number | null {
   const before = state.traffic?.[i];
   if (before === undefined || sample.rx < before.rx || sample.tx < before.tx) return null;
   if (sample.rx > before.rx) return null;
   const since = state.silentSince[i] ?? null;
-  if (sample.tx > before.tx) return since ?? state.seenAt;
-  return since;
+  if (sample.tx > before.tx) return Math.min(since ?? state.seenAt, now);
+  return since === null ? null : Math.min(since, now);
 }
 
 /** The parts of a state that start over after any action: the traffic baseline and the look time. */

@@ -192,7 +192,7 @@ export class Watcher {
         return;
       }
       case 'fall-back': {
-        this.#log(`going back to the parent key: ${this.#state.lastError ?? 'rotating through the parent key'}`);
+        this.#log(`going back to the parent key: ${this.#state.rotating || this.#state.phase === 'protected' ? 'rotating through it (the relay refuses a rotation from the ephemeral key)' : (this.#state.lastError ?? 'the tunnel is dead')}`);
         try {
           await this.#negotiation.fallBackToParent(null);
           this.#feed({ kind: 'fell-back', now: this.#now(), working: true });
@@ -210,11 +210,13 @@ export class Watcher {
   async #negotiate(claim: 'working' | 'parent', attempt: number): Promise<void> {
     const timeoutMs = attemptTimeoutMs(Math.min(attempt, 3), this.#options.timeoutScale);
     const wasPhase = this.#state.phase;
+    const { rotations, recoveries } = this.#state;
     try {
       const reports = await this.#negotiation.attempt(timeoutMs, claim, this.#stop.signal);
       for (const r of reports) this.#fingerprints.set(r.interface, r.pskFingerprint);
       this.#feed({ kind: 'negotiated', now: this.#now() });
-      this.#log(`${wasPhase === 'protected' ? 'rotated' : 'switched'}: ${reports.map(reportText).join('; ')}`);
+      const what = this.#state.rotations > rotations ? 'rotated' : 'switched';
+      this.#log(`${what}: ${reports.map(reportText).join('; ')}${this.#state.recoveries > recoveries ? ' (recovered)' : ''}`);
       this.#settleFirst(true, reports.map(reportText).join('; '));
     } catch (err) {
       if (this.#stop.signal.aborted && !(err instanceof RollbackFailed)) return;
@@ -251,7 +253,11 @@ export class Watcher {
     const before = this.#state.phase;
     this.#state = advance(this.#state, input, this.#options.policy, this.#deps.random ?? Math.random);
     const after = this.#state.phase;
-    if (before !== after && (after === 'suspect' || after === 'dead' || after === 'outage')) this.#log(`tunnel ${after}${this.#state.lastError === null ? '' : `: ${this.#state.lastError}`}`);
+    // A rotation that must go through the parent key passes through `dead` without the tunnel being dead.
+    const routeOnly = after === 'dead' && this.#state.rotating;
+    if (before !== after && !routeOnly && (after === 'suspect' || after === 'dead' || after === 'outage')) {
+      this.#log(`tunnel ${after}${this.#state.lastError === null ? '' : `: ${this.#state.lastError}`}`);
+    }
   }
 
   #pause(ms: number): Promise<void> {

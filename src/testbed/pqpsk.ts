@@ -16,8 +16,8 @@ import type { BedRelay } from './topologies.js';
 /** The installed `pqpsk` (package.json `bin`, the bundle `npm run build` makes), run as `node MAIN_JS …` inside namespaces. */
 export const MAIN_JS = fileURLToPath(new URL('../cli/pqpsk.js', import.meta.url));
 
-/** Start `pqpsk server` for `relay` inside its namespace; resolves once it listens. */
-export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: string): Promise<BedProcess> {
+/** Start `pqpsk server` for `relay` inside its namespace (`extra`: more options); resolves once it listens. */
+export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: string, extra: readonly string[] = []): Promise<BedProcess> {
   const proc = bed.spawnIn(relay.namespace, [
     process.execPath,
     MAIN_JS,
@@ -30,6 +30,7 @@ export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: stri
     join(stateDir, relay.iface),
     '--hqc-workers',
     '1',
+    ...extra,
   ]);
   await proc.waitForOutput(/"event":"listening"/, 20_000);
   return proc;

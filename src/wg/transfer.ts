@@ -3,7 +3,7 @@
  * and byte counts only (never a key), so the watcher can tell a tunnel whose traffic goes
  * out and never comes back. Kept apart from WgControl: only the client's watcher needs it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { PqpskError } from '../errors.js';
 import { checkInterfaceName, type WgCommand } from './argv.js';
 import { isPublicKeyText } from './keys.js';
@@ -55,4 +55,21 @@ export function interfaceExists(iface: string): boolean {
   checkInterfaceName(iface);
   if (!existsSync('/sys/class/net')) return true;
   return existsSync(`/sys/class/net/${iface}`);
+}
+
+/**
+ * The interface's own byte counters from sysfs (`statistics/rx_bytes`, `tx_bytes`): what
+ * came out of the tunnel and what went into it, read without spawning anything. For an
+ * interface with a single peer they are that peer's traffic. Null when sysfs does not
+ * have them.
+ */
+export function readInterfaceCounters(iface: string): PeerTransfer | null {
+  checkInterfaceName(iface);
+  try {
+    const rx = Number(readFileSync(`/sys/class/net/${iface}/statistics/rx_bytes`, 'latin1').trim());
+    const tx = Number(readFileSync(`/sys/class/net/${iface}/statistics/tx_bytes`, 'latin1').trim());
+    return Number.isSafeInteger(rx) && Number.isSafeInteger(tx) ? { rx, tx } : null;
+  } catch {
+    return null;
+  }
 }

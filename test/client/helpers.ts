@@ -6,7 +6,7 @@
  */
 import { createServer } from 'node:net';
 import { combineSharedSecrets } from '../../src/kem/psk.js';
-import type { TunnelProbe } from '../../src/client/verify.js';
+import type { Clock, TunnelProbe } from '../../src/client/verify.js';
 import type { ReceivedRegisterRequest } from '../../src/protocol/messages.js';
 import { validateRegisterRequest } from '../../src/protocol/request.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
@@ -129,6 +129,23 @@ export async function clientInterface(wg: FakeWgControl, iface: string, relayPee
   return parent;
 }
 
+/**
+ * Time for client tests: the real time plus whatever the code under test slept, so its
+ * waits (verification polls, attempt windows, the next-second rule) are recorded, not waited.
+ */
+export class VirtualClock implements Clock {
+  slept = 0;
+
+  now(): number {
+    return Date.now() + this.slept;
+  }
+
+  async sleep(ms: number): Promise<void> {
+    this.slept += Math.max(0, ms);
+    await Promise.resolve();
+  }
+}
+
 /** One hop of the simulated network: which client interface reaches which relay. */
 export interface SimRoute {
   readonly iface: string;
@@ -151,7 +168,12 @@ export class SimNetwork implements TunnelProbe {
   readonly pokes: string[] = [];
   private readonly sessions = new Map<string, string>();
 
-  constructor(private readonly wg: FakeWgControl, private readonly routes: Map<string, SimRoute>) {}
+  /** `clock` stamps handshakes; give the negotiation the same one. */
+  constructor(
+    private readonly wg: FakeWgControl,
+    private readonly routes: Map<string, SimRoute>,
+    readonly clock: VirtualClock = new VirtualClock(),
+  ) {}
 
   async poke(service: string): Promise<void> {
     this.pokes.push(service);
@@ -168,7 +190,7 @@ export class SimNetwork implements TunnelProbe {
     } finally {
       psk?.fill(0);
     }
-    this.wg.setLatestHandshake(route.iface, route.relayPeer, Math.floor(Date.now() / 1000));
+    this.wg.setLatestHandshake(route.iface, route.relayPeer, Math.floor(this.clock.now() / 1000));
     this.sessions.set(route.iface, `${state.publicKey}#${this.setCount(route.iface)}`);
   }
 

@@ -43,7 +43,7 @@ function options(hops: HopSpec[], extra: Partial<NegotiateOptions> = {}): Negoti
 }
 
 function deps(wg: FakeWgControl, net: SimNetwork, events: ClientEvent[], extra: Partial<NegotiateDeps> = {}): NegotiateDeps {
-  return { wg, kems, probe: net, onEvent: (e) => events.push(e), ...extra };
+  return { wg, kems, probe: net, clock: net.clock, onEvent: (e) => events.push(e), ...extra };
 }
 
 
@@ -88,9 +88,7 @@ test('nothing listening: attempts follow the scaled 8/16/32 s schedule, no switc
   const net = new SimNetwork(wg, new Map());
   const events: ClientEvent[] = [];
   const starts: number[] = [];
-  // Real time plus whatever the negotiation slept: waits are recorded, not waited.
-  let slept = 0;
-  const clock = { now: () => Date.now() + slept, sleep: async (ms: number) => void (slept += Math.max(0, ms)) };
+  const clock = net.clock;
   const hop: HopSpec = { role: 'single', iface: 'wg0', peer: null, service: `127.0.0.1:${port}` };
   const err = await rejection(
     negotiate(options([hop], { maxAttempts: 3, timeoutScale: 0.005 }), deps(wg, net, events, {

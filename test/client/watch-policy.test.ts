@@ -114,6 +114,16 @@ test('traffic out and none back: suspect, probe; no answer: dead, back to the pa
   assert.equal(s.rotations, 0);
 });
 
+test('a small step back of the clock (under the jump threshold) does not push the start of a silence into the future', () => {
+  let s = protectedAt();
+  const tick = (dt: number, tx: number, rx: number): WatchInput => ({ kind: 'tick', now: T0 + dt, traffic: [{ tx, rx }] });
+  s = run(s, [tick(1000, 100, 100), tick(2000, 200, 200), tick(-3000, 300, 200)]);
+  assert.equal(s.phase, 'protected');
+  assert.equal(s.silentSince[0], T0 - 3000, 'silent from the (stepped back) look, not from a look that lies ahead');
+  s = run(s, [tick(-1500, 400, 200)]);
+  assert.equal(s.phase, 'suspect', '1.5 s of silence on the new clock');
+});
+
 test('a probe that gets an answer: back to protected; quiet tunnels and busy two-way traffic are never suspect', () => {
   let s = protectedAt();
   const tick = (dt: number, tx: number, rx: number): WatchInput => ({ kind: 'tick', now: T0 + dt, traffic: [{ tx, rx }] });

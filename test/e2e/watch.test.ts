@@ -8,13 +8,15 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { MAIN_JS, buildSingleHop, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
+import { MAIN_JS, buildMultihop, buildSingleHop, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
 import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { alive, currentKey, waitGone } from './helpers.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const skip = e2eSkip();
+const TEST_RELAY = fileURLToPath(new URL('./test-relay.js', import.meta.url));
 
 /** Every match of `pattern` (global) in the process's stderr so far. */
 function lines(proc: BedProcess, pattern: RegExp): RegExpMatchArray[] {
@@ -48,6 +50,7 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
   let dir: string;
   let configFile: string;
   let watcher: BedProcess | undefined;
+  let server: BedProcess | undefined;
 
   before(async () => {
     requireBed();
@@ -56,7 +59,7 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     const built = await buildSingleHop();
     bed = built.bed;
     t = built.topology;
-    await startRelayServer(bed, t.relay, dir);
+    server = await startRelayServer(bed, t.relay, dir);
     // The bed's parent key as a wg-quick file would hold it (a throwaway test key).
     const key = await bed.wg(t.client.namespace).readPrivateKey(t.client.iface);
     const text = encodeKeyBase64('test parent key', key);
@@ -182,6 +185,59 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     const ping = await bed.ping(t.client.namespace, t.relay.gateway);
     assert.equal(ping.exitCode, 0, ping.stdout);
   });
+
+  test('kill -9 of the watcher on an ephemeral key, restart with --config-file: it takes over and rotation continues', async () => {
+    assert.ok(watcher?.running);
+    const key = await currentKey(bed, t.client.namespace, t.client.iface);
+    await watcher.stop('SIGKILL');
+    assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), key, 'killed on an ephemeral key');
+    watcher = startWatcher(['--rotate', '5s']);
+    const first = await watcher.waitForOutput(/switched: \S+ on ephemeral key (\S+),/, 60_000);
+    assert.notEqual(first[1], key);
+    const rotated = await waitCount(watcher, /rotated: \S+ on ephemeral key (\S+),/g, 1, 60_000);
+    await assertSamePskBothEnds(rotated[0]![1]!);
+  });
+
+  test('pqpsk server killed and restarted: the tunnel keeps working, and rotation continues', async () => {
+    assert.ok(watcher?.running);
+    await server?.stop('SIGKILL');
+    server = undefined;
+    const before = lines(watcher, /rotated: /g).length;
+    const during = await pingStream(bed, t.client.namespace, t.relay.gateway, 0.2, 40);
+    assert.equal(during.received, during.sent, 'no packet lost while the config service is down');
+    assert.equal(lines(watcher, /rotated: /g).length, before, 'no rotation without a config service');
+    server = await startRelayServer(bed, t.relay, dir);
+    const rotated = await waitCount(watcher, /rotated: \S+ on ephemeral key (\S+),/g, before + 1, 90_000);
+    const key = rotated[rotated.length - 1]![1]!;
+    await assertSamePskBothEnds(key);
+    const ping = await bed.ping(t.client.namespace, t.relay.gateway);
+    assert.equal(ping.exitCode, 0, ping.stdout);
+  });
+
+  test('relay idle expiry (a 10 s idle TTL) while the client is silent, then traffic: healed', async () => {
+    await watcher?.stop('SIGTERM');
+    await server?.stop('SIGTERM');
+    // `pqpsk server` refuses a TTL under 3 minutes; the relay itself takes any.
+    server = bed.spawnIn(t.relay.namespace, [process.execPath, TEST_RELAY, t.relay.iface, `${t.relay.gateway}:1337`, join(dir, t.relay.iface), 'ttl=10000']);
+    await server.waitForOutput(/^listening/m, 30_000);
+    watcher = startWatcher(['--rotate', '1h']);
+    const m = await watcher.waitForOutput(/switched: \S+ on ephemeral key (\S+),/, 60_000);
+    const before = lines(watcher, /switched: /g).length;
+    // Silence: no traffic at all until the relay has dropped the idle ephemeral peer.
+    const end = Date.now() + 60_000;
+    while ((await bed.wg(t.relay.namespace).show(t.relay.iface)).peers.some((p) => p.publicKey === m[1])) {
+      assert.ok(Date.now() < end, 'the relay expired the idle ephemeral peer');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const ping = pingStream(bed, t.client.namespace, t.relay.gateway, 0.1, 200);
+    const healed = await waitCount(watcher, /switched: \S+ on ephemeral key (\S+),/g, before + 1, 60_000);
+    // Checked at once: with a TTL this short the relay also expires the new key within
+    // seconds (it measures idleness by handshakes, which traffic renews only every 2 min).
+    const after = await bed.ping(t.client.namespace, t.relay.gateway);
+    assert.equal(after.exitCode, 0, `traffic on the new key: ${after.stdout}`);
+    await assertSamePskBothEnds(healed[healed.length - 1]![1]!);
+    await ping;
+  });
 });
 
 describe('the documented PostUp line under wg-quick, with the relay unreachable', { skip }, () => {
@@ -252,5 +308,93 @@ describe('the documented PostUp line under wg-quick, with the relay unreachable'
     const down = await bed.runIn(t.client.namespace, ['wg-quick', 'down', conf]);
     assert.equal(down.exitCode, 0, down.stderr);
     assert.deepEqual(await waitGone([s.watcherPid], 90_000), [], 'the watcher stops once the interface is gone');
+  });
+});
+
+describe('negotiate --watch on the real bed: nested multihop', { skip }, () => {
+  let m: Multihop;
+  let dir: string;
+  let watcher: BedProcess | undefined;
+
+  before(async () => {
+    requireBed();
+    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-watch-multihop-'));
+    m = await buildMultihop();
+    await startRelayServer(m.bed, m.topology.exit, dir);
+    await startRelayServer(m.bed, m.topology.entry, dir);
+  });
+  after(async () => {
+    await watcher?.stop('SIGKILL');
+    await m?.bed.teardown();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('--entry/--exit --watch --rotate 5s: both hops rotate, exit first, each PSK identical on its two ends', async () => {
+    const { client, entry, exit } = m.topology;
+    watcher = m.bed.spawnIn(client.namespace, [
+      process.execPath, MAIN_JS, 'negotiate', '--entry', client.outer.iface, '--exit', client.inner.iface,
+      '--entry-service', `${entry.gateway}:1337`, '--exit-service', `${exit.gateway}:1337`, '--watch', '--rotate', '5s',
+    ]);
+    const hop = (iface: string): RegExp => new RegExp(`${iface} on ephemeral key (\\S+), PSK fingerprint (\\S+)`);
+    await watcher.waitForOutput(/switched: /, 90_000);
+    const rotations = await waitCount(watcher, /rotated: ([^\n]+)/g, 2, 120_000);
+    const keys = rotations.map((r) => [hop(client.inner.iface).exec(r[1]!)?.[1], hop(client.outer.iface).exec(r[1]!)?.[1]]);
+    for (const [inner, outer] of keys) assert.ok(inner !== undefined && outer !== undefined, `both hops in every rotation: ${JSON.stringify(keys)}`);
+    assert.ok(rotations[0]![1]!.indexOf(client.inner.iface) < rotations[0]![1]!.indexOf(client.outer.iface), 'exit first');
+    assert.notEqual(keys[0]![0], keys[1]![0], 'the exit hop got a new key');
+    assert.notEqual(keys[0]![1], keys[1]![1], 'the entry hop got a new key');
+    const last = rotations[rotations.length - 1]![1]!;
+    const current = lines(watcher, /rotated: ([^\n]+)/g);
+    if (current[current.length - 1]![1] === last) {
+      for (const [iface, relay] of [[client.inner.iface, exit], [client.outer.iface, entry]] as const) {
+        const key = hop(iface).exec(last)![1]!;
+        const clientFp = await peerPskFingerprint(client.namespace, iface, relay.publicKey);
+        assert.equal(clientFp, await peerPskFingerprint(relay.namespace, relay.iface, key), `${iface}: PSK identical on both ends`);
+      }
+    }
+    const ping = await m.bed.ping(client.namespace, exit.gateway);
+    assert.equal(ping.exitCode, 0, ping.stdout);
+  });
+});
+
+describe('negotiate --watch against a relay that accepts registrations only from the parent tunnel', { skip }, () => {
+  let bed: Bed;
+  let t: SingleHop['topology'];
+  let dir: string;
+  let watcher: BedProcess | undefined;
+
+  before(async () => {
+    requireBed();
+    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-watch-refusing-'));
+    await chmod(dir, 0o700);
+    const built = await buildSingleHop();
+    bed = built.bed;
+    t = built.topology;
+    const relay = bed.spawnIn(t.relay.namespace, [process.execPath, TEST_RELAY, t.relay.iface, `${t.relay.gateway}:1337`, dir, 'parent-tunnel-only']);
+    await relay.waitForOutput(/^listening/m, 30_000);
+  });
+  after(async () => {
+    await watcher?.stop('SIGKILL');
+    await bed?.teardown();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('PERMISSION_DENIED for the live ephemeral: rotation still happens, through the parent key', async () => {
+    watcher = bed.spawnIn(t.client.namespace, [
+      process.execPath, MAIN_JS, 'negotiate', '--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`, '--watch', '--rotate', '5s',
+    ]);
+    await watcher.waitForOutput(/switched: /, 60_000);
+    const rotated = await waitCount(watcher, /rotated: \S+ on ephemeral key (\S+), PSK fingerprint (\S+)/g, 2, 120_000);
+    const log = watcher.output().stderr;
+    assert.match(log, /negotiation failed \(.*parent key does not match/);
+    assert.match(log, /going back to the parent key/);
+    assert.notEqual(rotated[0]![1], rotated[1]![1]);
+    const now = lines(watcher, /rotated: \S+ on ephemeral key (\S+), PSK fingerprint (\S+)/g);
+    const last = now[now.length - 1]!;
+    if (last[1] === (await currentKey(bed, t.client.namespace, t.client.iface))) {
+      assert.equal(await peerPskFingerprint(t.relay.namespace, t.relay.iface, last[1]!), last[2]);
+    }
+    const ping = await bed.ping(t.client.namespace, t.relay.gateway);
+    assert.equal(ping.exitCode, 0, ping.stdout);
   });
 });

@@ -11,7 +11,7 @@ import { InterfaceLock } from '../../client/lock.js';
 import { negotiate, type MssGuard, type RouteDevice, type NegotiateDeps } from '../../client/negotiate.js';
 import { Watcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
-import { interfaceExists, readTransfer } from '../../wg/transfer.js';
+import { interfaceExists, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
 import { readPresharedKey } from '../../wg/psk-read.js';
@@ -169,7 +169,8 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
       {
         ...clientDeps(args),
         kems,
-        traffic: (iface, peer) => readTransfer(iface, peer),
+        // The interface's own counters cost no process; with other peers on it only wg can tell the relay's apart.
+        traffic: async (iface, peer) => (args['allow-other-peers'] ? null : readInterfaceCounters(iface)) ?? readTransfer(iface, peer),
         exists: interfaceExists,
         log: say,
       },
