@@ -25,6 +25,9 @@ export interface Plan {
   readonly realPeers: number;
   /** Spawns of each command timed by the CLI start-up section. */
   readonly startupRuns: number;
+  /** Peers on the stand-in interface, and seconds per phase, of the flood section. */
+  readonly floodPeers: number;
+  readonly floodSeconds: number;
 }
 
 export const FULL: Plan = {
@@ -48,6 +51,8 @@ export const FULL: Plan = {
   freshParents: 20,
   realPeers: 1_000,
   startupRuns: 10,
+  floodPeers: 10_000,
+  floodSeconds: 10,
 };
 
 export const QUICK: Plan = {
@@ -63,4 +68,6 @@ export const QUICK: Plan = {
   freshParents: 5,
   realPeers: 0,
   startupRuns: 2,
+  floodPeers: 200,
+  floodSeconds: 2,
 };

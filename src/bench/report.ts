@@ -9,6 +9,7 @@ import { memorySection, type MemorySection } from './sections/memory.js';
 import { negotiationSection, type NegotiationSection } from './sections/negotiation.js';
 import { startupSection, type StartupSection } from './sections/startup.js';
 import { throughputSection, type ThroughputSection } from './sections/throughput.js';
+import { floodSection, type FloodSection } from './sections/flood.js';
 import { watcherSection, type WatcherSection } from './sections/watcher.js';
 import type { BenchSection, TargetLine } from './section.js';
 import { f1 } from './harness/stats.js';
@@ -26,12 +27,13 @@ export interface Sections {
   readonly memory: MemorySection;
   readonly startup: StartupSection;
   readonly watcher: WatcherSection;
+  readonly flood: FloodSection;
 }
 
 export type SectionName = keyof Sections;
 
 /** The sections in the order they run and print. */
-export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection, watcherSection];
+export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection, watcherSection, floodSection];
 
 /** About the run itself. */
 export interface RunInfo {

@@ -298,8 +298,9 @@ export function planRegistration(
 /**
  * The family's addresses as the interface shows them: the parent's own, plus those on
  * its ephemerals that are still the relay's (never a foreign one's). Recorded addresses
- * held by nobody come back only when a member that held them vanished — an address the
- * operator removed stays removed.
+ * held by nobody come back only when a member that may have held them vanished or was
+ * taken over by the operator, and the parent holds nothing — an address the operator
+ * removed stays removed.
  */
 function familyAddresses(
   parentPeer: RelayPeerView,
@@ -315,7 +316,9 @@ function familyAddresses(
     if (state === 'foreign' || state === 'vanished') continue;
     for (const ip of index.get(e.ephemeral)?.allowedIps ?? []) family.add(ip);
   }
-  if (holderVanished && record !== undefined) {
+  // Only when the parent holds nothing: a parent with addresses of its own is the
+  // operator's to manage, and what they dropped from it stays dropped.
+  if (holderVanished && record !== undefined && parentPeer.allowedIps.length === 0) {
     for (const ip of record.allowedIps) if (index.holderOf(ip) === null) family.add(ip);
   }
   return [...family];
@@ -371,6 +374,7 @@ export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerVi
         holderVanished = true;
         events.push({ kind: 'vanished', parent, ephemeral: e.ephemeral });
       } else if (state === 'foreign') {
+        holderVanished = true;
         events.push({ kind: 'released', parent, ephemeral: e.ephemeral });
       } else if (state === 'expired-pending' || state === 'expired-idle') {
         ops.push({ publicKey: e.ephemeral, remove: true });
@@ -449,6 +453,7 @@ export function planRecovery(book: RelayBook, view: PeerIndex | readonly RelayPe
       if (state === 'vanished') {
         holderVanished = true;
       } else if (state === 'foreign') {
+        holderVanished = true;
         events.push({ kind: 'released', parent: record.parent, ephemeral: e.ephemeral });
       } else if (parentPeer !== undefined && state === 'live' && !keptLive) {
         ephemerals.push({ ...e, registeredAt: Math.min(e.registeredAt, nowMs) });

@@ -60,29 +60,46 @@ export function parseDump(iface: string, text: string): WgInterfaceState {
 }
 
 /** Parses `wg show <iface> latest-handshakes`: public key → unix seconds (0 = never). */
-export function parseLatestHandshakes(iface: string, text: string): Map<string, number> {
+export function parseLatestHandshakes(iface: string, output: string | Uint8Array): Map<string, number> {
   const where = `\`wg show ${iface} latest-handshakes\` output`;
-  return parsePerPeer(where, text, (value, n) => integer(where, n, 'latest handshake', value));
+  return parsePerPeer(where, output, (value, n) => integer(where, n, 'latest handshake', value));
 }
 
 /** Parses `wg show <iface> allowed-ips`: public key → CIDRs (empty for `(none)`). */
-export function parseAllowedIps(iface: string, text: string): Map<string, string[]> {
+export function parseAllowedIps(iface: string, output: string | Uint8Array): Map<string, string[]> {
   const where = `\`wg show ${iface} allowed-ips\` output`;
-  return parsePerPeer(where, text, (list) => (list === NONE || list === '' ? [] : list.split(' ').map(detach)));
+  return parsePerPeer(where, output, (list) => (list === NONE || list === '' ? [] : list.split(' ')));
 }
 
-/** The shared shape of the per-peer `wg show` forms: `<public key>\t<value>` per line. */
-function parsePerPeer<T>(where: string, text: string, value: (field: string, line: number) => T): Map<string, T> {
+/**
+ * The shared shape of the per-peer `wg show` forms: `<public key>\t<value>` per line.
+ * Parsed from the bytes: each field is decoded on its own into a fresh string (so a kept
+ * key never pins the whole output, see `detach`), without splitting the whole text first
+ * — at 10 000 peers this is what keeps a read off the event loop's critical path.
+ */
+function parsePerPeer<T>(where: string, output: string | Uint8Array, value: (field: string, line: number) => T): Map<string, T> {
+  const bytes = typeof output === 'string' ? Buffer.from(output, 'latin1') : Buffer.from(output.buffer, output.byteOffset, output.byteLength);
   const out = new Map<string, T>();
-  const lines = text.split('\n');
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  lines.forEach((line, i) => {
-    const f = fields(where, line, i + 1, 2);
-    if (!isPublicKeyText(f[0]!)) {
-      throw new PqpskError('WG_FAILURE', `${where}: line ${i + 1} public key is not a WireGuard key`);
+  let start = 0;
+  let n = 0;
+  while (start < bytes.length) {
+    let end = bytes.indexOf(NEWLINE, start);
+    if (end < 0) end = bytes.length;
+    n++;
+    const tab = bytes.indexOf(TAB, start);
+    const extra = tab < 0 || tab > end ? -1 : bytes.indexOf(TAB, tab + 1);
+    if (tab < 0 || tab > end || (extra >= 0 && extra < end)) {
+      let count = 1;
+      for (let i = start; i < end; i++) if (bytes[i] === TAB) count++;
+      throw new PqpskError('WG_FAILURE', `${where}: line ${n} has ${count} fields, expected 2`);
     }
-    out.set(detach(f[0]!), value(f[1]!, i + 1));
-  });
+    const key = bytes.toString('latin1', start, tab);
+    if (!isPublicKeyText(key)) {
+      throw new PqpskError('WG_FAILURE', `${where}: line ${n} public key is not a WireGuard key`);
+    }
+    out.set(key, value(bytes.toString('latin1', tab + 1, end), n));
+    start = end + 1;
+  }
   return out;
 }
 

@@ -61,13 +61,12 @@ export class RealWgControl implements WgControl, RelayWg {
       runWg(() => allowedIpsCommand(iface), iface, this.options),
       runWg(() => latestHandshakesCommand(iface), iface, this.options),
     ]);
-    const decoder = new TextDecoder();
-    return joinPeerRoutes(parseAllowedIps(iface, decoder.decode(ips)), parseLatestHandshakes(iface, decoder.decode(handshakes)));
+    return joinPeerRoutes(parseAllowedIps(iface, ips), parseLatestHandshakes(iface, handshakes));
   }
 
   async latestHandshakes(iface: string): Promise<Map<string, number>> {
     const bytes = await runWg(() => latestHandshakesCommand(iface), iface, this.options);
-    return parseLatestHandshakes(iface, new TextDecoder().decode(bytes));
+    return parseLatestHandshakes(iface, bytes);
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {

@@ -73,13 +73,23 @@ test('bench --quick --json: one JSON object with every section, then the table r
     for (const row of report.startup.rows) finite(row.medianMs, `${row.command} median`);
   }
 
+  const flood = report.flood;
+  assert.ok(flood.measured, 'the flood section needs only node');
+  if (flood.measured) {
+    for (const p of [flood.unloaded, flood.flood]) {
+      assert.ok(p.registrations > 0 && p.failures === 0, JSON.stringify(p));
+      finite(p.eventLoopP99Ms, 'flood loop p99');
+    }
+    finite(flood.latencyRatio, 'flood latency ratio');
+  }
+
   assert.ok(report.targets.length >= 4);
   for (const t of report.targets) assert.ok(['pass', 'miss', 'not measured'].includes(t.status), t.target);
   // The 10 000-peer target cannot be judged from a smoke run's few hundred peers.
   assert.equal(report.targets.find((t) => t.target.startsWith('RSS'))?.status, 'not measured');
 
   const table = formatReport(report);
-  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', '5. CLI start-up', 'Targets']) {
+  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', '5. CLI start-up', '7. Relay under a flood', 'Targets']) {
     assert.ok(table.includes(heading), `table has "${heading}"`);
   }
   assert.match(table, /QUICK smoke run/);

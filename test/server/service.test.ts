@@ -76,6 +76,11 @@ describe('relay service', () => {
       assert.match(metrics.body, /^pqpsk_registrations_total\{result="ok"\} 1$/m);
       assert.match(metrics.body, /^pqpsk_encapsulation_seconds_count\{algorithm="HQC-256"\} 1$/m);
       assert.match(metrics.body, /^pqpsk_ephemeral_peers\{state="pending"\} 1$/m);
+      // The process figures an operator watches during an attack, under prom-client's names.
+      for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'process_open_fds', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_heap_size_used_bytes', 'pqpsk_rpc_connections', 'pqpsk_rpc_calls_in_flight']) {
+        assert.match(metrics.body, new RegExp(`^${name} \\d+(\\.\\d+)?(e[-+]\\d+)?$`, 'm'), name);
+      }
+      assert.match(metrics.body, /^# TYPE pqpsk_refused_requests_total counter$/m);
       assert.equal((await get(service.metricsAddress, '/other')).status, 404);
     } finally {
       await service.stop();
