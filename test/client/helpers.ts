@@ -140,9 +140,10 @@ export class VirtualClock implements Clock {
     return Date.now() + this.slept;
   }
 
+  /** Records the wait, then yields to I/O once (a loop that only sleeps must not starve the relay). */
   async sleep(ms: number): Promise<void> {
     this.slept += Math.max(0, ms);
-    await Promise.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

@@ -166,7 +166,7 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     assert.equal(ping.exitCode, 0, ping.stdout);
   });
 
-  test('one-shot --max-attempts 1 on a key the relay forgot: gives up and exits (it used to hang)', async () => {
+  test('one-shot --max-attempts 1 on a key the relay forgot: gives up and exits (it used to hang)', async (ctx) => {
     const key = await currentKey(bed, t.client.namespace, t.client.iface);
     await relayForgets(key);
     const started = Date.now();
@@ -174,6 +174,7 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     const ms = Date.now() - started;
     assert.equal(run.exitCode, 1, `exit ${run.exitCode} after ${ms} ms: ${run.stderr}`);
     assert.match(run.stderr, /gave up after 1 attempt/);
+    ctx.diagnostic(`exit ${run.exitCode} after ${ms} ms`);
     assert.ok(ms < 30_000, `exited ${ms} ms after start`);
   });
 
@@ -287,10 +288,11 @@ describe('the documented PostUp line under wg-quick, with the relay unreachable'
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  test('wg-quick up returns 0 within 20 s, the interface carries traffic on its parent key, a watcher keeps trying; down stops it', async () => {
+  test('wg-quick up returns 0 within 20 s, the interface carries traffic on its parent key, a watcher keeps trying; down stops it', async (ctx) => {
     const started = Date.now();
     const up = await bed.runIn(t.client.namespace, ['wg-quick', 'up', conf], { timeoutMs: 120_000 });
     const ms = Date.now() - started;
+    ctx.diagnostic(`wg-quick up returned ${up.exitCode} after ${ms} ms: ${(up.stdout + up.stderr).split('\n').filter((l) => l.startsWith('pqpsk')).join(' | ')}`);
     assert.equal(up.exitCode, 0, up.stderr);
     assert.ok(ms <= 20_000, `wg-quick up took ${ms} ms`);
     assert.match(up.stdout + up.stderr, /watcher running, pid \d+/);

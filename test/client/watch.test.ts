@@ -1,0 +1,77 @@
+/**
+ * The watcher's runtime on the in-memory fake, a test relay and a virtual clock: an hour
+ * of rotations runs in moments, and nothing sleeps for real.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClientKems } from '../../src/client/kems.js';
+import { Watcher } from '../../src/client/watch.js';
+import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
+import type { Kem } from '../../src/kem/types.js';
+import { FakeWgControl } from '../../src/wg/fake.js';
+import { clientInterface, SimNetwork, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
+
+let kems: Kem[];
+let relay: TestRelay;
+
+before(async () => {
+  kems = createClientKems(['ML-KEM-1024', 'HQC-256']);
+  relay = await startTestRelay('good');
+});
+after(() => relay.close());
+
+test('first switch, a rotation each period, SIGHUP rotates at once, stop leaves the working key, an interface that goes away stops it', async () => {
+  const wg = new FakeWgControl();
+  const relayKey = wgKeypair().publicKey;
+  const parent = await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
+  const net = new SimNetwork(wg, new Map([[relay.address, { iface: 'wg0', relayPeer: relayKey, relay, parentPublicKey: parent.publicKey }]]));
+  const clock = net.clock;
+  const seen: { line: string; at: number }[] = [];
+  let present = true;
+  let watcher: Watcher | undefined;
+  const realStart = Date.now();
+  const startedAt = clock.now();
+  watcher = await Watcher.open(
+    {
+      hops: [{ role: 'single', iface: 'wg0', peer: null, service: relay.address }],
+      policy: { ...DEFAULT_POLICY, rotateMs: 600_000 },
+      timeoutScale: 1,
+      verifyTimeoutMs: 1500,
+      tickMs: 2000,
+      probeTimeoutMs: 2000,
+    },
+    {
+      wg,
+      kems,
+      probe: net,
+      clock,
+      traffic: async () => ({ rx: 0, tx: 0 }),
+      answers: async () => true,
+      exists: () => present,
+      random: () => 0.5,
+      log: (line) => {
+        seen.push({ line, at: clock.now() });
+        const rotations = seen.filter((s) => s.line.startsWith('rotated: ')).length;
+        if (line.startsWith('rotated: ') && rotations === 2) watcher?.rotateNow();
+        if (line.startsWith('rotated: ') && rotations === 3) present = false;
+      },
+    },
+  );
+  const registrationsBefore = relay.registrations.length;
+  await watcher.run();
+  const keyLines = seen.filter((s) => /^(switched|rotated): /.test(s.line));
+  assert.deepEqual(keyLines.map((s) => s.line.split(':')[0]), ['switched', 'rotated', 'rotated', 'rotated']);
+  const [first, r1, r2, r3] = keyLines.map((s) => s.at - startedAt);
+  assert.ok(r1! - first! >= 600_000 && r1! - first! < 605_000, `first rotation one period after the switch (${r1! - first!} ms)`);
+  assert.ok(r2! - r1! >= 600_000 && r2! - r1! < 605_000, 'the second one period later');
+  assert.ok(r3! - r2! < 5_000, 'SIGHUP: at once');
+  assert.ok(seen.some((s) => s.line === 'wg0 is gone; stopping'));
+  assert.equal(relay.registrations.length - registrationsBefore, 4, 'one registration per switch');
+  const last = relay.registrations[relay.registrations.length - 1]!;
+  assert.equal((await wg.show('wg0')).publicKey, last.ephemeral, 'left on the working key');
+  assert.equal(last.parent, relay.registrations[relay.registrations.length - 2]!.ephemeral, 'rotated from the live ephemeral key');
+  assert.equal(watcher.status().rotations, 3);
+  assert.equal(watcher.status().protected, true);
+  watcher.close();
+  assert.ok(Date.now() - realStart < 60_000, 'twenty virtual minutes, not real ones');
+});
