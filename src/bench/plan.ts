@@ -6,7 +6,9 @@
 
 /** Iterations, rows and sizes for one run. */
 export interface Plan {
-  readonly kemIterations: { readonly 'ML-KEM-1024': number; readonly 'HQC-256': number };
+  readonly kemIterations: { readonly 'ML-KEM-1024': number; readonly 'HQC-256': number; readonly 'Classic-McEliece-460896f-round3': number };
+  /** Clients of the relay row whose requests offer Classic McEliece + ML-KEM-1024 (0: skip it). */
+  readonly mcelieceClients: number;
   /** Counted `pqpsk negotiate` runs on the real bed (after one warm-up). */
   readonly negotiations: number;
   /** Relay throughput rows on the in-memory `wg`. */
@@ -29,7 +31,9 @@ export interface Plan {
 }
 
 export const FULL: Plan = {
-  kemIterations: { 'ML-KEM-1024': 200, 'HQC-256': 30 },
+  kemIterations: { 'ML-KEM-1024': 200, 'HQC-256': 30, 'Classic-McEliece-460896f-round3': 10 },
+  // As many in flight as the relay's default --max-inflight: its memory bound.
+  mcelieceClients: 32,
   negotiations: 5,
   // Two workers = one per core (the relay's default); the 1-worker row leaves a core to
   // the event loop and the load generator, to show what the ratio is bounded by.
@@ -52,7 +56,8 @@ export const FULL: Plan = {
 };
 
 export const QUICK: Plan = {
-  kemIterations: { 'ML-KEM-1024': 20, 'HQC-256': 4 },
+  kemIterations: { 'ML-KEM-1024': 20, 'HQC-256': 4, 'Classic-McEliece-460896f-round3': 1 },
+  mcelieceClients: 2,
   negotiations: 0,
   rows: [{ workers: 1, clients: 2 }],
   realClients: [],

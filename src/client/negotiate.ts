@@ -27,7 +27,10 @@ export interface MssClamp {
 }
 
 /** Applies the MSS guard for one config service (src/wg/route.ts on Linux). */
-export type MssGuard = (service: string) => Promise<MssClamp>;
+export type MssGuard = (service: string, via: string | null) => Promise<MssClamp>;
+
+/** The interface the kernel would send to `service`'s address out of, or null (src/wg/route.ts). */
+export type RouteDevice = (service: string) => Promise<string | null>;
 
 /** What the negotiation needs from outside: WireGuard, KEMs, the network, time. */
 export interface NegotiateDeps {
@@ -43,6 +46,12 @@ export interface NegotiateDeps {
    */
   readonly readPresharedKey?: (iface: string, peer: string) => Promise<Uint8Array | null>;
   readonly mssGuard?: MssGuard;
+  /**
+   * Checked before each request: the config service must be reached through the hop's own
+   * interface, or the request would leave the tunnel (a split tunnel, or a LAN that uses
+   * the same addresses) and the run stops with SETUP.
+   */
+  readonly routeDevice?: RouteDevice;
   readonly onEvent?: (event: ClientEvent) => void;
   /** Test hook (hidden CLI option): wait this long between switch and verification. */
   readonly holdAfterSwitchMs?: number;
@@ -247,15 +256,16 @@ export class Negotiation {
     return this.hops.every((h) => h.onEphemeral);
   }
 
-  /** The MSS guard for each hop's config service; the caller undoes the clamps. */
+  /**
+   * The MSS guard for a single hop's config service, along the kernel's path, for the whole
+   * run; the caller undoes it. Hops of a multihop take turns instead (#throughHop).
+   */
   async applyMssGuard(guard: MssGuard): Promise<MssClamp[]> {
-    const clamps: MssClamp[] = [];
-    for (const hop of this.hops) {
-      const clamp = await guard(hop.spec.service);
-      clamps.push(clamp);
-      this.#emit({ kind: 'mss-clamp', service: hop.spec.service, applied: clamp.applied, message: clamp.message });
-    }
-    return clamps;
+    if (this.hops.length !== 1) return [];
+    const hop = this.hops[0]!;
+    const clamp = await guard(hop.spec.service, null);
+    this.#emit({ kind: 'mss-clamp', service: hop.spec.service, applied: clamp.applied, message: clamp.message });
+    return [clamp];
   }
 
   /**
@@ -275,7 +285,10 @@ export class Negotiation {
         const begun = clock.now();
         const claimed = claim === 'parent' ? hop.parent : hop.working;
         const deps2 = { kems: deps.kems, now: () => clock.now(), ...(deps.call === undefined ? {} : { call: deps.call }) };
-        const ex = await untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2), signal);
+        const ex = await this.#throughHop(hop, async () => {
+          await this.#checkRoute(hop);
+          return untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2), signal);
+        });
         exchanges.push(ex);
         spans.push({ exchangeMs: clock.now() - begun, switchMs: 0, verifyMs: 0 });
         this.#emit({ kind: 'exchanged', role: hop.spec.role, iface: hop.spec.iface, ephemeralPublicKey: ex.publicKey, pskFingerprint: ex.psk.fingerprint() });
@@ -366,10 +379,42 @@ export class Negotiation {
 
   async #verify(change: Change): Promise<void> {
     const { hop, baseline, at } = change;
-    await verifyTunnel(
-      { iface: hop.spec.iface, peer: hop.peer, service: hop.spec.service, baselineHandshake: baseline, changedAtMs: at },
-      { wg: this.#deps.wg, probe: this.#deps.probe ?? netProbe, clock: this.#clock, timeoutMs: this.#settings.verifyTimeoutMs },
+    await this.#throughHop(hop, () =>
+      verifyTunnel(
+        { iface: hop.spec.iface, peer: hop.peer, service: hop.spec.service, baselineHandshake: baseline, changedAtMs: at },
+        { wg: this.#deps.wg, probe: this.#deps.probe ?? netProbe, clock: this.#clock, timeoutMs: this.#settings.verifyTimeoutMs },
+      ),
     );
+  }
+
+  /**
+   * Run `step` with `hop`'s config service routed through `hop`'s own interface when there
+   * are several hops (their services may share one address: Mullvad's relays all answer on
+   * 10.64.0.1), and the route put back after. One hop keeps the route set for the run.
+   */
+  async #throughHop<T>(hop: HopState, step: () => Promise<T>): Promise<T> {
+    const guard = this.#deps.mssGuard;
+    if (this.hops.length < 2 || guard === undefined) return step();
+    const route = await guard(hop.spec.service, hop.spec.iface);
+    this.#emit({ kind: 'mss-clamp', service: hop.spec.service, applied: route.applied, message: route.message });
+    try {
+      return await step();
+    } finally {
+      await route.undo().catch(() => undefined);
+    }
+  }
+
+  /** Refuse to send a request that would not go into the hop's tunnel. */
+  async #checkRoute(hop: HopState): Promise<void> {
+    const routeDevice = this.#deps.routeDevice;
+    if (routeDevice === undefined) return;
+    const dev = await routeDevice(hop.spec.service);
+    if (dev !== hop.spec.iface) {
+      throw new PqpskError(
+        'SETUP',
+        `config service ${hop.spec.service} is routed ${dev === null ? 'nowhere' : `through ${dev}`}, not through ${hop.spec.iface}: refusing to send the request outside the tunnel`,
+      );
+    }
   }
 
   /**

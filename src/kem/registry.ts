@@ -10,22 +10,25 @@
  * is decapsulated once never gives such an oracle.
  */
 import { PqpskError } from '../errors.js';
+import { CLASSIC_MCELIECE_460896F_SIZES, createClassicMcEliece460896f, type McElieceBackend } from './classic-mceliece-460896f.js';
 import { createHqc256Kem, HQC_256_SIZES, type HqcBackend } from './hqc-256.js';
 import { createMlKem1024, ML_KEM_1024_SIZES } from './ml-kem-1024.js';
 import type { Kem, KemName, KemSizes, RandomFill } from './types.js';
 
-/** What we implement, in the order Mullvad's clients send them. */
-export const SUPPORTED_KEM_NAMES: readonly KemName[] = Object.freeze(['ML-KEM-1024', 'HQC-256'] as const);
+/** What we implement. */
+export const SUPPORTED_KEM_NAMES: readonly KemName[] = Object.freeze([
+  'ML-KEM-1024',
+  'HQC-256',
+  'Classic-McEliece-460896f-round3',
+] as const);
 
 /** Names the protocol defines that pqpsk deliberately does not implement. */
-export const UNIMPLEMENTED_KEM_NAMES: readonly string[] = Object.freeze([
-  'Kyber1024',
-  'Classic-McEliece-460896f-round3',
-]);
+export const UNIMPLEMENTED_KEM_NAMES: readonly string[] = Object.freeze(['Kyber1024']);
 
 const SIZES: Readonly<Record<KemName, KemSizes>> = Object.freeze({
   'ML-KEM-1024': ML_KEM_1024_SIZES,
   'HQC-256': HQC_256_SIZES,
+  'Classic-McEliece-460896f-round3': CLASSIC_MCELIECE_460896F_SIZES,
 });
 
 export { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from './hqc-engines.js';
@@ -36,6 +39,8 @@ export interface KemDeps {
   readonly hqc256?: HqcBackend;
   /** ML-KEM randomness; defaults to Web Crypto. Tests inject a KAT DRBG. */
   readonly mlKemRandomFill?: RandomFill;
+  /** McEliece keygen and decapsulation (the client); the relay only encapsulates and passes none. */
+  readonly mceliece?: McElieceBackend;
 }
 
 /** Is `name` one we implement (exact, case-sensitive, as on the wire)? */
@@ -77,6 +82,8 @@ export function createKem(name: unknown, deps: KemDeps = {}, label?: string): Ke
         throw new PqpskError('INTERNAL', 'HQC-256: no WebAssembly backend was provided');
       }
       return createHqc256Kem(deps.hqc256);
+    case 'Classic-McEliece-460896f-round3':
+      return createClassicMcEliece460896f(deps.mceliece === undefined ? {} : { backend: deps.mceliece });
   }
 }
 

@@ -2,7 +2,7 @@
  * The contract every KEM in pqpsk fulfils. Wire names are the protocol's
  * `KemPubkeyV1.algorithm_name` strings, byte for byte.
  */
-export type KemName = 'ML-KEM-1024' | 'HQC-256';
+export type KemName = 'ML-KEM-1024' | 'HQC-256' | 'Classic-McEliece-460896f-round3';
 
 /** Fixed sizes of one KEM, in bytes (the edge checks every buffer against these). */
 export interface KemSizes {

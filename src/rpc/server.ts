@@ -16,6 +16,8 @@ export interface RegisterCallContext {
   readonly peerAddress: string;
   /** Aborted when the client cancels or the deadline passes. */
   readonly signal: AbortSignal;
+  /** How many bytes the request took on the wire (so the relay can hold it to its algorithms' needs). */
+  readonly requestBytes: number | undefined;
 }
 
 export type RegisterHandler = (request: ReceivedRegisterRequest, context: RegisterCallContext) => Promise<RegisterResponseInput>;
@@ -110,12 +112,20 @@ export function decodeRegisterRequest(bytes: Buffer): ReceivedRegisterRequest {
   }
 }
 
-/** The EphemeralPeer service with the deserializer above in place of the loader's throwing one. */
-function serviceDefinition(): grpc.ServiceDefinition {
+/**
+ * The EphemeralPeer service with the deserializer above in place of the loader's throwing
+ * one, noting in `sizes` how many bytes each decoded request took on the wire.
+ */
+function serviceDefinition(sizes: WeakMap<object, number>): grpc.ServiceDefinition {
   const service = ephemeralPeerService();
   const method = service['RegisterPeerV1'];
   if (method === undefined) throw new Error('EphemeralPeer service without RegisterPeerV1');
-  return { ...service, RegisterPeerV1: { ...method, requestDeserialize: decodeRegisterRequest } };
+  const measured = (bytes: Buffer): ReceivedRegisterRequest => {
+    const decoded = decodeRegisterRequest(bytes);
+    if (decoded !== UNDECODABLE) sizes.set(decoded, bytes.length);
+    return decoded;
+  };
+  return { ...service, RegisterPeerV1: { ...method, requestDeserialize: measured } };
 }
 
 /**
@@ -139,7 +149,9 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
   });
   let calls = 0;
   const gate = new ConnectionGate(limits, options.sourceAllowed ?? (() => true));
-  server.addService(serviceDefinition(), {
+  // Each decoded request's encoded size, keyed weakly by the decoded object (nothing outlives the call).
+  const sizes = new WeakMap<object, number>();
+  server.addService(serviceDefinition(sizes), {
     RegisterPeerV1: (
       call: grpc.ServerUnaryCall<ReceivedRegisterRequest, RegisterResponseInput>,
       callback: grpc.sendUnaryData<RegisterResponseInput>,
@@ -147,7 +159,11 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
       calls++;
       const controller = new AbortController();
       call.on('cancelled', () => controller.abort());
-      const context: RegisterCallContext = { peerAddress: peerIp(call.getPeer()), signal: controller.signal };
+      const context: RegisterCallContext = {
+        peerAddress: peerIp(call.getPeer()),
+        signal: controller.signal,
+        requestBytes: sizes.get(call.request),
+      };
       let answered = false;
       const answer = (err: grpc.ServerErrorResponse | null, value?: RegisterResponseInput): void => {
         if (answered) return;

@@ -75,6 +75,8 @@ export interface RelayOptions {
 export interface CallContext {
   readonly peerAddress: string;
   readonly signal?: AbortSignal;
+  /** Encoded size of the request, when the transport knows it: checked against its algorithms. */
+  readonly requestBytes?: number | undefined;
 }
 
 /** A registration that passed authentication and encapsulation, waiting for the next batch. */
@@ -249,7 +251,7 @@ export class Relay {
   }
 
   async #register(request: ReceivedRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
-    const valid = validateRegisterRequest(request);
+    const valid = validateRegisterRequest(request, context.requestBytes);
     const claimed = publicKeyToText(valid.parentKey);
     const ephemeral = publicKeyToText(valid.ephemeralKey);
     line['parent'] = keyTag(claimed);

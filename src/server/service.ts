@@ -6,8 +6,10 @@
  */
 import { PqpskError } from '../errors.js';
 import { createMlKem1024 } from '../kem/ml-kem-1024.js';
+import { createClassicMcEliece460896f } from '../kem/classic-mceliece-460896f.js';
 import type { HqcEngine } from '../kem/registry.js';
 import type { Kem, KemName } from '../kem/types.js';
+import { MAX_REQUEST_BYTES } from '../protocol/request.js';
 import { startRpcServer, type ConnectionLimits, type RpcServer } from '../rpc/server.js';
 import type { RelayWg } from '../wg/types.js';
 import { createHqcWorkerPool, type HqcWorkerPool } from '../../wasm/pool.js';
@@ -21,11 +23,6 @@ import { SILENT_LOGGER, describeError, type Logger } from './log.js';
 import { RelayMetrics } from './metrics.js';
 import { Relay, type PollIntervals } from './relay.js';
 
-/**
- * The largest valid request (HQC-256 + ML-KEM-1024 public keys, two WireGuard keys,
- * framing) is about 9 KB; anything over 12 KiB is refused by grpc-js before decoding.
- */
-export const MAX_REQUEST_BYTES = 12 * 1024;
 /** How long SIGTERM waits for in-flight requests before cancelling them. */
 export const SHUTDOWN_GRACE_MS = 15_000;
 
@@ -79,14 +76,25 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       });
       pool = hqc;
       cleanups.push(() => hqc.close());
-      const mlKem = createMlKem1024();
-      kems = (name: KemName): Kem => (name === 'HQC-256' ? hqc.kem : mlKem);
+      const byName: Record<KemName, Kem> = {
+        'ML-KEM-1024': createMlKem1024(),
+        'HQC-256': hqc.kem,
+        'Classic-McEliece-460896f-round3': createClassicMcEliece460896f(),
+      };
+      kems = (name: KemName): Kem => byName[name];
     }
     const metrics = new RelayMetrics();
     // Bind both ports before touching the interface: a second instance started by mistake
     // on the same address fails here, before its recovery pass could remove peers that the
     // first instance is still serving.
     let opened: Relay | undefined;
+    // Memory held by requests: grpc-js refuses a message over MAX_REQUEST_BYTES (about
+    // 535 KB, every supported key at once) before decoding; a decoded request is refused at
+    // once when maxInflight registrations are running or when it is bigger than its own
+    // algorithms need. So registrations pin at most maxInflight × MAX_REQUEST_BYTES
+    // (32 × 535 KB ≈ 17 MB at the default). Messages still arriving stay under the
+    // transport's budgets (src/rpc/server.ts): per connection 8 streams and 4 MB of HTTP/2
+    // session memory, per source 4 connections (16 MB).
     // Calls arriving before the relay is open are refused at once (clients retry), never
     // queued: a queue of decoded requests waiting for a slow start is unbounded memory.
     const rpc: RpcServer = await startRpcServer(config.listen.text, async (request, context) => {

@@ -25,7 +25,7 @@ export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: stri
     '--interface',
     relay.iface,
     '--listen',
-    `${relay.gateway}:1337`,
+    `${relay.serviceAddress}:1337`,
     '--state-dir',
     join(stateDir, relay.iface),
     '--hqc-workers',

@@ -24,6 +24,9 @@ export const RELAY_PORT = 51820;
 /** wireguard-go's default MTU. */
 export const DEFAULT_MTU = 1420;
 
+/** The config-service address of every relay of the bed, as on Mullvad's relays. */
+export const SERVICE_ADDRESS = '10.64.0.1';
+
 /** One WireGuard interface of the bed. */
 export interface BedInterface {
   readonly namespace: string;
@@ -38,6 +41,12 @@ export interface BedInterface {
 export interface BedRelay extends BedInterface {
   /** The relay's tunnel address, which clients ping: equals `address`. */
   readonly gateway: string;
+  /**
+   * Where `pqpsk server` answers: 10.64.0.1 on every relay, as on Mullvad's, the exit of a
+   * multihop bed too (there an extra address beside its gateway, reached through the
+   * client's inner tunnel while that hop negotiates).
+   */
+  readonly serviceAddress: string;
   readonly listenPort: number;
   /** `underlay-address:port`, what a client puts as the peer endpoint. */
   readonly endpoint: string;
@@ -135,6 +144,7 @@ export async function buildSingleHop(options: SingleHopOptions = {}): Promise<Si
         publicKey: relayPub,
         address: '10.64.0.1',
         gateway: '10.64.0.1',
+        serviceAddress: SERVICE_ADDRESS,
         mtu: relayMtu,
         listenPort: RELAY_PORT,
         endpoint: relayEndpoint,
@@ -194,11 +204,14 @@ export async function buildMultihop(options: MultihopOptions = {}): Promise<Mult
       bed.wg(exitNs).set(wgx, { peers: [{ publicKey: innerPub, allowedIps: ['10.65.0.2/32'] }] }),
       // The outer peer also owns the exit's underlay address: the inner tunnel's UDP goes in here.
       bed.wg(clientNs).set(wgo, { peers: [{ publicKey: entryPub, endpoint: entryEndpoint, allowedIps: ['10.64.0.1/32', '203.0.113.2/32'] }] }),
-      bed.wg(clientNs).set(wgi, { peers: [{ publicKey: exitPub, endpoint: exitEndpoint, allowedIps: ['10.65.0.1/32'] }] }),
+      bed.wg(clientNs).set(wgi, { peers: [{ publicKey: exitPub, endpoint: exitEndpoint, allowedIps: ['10.65.0.1/32', `${SERVICE_ADDRESS}/32`] }] }),
     ]);
     await bed.ip(clientNs, 'route', 'add', '10.64.0.1/32', 'dev', wgo);
     await bed.ip(clientNs, 'route', 'add', '203.0.113.2/32', 'dev', wgo, 'src', '10.64.0.2');
     await bed.ip(clientNs, 'route', 'add', '10.65.0.1/32', 'dev', wgi);
+    // The exit's config service answers on 10.64.0.1 like the entry's; the client reaches it
+    // through the inner tunnel by a host route that `pqpsk negotiate` sets while it asks.
+    await bed.ip(exitNs, 'address', 'add', `${SERVICE_ADDRESS}/32`, 'dev', wgx);
     // The exit answers the inner tunnel (source 10.64.0.2) back through the entry.
     await bed.ip(exitNs, 'route', 'add', '10.64.0.0/16', 'via', '203.0.113.1');
 
@@ -218,6 +231,7 @@ export async function buildMultihop(options: MultihopOptions = {}): Promise<Mult
         publicKey: entryPub,
         address: '10.64.0.1',
         gateway: '10.64.0.1',
+        serviceAddress: SERVICE_ADDRESS,
         mtu: mtu.entry,
         listenPort: RELAY_PORT,
         endpoint: entryEndpoint,
@@ -230,6 +244,7 @@ export async function buildMultihop(options: MultihopOptions = {}): Promise<Mult
         publicKey: exitPub,
         address: '10.65.0.1',
         gateway: '10.65.0.1',
+        serviceAddress: SERVICE_ADDRESS,
         mtu: mtu.exit,
         listenPort: RELAY_PORT,
         endpoint: exitEndpoint,

@@ -1,9 +1,12 @@
 /**
- * The client's MSS guard: a host route to the config service
- * with `advmss 496`, so the TCP connection that carries the ~16 KB answer asks the relay
- * for small segments (Mullvad clamps to 496). Linux only, through `ip route`; undone after
- * the negotiation. This is the one other program src/wg/ spawns; nothing secret is on
- * these command lines, and failures are still wrapped so no output is echoed.
+ * The client's MSS guard: a host route to the config service that clamps the TCP segment
+ * size both ways, as Mullvad's client does by setting 496 on its socket. `advmss 496`
+ * makes our SYN ask the relay for small segments (the ~16 KB answer); `mtu lock 536`
+ * (496 + 40 bytes of IPv4 and TCP headers, + 60 for IPv6) caps the segments we send
+ * ourselves (the 9 KB request, or 526 KB with a McEliece key), since the kernel sizes them
+ * to the route's MTU. Linux only, through `ip route`; undone after the negotiation. This
+ * is the one other program src/wg/ spawns; nothing secret is on these command lines, and
+ * failures are still wrapped so no output is echoed.
  */
 import { execa } from 'execa';
 import { PqpskError } from '../errors.js';
@@ -57,6 +60,22 @@ export function hostRouteArgs(ip: string, found: RouteJson): string[] {
   return words;
 }
 
+/** The clamp's own route attributes: advmss both sides see, and the locked MTU that caps what we send. */
+export function clampWords(ip: string, mss: number): string[] {
+  const headers = ip.includes(':') ? 60 : 40;
+  return ['advmss', String(mss), 'mtu', 'lock', String(mss + headers)];
+}
+
+/** `args` without an `mtu N` pair (the clamp states its own, locked). */
+function withoutMtu(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === 'mtu' && i > 0) i++;
+    else out.push(args[i]!);
+  }
+  return out;
+}
+
 /** The advmss a route carries, if any. */
 export function routeAdvmss(route: RouteJson): number | null {
   for (const entry of route.metrics ?? []) if (typeof entry['advmss'] === 'number') return entry['advmss'];
@@ -70,44 +89,97 @@ export interface HostRouteClamp {
   undo(): Promise<void>;
 }
 
+/** How to route the config service while a hop uses it. */
+export interface ServiceRouteOptions {
+  /**
+   * Send through this interface (a host route `dev <via>`), as multihop needs when every
+   * relay answers on the same address; null keeps the kernel's current path.
+   */
+  readonly via: string | null;
+  /** Clamp segments both ways to this MSS; null: no clamp. */
+  readonly mss: number | null;
+}
+
 /**
- * Clamp the MSS toward `ip`. With no host route yet, add one along the kernel's current
- * path (removed at undo). With one (wg-quick makes a /32 for `AllowedIPs = x/32`), change
- * it to carry advmss and change it back at undo; an advmss of ours left by a client
- * killed with -9 is taken off then too. Never throws: a guard that cannot be set says why.
+ * Route `ip` as `options` say, for as long as a hop uses it. With no host route yet, add
+ * one (removed at undo). With one (wg-quick makes a /32 for `AllowedIPs = x/32`), replace
+ * it and put it back at undo; a clamp of ours left by a client killed with -9 is taken off
+ * then too. Never throws: a route that cannot be set says why.
  */
-export async function clampHostRoute(ip: string, mss = CONFIG_SERVICE_MSS): Promise<HostRouteClamp> {
+export async function clampHostRoute(ip: string, options: ServiceRouteOptions = { via: null, mss: CONFIG_SERVICE_MSS }): Promise<HostRouteClamp> {
   const none = (message: string): HostRouteClamp => ({ applied: false, message, undo: async () => undefined });
   if (!/^[0-9A-Fa-f:.]+$/.test(ip)) return none(`not an IP address: ${ip.slice(0, 60)}`);
+  if (options.via === null && options.mss === null) return none('nothing to change');
   const family = ip.includes(':') ? '-6' : '-4';
+  const prefix = `${ip}/${ip.includes(':') ? 128 : 32}`;
+  const extra = options.mss === null ? [] : clampWords(ip, options.mss);
+  const forced = (metric: number | undefined): string[] => {
+    const via = hostRouteArgs(ip, { dev: options.via ?? '' });
+    return metric === undefined ? via : [...via, 'metric', String(metric)];
+  };
   try {
-    const exact = (await ipJson([family, 'route', 'show', 'exact', `${ip}/${ip.includes(':') ? 128 : 32}`]))[0];
+    const exact = (await ipJson([family, 'route', 'show', 'exact', prefix]))[0];
     if (exact !== undefined) {
       const args = hostRouteArgs(ip, exact);
       const before = routeAdvmss(exact);
-      const restore = before === null || before === mss ? args : [...args, 'advmss', String(before)];
-      await ip_([family, 'route', 'change', ...args, 'advmss', String(mss)]);
+      // advmss equal to ours is a clamp left by a client killed before it could undo: its
+      // MTU is ours too, so neither comes back.
+      const leftover = before === CONFIG_SERVICE_MSS;
+      const restore = leftover ? withoutMtu(args) : before === null ? args : [...args, 'advmss', String(before)];
+      const base = options.via === null ? (options.mss === null ? args : withoutMtu(args)) : forced(exact.metric);
+      const target = [...base, ...extra];
+      await ip_([family, 'route', 'replace', ...target]);
       return {
         applied: true,
-        message: `route ${args.join(' ')} advmss ${mss} (existing route, restored after)`,
+        message: `route ${target.join(' ')} (existing route, restored after)`,
         undo: async () => {
-          await ip_([family, 'route', 'change', ...restore]);
+          await ip_([family, 'route', 'replace', ...restore]);
         },
       };
     }
-    const got = (await ipJson([family, 'route', 'get', ip]))[0] ?? {};
-    const args = hostRouteArgs(ip, { ...(got.gateway === undefined ? {} : { gateway: got.gateway }), ...(got.dev === undefined ? {} : { dev: got.dev }), ...(got.prefsrc === undefined ? {} : { prefsrc: got.prefsrc }) });
-    await ip_([family, 'route', 'add', ...args, 'advmss', String(mss)]);
+    let base: string[];
+    if (options.via === null) {
+      const got = (await ipJson([family, 'route', 'get', ip]))[0] ?? {};
+      base = hostRouteArgs(ip, { ...(got.gateway === undefined ? {} : { gateway: got.gateway }), ...(got.dev === undefined ? {} : { dev: got.dev }), ...(got.prefsrc === undefined ? {} : { prefsrc: got.prefsrc }) });
+    } else {
+      base = forced(undefined);
+    }
+    const target = [...base, ...extra];
+    await ip_([family, 'route', 'add', ...target]);
     return {
       applied: true,
-      message: `route ${args.join(' ')} advmss ${mss} (added, removed after)`,
+      message: `route ${target.join(' ')} (added, removed after)`,
       undo: async () => {
-        await ip_([family, 'route', 'del', ...args]);
+        await ip_([family, 'route', 'del', ...base]);
       },
     };
   } catch (err) {
     return none(err instanceof PqpskError ? err.message : 'ip route failed');
   }
+}
+
+/**
+ * The interface the kernel would send a packet to `ip` out of right now (policy routing
+ * included, as for an unmarked socket), or null when it has no route. Throws WG_FAILURE
+ * when `ip` cannot be asked.
+ */
+export async function routeDevice(ip: string): Promise<string | null> {
+  if (!/^[0-9A-Fa-f:.]+$/.test(ip)) throw new PqpskError('INVALID_INPUT', `not an IP address: ${ip.slice(0, 60)}`);
+  const result = await execa('ip', ['-j', ip.includes(':') ? '-6' : '-4', 'route', 'get', ip], { reject: false, timeout: 5_000, env: { LC_ALL: 'C' }, stdin: 'ignore' });
+  // `ip route get` exits non-zero for an unreachable address: that is "no route", not a fault.
+  if (result.failed) return result.exitCode === 2 ? null : fail(`ip route get ${ip}`, result.exitCode);
+  try {
+    const parsed: unknown = JSON.parse(String(result.stdout).trim() || '[]');
+    const first = Array.isArray(parsed) ? (parsed[0] as RouteJson | undefined) : undefined;
+    return typeof first?.dev === 'string' ? first.dev : null;
+  } catch {
+    throw new PqpskError('WG_FAILURE', `\`ip route get ${ip}\`: unreadable output`);
+  }
+}
+
+function fail(command: string, exitCode: number | undefined): never {
+  const code = typeof exitCode === 'number' ? `exit code ${exitCode}` : 'did not run';
+  throw new PqpskError('WG_FAILURE', `\`${command}\` failed (${code})`);
 }
 
 async function ipJson(args: string[]): Promise<RouteJson[]> {
@@ -122,9 +194,6 @@ async function ipJson(args: string[]): Promise<RouteJson[]> {
 
 async function ip_(args: string[]): Promise<string> {
   const result = await execa('ip', args, { reject: false, timeout: 5_000, env: { LC_ALL: 'C' }, stdin: 'ignore' });
-  if (result.failed) {
-    const code = typeof result.exitCode === 'number' ? `exit code ${result.exitCode}` : 'did not run';
-    throw new PqpskError('WG_FAILURE', `\`ip ${args.join(' ')}\` failed (${code})`);
-  }
+  if (result.failed) fail(`ip ${args.join(' ')}`, result.exitCode);
   return String(result.stdout).trim();
 }

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { createClientKems } from '../../src/client/kems.js';
-import { negotiate, type NegotiateDeps, type NegotiateOptions } from '../../src/client/negotiate.js';
+import { negotiate, type MssGuard, type NegotiateDeps, type NegotiateOptions, type RouteDevice } from '../../src/client/negotiate.js';
 import type { ClientEvent, HopSpec } from '../../src/client/types.js';
 import { pskFingerprint } from '../../src/kem/psk.js';
 import type { Kem } from '../../src/kem/types.js';
@@ -233,6 +233,48 @@ test('multihop: a failure on the entry rolls back both hops', async () => {
     events.filter((e) => e.kind === 'switched').map((e) => (e.kind === 'switched' ? e.role : '')),
     ['exit', 'entry'],
   );
+});
+
+test('a config service routed outside the hop\'s interface is refused before any request: SETUP, nothing sent, nothing switched', async () => {
+  const { wg, relay: r, net, hop } = await singleHop();
+  const setsBefore = setOps(wg).length;
+  for (const dev of ['eth0', null]) {
+    const err = await rejection(negotiate(options([hop]), deps(wg, net, [], { routeDevice: async () => dev })));
+    assert.equal(err.code, 'SETUP');
+    assert.equal(
+      err.message,
+      `config service ${hop.service} is routed ${dev === null ? 'nowhere' : 'through eth0'}, not through wg0: refusing to send the request outside the tunnel`,
+    );
+  }
+  assert.equal(r.registrations.length, 0, 'no request reached the relay');
+  assert.equal(setOps(wg).length, setsBefore);
+  const ok = await negotiate(options([hop]), deps(wg, net, [], { routeDevice: async () => 'wg0' }));
+  assert.equal(ok.hops.length, 1);
+});
+
+test('multihop: each hop\'s service is routed through its own interface while it runs, exit first, then put back', async () => {
+  const m = await multihop('good', 'good');
+  const log: string[] = [];
+  let current: string | null = null;
+  const mssGuard: MssGuard = async (service, via) => {
+    const previous = current;
+    current = via;
+    log.push(`route ${service} via ${via ?? 'kernel path'}`);
+    return { applied: true, message: 'test route', undo: async () => { current = previous; log.push(`restore ${service}`); } };
+  };
+  const routeDevice: RouteDevice = async () => current;
+  const report = await negotiate(options(m.hops), deps(m.wg, m.net, [], { mssGuard, routeDevice }));
+  assert.deepEqual(report.hops.map((h) => h.role), ['exit', 'entry']);
+  const exitService = m.hops.find((h) => h.role === 'exit')!.service;
+  const entryService = m.hops.find((h) => h.role === 'entry')!.service;
+  // Exchanges (exit, entry), then verification (entry, the outer tunnel, first), each inside its own route.
+  assert.deepEqual(log, [
+    `route ${exitService} via wg-exit`, `restore ${exitService}`,
+    `route ${entryService} via wg-entry`, `restore ${entryService}`,
+    `route ${entryService} via wg-entry`, `restore ${entryService}`,
+    `route ${exitService} via wg-exit`, `restore ${exitService}`,
+  ]);
+  assert.equal(current, null, 'every route put back');
 });
 
 test('usage errors end at once with exit code 2 and touch nothing', async () => {

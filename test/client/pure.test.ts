@@ -6,7 +6,7 @@ import { parseDuration } from '../../src/cli/duration.js';
 import { parseKemList } from '../../src/client/kems.js';
 import { parseService } from '../../src/client/probe.js';
 import { parsePresharedKeys } from '../../src/wg/psk-read.js';
-import { hostRouteArgs, routeAdvmss } from '../../src/wg/route.js';
+import { clampWords, hostRouteArgs, routeAdvmss } from '../../src/wg/route.js';
 
 const base = {
   'config-service': '10.64.0.1:1337',
@@ -78,6 +78,11 @@ test('MSS guard route: the kernel path or the existing route re-stated, so only 
   assert.throws(() => hostRouteArgs('10.64.0.1', { dev: 'wg0', protocol: 'x y' }), /unexpected proto/);
   assert.equal(routeAdvmss({ metrics: [{ advmss: 496 }] }), 496);
   assert.equal(routeAdvmss({ dev: 'eth0' }), null);
+});
+
+test('MSS guard clamps both ways: advmss for what the relay sends, a locked MTU for what we send', () => {
+  assert.deepEqual(clampWords('10.64.0.1', 496), ['advmss', '496', 'mtu', 'lock', '536']);
+  assert.deepEqual(clampWords('fc00::1', 496), ['advmss', '496', 'mtu', 'lock', '556']);
 });
 
 test('PSK read-back parser: bytes in, keys out, (none) as null, errors without text', () => {

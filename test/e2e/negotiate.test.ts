@@ -89,13 +89,21 @@ describe('negotiate on the real bed: single hop, a kill -9, then faults that end
     const routeBefore = await routeOf(bed, t.client.namespace, '10.64.0.1/32');
     const run = await runNegotiate(bed, t.client.namespace, [...args(), '--json', '--verbose']);
     assert.equal(run.exitCode, 0, run.stderr);
-    assert.match(run.stderr, /mss guard for 10\.64\.0\.1:1337: route 10\.64\.0\.1\/32 .*advmss 496/);
+    assert.match(run.stderr, /mss guard for 10\.64\.0\.1:1337: route 10\.64\.0\.1\/32 .*advmss 496 mtu lock 536/);
     const json = parseNegotiateJson(run.stdout);
     assert.notEqual(json.hops[0]!.ephemeralPublicKey, json.hops[0]!.parentPublicKey);
     assert.equal(json.hops[0]!.parentPublicKey, t.client.publicKey);
     await assertSwitched(json);
     assert.equal(await routeOf(bed, t.client.namespace, '10.64.0.1/32'), routeBefore, 'the clamp is undone');
     ctx.diagnostic(`timings ${JSON.stringify(json.hops[0]!.timings)} total ${json.totalMs} ms`);
+  });
+
+  test('--kem Classic-McEliece-460896f-round3,ML-KEM-1024: the 526 KB request Mullvad\'s wg-quick tool sends, switched and verified', async () => {
+    const run = await runNegotiate(bed, t.client.namespace, [...args(), '--kem', 'Classic-McEliece-460896f-round3,ML-KEM-1024', '--json']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    const json = parseNegotiateJson(run.stdout);
+    assert.deepEqual(json.hops[0]!.algorithms, ['Classic-McEliece-460896f-round3', 'ML-KEM-1024']);
+    await assertSwitched(json);
   });
 
   test('client killed with -9 between switch and verify: a re-run recovers from the live ephemeral key', async () => {
@@ -112,7 +120,29 @@ describe('negotiate on the real bed: single hop, a kill -9, then faults that end
     const json = parseNegotiateJson(run.stdout);
     assert.equal(json.hops[0]!.parentPublicKey, m[1], 'the re-run authenticated from the key it found');
     await assertSwitched(json);
-    assert.ok(!(await routeOf(bed, t.client.namespace, '10.64.0.1/32')).includes('advmss'), 'the leftover clamp is cleared');
+    const cleared = await routeOf(bed, t.client.namespace, '10.64.0.1/32');
+    assert.ok(!cleared.includes('advmss') && !cleared.includes('mtu'), `the leftover clamp is cleared: ${cleared}`);
+  });
+
+  test('a config service routed outside the tunnel: refused with exit 2 before any request, tunnel untouched', async () => {
+    const links = JSON.parse((await bed.ip(t.client.namespace, '-j', 'link', 'show')).stdout) as { ifname: string; link_type: string }[];
+    const underlay = links.find((l) => l.link_type === 'ether')!.ifname;
+    const keyBefore = await currentKey(bed, t.client.namespace, t.client.iface);
+    const routeBefore = await routeOf(bed, t.client.namespace, '10.64.0.1/32');
+    // As a split tunnel or a LAN on 10.64.0.0/10 would: the service address leaves by the underlay.
+    await bed.ip(t.client.namespace, 'route', 'replace', '10.64.0.1/32', 'dev', underlay);
+    try {
+      const run = await runNegotiate(bed, t.client.namespace, [...args(), '--no-mss-clamp']);
+      assert.equal(run.exitCode, 2, run.stderr);
+      assert.equal(
+        run.stderr.trim(),
+        `pqpsk negotiate: config service ${t.relay.gateway}:1337 is routed through ${underlay}, not through ${t.client.iface}: refusing to send the request outside the tunnel`,
+      );
+      assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), keyBefore);
+    } finally {
+      await bed.ip(t.client.namespace, 'route', 'replace', '10.64.0.1/32', 'dev', t.client.iface);
+    }
+    assert.equal(await routeOf(bed, t.client.namespace, '10.64.0.1/32'), routeBefore);
   });
 
   test('no server listening: retries on the scaled schedule, gives up with exit 1, tunnel untouched', async () => {
@@ -174,8 +204,9 @@ describe('negotiate on the real bed: nested multihop', { skip }, () => {
     if (stateDir !== undefined) await rm(stateDir, { recursive: true, force: true });
   });
 
-  test('exit before entry, two independent PSKs each identical on its two ends, ping 10.65.0.1 through both tunnels', async (ctx) => {
+  test('both relays on 10.64.0.1: exit before entry, each asked through its own interface, two independent PSKs each identical on its two ends, ping 10.65.0.1 through both tunnels', async (ctx) => {
     const { client, entry, exit } = m.topology;
+    const routeBefore = await routeOf(m.bed, client.namespace, '10.64.0.1/32');
     const run = await runNegotiate(m.bed, client.namespace, ['--entry', client.outer.iface, '--exit', client.inner.iface, '--json', '--verbose']);
     assert.equal(run.exitCode, 0, run.stderr);
     const exitAt = run.stderr.indexOf(`exit ${client.inner.iface}: negotiated`);
@@ -193,6 +224,11 @@ describe('negotiate on the real bed: nested multihop', { skip }, () => {
       fps.push(clientFp);
     }
     assert.notEqual(fps[0], fps[1], 'independent PSKs');
+    // Both relays answer on 10.64.0.1: each hop was asked through its own interface.
+    assert.equal(entry.serviceAddress, exit.serviceAddress);
+    assert.match(run.stderr, new RegExp(`mss guard for 10\\.64\\.0\\.1:1337: route 10\\.64\\.0\\.1/32 dev ${client.inner.iface} advmss 496 mtu lock 536`));
+    assert.match(run.stderr, new RegExp(`mss guard for 10\\.64\\.0\\.1:1337: route 10\\.64\\.0\\.1/32 dev ${client.outer.iface} .*advmss 496 mtu lock 536`));
+    assert.equal(await routeOf(m.bed, client.namespace, '10.64.0.1/32'), routeBefore, 'the route to 10.64.0.1 is back as it was');
     await assertPing(m.bed, client.namespace, exit.gateway);
     ctx.diagnostic(`timings ${JSON.stringify(json.hops.map((h) => [h.role, h.timings]))} total ${json.totalMs} ms`);
   });

@@ -335,7 +335,7 @@ describe('negotiate --watch on the real bed: nested multihop', { skip }, () => {
     const { client, entry, exit } = m.topology;
     watcher = m.bed.spawnIn(client.namespace, [
       process.execPath, MAIN_JS, 'negotiate', '--entry', client.outer.iface, '--exit', client.inner.iface,
-      '--entry-service', `${entry.gateway}:1337`, '--exit-service', `${exit.gateway}:1337`, '--watch', '--rotate', '5s',
+      '--entry-service', `${entry.serviceAddress}:1337`, '--exit-service', `${exit.serviceAddress}:1337`, '--watch', '--rotate', '5s',
     ]);
     const hop = (iface: string): RegExp => new RegExp(`${iface} on ephemeral key (\\S+), PSK fingerprint (\\S+)`);
     await watcher.waitForOutput(/switched: /, 90_000);

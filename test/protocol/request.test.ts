@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { WireRegisterRequest } from '../../src/protocol/messages.js';
-import { DAITA_UNSUPPORTED, buildRegisterRequest, validateRegisterRequest } from '../../src/protocol/request.js';
+import { DAITA_UNSUPPORTED, MAX_REQUEST_BYTES, buildRegisterRequest, requestBytesBound, validateRegisterRequest } from '../../src/protocol/request.js';
 
 const parent = Buffer.alloc(32, 0xa1);
 const ephemeral = Buffer.alloc(32, 0xb2);
@@ -66,9 +66,9 @@ test('missing post_quantum, empty list, unknown and duplicate algorithms are ref
   rejects(request({ post_quantum: { kem_pubkeys: [] } }), 'INVALID_INPUT', /kem_pubkeys: expected at least one/);
   rejects(request({ post_quantum: { kem_pubkeys: [mlkem, mlkem] } }), 'INVALID_INPUT', /repeats/);
   rejects(
-    request({ post_quantum: { kem_pubkeys: [{ algorithm_name: 'Classic-McEliece-460896f-round3', key_data: Buffer.alloc(8) }] } }),
-    'UNSUPPORTED_ALGORITHM',
-    /Classic-McEliece-460896f-round3.*supported: ML-KEM-1024, HQC-256/,
+    request({ post_quantum: { kem_pubkeys: [{ algorithm_name: 'Kyber1024', key_data: Buffer.alloc(8) }] } }),
+    'UNSUPPORTED_FEATURE',
+    /Kyber1024.*supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3/,
   );
   rejects(
     request({ post_quantum: { kem_pubkeys: [{ algorithm_name: 'NTRU', key_data: Buffer.alloc(8) }] } }),
@@ -77,11 +77,11 @@ test('missing post_quantum, empty list, unknown and duplicate algorithms are ref
   );
 });
 
-test('Kyber1024 is refused by name, and never accepted beside ML-KEM-1024', () => {
+test('Kyber1024 is refused as unimplemented, naming what is supported, and never accepted beside ML-KEM-1024', () => {
   rejects(
     request({ post_quantum: { kem_pubkeys: [{ algorithm_name: 'Kyber1024', key_data: Buffer.alloc(1568) }, hqc] } }),
-    'UNSUPPORTED_ALGORITHM',
-    /Kyber1024/,
+    'UNSUPPORTED_FEATURE',
+    /"Kyber1024" is defined by the protocol but not implemented by pqpsk \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)$/,
   );
   rejects(request({ post_quantum: { kem_pubkeys: [mlkem, { algorithm_name: 'Kyber1024', key_data: Buffer.alloc(1568) }] } }), 'UNSUPPORTED_ALGORITHM', /Kyber1024/);
 });
@@ -101,4 +101,32 @@ test('the client builds requests that the relay accepts', () => {
   const asDecoded = { ...request(), ...built } as WireRegisterRequest;
   assert.deepEqual(validateRegisterRequest(asDecoded).kems.map((k) => k.name), ['ML-KEM-1024', 'HQC-256']);
   assert.throws(() => buildRegisterRequest(parent.subarray(0, 4), ephemeral, []), /parent public key: expected 32 bytes, got 4/);
+});
+
+test('Classic McEliece: a 524 160-byte key in any position; a wrong length is refused by name', () => {
+  const mceliece = { algorithm_name: 'Classic-McEliece-460896f-round3', key_data: Buffer.alloc(524160, 0xe5) };
+  for (const order of [[mceliece, mlkem], [mlkem, mceliece], [hqc, mceliece, mlkem], [mceliece]]) {
+    const valid = validateRegisterRequest(request({ post_quantum: { kem_pubkeys: order } }));
+    assert.deepEqual(valid.kems.map((k) => k.name), order.map((k) => k.algorithm_name));
+  }
+  rejects(
+    request({ post_quantum: { kem_pubkeys: [{ ...mceliece, key_data: Buffer.alloc(524159) }, mlkem] } }),
+    'INVALID_INPUT',
+    /^post_quantum\.kem_pubkeys\[0\] Classic-McEliece-460896f-round3 public key: expected 524160 bytes, got 524159$/,
+  );
+});
+
+test('a request may be as big as its algorithms need and no bigger', () => {
+  const mlOnly = requestBytesBound(['ML-KEM-1024']);
+  const withMcEliece = requestBytesBound(['Classic-McEliece-460896f-round3', 'ML-KEM-1024']);
+  assert.ok(mlOnly > 1568 + 64 && mlOnly < 4096, `ML-KEM-1024 alone: ${mlOnly}`);
+  assert.ok(withMcEliece > 524160 + 1568 && withMcEliece < 530_000, `McEliece + ML-KEM-1024: ${withMcEliece}`);
+  assert.equal(MAX_REQUEST_BYTES, requestBytesBound(['ML-KEM-1024', 'HQC-256', 'Classic-McEliece-460896f-round3']));
+  const small = request({ post_quantum: { kem_pubkeys: [mlkem] } });
+  assert.doesNotThrow(() => validateRegisterRequest(small, mlOnly));
+  assert.throws(() => validateRegisterRequest(small, mlOnly + 1), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'INVALID_INPUT');
+    assert.equal(err.message, `request: ${mlOnly + 1} bytes, more than its algorithms need (at most ${mlOnly})`);
+    return true;
+  });
 });

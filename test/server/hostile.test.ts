@@ -10,7 +10,7 @@ import { callRegisterPeer } from '../../src/rpc/client.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { PERMISSION_DENIED_DETAILS } from '../../src/rpc/status.js';
 import type { RegisterRequestInput } from '../../src/protocol/messages.js';
-import { MAX_REQUEST_BYTES } from '../../src/server/service.js';
+import { MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
 import { IFACE, asWireResponse, clientRequest, makeWorld, peerTable, setCount, wgKeypair, type World } from './helpers.js';
 import { rejection } from '../fixtures/errors.js';
 
@@ -37,8 +37,8 @@ describe('hostile requests over loopback gRPC', () => {
     { name: 'long ephemeral key', request: () => ({ ...base, wg_ephemeral_peer_pubkey: new Uint8Array(33) }), status: /INVALID_ARGUMENT/, mentions: /wg_ephemeral_peer_pubkey: expected 32 bytes, got 33/ },
     { name: 'empty parent key', request: () => ({ ...base, wg_parent_pubkey: new Uint8Array(0) }), status: /INVALID_ARGUMENT/, mentions: /wg_parent_pubkey/ },
     { name: 'ephemeral equal to parent', request: () => ({ ...base, wg_ephemeral_peer_pubkey: base.wg_parent_pubkey }), status: /INVALID_ARGUMENT/, mentions: /must differ/ },
-    { name: 'unknown algorithm', request: () => withKems([{ algorithm_name: 'RSA-4096', key_data: mlkemKey() }]), status: /INVALID_ARGUMENT/, mentions: /"RSA-4096" is not a known KEM \(supported: ML-KEM-1024, HQC-256\)/ },
-    { name: 'defined but unimplemented algorithm', request: () => withKems([{ algorithm_name: 'Classic-McEliece-460896f-round3', key_data: mlkemKey() }]), status: /INVALID_ARGUMENT/, mentions: /not implemented by pqpsk/ },
+    { name: 'unknown algorithm', request: () => withKems([{ algorithm_name: 'RSA-4096', key_data: mlkemKey() }]), status: /INVALID_ARGUMENT/, mentions: /"RSA-4096" is not a known KEM \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)/ },
+    { name: 'defined but unimplemented algorithm', request: () => withKems([{ algorithm_name: 'Kyber1024', key_data: mlkemKey() }]), status: /UNIMPLEMENTED/, mentions: /"Kyber1024" is defined by the protocol but not implemented by pqpsk \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)/ },
     {
       name: 'duplicate algorithms',
       request: () => withKems([{ algorithm_name: 'ML-KEM-1024', key_data: mlkemKey() }, { algorithm_name: 'ML-KEM-1024', key_data: mlkemKey() }]),

@@ -11,7 +11,7 @@ import { status as Status } from '@grpc/grpc-js';
 import { UNDECODABLE_DETAILS } from '../../src/protocol/request.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { registerPeerMethod } from '../../src/rpc/proto.js';
-import { MAX_REQUEST_BYTES } from '../../src/server/service.js';
+import { MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
 import { grpcFrame, rawGrpcCall } from '../fixtures/raw-grpc.js';
 import { clientRequest, makeWorld, setCount, type World } from './helpers.js';
 

@@ -4,6 +4,8 @@
  * are printed, never asserted (timings belong in benchmarks, not tests).
  */
 import { performance } from 'node:perf_hooks';
+import { referenceMcElieceBackend } from '../../client/mceliece.js';
+import { createClassicMcEliece460896f } from '../../kem/classic-mceliece-460896f.js';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { Kem } from '../../kem/types.js';
 import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
@@ -76,9 +78,15 @@ export async function measureSideBySide(
  * Both KEMs as pqpsk runs them, `iterations` rounds each; HQC-256 interleaved with the
  * pqclean package's build (labelled `HQC-256 pqclean`), for the side-by-side comparison.
  */
-export async function measureAllKems(iterations: { readonly 'ML-KEM-1024': number; readonly 'HQC-256': number }): Promise<OperationTiming[]> {
+export async function measureAllKems(iterations: {
+  readonly 'ML-KEM-1024': number;
+  readonly 'HQC-256': number;
+  readonly 'Classic-McEliece-460896f-round3': number;
+}): Promise<OperationTiming[]> {
   return [
     ...(await measureKem(createMlKem1024(), iterations['ML-KEM-1024'])),
+    // Encapsulation is pqpsk's own; keygen and decapsulation the reference code the client uses.
+    ...(await measureKem(createClassicMcEliece460896f({ backend: referenceMcElieceBackend }), iterations['Classic-McEliece-460896f-round3'], 1)),
     ...(await measureSideBySide(
       [
         { kem: createInThreadHqc256Kem(), label: 'HQC-256' },

@@ -27,6 +27,8 @@ import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { isPqpskError } from '../../errors.js';
 import { combineSharedSecrets } from '../../kem/psk.js';
+import { referenceMcElieceBackend } from '../../client/mceliece.js';
+import { createClassicMcEliece460896f } from '../../kem/classic-mceliece-460896f.js';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { Kem, KemKeypair, KemName } from '../../kem/types.js';
 import type { RegisterRequestInput } from '../../protocol/messages.js';
@@ -102,6 +104,12 @@ export interface RelayBenchResult {
   readonly failures: Readonly<Record<string, number>>;
   readonly breakdown: RelayBreakdown;
   readonly cpu: RelayCpu;
+  /**
+   * The largest resident set of the whole process (relay, workers and the load thread with
+   * its requests) and the most registrations the relay held in progress at once, both
+   * sampled every 10 ms over the measured window.
+   */
+  readonly peaks: { readonly rssMb: number; readonly inflight: number };
 }
 
 interface LoadData {
@@ -174,7 +182,11 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
     // Every client here calls from the one parent's address: let them all connect.
     connectionLimits: { maxConnectionsPerSource: Math.max(4, clients * 2) },
   });
-  const clientKems = kemNames.map((name): Kem => (name === 'HQC-256' ? createInThreadHqc256Kem() : createMlKem1024()));
+  const clientKems = kemNames.map((name): Kem => {
+    if (name === 'HQC-256') return createInThreadHqc256Kem();
+    if (name === 'Classic-McEliece-460896f-round3') return createClassicMcEliece460896f({ backend: referenceMcElieceBackend });
+    return createMlKem1024();
+  });
   const pairs: KemKeypair[] = [];
   try {
     for (const kem of clientKems) pairs.push(await kem.keygen());
@@ -194,11 +206,17 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
     const loop = monitorEventLoopDelay({ resolution: 5 });
     const worker = new Worker(new URL(import.meta.url), { workerData: data });
     let from: { cpu: NodeJS.CpuUsage; relay: EventLoopUtilization; records: number } | undefined;
+    const peaks = { rssMb: 0, inflight: 0 };
+    let sampler: NodeJS.Timeout | undefined;
     const result = await new Promise<LoadResult>((resolve, reject) => {
       worker.once('message', (message: LoadResult | 'measuring') => {
         // The first message says the warm-up is over: measure the event loop from here.
         if (message === 'measuring') {
           loop.enable();
+          sampler = setInterval(() => {
+            peaks.rssMb = Math.max(peaks.rssMb, process.memoryUsage.rss() / 1e6);
+            peaks.inflight = Math.max(peaks.inflight, service.relay.inflight);
+          }, 10);
           from = {
             cpu: process.cpuUsage(),
             relay: performance.eventLoopUtilization(),
@@ -212,6 +230,7 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
       worker.once('error', reject);
     });
     loop.disable();
+    clearInterval(sampler);
     const cpuUsed = process.cpuUsage(from?.cpu);
     const relayBusy = from === undefined ? Number.NaN : performance.eventLoopUtilization(from.relay).utilization;
     const measuredRecords = logger.of('registration').slice(from === undefined ? 0 : countRegistrations(logger, from.records));
@@ -239,6 +258,7 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
         relayLoopBusy: relayBusy,
         loadLoopBusy: result.loadBusy,
       },
+      peaks,
     };
   } finally {
     for (const p of pairs) p.secretKey.fill(0);

@@ -13,7 +13,7 @@ import { RealWgControl } from '../../wg/real.js';
 import { measureRawHqc } from '../harness/raw-hqc.js';
 import { measureRelay, type RelayBenchOptions, type RelayBreakdown, type RelayCpu } from '../harness/relay-load.js';
 import { f0, f1 } from '../harness/stats.js';
-import { reasonOf, statusOf, unmeasuredTarget, type BenchContext, type BenchSection, type NotMeasured, type TargetLine } from '../section.js';
+import { isMeasured, reasonOf, statusOf, unmeasuredTarget, type BenchContext, type BenchSection, type NotMeasured, type TargetLine } from '../section.js';
 
 /** One throughput row: the relay against raw HQC-256 on the same workers and concurrency. */
 export interface ThroughputRow {
@@ -34,10 +34,26 @@ export interface ThroughputRow {
   readonly failures: Readonly<Record<string, number>>;
 }
 
+/**
+ * Requests as Mullvad's tool for wg-quick users sends them — Classic McEliece (a 524 160-byte
+ * key) and ML-KEM-1024 — on the fake `wg`, with the relay's memory while they are in flight.
+ */
+export interface McElieceRow {
+  readonly clients: number;
+  readonly registrationsPerSecond: number;
+  readonly latencyP50Ms: number;
+  readonly eventLoopP99Ms: number;
+  readonly encapsMs: number;
+  readonly rssPeakMb: number;
+  readonly inflightPeak: number;
+  readonly failures: Readonly<Record<string, number>>;
+}
+
 /** Every row of this run, and whether the wireguard-go rows were measured. */
 export interface ThroughputSection {
   readonly rows: readonly ThroughputRow[];
   readonly real: NotMeasured | { readonly measured: true };
+  readonly mceliece: McElieceRow | NotMeasured;
 }
 
 /** The goals this section is held against. */
@@ -108,6 +124,30 @@ async function realRows(ctx: BenchContext, rows: ThroughputRow[]): Promise<Throu
   }
 }
 
+/** The McEliece row: 2 workers (unused by these requests), as many clients as the plan says. */
+async function mcelieceRow(ctx: BenchContext): Promise<McElieceRow | NotMeasured> {
+  const clients = ctx.plan.mcelieceClients;
+  if (clients === 0) return { measured: false, reason: 'not in this plan' };
+  ctx.say(`relay throughput, fake wg: [Classic-McEliece-460896f-round3, ML-KEM-1024] requests, ${clients} clients`);
+  const r = await measureRelay({
+    clients,
+    hqcWorkers: 2,
+    seconds: ctx.plan.relaySeconds,
+    warmupSeconds: ctx.plan.relayWarmup,
+    kems: ['Classic-McEliece-460896f-round3', 'ML-KEM-1024'],
+  });
+  return {
+    clients,
+    registrationsPerSecond: r.registrationsPerSecond,
+    latencyP50Ms: r.latencyMs.p50,
+    eventLoopP99Ms: r.eventLoopDelayMs.p99,
+    encapsMs: r.breakdown.encapsMs['Classic-McEliece-460896f-round3'] ?? Number.NaN,
+    rssPeakMb: r.peaks.rssMb,
+    inflightPeak: r.peaks.inflight,
+    failures: r.failures,
+  };
+}
+
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export const throughputSection: BenchSection<'throughput'> = {
@@ -122,9 +162,9 @@ export const throughputSection: BenchSection<'throughput'> = {
       rows.push(await throughputRow(ctx, 'fake', workers, clients));
     }
     const real = await realRows(ctx, rows);
-    return { rows, real };
+    return { rows, real, mceliece: await mcelieceRow(ctx) };
   },
-  skipped: (reason) => ({ rows: [], real: { measured: false, reason } }),
+  skipped: (reason) => ({ rows: [], real: { measured: false, reason }, mceliece: { measured: false, reason } }),
   format(t) {
     const out = [
       `   ${'wg'.padEnd(12)} ${'workers'.padStart(7)} ${'clients'.padStart(7)} ${'regs/s'.padStart(7)} ${'raw/s'.padStart(7)} ${'spread'.padStart(11)} ${'ratio'.padStart(6)} ${'p50 ms'.padStart(7)} ${'loop p99'.padStart(8)}  handler ms = max(HQC, ML-KEM) + other CPU ms/reg  relay loop  load thread`,
@@ -138,6 +178,18 @@ export const throughputSection: BenchSection<'throughput'> = {
       );
     }
     if (!t.real.measured) out.push(`   wireguard-go rows not measured: ${t.real.reason}`);
+    const m = t.mceliece;
+    if (!isMeasured(m)) out.push(`   [Classic-McEliece-460896f-round3, ML-KEM-1024] row not measured: ${m.reason}`);
+    else {
+      out.push(
+        '',
+        `   [Classic-McEliece-460896f-round3, ML-KEM-1024] requests (526 KB each), fake wg: ${m.clients} clients, ${f1(m.registrationsPerSecond)} regs/s, ` +
+          `p50 ${f1(m.latencyP50Ms)} ms, McEliece encapsulation ${f1(m.encapsMs)} ms (median), event-loop p99 ${f1(m.eventLoopP99Ms)} ms,`,
+        `   peak RSS ${f0(m.rssPeakMb)} MB with ${m.clients} calls outstanding throughout (one process: relay, HQC workers, and the load thread holding its requests); ` +
+          `at most ${m.inflightPeak} of them inside the relay's handler at a sample, the rest on the wire or being decoded` +
+          (Object.keys(m.failures).length > 0 ? `  failures ${JSON.stringify(m.failures)}` : ''),
+      );
+    }
     return out;
   },
   targets(t) {

@@ -54,9 +54,9 @@ export async function runDemo(options: { multihop: boolean; keep: boolean; print
       say(`pqpsk demo: nested multihop — client ${t.client.namespace}, entry ${t.entry.namespace}, exit ${t.exit.namespace} (built in ${built.buildMs} ms)`);
       for (const relay of [t.exit, t.entry]) {
         await startRelayServer(bed, relay, stateDir);
-        say(`  pqpsk server listening on ${relay.gateway}:1337 in ${relay.namespace}`);
+        say(`  pqpsk server listening on ${relay.serviceAddress}:1337 in ${relay.namespace}`);
       }
-      args = ['--entry', t.client.outer.iface, '--exit', t.client.inner.iface, '--entry-service', `${t.entry.gateway}:1337`, '--exit-service', `${t.exit.gateway}:1337`];
+      args = ['--entry', t.client.outer.iface, '--exit', t.client.inner.iface, '--entry-service', `${t.entry.serviceAddress}:1337`, '--exit-service', `${t.exit.serviceAddress}:1337`];
       hops = [
         { label: 'exit', clientNs, relay: t.exit, clientAddress: `${t.client.inner.address}/32` },
         { label: 'entry', clientNs, relay: t.entry, clientAddress: `${t.client.outer.address}/32` },
@@ -67,8 +67,8 @@ export async function runDemo(options: { multihop: boolean; keep: boolean; print
       clientNs = t.client.namespace;
       say(`pqpsk demo: single hop — client ${t.client.namespace}, relay ${t.relay.namespace} (built in ${built.buildMs} ms)`);
       await startRelayServer(bed, t.relay, stateDir);
-      say(`  pqpsk server listening on ${t.relay.gateway}:1337 in ${t.relay.namespace}`);
-      args = ['--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`];
+      say(`  pqpsk server listening on ${t.relay.serviceAddress}:1337 in ${t.relay.namespace}`);
+      args = ['--interface', t.client.iface, '--config-service', `${t.relay.serviceAddress}:1337`];
       hops = [{ label: 'single', clientNs, relay: t.relay, clientAddress: `${t.client.address}/32` }];
       pingTargets = [t.relay.gateway];
     }

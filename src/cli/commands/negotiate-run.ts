@@ -8,7 +8,7 @@ import { createClientKems, parseKemList } from '../../client/kems.js';
 import { spawn } from 'node:child_process';
 import { readParentKeys } from '../../client/config-file.js';
 import { InterfaceLock } from '../../client/lock.js';
-import { negotiate, type MssGuard, type NegotiateDeps } from '../../client/negotiate.js';
+import { negotiate, type MssGuard, type RouteDevice, type NegotiateDeps } from '../../client/negotiate.js';
 import { Watcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
 import { interfaceExists, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
@@ -16,7 +16,7 @@ import { parseService } from '../../client/probe.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
 import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
-import { clampHostRoute } from '../../wg/route.js';
+import { CONFIG_SERVICE_MSS, clampHostRoute, routeDevice } from '../../wg/route.js';
 import { parseDuration } from '../duration.js';
 import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import type { NegotiateArgs } from './negotiate.js';
@@ -94,7 +94,12 @@ export function eventLine(e: ClientEvent): string {
   }
 }
 
-const mssGuard: MssGuard = (service) => clampHostRoute(parseService('config service', service).host);
+/** Routes for the config service: the clamp unless --no-mss-clamp; multihop's per-hop route always. */
+function mssGuardFor(clamp: boolean): MssGuard {
+  return (service, via) => clampHostRoute(parseService('config service', service).host, { via, mss: clamp ? CONFIG_SERVICE_MSS : null });
+}
+
+const routeDeviceOf: RouteDevice = (service) => routeDevice(parseService('config service', service).host);
 
 /**
  * Run as the arguments say (one-shot, --watch, or --background), print the outcome, and
@@ -250,7 +255,8 @@ function clientDeps(args: NegotiateArgs): Omit<NegotiateDeps, 'kems'> {
   return {
     wg: new RealWgControl(),
     readPresharedKey: (iface, peer) => readPresharedKey(iface, peer),
-    ...(args['mss-clamp'] ? { mssGuard } : {}),
+    mssGuard: mssGuardFor(args['mss-clamp']),
+    routeDevice: routeDeviceOf,
     ...(args['hold-after-switch'] > 0 ? { holdAfterSwitchMs: args['hold-after-switch'] } : {}),
     ...(args.verbose ? { onEvent: (e: ClientEvent) => process.stderr.write(`pqpsk: ${eventLine(e)}\n`) } : {}),
   };

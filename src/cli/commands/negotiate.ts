@@ -9,8 +9,11 @@ import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-e
 
 /** Mullvad's relays serve the config service here, inside the tunnel. */
 export const DEFAULT_SERVICE = '10.64.0.1:1337';
-/** The test bed's exit gateway (the exit's tunnel network is 10.65.0.0/24). */
-export const DEFAULT_EXIT_SERVICE = '10.65.0.1:1337';
+/**
+ * The exit's config service: the same address, as on Mullvad's relays; `negotiate` routes
+ * it through the exit's interface while it talks to the exit, then through the entry's.
+ */
+export const DEFAULT_EXIT_SERVICE = DEFAULT_SERVICE;
 /** One-shot runs start no attempt after this long (8 + 16 + 32 + 48 s of attempts, then a cut one). */
 export const DEFAULT_MAX_TIME = '2m';
 /** How long --background waits at most for the first attempt before returning. */
@@ -49,13 +52,19 @@ export interface NegotiateArgs {
 
 const NEGOTIATE_EPILOG = `What it does:
   Reads the interface (its key is the parent key the relay knows), generates a fresh
-  WireGuard key and fresh ML-KEM-1024 and HQC-256 keys, asks the relay's config service
-  through the tunnel, derives the PSK, and switches the interface to the new key and PSK
-  in one \`wg set\`. It then proves the tunnel works (a new handshake, then a TCP connect
-  to the config service); if not, it rolls back to the parent key and tries again.
-  Attempts time out after 8, 16, 32, then 48 s each, and a one-shot run stops starting
-  attempts after --max-time (2m). Multihop negotiates the exit first (through both
-  tunnels), then the entry; a failure rolls both back.
+  WireGuard key and fresh KEM keys (--kem; ML-KEM-1024 and HQC-256 by default), asks the
+  relay's config service through the tunnel, derives the PSK, and switches the interface
+  to the new key and PSK in one \`wg set\`. It then proves the tunnel works (a new
+  handshake, then a TCP connect to the config service); if not, it rolls back to the
+  parent key and tries again. Attempts time out after 8, 16, 32, then 48 s each, and a
+  one-shot run stops starting attempts after --max-time (2m). Multihop negotiates the exit
+  first (through both tunnels), then the entry; a failure rolls both back. Both relays
+  answer on 10.64.0.1:1337, as Mullvad's do: while a hop runs, a host route sends that
+  address through the hop's own interface, and the previous route comes back after.
+  Before each request the route to the config service must leave through the hop's
+  interface; otherwise the run stops (exit 2) rather than send the request outside the
+  tunnel. The config-service connection uses 496-byte segments both ways (a host route
+  with advmss 496 and mtu lock 536), as Mullvad's client does.
 
 Watching (--watch):
   Stays in the foreground after the first switch. Rotates every --rotate (1h, ±10 %),
@@ -97,8 +106,8 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('entry-peer', { type: 'string', describe: "Multihop: entry relay public key (default: the only peer)" })
       .option('exit-peer', { type: 'string', describe: "Multihop: exit relay public key (default: the only peer)" })
       .option('entry-service', { type: 'string', default: DEFAULT_SERVICE, describe: "Multihop: entry relay's config service" })
-      .option('exit-service', { type: 'string', default: DEFAULT_EXIT_SERVICE, describe: "Multihop: exit relay's config service" })
-      .option('kem', { type: 'string', default: DEFAULT_CLIENT_KEMS, describe: 'KEMs to offer, in order' })
+      .option('exit-service', { type: 'string', default: DEFAULT_EXIT_SERVICE, describe: "Multihop: exit relay's config service (reached through --exit's interface)" })
+      .option('kem', { type: 'string', default: DEFAULT_CLIENT_KEMS, describe: 'KEMs to offer, in order: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3' })
       .option('hqc-engine', {
         choices: HQC_ENGINES,
         default: DEFAULT_HQC_ENGINE,
@@ -115,7 +124,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('allow-other-peers', { type: 'boolean', default: false, describe: 'With --peer: switch an interface that has other peers too (their tunnels break)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print each step on stderr' })
-      .option('mss-clamp', { type: 'boolean', default: true, describe: 'Small TCP segments for the config service during negotiation (--no-mss-clamp to disable)' })
+      .option('mss-clamp', { type: 'boolean', default: true, describe: 'Small TCP segments both ways for the config service during negotiation (--no-mss-clamp to disable)' })
       .usage(
         '$0 negotiate --interface <wg-if> [options]\n$0 negotiate --entry <wg-if> --exit <wg-if> [options]\n$0 negotiate --interface <wg-if> --watch [--rotate 1h] [--config-file /etc/wireguard/<wg-if>.conf]\n\n' +
           'As a service beside wg-quick: examples/systemd/pqpsk-negotiate@.service. As a wg-quick hook: PostUp = pqpsk negotiate --interface %i --watch --background',

@@ -34,6 +34,13 @@ const EPILOG = `How it works:
   parent handshakes again they move back. Unused ephemeral peers are removed after
   ${formatDuration(PENDING_TIMEOUT_MS)} without a handshake; idle ones after --ephemeral-ttl.
 
+KEMs:
+  ML-KEM-1024, HQC-256 and Classic-McEliece-460896f-round3 (188-byte ciphertext), in any
+  order and any combination a client sends; the PSK XORs their secrets (HQC-256's hashed
+  with SHA-256 first). Kyber1024 is answered UNIMPLEMENTED. A request may be as large as
+  its KEMs need (526 KB with a McEliece key) and no larger; so registrations in progress
+  hold at most --max-inflight × 535 KB.
+
 Listening:
   By default the service listens on the first IPv4 address of --interface, port
   ${DEFAULT_SERVICE_PORT}, so it is reachable only through the tunnel. It never listens on all
