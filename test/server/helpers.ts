@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { combineSharedSecrets } from '../../src/kem/psk.js';
 import type { KemKeypair, KemName } from '../../src/kem/types.js';
 import type { RegisterRequestInput, WireRegisterRequest, WireRegisterResponse } from '../../src/protocol/messages.js';
+import { MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
+import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { MemoryBookStore } from '../../src/server/book-store.js';
 import type { KemProvider } from '../../src/server/encapsulate.js';
 import { MemoryLogger } from '../../src/server/log.js';
@@ -99,6 +101,11 @@ export async function openRelay(
 }
 
 /** A client's half of one registration: the request and how to derive the PSK from the answer. */
+/** The world's relay behind real gRPC on 127.0.0.1, with the transport limit `pqpsk server` uses. */
+export function serveOverLoopback(world: World): Promise<RpcServer> {
+  return startRpcServer('127.0.0.1:0', (req, ctx) => world.relay.register(req, ctx), { maxRequestBytes: MAX_REQUEST_BYTES });
+}
+
 export interface ClientRequest {
   readonly request: RegisterRequestInput;
   readonly ephemeral: Keypair;

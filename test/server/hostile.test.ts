@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { callRegisterPeer } from '../../src/rpc/client.js';
-import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
+import type { RpcServer } from '../../src/rpc/server.js';
 import { PERMISSION_DENIED_DETAILS } from '../../src/rpc/status.js';
 import type { RegisterRequestInput } from '../../src/protocol/messages.js';
 import { MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
-import { IFACE, asWireResponse, clientRequest, makeWorld, peerTable, setCount, wgKeypair, type World } from './helpers.js';
+import { IFACE, asWireResponse, clientRequest, makeWorld, serveOverLoopback, peerTable, setCount, wgKeypair, type World } from './helpers.js';
 import { rejection } from '../fixtures/errors.js';
 
 const soon = (): number => Date.now() + 10_000;
@@ -24,7 +24,7 @@ describe('hostile requests over loopback gRPC', () => {
 
   before(async () => {
     world = await makeWorld();
-    server = await startRpcServer('127.0.0.1:0', (req, ctx) => world.relay.register(req, ctx), { maxRequestBytes: MAX_REQUEST_BYTES });
+    server = await serveOverLoopback(world);
     base = (await clientRequest(world.P.raw, ['ML-KEM-1024'])).request;
   });
   after(() => server.forceShutdown());

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { requestBytesBound, MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
-import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
+import type { RpcServer } from '../../src/rpc/server.js';
 import * as grpc from '@grpc/grpc-js';
 import { encodeRequest, MULLVAD_COMBINATIONS, negotiateLikeMullvad, sendRaw } from '../fixtures/mullvad-style-client.js';
-import { IFACE, makeWorld, setCount, wgKeypair, type World } from './helpers.js';
+import { IFACE, makeWorld, serveOverLoopback, setCount, wgKeypair, type World } from './helpers.js';
 
 /** The gRPC status name and details a raw call failed with. */
 async function grpcRejection(call: Promise<unknown>): Promise<{ code: string; details: string }> {
@@ -29,7 +29,7 @@ describe('a Mullvad-style client over loopback gRPC', () => {
 
   before(async () => {
     world = await makeWorld();
-    server = await startRpcServer('127.0.0.1:0', (req, ctx) => world.relay.register(req, ctx), { maxRequestBytes: MAX_REQUEST_BYTES });
+    server = await serveOverLoopback(world);
   });
   after(() => server.forceShutdown());
 

@@ -9,11 +9,10 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { status as Status } from '@grpc/grpc-js';
 import { UNDECODABLE_DETAILS } from '../../src/protocol/request.js';
-import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
+import type { RpcServer } from '../../src/rpc/server.js';
 import { registerPeerMethod } from '../../src/rpc/proto.js';
-import { MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
 import { grpcFrame, rawGrpcCall } from '../fixtures/raw-grpc.js';
-import { clientRequest, makeWorld, setCount, type World } from './helpers.js';
+import { clientRequest, makeWorld, serveOverLoopback, setCount, type World } from './helpers.js';
 
 describe('undecodable messages over loopback gRPC', () => {
   let world: World;
@@ -21,7 +20,7 @@ describe('undecodable messages over loopback gRPC', () => {
 
   before(async () => {
     world = await makeWorld();
-    server = await startRpcServer('127.0.0.1:0', (req, ctx) => world.relay.register(req, ctx), { maxRequestBytes: MAX_REQUEST_BYTES });
+    server = await serveOverLoopback(world);
   });
   after(() => server.forceShutdown());
 
