@@ -45,8 +45,8 @@ export class BookKeeper {
    * stays, in memory and on disk, and the next pass re-plans from what `wg` shows.
    * After a successful `apply`, `next` is written without the caller waiting for it: the
    * stored union already records every peer `next` has, so a crash before that write
-   * loses nothing, and registrations are answered one disk write sooner. With nothing to
-   * apply, only `next` is stored, and the caller waits.
+   * loses nothing, and registrations are answered one disk write sooner (`written()`
+   * waits for it). With nothing to apply, only `next` is stored, and the caller waits.
    */
   async commit(next: RelayBook, apply: (() => Promise<void>) | null): Promise<void> {
     if (apply === null) {
@@ -64,6 +64,11 @@ export class BookKeeper {
     }
     this.#book = next;
     void this.saveQuietly();
+  }
+
+  /** Resolves once every write asked for so far has finished (or failed). */
+  async written(): Promise<void> {
+    await this.#writing;
   }
 
   /** Store the current book; the stored version is already safe, so a failure only warns. */
