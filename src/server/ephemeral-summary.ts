@@ -23,19 +23,9 @@ export interface EphemeralCounts {
 
 const NOTHING: ReadonlySet<string> = new Set();
 
-/**
- * Each parent record's addresses as a set, kept as long as the record: a new book keeps
- * the records of the families it did not change, so most sets outlive many books.
- */
-const givenSets = new WeakMap<ParentRecord, ReadonlySet<string>>();
-
-function givenOf(record: ParentRecord): ReadonlySet<string> {
-  let set = givenSets.get(record);
-  if (set === undefined) {
-    set = new Set(record.allowedIps);
-    givenSets.set(record, set);
-  }
-  return set;
+/** A parent record's addresses as the classifier asks about them (a family holds one or two: no set needed). */
+function givenOf(record: ParentRecord): Pick<ReadonlySet<string>, 'has'> {
+  return { has: (ip) => record.allowedIps.includes(ip) };
 }
 
 export class EphemeralSummary {
