@@ -176,6 +176,7 @@ export class Relay {
       const index = await view.refresh();
       const plan = planRecovery(book, index, clock.now());
       await relay.#apply(plan.book, plan.changes);
+      await keeper.written();
       relay.#countEvents(plan.events);
       logger.log('info', {
         event: 'recovered',
@@ -386,7 +387,7 @@ export class Relay {
     const version = this.#setting ? -1 : this.#changes;
     await this.#view.refreshOwnKey();
     const early = handshakesOnly ? await this.#view.readHandshakes() : await this.#view.read();
-    return this.#lock.run(async () => {
+    const events = await this.#lock.run(async (): Promise<readonly PeerEvent[]> => {
       let full = Array.isArray(early);
       let index = this.#changes !== version ? null : Array.isArray(early) ? this.#view.install(early) : this.#view.installHandshakes(early);
       if (index === null) {
@@ -416,6 +417,9 @@ export class Relay {
         return plan.events;
       }
     });
+    // A pass returns with its book stored (outside the lock: registrations need not wait).
+    await this.#keeper.written();
+    return events;
   }
 
   /**
