@@ -58,3 +58,16 @@ test('a pending ephemeral the operator takes over gives its emptied parent nothi
     new Pass(),
   ]);
 });
+
+test('a give-back whose `wg set` fails is still owed at the next pass (the write-ahead book keeps what was lent)', async () => {
+  await replay([
+    new RegisterConcurrently(1, 0, false),
+    new Handshake('ephemeral', 0),
+    new Pass(),
+    new Register(1, 'own', 'parent', 'valid'),
+    new Operator({ kind: 'add-pre-registered', n: 0 }),
+    new ArmSetFault('fail'),
+    new Pass(),
+    new Pass(),
+  ]);
+});

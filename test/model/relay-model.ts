@@ -145,6 +145,14 @@ export class RelayModel {
    * next read, the relay may judge a request by the interface it saw before.
    */
   operatorSincePass = false;
+  /**
+   * Per parent, addresses the operator took off it while they were lent to one of its
+   * ephemerals, before the relay looked again. If the operator then takes that ephemeral
+   * over too, the relay sees exactly what it sees when only the ephemeral was taken over
+   * — where it must give the addresses back — so it may give these back (I4 allows them
+   * while the parent holds them; a pass that leaves the parent without them ends that).
+   */
+  readonly unseen = new Map<string, Set<string>>();
   /** A fault injected into the next `wg set` and not yet consumed. */
   setFault: SetFault | null = null;
   nextAddress = 1;
@@ -263,7 +271,7 @@ async function checkAlways(model: RelayModel, real: RelayWorld): Promise<void> {
     const peer = byKey.get(key);
     assert.ok(peer !== undefined, `I4: operator peer ${model.name(key)} was removed`);
     for (const ip of peer.allowedIps) {
-      if (ips.includes(ip)) continue;
+      if (ips.includes(ip) || model.unseen.get(key)?.has(ip) === true) continue;
       assert.fail(`I4: operator peer ${model.name(key)} holds ${ip}, which the operator never gave it (it has ${ips.join(',') || 'none'})`);
     }
   }
@@ -283,7 +291,7 @@ async function checkAfterPass(model: RelayModel, real: RelayWorld): Promise<void
     if (model.stranded.has(parent) && who.has('(nobody)')) continue;
     assert.equal(who.size, 1, `I2: the addresses of ${model.name(parent)} are split: ${[...who].map((k) => model.name(k)).join(', ')}`);
     const [holder] = [...who] as [string];
-    assert.ok(holder === parent || model.registeredFor.get(holder) === parent, `I2: the addresses of ${model.name(parent)} are held by ${model.name(holder)}`);
+    assert.ok(holder === parent || familyOf(model, holder) === parent, `I2: the addresses of ${model.name(parent)} are held by ${model.name(holder)}`);
   }
   const book = real.relay.book;
   assert.equal(new Set(book.ephemerals.map((e) => e.ephemeral)).size, book.ephemerals.length, 'an ephemeral is recorded once');
@@ -295,6 +303,26 @@ async function checkAfterPass(model: RelayModel, real: RelayWorld): Promise<void
     assert.ok(present.has(record.parent), `I3: ${model.name(p.publicKey)} survives a pass although its parent is gone`);
     assert.ok(stored.ephemerals.some((e) => e.ephemeral === p.publicKey), `I3: ${model.name(p.publicKey)} is not in the stored book`);
   }
+}
+
+/**
+ * The parent whose family `key` belongs to. An orphan is a parent in its own right to the
+ * relay, so an ephemeral registered for one belongs, through it, to the orphan's parent.
+ */
+function familyOf(model: RelayModel, key: string): string | undefined {
+  let parent = model.registeredFor.get(key);
+  for (let hops = 0; parent !== undefined && model.orphans.has(parent) && hops < 64; hops++) parent = model.registeredFor.get(parent);
+  return parent;
+}
+
+/** Whether `key` was registered, directly or through others, for `ancestor`. */
+function descendsFrom(model: RelayModel, key: string, ancestor: string): boolean {
+  let parent = model.registeredFor.get(key);
+  for (let hops = 0; parent !== undefined && hops < 64; hops++) {
+    if (parent === ancestor) return true;
+    parent = model.registeredFor.get(parent);
+  }
+  return false;
 }
 
 /** One watcher pass; it may fail only while an injected fault is pending. */
@@ -310,7 +338,21 @@ async function pass(model: RelayModel, real: RelayWorld): Promise<boolean> {
   model.operatorSincePass = false;
   await checkAlways(model, real);
   await checkAfterPass(model, real);
+  const peers = await real.show();
+  for (const [parent, ips] of model.unseen) {
+    if (!peers.some((p) => p.publicKey === parent && p.allowedIps.some((ip) => ips.has(ip)))) model.unseen.delete(parent);
+  }
   return true;
+}
+
+/** Note the addresses of `parent` that are lent to its ephemerals now, as the operator sets the parent (see RelayModel.unseen). */
+async function noteLent(model: RelayModel, real: RelayWorld, parent: string): Promise<void> {
+  const own = new Set(model.operator.get(parent) ?? []);
+  const lent = (await real.show()).filter((p) => !model.operator.has(p.publicKey) && familyOf(model, p.publicKey) === parent).flatMap((p) => p.allowedIps.filter((ip) => own.has(ip)));
+  if (lent.length === 0) return;
+  const set = model.unseen.get(parent) ?? new Set<string>();
+  for (const ip of lent) set.add(ip);
+  model.unseen.set(parent, set);
 }
 
 // ---------------------------------------------------------------- commands
@@ -561,7 +603,8 @@ export class Operator extends Step {
         const key = candidates[a.n % Math.max(1, candidates.length)];
         if (key === undefined) break;
         const ips = [model.freshAddress()];
-        if (model.orphans.has(key)) strand(model, peers.find((p) => p.publicKey === key)?.allowedIps ?? []);
+        // An orphan is a parent to the relay: setting it overrules its own ephemerals too.
+        if (model.orphans.has(key)) strand(model, peers.filter((p) => p.publicKey === key || descendsFrom(model, p.publicKey, key)).flatMap((p) => p.allowedIps));
         await set([{ publicKey: key, allowedIps: ips }]);
         model.operator.set(key, ips);
         model.names.set(key, `O${model.names.size}=${model.name(key)}`);
@@ -578,6 +621,7 @@ export class Operator extends Step {
         const key = model.parents[a.i % PARENTS]!;
         if (!model.operator.has(key)) break;
         const ips = [model.freshAddress()];
+        await noteLent(model, real, key);
         await set([{ publicKey: key, allowedIps: ips }]);
         model.operator.set(key, ips);
         model.stranded.delete(key);
@@ -590,6 +634,7 @@ export class Operator extends Step {
         const qIps = model.operator.get(model.q);
         if (ips === undefined || ips.length === 0 || qIps === undefined) break;
         const [moved, ...rest] = ips as [string, ...string[]];
+        await noteLent(model, real, key);
         await set([{ publicKey: model.q, allowedIps: [...qIps, moved] }]);
         model.operator.set(key, rest);
         model.operator.set(model.q, [...qIps, moved]);
