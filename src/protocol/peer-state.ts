@@ -522,6 +522,35 @@ export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerVi
   return { book: { parents: keptParents, ephemerals: keptEphemerals }, changes, events };
 }
 
+/**
+ * The book cut into books of at most `size` parents, each with its parents' ephemerals.
+ * planTick plans each family on its own (it reads the interface, never another family),
+ * so the slices' plans joined by `joinPlans` equal the whole book's plan; an ephemeral
+ * whose parent has no record is in no slice, as planTick drops it too. The relay plans
+ * a large book slice by slice and lets requests in between.
+ */
+export function familySlices(book: RelayBook, size: number): RelayBook[] {
+  if (!Number.isInteger(size) || size < 1) throw new PqpskError('INVALID_INPUT', `slice size: expected a whole number ≥ 1, got ${String(size)}`);
+  if (book.parents.length <= size) return [book];
+  const slices: RelayBook[] = [];
+  for (let from = 0; from < book.parents.length; from += size) {
+    const parents = book.parents.slice(from, from + size);
+    const members = new Set(parents.map((p) => p.parent));
+    slices.push({ parents, ephemerals: book.ephemerals.filter((e) => members.has(e.parent)) });
+  }
+  return slices;
+}
+
+/** The plans of `familySlices`' books, in order, as one plan. */
+export function joinPlans(plans: readonly Plan[]): Plan {
+  if (plans.length === 1) return plans[0]!;
+  return {
+    book: { parents: plans.flatMap((p) => p.book.parents), ephemerals: plans.flatMap((p) => p.book.ephemerals) },
+    changes: plans.flatMap((p) => p.changes),
+    events: plans.flatMap((p) => p.events),
+  };
+}
+
 /** Allowed-ips first (the new holder takes them), removals after: never a gap with no route. */
 function sortOps(ops: PeerOp[]): PeerOp[] {
   return [...ops.filter((o) => o.remove !== true), ...ops.filter((o) => o.remove === true)];

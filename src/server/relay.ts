@@ -15,12 +15,15 @@ import type { ReceivedRegisterRequest, RegisterResponseInput } from '../protocol
 import {
   STRICT_AUTH,
   authenticate,
+  familySlices,
+  joinPlans,
   planRecovery,
   planRegistration,
   planTick,
   type AuthPolicy,
   type PeerEvent,
   type PeerOp,
+  type Plan,
   type RelayBook,
   type Timeouts,
 } from '../protocol/peer-state.js';
@@ -47,6 +50,8 @@ export { DEFAULT_POLL, type PollIntervals } from './watcher.js';
 export const REREAD_MS = 1000;
 /** Refusal-budget tokens a source must have regained before it may connect again. */
 export const RECONNECT_TOKENS = 5;
+/** Parents planned per synchronous step of a watcher pass (a few milliseconds each). */
+export const PLAN_SLICE = 1000;
 /** Most registrations one batch carries into one `wg set` (bounds the argv and the lock's hold). */
 export const MAX_BATCH = 64;
 
@@ -399,13 +404,22 @@ export class Relay {
         if (book.parents.length === 0 && book.ephemerals.length === 0) return [];
         const settled = this.#settled;
         if (settled !== undefined && settled.book === book && settled.version === index.version && this.#clock.now() <= settled.until) return [];
-        // The read and the plan are each milliseconds at 10 000 peers: let requests in between.
-        await new Promise((resolve) => setImmediate(resolve));
+        // Reading and planning 10 000 families take tens of milliseconds: plan them a slice
+        // at a time and let requests in between (the lock keeps the book and view still).
         const now = this.#clock.now();
-        const plan = planTick(book, index, now, this.#timeouts);
-        if (plan.changes.length === 0 && plan.events.length === 0 && sameBook(book, plan.book)) {
-          this.#settled = { book, version: index.version, until: this.#summary.of(book, index, now).holdsUntil };
-          return [];
+        const plans: Plan[] = [];
+        for (const slice of familySlices(book, PLAN_SLICE)) {
+          await yieldToRequests();
+          plans.push(planTick(slice, index, now, this.#timeouts));
+        }
+        const plan = joinPlans(plans);
+        if (plan.changes.length === 0 && plan.events.length === 0) {
+          await yieldToRequests();
+          if (sameBook(book, plan.book)) {
+            await yieldToRequests();
+            this.#settled = { book, version: index.version, until: this.#summary.of(book, index, now).holdsUntil };
+            return [];
+          }
         }
         if (!full) {
           index = await this.#view.refresh();
@@ -497,6 +511,10 @@ export class Relay {
     const counts = this.#summary.of(this.#keeper.book, this.#view.index, now);
     return counts.anyPending || now - counts.newestRegisteredAt < this.#poll.freshMs;
   }
+}
+
+function yieldToRequests(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Whether a pass changed nothing worth storing (linear, no serialisation). */
