@@ -5,7 +5,7 @@
  * packet starts in a namespace this file created; PSKs are compared as fingerprints.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -266,7 +266,7 @@ describe('the documented PostUp line under wg-quick, with the relay unreachable'
     const r = await bed.runIn(t.relay.namespace, ['wg', 'set', t.relay.iface, 'peer', pub, 'allowed-ips', '10.64.0.3/32']);
     assert.equal(r.exitCode, 0, r.stderr);
     conf = join(dir, `${iface}.conf`);
-    const postUp = `${process.execPath} ${MAIN_JS} negotiate --interface %i --config-service ${t.relay.gateway}:1337 --watch --background`;
+    const postUp = `${process.execPath} ${MAIN_JS} negotiate --interface %i --config-service ${t.relay.gateway}:1337 --watch --background --log-file ${join(dir, 'watcher.log')}`;
     const body = [
       '[Interface]',
       `PrivateKey = ${Buffer.from(text).toString('latin1')}`,
@@ -296,6 +296,8 @@ describe('the documented PostUp line under wg-quick, with the relay unreachable'
     assert.equal(up.exitCode, 0, up.stderr);
     assert.ok(ms <= 20_000, `wg-quick up took ${ms} ms`);
     assert.match(up.stdout + up.stderr, /watcher running, pid \d+/);
+    const log = await readFile(join(dir, 'watcher.log'), 'utf8');
+    assert.match(log, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z pqpsk: watching ${iface} `, 'm'), `the detached watcher's lines are in --log-file:\n${log}`);
     const ping = await bed.ping(t.client.namespace, t.relay.gateway);
     assert.equal(ping.exitCode, 0, `parent key carries traffic: ${ping.stdout}`);
 

@@ -6,6 +6,7 @@
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { createClientKems, parseKemList } from '../../client/kems.js';
 import { spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { readParentKeys } from '../../client/config-file.js';
 import { InterfaceLock } from '../../client/lock.js';
 import { negotiate, type MssGuard, type RouteDevice, type NegotiateDeps } from '../../client/negotiate.js';
@@ -18,6 +19,7 @@ import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
 import { CONFIG_SERVICE_MSS, clampHostRoute, routeDevice } from '../../wg/route.js';
 import { parseDuration } from '../duration.js';
+import { openLogFile } from '../log-file.js';
 import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import type { NegotiateArgs } from './negotiate.js';
 
@@ -107,7 +109,9 @@ const routeDeviceOf: RouteDevice = (service) => routeDevice(parseService('config
  */
 export async function run(args: NegotiateArgs): Promise<void> {
   let code: number;
-  if (args.background) code = await runBackground(args);
+  if (args['log-file'] !== undefined && !args.background && !args['background-child']) {
+    code = failed(args, new PqpskError('INVALID_INPUT', '--log-file: only with --background (in the foreground the output is already yours)'));
+  } else if (args.background) code = await runBackground(args);
   else if (args.watch) code = await runWatch(args);
   else code = await runOnce(args);
   // End here rather than when the event loop drains: after a call into a dead tunnel
@@ -145,7 +149,9 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
 async function runWatch(args: NegotiateArgs): Promise<number> {
   let lock: InterfaceLock | undefined;
   let watcher: Watcher | undefined;
-  const say = (line: string): void => void process.stderr.write(`pqpsk: ${line}\n`);
+  // In a log file (--background --log-file) nothing else dates the lines.
+  const stamp = args['log-file'] !== undefined && args['background-child'] ? (): string => `${new Date().toISOString()} ` : (): string => '';
+  const say = (line: string): void => void process.stderr.write(`${stamp()}pqpsk: ${line}\n`);
   const report = (message: object): void => {
     if (args['background-child'] && process.send !== undefined) process.send(message);
   };
@@ -207,10 +213,17 @@ async function runBackground(args: NegotiateArgs): Promise<number> {
     hopsFromArgs(args);
     const waitMs = parseDuration('--background-wait', args['background-wait'], 100);
     const argv = process.argv.slice(2).filter((a) => a !== '--background' && !a.startsWith('--background='));
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, '--watch', '--background-child'], {
-      detached: true,
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    });
+    const log = args['log-file'] === undefined ? 'ignore' : openLogFile(args['log-file']);
+    let child;
+    try {
+      child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, '--watch', '--background-child'], {
+        detached: true,
+        stdio: ['ignore', log, log, 'ipc'],
+      });
+    } finally {
+      // The child holds its own copy of the descriptor from here on.
+      if (typeof log === 'number') closeSync(log);
+    }
     const outcome = await new Promise<{ kind: string; ok?: boolean; code?: number; message?: string }>((resolve) => {
       const timer = setTimeout(() => resolve({ kind: 'waiting' }), waitMs);
       child.on('message', (m: { kind: string; ok?: boolean; code?: number; message?: string }) => {

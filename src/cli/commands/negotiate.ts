@@ -46,6 +46,7 @@ export interface NegotiateArgs {
   'config-file'?: string;
   background: boolean;
   'background-wait': string;
+  'log-file'?: string;
   tick: string;
   'background-child': boolean;
 }
@@ -78,6 +79,10 @@ Watching (--watch):
   SIGTERM/SIGINT: exit 0 on the current working key. SIGHUP: rotate now.
   --background: start the watcher detached, return once the first attempt settles (at
   most --background-wait) with exit 0 whatever the relay did: for wg-quick's PostUp.
+  Its output is discarded unless --log-file PATH: then every line it writes, dated, is
+  appended to PATH. The file is opened before the watcher starts, created with mode
+  0600, never through a symlink, and refused (exit 2) if it is not a regular file
+  owned by this user and closed to writes by group and others.
 
 One manager per interface:
   A run holds a lock on the interface (freed by the kernel when it dies); a second run
@@ -121,6 +126,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('config-file', { type: 'string', describe: 'With --watch: wg-quick file holding the parent PrivateKey (default /etc/wireguard/<if>.conf if present)' })
       .option('background', { type: 'boolean', default: false, describe: 'Start the watcher detached; return 0 once the first attempt settles (for PostUp)' })
       .option('background-wait', { type: 'string', default: DEFAULT_BACKGROUND_WAIT, describe: 'With --background: return after this long at most' })
+      .option('log-file', { type: 'string', describe: "With --background: append the watcher's output to this file (created 0600; a symlink is refused)" })
       .option('allow-other-peers', { type: 'boolean', default: false, describe: 'With --peer: switch an interface that has other peers too (their tunnels break)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print each step on stderr' })
