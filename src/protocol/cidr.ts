@@ -61,37 +61,65 @@ export function routeOwner(peers: readonly { readonly publicKey: string; readonl
   return best?.key ?? null;
 }
 
+interface RoutedPeer {
+  readonly publicKey: string;
+  readonly allowedIps: readonly string[];
+}
+
 /**
  * `routeOwner` precomputed for many lookups against one view: host routes (one per
  * client on a relay) go in a map keyed by the address's numeric value, so a lookup is
  * one parse and one map probe; the few wider prefixes are scanned, longest first.
+ * Kept up to date peer by peer (`add`, `remove`), so a change costs what it changes.
+ * Allowed-ips are unique per interface; while a change moves an entry from one peer to
+ * another, whichever order the two are applied in, the entry ends with its new holder.
  */
 export class RouteIndex {
   readonly #hosts = new Map<string, string>();
-  readonly #wide: { readonly cidr: string; readonly key: string; readonly length: number }[] = [];
+  /** Longest prefix first. */
+  #wide: { readonly cidr: string; readonly key: string; readonly length: number }[] = [];
   readonly #entries = new Map<string, string>();
 
-  constructor(peers: readonly { readonly publicKey: string; readonly allowedIps: readonly string[] }[]) {
-    for (const peer of peers) {
-      for (const cidr of peer.allowedIps) {
-        this.#entries.set(cidr, peer.publicKey);
-        const slash = cidr.indexOf('/');
-        const net = parseIp(slash === -1 ? cidr : cidr.slice(0, slash));
-        if (net === null) continue;
-        const bits = net.family === 4 ? 32 : 128;
-        const length = slash === -1 ? bits : Number(cidr.slice(slash + 1));
-        if (length === bits) this.#hosts.set(`${net.family}:${net.value}`, peer.publicKey);
-        else this.#wide.push({ cidr, key: peer.publicKey, length });
+  constructor(peers: readonly RoutedPeer[]) {
+    for (const peer of peers) this.add(peer);
+  }
+
+  /** Route `peer`'s allowed-ips to it. */
+  add(peer: RoutedPeer): void {
+    for (const cidr of peer.allowedIps) {
+      this.#entries.set(cidr, peer.publicKey);
+      const route = routeOf(cidr);
+      if (route === null) continue;
+      if (route.host !== null) {
+        this.#hosts.set(route.host, peer.publicKey);
+      } else {
+        const at = this.#wide.findIndex((w) => w.length < route.length);
+        this.#wide.splice(at < 0 ? this.#wide.length : at, 0, { cidr, key: peer.publicKey, length: route.length });
       }
     }
-    this.#wide.sort((a, b) => b.length - a.length);
+  }
+
+  /** Stop routing `peer`'s allowed-ips (as they were added) to it; entries another peer took since stay. */
+  remove(peer: RoutedPeer): void {
+    let wide = false;
+    for (const cidr of peer.allowedIps) {
+      if (this.#entries.get(cidr) === peer.publicKey) this.#entries.delete(cidr);
+      const route = routeOf(cidr);
+      if (route === null) continue;
+      if (route.host === null) wide = true;
+      else if (this.#hosts.get(route.host) === peer.publicKey) this.#hosts.delete(route.host);
+    }
+    if (wide) {
+      const mine = new Set(peer.allowedIps);
+      this.#wide = this.#wide.filter((w) => w.key !== peer.publicKey || !mine.has(w.cidr));
+    }
   }
 
   /** The key whose allowed-ips route `ip` by longest prefix, or null. */
   owner(ip: string): string | null {
     const addr = parseIp(ip);
     if (addr === null) return null;
-    const host = this.#hosts.get(`${addr.family}:${addr.value}`);
+    const host = this.#hosts.get(hostKey(addr));
     if (host !== undefined) return host;
     for (const w of this.#wide) if (matchParsed(w.cidr, addr) >= 0) return w.key;
     return null;
@@ -101,4 +129,18 @@ export class RouteIndex {
   holderOf(cidr: string): string | null {
     return this.#entries.get(cidr) ?? null;
   }
+}
+
+function hostKey(addr: Parsed): string {
+  return `${addr.family}:${addr.value}`;
+}
+
+/** A CIDR as the index files it: a host route's map key, or a wider prefix's length; null if malformed. */
+function routeOf(cidr: string): { readonly host: string | null; readonly length: number } | null {
+  const slash = cidr.indexOf('/');
+  const net = parseIp(slash === -1 ? cidr : cidr.slice(0, slash));
+  if (net === null) return null;
+  const bits = net.family === 4 ? 32 : 128;
+  const length = slash === -1 ? bits : Number(cidr.slice(slash + 1));
+  return length === bits ? { host: hostKey(net), length } : { host: null, length };
 }

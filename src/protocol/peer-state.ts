@@ -131,13 +131,29 @@ export function classifyEphemeral(
   return holds ? 'live' : 'standby';
 }
 
+/**
+ * The time up to which (inclusive) `classifyEphemeral` gives this record on this peer the
+ * state it gives now, if neither changes: an expiry is the only change time makes.
+ * +∞ when time alone changes nothing any more.
+ */
+export function stateHoldsUntil(record: EphemeralRecord, peer: RelayPeerView | undefined, nowMs: number, timeouts: Timeouts): number {
+  if (peer === undefined) return Number.POSITIVE_INFINITY;
+  const expiry = peer.latestHandshake === 0 ? record.registeredAt + timeouts.pendingMs : peer.latestHandshake * 1000 + timeouts.idleMs;
+  return expiry >= nowMs ? expiry : Number.POSITIVE_INFINITY;
+}
+
 /** Timeouts that never expire anything: for classifications that only ask "live or not". */
 const NEVER: Timeouts = Object.freeze({ pendingMs: Number.POSITIVE_INFINITY, idleMs: Number.POSITIVE_INFINITY });
 
-/** Peers by key and addresses by owner, built once per view and reused by every request. */
+/**
+ * Peers by key and addresses by owner, reused by every request. Kept up to date peer by
+ * peer (`put`, `delete`), so a read of an interface where little changed costs little;
+ * `version` moves on every change, so a caller can tell that nothing did.
+ */
 export class PeerIndex {
   readonly #byKey: Map<string, RelayPeerView>;
   readonly #routes: RouteIndex;
+  #version = 0;
 
   constructor(peers: readonly RelayPeerView[]) {
     this.#byKey = new Map(peers.map((p) => [p.publicKey, p]));
@@ -152,19 +168,48 @@ export class PeerIndex {
     return this.#byKey.size;
   }
 
+  /** Moves on with every `put` or `delete` that changed something. */
+  get version(): number {
+    return this.#version;
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#byKey.keys();
+  }
+
+  /** Add a peer, or replace its line (allowed-ips and handshake). */
+  put(peer: RelayPeerView): void {
+    const old = this.#byKey.get(peer.publicKey);
+    if (old === peer) return;
+    if (old === undefined || !sameList(old.allowedIps, peer.allowedIps)) {
+      if (old !== undefined) this.#routes.remove(old);
+      this.#routes.add(peer);
+    }
+    this.#byKey.set(peer.publicKey, peer);
+    this.#version++;
+  }
+
+  delete(publicKey: string): void {
+    const old = this.#byKey.get(publicKey);
+    if (old === undefined) return;
+    this.#routes.remove(old);
+    this.#byKey.delete(publicKey);
+    this.#version++;
+  }
+
   /**
-   * Note a peer added with no allowed-ips, or removed while holding none: routes do not
-   * change, so a batch of registrations plans each on the one index without rebuilding it.
+   * Note a peer added with no allowed-ips, or removed while holding none: a batch of
+   * registrations plans each on the one index.
    */
   addUnrouted(publicKey: string): void {
-    this.#byKey.set(publicKey, { publicKey, allowedIps: [], latestHandshake: 0 });
+    this.put({ publicKey, allowedIps: [], latestHandshake: 0 });
   }
 
   removeUnrouted(publicKey: string): void {
     if ((this.#byKey.get(publicKey)?.allowedIps.length ?? 0) > 0) {
       throw new PqpskError('INTERNAL', 'peer index: removing a peer that holds addresses needs a rebuild');
     }
-    this.#byKey.delete(publicKey);
+    this.delete(publicKey);
   }
 
   get(key: string): RelayPeerView | undefined {
@@ -184,6 +229,14 @@ export class PeerIndex {
   holderOf(cidr: string): string | null {
     return this.#routes.holderOf(cidr);
   }
+}
+
+/** The same entries in the same order. */
+export function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Rules an operator can relax. */

@@ -15,7 +15,6 @@ import type { ReceivedRegisterRequest, RegisterResponseInput } from '../protocol
 import {
   STRICT_AUTH,
   authenticate,
-  classifyEphemeral,
   planRecovery,
   planRegistration,
   planTick,
@@ -30,6 +29,7 @@ import type { RelayWg, WgPeerChange } from '../wg/types.js';
 import type { BookStore } from './book-store.js';
 import { asClock, type Clock } from './clock.js';
 import { encapsulateAll, type KemProvider } from './encapsulate.js';
+import { EphemeralSummary } from './ephemeral-summary.js';
 import { InterfaceView } from './interface-view.js';
 import { DEFAULT_RATE_LIMIT, DEFAULT_REFUSAL_BUDGET, InflightGate, RateLimiter, type RateLimit } from './limits.js';
 import { SerialQueue } from './serial.js';
@@ -107,6 +107,9 @@ export class Relay {
   readonly #view: InterfaceView;
   readonly #keeper: BookKeeper;
   readonly #watcher: Watcher;
+  readonly #summary: EphemeralSummary;
+  /** The last pass that found nothing to do: until a change or an expiry, planning again would find the same. */
+  #settled: { readonly book: RelayBook; readonly version: number; readonly until: number } | undefined;
   /** Every change of the book or of the interface's peers runs inside this lock. */
   readonly #lock = new SerialQueue();
   /** Registrations waiting for the lock; bounded by the in-flight gate. */
@@ -141,6 +144,7 @@ export class Relay {
     this.#policy = options.allowWideParents === true ? { allowWideParents: true } : STRICT_AUTH;
     this.#view = view;
     this.#keeper = keeper;
+    this.#summary = new EphemeralSummary(this.#timeouts);
     this.#watcher = new Watcher(
       { tick: () => this.tick(), wantsFastPoll: () => this.#wantsFastPoll() },
       clock,
@@ -384,8 +388,14 @@ export class Relay {
       const index = this.#changes === version ? this.#view.install(early) : await this.#view.refresh();
       const book = this.#keeper.book;
       if (book.parents.length === 0 && book.ephemerals.length === 0) return [];
-      const plan = planTick(book, index, this.#clock.now(), this.#timeouts);
-      if (plan.changes.length === 0 && plan.events.length === 0 && sameBook(book, plan.book)) return [];
+      const now = this.#clock.now();
+      const settled = this.#settled;
+      if (settled !== undefined && settled.book === book && settled.version === index.version && now <= settled.until) return [];
+      const plan = planTick(book, index, now, this.#timeouts);
+      if (plan.changes.length === 0 && plan.events.length === 0 && sameBook(book, plan.book)) {
+        this.#settled = { book, version: index.version, until: this.#summary.of(book, index, now).holdsUntil };
+        return [];
+      }
       await this.#apply(plan.book, plan.changes);
       this.#countEvents(plan.events);
       return plan.events;
@@ -447,27 +457,16 @@ export class Relay {
     }
   }
 
-  /** Each recorded ephemeral's state, by the one classifier. */
-  #states(now: number, timeouts: Timeouts): { state: string; registeredAt: number }[] {
-    const book = this.#keeper.book;
-    const index = this.#view.index;
-    const given = new Map(book.parents.map((p) => [p.parent, new Set(p.allowedIps)]));
-    return book.ephemerals.map((e) => ({
-      state: classifyEphemeral(e, index.get(e.ephemeral), given.get(e.parent) ?? new Set(), now, timeouts),
-      registeredAt: e.registeredAt,
-    }));
-  }
-
   #peerCounts(): { live: number; pending: number } {
-    const states = this.#states(this.#clock.now(), this.#timeouts);
-    const live = states.filter((s) => s.state === 'live').length;
-    return { live, pending: states.length - live };
+    const counts = this.#summary.of(this.#keeper.book, this.#view.index, this.#clock.now());
+    return { live: counts.live, pending: counts.notLive };
   }
 
   /** Poll fast while any ephemeral is pending or freshly registered. */
   #wantsFastPoll(): boolean {
     const now = this.#clock.now();
-    return this.#states(now, this.#timeouts).some((s) => s.state === 'pending' || now - s.registeredAt < this.#poll.freshMs);
+    const counts = this.#summary.of(this.#keeper.book, this.#view.index, now);
+    return counts.anyPending || now - counts.newestRegisteredAt < this.#poll.freshMs;
   }
 }
 

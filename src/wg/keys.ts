@@ -86,10 +86,28 @@ export function decodeKeyBase64(label: string, text: Uint8Array): Uint8Array {
 
 /** Public-key text check at the edge: `wg` prints and accepts exactly this form. */
 export function isPublicKeyText(text: string): boolean {
-  // 43 base64 digits carry 258 bits: a canonical 32-byte key leaves the last digit's two
-  // low bits zero, i.e. that digit is one of these 16. (Checked without decoding: the
-  // relay checks every peer key of a `wg show` output.)
-  return text.length === KEY_BASE64_CHARS && /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(text);
+  return text.length === KEY_BASE64_CHARS && isCanonicalKey((i) => text.charCodeAt(i));
+}
+
+/**
+ * `isPublicKeyText` on `bytes[start, end)`, so a parser can check every key of a
+ * `wg show` output before (or without) turning it into a string.
+ */
+export function isPublicKeyBytes(bytes: Uint8Array, start: number, end: number): boolean {
+  return end - start === KEY_BASE64_CHARS && isCanonicalKey((i) => bytes[start + i] ?? -1);
+}
+
+/**
+ * 43 base64 digits and '=': 43 digits carry 258 bits, so a canonical 32-byte key leaves
+ * the last digit's two low bits zero (its value is a multiple of 4). Checked without
+ * decoding: the relay checks every peer key of a `wg show` output.
+ */
+function isCanonicalKey(code: (i: number) => number): boolean {
+  for (let i = 0; i < KEY_BASE64_CHARS - 1; i++) {
+    const c = code(i);
+    if (c < 0 || c > 255 || DECODE[c]! < 0) return false;
+  }
+  return (DECODE[code(KEY_BASE64_CHARS - 2)]! & 3) === 0 && code(KEY_BASE64_CHARS - 1) === PAD;
 }
 
 /** Throws a labelled INVALID_INPUT unless `text` is a WireGuard public key in base64. */

@@ -204,6 +204,31 @@ describe('watcher', () => {
     assert.match(text, /pqpsk_expiries_total\{reason="idle"\} 1/);
   });
 
+  test('passes that find nothing new still expire on the first millisecond past the timeout, and the gauges follow', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    const registeredAt = w.clock.ms;
+    for (let i = 0; i < 5; i++) {
+      w.clock.advance(20_000);
+      assert.deepEqual(await w.relay.tick(), []);
+    }
+    assert.match(w.relay.metrics.render(), /pqpsk_ephemeral_peers\{state="pending"\} 1/);
+    w.clock.ms = registeredAt + 120_000;
+    assert.deepEqual(await w.relay.tick(), []);
+    w.clock.ms += 1;
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['expired-pending']);
+    assert.equal((await peerTable(w.wg))[e1.ephemeral.publicKey], undefined);
+    assert.match(w.relay.metrics.render(), /pqpsk_ephemeral_peers\{state="pending"\} 0/);
+
+    // A handshake seen by a pass is acted on, whatever the passes before it settled.
+    const e2 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    assert.deepEqual(await w.relay.tick(), []);
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e2.ephemeral.publicKey, w.clock.seconds);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['swap']);
+    assert.match(w.relay.metrics.render(), /pqpsk_ephemeral_peers\{state="live"\} 1/);
+  });
+
   test('the polling watcher applies a swap by itself once the ephemeral handshakes', async () => {
     const w = await makeWorld({ poll: { fastMs: 5, idleMs: 50, freshMs: 1000 }, clock: Date.now });
     w.relay.startWatcher();

@@ -1,0 +1,95 @@
+/**
+ * The relay's cached view is updated in place — by each read and by each `wg set` it
+ * carries out — never rebuilt. Driven through random changes of an in-memory interface,
+ * it must always answer as an index built afresh from that interface.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { PeerIndex } from '../../src/protocol/peer-state.js';
+import { InterfaceView } from '../../src/server/interface-view.js';
+import { FakeWgControl } from '../../src/wg/fake.js';
+import type { WgPeerChange } from '../../src/wg/types.js';
+import { seedFromEnv } from '../fuzz/harness.js';
+
+const IFACE = 'pqview0';
+const KEYS = Array.from({ length: 5 }, (_, i) => `${String.fromCharCode(97 + i).repeat(42)}A=`);
+const CIDRS = ['10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/32', '10.0.0.0/28', 'fc00::1/128', 'fc00::/64'];
+const PROBES = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.9', '10.0.1.1', 'fc00::1', 'fc00::7'];
+
+type Step =
+  | { readonly kind: 'set'; readonly changes: WgPeerChange[] }
+  | { readonly kind: 'handshake'; readonly key: number; readonly seconds: number }
+  | { readonly kind: 'read' };
+
+const change: fc.Arbitrary<WgPeerChange> = fc.oneof(
+  fc.record({ publicKey: fc.constantFrom(...KEYS), remove: fc.constant(true) }),
+  fc.record({ publicKey: fc.constantFrom(...KEYS), allowedIps: fc.subarray(CIDRS) }),
+  fc.record({ publicKey: fc.constantFrom(...KEYS) }),
+);
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.record({ kind: fc.constant('set' as const), changes: fc.array(change, { minLength: 1, maxLength: 4 }) }),
+  fc.record({ kind: fc.constant('handshake' as const), key: fc.nat({ max: KEYS.length - 1 }), seconds: fc.constantFrom(0, 1_000, 2_000) }),
+  fc.constant({ kind: 'read' as const }),
+);
+
+async function sameAsInterface(view: InterfaceView, wg: FakeWgControl): Promise<void> {
+  const peers = await wg.peerRoutes(IFACE);
+  const fresh = new PeerIndex(peers);
+  const index = view.index;
+  assert.deepEqual([...index.keys()].sort(), [...fresh.keys()].sort());
+  for (const p of peers) {
+    const mine = index.get(p.publicKey)!;
+    assert.deepEqual([...mine.allowedIps].sort(), [...p.allowedIps].sort(), `allowed-ips of ${p.publicKey.slice(0, 4)}`);
+  }
+  for (const ip of PROBES) assert.equal(index.routeOwner(ip), fresh.routeOwner(ip), `route owner of ${ip}`);
+  for (const cidr of CIDRS) assert.equal(index.holderOf(cidr), fresh.holderOf(cidr), `holder of ${cidr}`);
+}
+
+const seed = seedFromEnv(20_261_128);
+
+test(`interface view: reads and applied \`wg set\`s keep it equal to the interface (seed ${seed})`, async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), async (steps) => {
+      const wg = new FakeWgControl({ record: false });
+      wg.addInterface(IFACE);
+      let now = 5_000_000;
+      const view = new InterfaceView(wg, IFACE, { now: () => now, setTimer: () => () => undefined });
+      await view.refresh();
+      for (const s of steps) {
+        now += 300;
+        if (s.kind === 'set') {
+          await wg.set(IFACE, { peers: s.changes });
+          view.apply(s.changes);
+        } else if (s.kind === 'handshake') {
+          if (!(await wg.peerRoutes(IFACE)).some((p) => p.publicKey === KEYS[s.key])) continue;
+          wg.setLatestHandshake(IFACE, KEYS[s.key]!, s.seconds);
+        } else {
+          await view.refresh();
+          const handshakes = new Map((await wg.peerRoutes(IFACE)).map((p) => [p.publicKey, p.latestHandshake]));
+          for (const [key, seconds] of handshakes) assert.equal(Math.floor(view.index.get(key)!.latestHandshake), seconds);
+        }
+        await sameAsInterface(view, wg);
+      }
+    }),
+    { seed, numRuns: 200 },
+  );
+});
+
+test('interface view: a second read of an unchanged interface leaves the index as it was', async () => {
+  const wg = new FakeWgControl({ record: false });
+  wg.addInterface(IFACE);
+  await wg.set(IFACE, { peers: [{ publicKey: KEYS[0]!, allowedIps: ['10.0.0.1/32'] }, { publicKey: KEYS[1]! }] });
+  wg.setLatestHandshake(IFACE, KEYS[0]!, 1_000);
+  let now = 1_000_400;
+  const view = new InterfaceView(wg, IFACE, { now: () => now, setTimer: () => () => undefined });
+  await view.refresh();
+  const version = view.index.version;
+  const entry = view.index.get(KEYS[0]!);
+  now += 250;
+  await view.refresh();
+  assert.equal(view.index.version, version);
+  assert.equal(view.index.get(KEYS[0]!), entry);
+  assert.equal(view.index.get(KEYS[0]!)!.latestHandshake, 1_000.4);
+});
