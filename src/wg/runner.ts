@@ -5,11 +5,11 @@
  * message embeds the child's stdout and stderr.
  */
 import { basename } from 'node:path';
-import { execa } from 'execa';
 import { PqpskError } from '../errors.js';
 import { describeCommand, type WgCommand } from './argv.js';
 import { classifyFailure, WgError } from './errors.js';
 import { encodeKeyBase64 } from './keys.js';
+import { inProcessLauncher, type Launcher } from './launcher.js';
 import { SecretChannel } from './secret-channel.js';
 
 /** Where and how `wg` runs. */
@@ -20,6 +20,8 @@ export interface WgRunnerOptions {
   readonly wgPath?: string;
   /** Kill `wg` after this long (default 10 s); a hung `wg` becomes a TIMEOUT error. */
   readonly timeoutMs?: number;
+  /** What starts the process (default: this process spawns it; a relay passes a WgSpawner). */
+  readonly launcher?: Launcher;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -41,7 +43,7 @@ export async function runWg(
   const channel = await SecretChannel.open();
   try {
     const command = build(channel.dir);
-    await channel.makeFifos(command.secrets.map((s) => s.path));
+    await channel.makeFifos(command.secrets.map((s) => s.path), options.launcher ?? inProcessLauncher);
     return await execute(command, iface, options, channel);
   } finally {
     await channel.close();
@@ -62,43 +64,45 @@ async function execute(
       : ['ip', ['netns', 'exec', options.netns, wg, ...command.argv], ['ip', 'netns', 'exec', options.netns, 'wg']];
   const shown = describeCommand(command.display, displayPrefix);
 
-  const child = execa(file, args, {
-    reject: false,
-    stdin: 'ignore',
-    encoding: 'buffer',
-    stripFinalNewline: false,
-    timeout: timeoutMs,
-    forceKillAfterDelay: 1000,
-    maxBuffer: 64 * 1024 * 1024,
-    // wg's messages come from strerror(); fix the locale so classifyFailure can read them.
-    env: { LC_ALL: 'C' },
-  });
+  // wg's messages come from strerror(); fix the locale so classifyFailure can read them.
+  const child = (options.launcher ?? inProcessLauncher).launch(file, args, { timeoutMs, env: { LC_ALL: 'C' } });
   let exited = false;
-  const exitedPromise = child.then(
-    () => {
-      exited = true;
-    },
-    () => {
-      exited = true;
-    },
-  );
-
-  const feeds = command.secrets.map((slot) => {
-    const text = encodeKeyBase64(slot.label, slot.key, true);
-    return channel!.feed(slot.path, text, () => exited, () => child.kill('SIGKILL')).catch((err: unknown) => {
-      child.kill('SIGKILL');
-      throw err;
-    });
+  const exitedPromise = child.done.then(() => {
+    exited = true;
   });
 
-  const result = await child;
+  // `wg` opens its key files one after another, in argv order, so the FIFOs are fed in
+  // that order: each feeder starts polling only once the one before it was read, and so
+  // finds its reader at once instead of backing off while `wg` is busy with the others.
+  const feeds: Promise<'delivered' | 'abandoned'>[] = [];
+  let previous: Promise<'delivered' | 'abandoned'> = Promise.resolve('delivered');
+  for (const slot of command.secrets) {
+    const text = encodeKeyBase64(slot.label, slot.key, true);
+    const after = previous;
+    const fed = (async (): Promise<'delivered' | 'abandoned'> => {
+      try {
+        if ((await after.catch(() => 'abandoned' as const)) === 'abandoned') return 'abandoned';
+        return await channel!.feed(slot.path, text, () => exited, () => child.kill());
+      } catch (err) {
+        child.kill();
+        throw err;
+      } finally {
+        text.fill(0);
+      }
+    })();
+    feeds.push(fed);
+    previous = fed;
+  }
+
+  const result = await child.done;
   await exitedPromise;
   const fed = await Promise.allSettled(feeds);
-  const stdout = toBytes(result.stdout);
-  const stderrBytes = toBytes(result.stderr);
+  const stdout = result.stdout;
+  const stderrBytes = result.stderr;
+  const failed = result.spawnCode !== null || result.timedOut || result.exitCode !== 0;
 
   const broken = fed.find((f): f is PromiseRejectedResult => f.status === 'rejected');
-  if (result.failed || broken !== undefined) {
+  if (failed || broken !== undefined) {
     stdout.fill(0);
     const stderr = new TextDecoder().decode(stderrBytes);
     stderrBytes.fill(0);
@@ -109,11 +113,11 @@ async function execute(
       iface,
       command: shown,
       program: file === wg && basename(wg) === 'wg' ? 'wg' : basename(file),
-      exitCode: typeof result.exitCode === 'number' ? result.exitCode : null,
-      signal: typeof result.signal === 'string' ? result.signal : null,
-      timedOut: result.timedOut === true,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      timedOut: result.timedOut,
       timeoutMs,
-      spawnCode: result.exitCode === undefined && typeof result.code === 'string' ? result.code : null,
+      spawnCode: result.spawnCode,
       stderr,
     });
   }
@@ -123,8 +127,4 @@ async function execute(
     throw new WgError('WG_FAILURE', '`wg` exited without reading a key from the secret channel', shown, 0);
   }
   return stdout;
-}
-
-function toBytes(value: unknown): Uint8Array {
-  return value instanceof Uint8Array ? value : new Uint8Array(0);
 }

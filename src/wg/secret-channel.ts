@@ -13,7 +13,8 @@
  *   under a root-owned runtime directory (`runtimeBase`), one numbered subdirectory per
  *   `wg set` holding one FIFO per secret (mode 0600), removed as soon as `wg` has exited;
  * - the writer opens the FIFO with O_WRONLY|O_NONBLOCK, which fails with ENXIO while no
- *   reader has it open, and retries with a short back-off. So the writer never blocks a
+ *   reader has it open, and retries with a short back-off (the runner feeds a command's
+ *   FIFOs in the order `wg` reads them, so each is tried only once its turn has come). So the writer never blocks a
  *   libuv thread, and it gives up as soon as `wg` exits without opening the FIFO (bad
  *   arguments, missing interface): nothing hangs;
  * - a key is 45 bytes (base64 + newline), far below PIPE_BUF, so one write is atomic and
@@ -28,8 +29,8 @@ import { rmSync } from 'node:fs';
 import { chmod, lstat, mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { PqpskError } from '../errors.js';
+import type { Launcher } from './launcher.js';
 
 /**
  * Where FIFO directories live: `$PQPSK_RUNTIME_DIR` when set (tests give each run its
@@ -78,12 +79,12 @@ export class SecretChannel {
     return new SecretChannel(dir);
   }
 
-  /** Creates the FIFOs (mode 0600). `mkfifo` is spawned because Node cannot mkfifo(3). */
-  async makeFifos(paths: readonly string[]): Promise<void> {
+  /** Creates the FIFOs (mode 0600). `mkfifo` is run because Node cannot mkfifo(3). */
+  async makeFifos(paths: readonly string[], launcher: Launcher): Promise<void> {
     if (paths.length === 0) return;
-    const r = await execa('mkfifo', ['-m', '600', '--', ...paths], { reject: false, stdin: 'ignore', timeout: 5000 });
-    if (r.failed) {
-      const reason = r.code === 'ENOENT' ? 'the `mkfifo` program was not found on PATH' : 'could not create the secret-channel FIFO';
+    const r = await launcher.launch('mkfifo', ['-m', '600', '--', ...paths], { timeoutMs: 5000, env: {} }).done;
+    if (r.spawnCode !== null || r.timedOut || r.exitCode !== 0) {
+      const reason = r.spawnCode === 'ENOENT' ? 'the `mkfifo` program was not found on PATH' : 'could not create the secret-channel FIFO';
       throw new PqpskError('SETUP', reason);
     }
   }
@@ -95,16 +96,14 @@ export class SecretChannel {
    */
   async feed(path: string, text: Uint8Array, readerGone: () => boolean, killReader: () => void): Promise<'delivered' | 'abandoned'> {
     try {
-      let delay = 1;
-      for (;;) {
+      for (let attempt = 0; ; attempt++) {
         if (readerGone()) return 'abandoned';
         let handle;
         try {
           handle = await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw channelError();
-          await sleep(delay);
-          delay = Math.min(delay * 2, 20);
+          await pause(attempt);
           continue;
         }
         try {
@@ -137,6 +136,16 @@ function channelError(): PqpskError {
   return new PqpskError('WG_FAILURE', 'could not write a key into the secret channel');
 }
 
-function sleep(ms: number): Promise<void> {
+/**
+ * How long to wait before trying a FIFO again. A reader that is already running (`wg`
+ * moving on to its next key file) opens within microseconds, so the first tries only
+ * yield to the event loop; a reader still starting up takes milliseconds, so the wait
+ * then grows, to at most 20 ms.
+ */
+function pause(attempt: number): Promise<void> {
+  if (attempt < FAST_TRIES) return new Promise((resolve) => setImmediate(resolve));
+  const ms = Math.min(2 ** (attempt - FAST_TRIES), 20);
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+const FAST_TRIES = 8;

@@ -27,6 +27,7 @@ import { startRelayService, type RelayService } from '../../server/service.js';
 import { FakeWgControl } from '../../wg/fake.js';
 import { generatePrivateKey, publicKeyToText } from '../../wg/keys.js';
 import { RealWgControl } from '../../wg/real.js';
+import { WgSpawner } from '../../wg/spawner.js';
 import type { RelayWg, WgPeerChange } from '../../wg/types.js';
 import { sourceAddress } from './source-address.js';
 
@@ -128,7 +129,7 @@ async function standIn(fake: FakeWgControl, iface: string): Promise<RelayWg> {
   const file = join(dir, 'state.json');
   writeFileSync(file, JSON.stringify({ publicKey: await fake.publicKey(iface), privateKey: null, peers: routes.map((p) => ({ ...p, psk: null })) }));
   process.env['FAKE_WG_STATE'] = file;
-  return new RealWgControl({ wgPath: STAND_IN });
+  return new RealWgControl({ wgPath: STAND_IN, launcher: new WgSpawner() });
 }
 
 /** Seed the interface (memory mode), then start the relay; `startMs` times the relay's start alone. */
@@ -145,7 +146,7 @@ async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<
     wg = fake;
     if (request.mode === 'standin') wg = await standIn(fake, request.iface);
   } else {
-    wg = new RealWgControl();
+    wg = new RealWgControl({ launcher: new WgSpawner() });
   }
   const t0 = performance.now();
   const service = await startRelayService({

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { FileBookStore } from '../../server/book-store.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.js';
 import { RealWgControl } from '../../wg/real.js';
+import { WgSpawner } from '../../wg/spawner.js';
 import { measureRawHqc } from '../harness/raw-hqc.js';
 import { measureRelay, type RelayBenchOptions, type RelayBreakdown, type RelayCpu } from '../harness/relay-load.js';
 import { f0, f1 } from '../harness/stats.js';
@@ -106,8 +107,10 @@ async function realRows(ctx: BenchContext, rows: ThroughputRow[]): Promise<Throu
     return { measured: false, reason: `could not start wireguard-go: ${reasonOf(err)}` };
   }
   const bookDir = await mkdtemp(join(tmpdir(), 'pqpsk-bench-book-'));
+  // As `pqpsk server` runs it: every `wg` command started by the helper process.
+  const spawner = new WgSpawner();
   try {
-    const wg = new RealWgControl();
+    const wg = new RealWgControl({ launcher: spawner });
     const parent = publicKeyOf(generatePrivateKey());
     await wg.set(iface, { peers: [{ publicKey: publicKeyToText(parent), allowedIps: ['127.0.0.1/32'] }] });
     for (const clients of ctx.plan.realClients) {
@@ -120,6 +123,7 @@ async function realRows(ctx: BenchContext, rows: ThroughputRow[]): Promise<Throu
     ctx.say(reason);
     return { measured: false, reason };
   } finally {
+    spawner.close();
     await rm(bookDir, { recursive: true, force: true });
   }
 }

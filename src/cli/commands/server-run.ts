@@ -13,12 +13,16 @@ import { levelFilter, type Logger } from '../../server/log.js';
 import { startRelayService } from '../../server/service.js';
 import { readNftRuleset, rulesetGuardsService } from '../../wg/nft.js';
 import { RealWgControl } from '../../wg/real.js';
+import { WgSpawner } from '../../wg/spawner.js';
 import { EXIT_GAVE_UP, EXIT_OK, exitCodeFor } from '../exit-codes.js';
 import type { ServerArgs } from './server.js';
 
 /** Start the relay as the arguments say; returns only by exiting the process. */
 export async function run(argv: ServerArgs): Promise<void> {
   const logger = levelFilter(argv['log-level'], stdoutLogger());
+  // Every `wg` command is started by a small helper process: forking the relay itself
+  // would stall its event loop for milliseconds per command.
+  const spawner = new WgSpawner();
   let service;
   try {
     const maxInflight = argv['max-inflight'];
@@ -41,7 +45,7 @@ export async function run(argv: ServerArgs): Promise<void> {
       iface: argv.interface,
       listen,
       ...(metrics === undefined ? {} : { metrics }),
-      wg: new RealWgControl(),
+      wg: new RealWgControl({ launcher: spawner }),
       store: new FileBookStore(argv['state-dir'], argv.interface),
       logger,
       ephemeralTtlMs,
@@ -74,6 +78,7 @@ export async function run(argv: ServerArgs): Promise<void> {
   } catch (err) {
     fail(err);
   }
+  spawner.close();
   process.exit(EXIT_OK);
 }
 
