@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
+import { inProcessLauncher } from '../../src/wg/launcher.js';
 import { SecretChannel } from '../../src/wg/secret-channel.js';
 
 const runtime = mkdtempSync(join(tmpdir(), 'pqpsk-secret-channel-test-'));
@@ -42,7 +43,7 @@ async function withReader(body: (channel: SecretChannel, path: string, reader: n
   const channel = await SecretChannel.open();
   try {
     const path = join(channel.dir, '0');
-    await channel.makeFifos([path]);
+    await channel.makeFifos([path], inProcessLauncher);
     const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       await body(channel, path, reader);
