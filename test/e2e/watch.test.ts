@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { MAIN_JS, buildMultihop, buildSingleHop, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
 import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
-import { alive, currentKey, waitGone } from './helpers.js';
+import { alive, currentKey, waitGone, writeParentConfig } from './helpers.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const skip = e2eSkip();
@@ -60,13 +60,8 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     bed = built.bed;
     t = built.topology;
     server = await startRelayServer(bed, t.relay, dir);
-    // The bed's parent key as a wg-quick file would hold it (a throwaway test key).
-    const key = await bed.wg(t.client.namespace).readPrivateKey(t.client.iface);
-    const text = encodeKeyBase64('test parent key', key);
-    key.fill(0);
     configFile = join(dir, `${t.client.iface}.conf`);
-    await writeFile(configFile, Buffer.concat([Buffer.from('[Interface]\nPrivateKey = '), text, Buffer.from('\n')]), { mode: 0o600 });
-    text.fill(0);
+    await writeParentConfig(bed, t.client.namespace, t.client.iface, configFile);
   });
   after(async () => {
     await watcher?.stop('SIGKILL');
@@ -170,7 +165,7 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     const key = await currentKey(bed, t.client.namespace, t.client.iface);
     await relayForgets(key);
     const started = Date.now();
-    const run = await runNegotiate(bed, t.client.namespace, [...base(), '--max-attempts', '1', '--timeout-scale', '0.25'], 60_000);
+    const run = await runNegotiate(bed, t.client.namespace, [...base(), '--config-file', configFile, '--max-attempts', '1', '--timeout-scale', '0.25'], 60_000);
     const ms = Date.now() - started;
     assert.equal(run.exitCode, 1, `exit ${run.exitCode} after ${ms} ms: ${run.stderr}`);
     assert.match(run.stderr, /gave up after 1 attempt/);

@@ -15,7 +15,6 @@ import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
 import { interfaceExists, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
-import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
 import { CONFIG_SERVICE_MSS, clampHostRoute, routeDevice } from '../../wg/route.js';
 import { parseDuration } from '../duration.js';
@@ -131,8 +130,9 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
     const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
     const maxTotalMs = parseDuration('--max-time', args['max-time'], 100);
     lock = await InterfaceLock.acquire(hops.map((h) => h.iface), () => ({ pid: process.pid, mode: 'negotiate' }));
+    const parentKeys = await parentKeysFor(args, hops);
     const report = await negotiate(
-      { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs },
+      { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs, parentKeys },
       { ...clientDeps(args), kems },
     );
     if (args.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
@@ -162,14 +162,9 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
     const rotateMs = args.rotate === 'off' ? null : parseDuration('--rotate', args.rotate, 1000);
     const tickMs = parseDuration('--tick', args.tick, 100);
     const policy = checkPolicy({ ...DEFAULT_POLICY, rotateMs });
-    const explicit = new Map<string, string>();
-    if (args['config-file'] !== undefined) {
-      if (hops.length !== 1) throw new PqpskError('INVALID_INPUT', '--config-file: single hop only (multihop reads /etc/wireguard/<if>.conf)');
-      explicit.set(hops[0]!.iface, args['config-file']);
-    }
     const ifaces = hops.map((h) => h.iface);
     lock = await InterfaceLock.acquire(ifaces, () => ({ pid: process.pid, mode: 'watch', status: watcher?.status() ?? null }));
-    const parentKeys = await readParentKeys(ifaces, explicit);
+    const parentKeys = await parentKeysFor(args, hops);
     watcher = await Watcher.open(
       { hops, policy, timeoutScale: args['timeout-scale'], verifyTimeoutMs, tickMs, probeTimeoutMs: PROBE_TIMEOUT_MS, parentKeys },
       {
@@ -261,13 +256,22 @@ async function runBackground(args: NegotiateArgs): Promise<number> {
   }
 }
 
+/** The parent keys from --config-file, or from wg-quick's file for each interface that has one. */
+async function parentKeysFor(args: NegotiateArgs, hops: readonly HopSpec[]): Promise<Map<string, Uint8Array>> {
+  const explicit = new Map<string, string>();
+  if (args['config-file'] !== undefined) {
+    if (hops.length !== 1) throw new PqpskError('INVALID_INPUT', '--config-file: single hop only (multihop reads /etc/wireguard/<if>.conf)');
+    explicit.set(hops[0]!.iface, args['config-file']);
+  }
+  return readParentKeys(hops.map((h) => h.iface), explicit);
+}
+
 /** How long a watcher's probe waits for an answer through the tunnel. */
 const PROBE_TIMEOUT_MS = 2_000;
 
 function clientDeps(args: NegotiateArgs): Omit<NegotiateDeps, 'kems'> {
   return {
     wg: new RealWgControl(),
-    readPresharedKey: (iface, peer) => readPresharedKey(iface, peer),
     mssGuard: mssGuardFor(args['mss-clamp']),
     routeDevice: routeDeviceOf,
     ...(args['hold-after-switch'] > 0 ? { holdAfterSwitchMs: args['hold-after-switch'] } : {}),
