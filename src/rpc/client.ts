@@ -28,6 +28,10 @@ export async function callRegisterPeer(target: string, request: RegisterRequestI
     'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
     'grpc.enable_retries': 0,
     'grpc.service_config_disable_resolution': 1,
+    // grpc-js otherwise shares one connection among all channels to the same target in a
+    // process, so concurrent calls would queue behind the relay's per-connection stream
+    // limit; every call gets its own connection, as a separate client would.
+    'grpc.use_local_subchannel_pool': 1,
   });
   try {
     return await new Promise<WireRegisterResponse>((resolve, reject) => {
