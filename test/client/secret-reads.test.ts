@@ -23,7 +23,7 @@ import { FakeWgControl } from '../../src/wg/fake.js';
 import { RealWgControl } from '../../src/wg/real.js';
 import type { WgControl, WgInterfaceState, WgPeerChange } from '../../src/wg/types.js';
 import { FAKE_WG, fakeWgLog } from '../fixtures/recording-wg.js';
-import { clientInterface, SimNetwork, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
+import { clientInterface, SimNetwork, simWatchDeps, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
 
 const log = fakeWgLog('pqpsk-client-secret-reads');
 const stateDir = mkdtempSync(join(tmpdir(), 'pqpsk-client-secret-reads-'));
@@ -140,19 +140,9 @@ test('one-shot, a re-run that rolls back, a rotating watcher and status: no dump
     let rotations = 0;
     const watcher: Watcher = await Watcher.open(
       { hops: [hop(good)], policy: { ...DEFAULT_POLICY, rotateMs: 600_000 }, timeoutScale: 1, verifyTimeoutMs: 1500, tickMs: 2000, probeTimeoutMs: 2000 },
-      {
-        wg,
-        kems,
-        probe: net,
-        clock: net.clock,
-        traffic: async () => ({ rx: 0, tx: 0 }),
-        answers: async () => true,
-        exists: () => true,
-        random: () => 0.5,
-        log: (line) => {
-          if (line.startsWith('rotated: ') && ++rotations === 2) watcher.stop();
-        },
-      },
+      simWatchDeps(wg, kems, net, (line) => {
+        if (line.startsWith('rotated: ') && ++rotations === 2) watcher.stop();
+      }),
     );
     try {
       await watcher.run();

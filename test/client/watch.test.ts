@@ -9,7 +9,7 @@ import { Watcher } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import type { Kem } from '../../src/kem/types.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
-import { clientInterface, SimNetwork, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
+import { clientInterface, SimNetwork, simWatchDeps, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
 
 let kems: Kem[];
 let relay: TestRelay;
@@ -40,22 +40,18 @@ test('first switch, a rotation each period, SIGHUP rotates at once, stop leaves 
       tickMs: 2000,
       probeTimeoutMs: 2000,
     },
-    {
+    simWatchDeps(
       wg,
       kems,
-      probe: net,
-      clock,
-      traffic: async () => ({ rx: 0, tx: 0 }),
-      answers: async () => true,
-      exists: () => present,
-      random: () => 0.5,
-      log: (line) => {
+      net,
+      (line) => {
         seen.push({ line, at: clock.now() });
         const rotations = seen.filter((s) => s.line.startsWith('rotated: ')).length;
         if (line.startsWith('rotated: ') && rotations === 2) watcher?.rotateNow();
         if (line.startsWith('rotated: ') && rotations === 3) present = false;
       },
-    },
+      { exists: () => present },
+    ),
   );
   const registrationsBefore = relay.registrations.length;
   await watcher.run();
@@ -97,20 +93,10 @@ test('started on a PSK an earlier run set (never read back): a failed first swit
       probeTimeoutMs: 2000,
       parentKeys: new Map([['wg0', Uint8Array.from(parent.privateKey)]]),
     },
-    {
-      wg,
-      kems,
-      probe: net,
-      clock: net.clock,
-      traffic: async () => ({ rx: 0, tx: 0 }),
-      answers: async () => true,
-      exists: () => true,
-      random: () => 0.5,
-      log: (line) => {
-        lines.push(line);
-        if (/^(switched|rotated): /.test(line)) watcher?.stop();
-      },
-    },
+    simWatchDeps(wg, kems, net, (line) => {
+      lines.push(line);
+      if (/^(switched|rotated): /.test(line)) watcher?.stop();
+    }),
   );
   assert.equal(watcher.status().onEphemeral, true, 'the watcher knows it starts on an ephemeral key');
   await watcher.run();
