@@ -176,6 +176,7 @@ export class Relay {
       const index = await view.refresh();
       const plan = planRecovery(book, index, clock.now());
       await relay.#apply(plan.book, plan.changes);
+      await keeper.written();
       relay.#countEvents(plan.events);
       logger.log('info', {
         event: 'recovered',
@@ -384,7 +385,7 @@ export class Relay {
     const version = this.#setting ? -1 : this.#changes;
     await this.#view.refreshOwnKey();
     const early = await this.#view.read();
-    return this.#lock.run(async () => {
+    const events = await this.#lock.run(async (): Promise<readonly PeerEvent[]> => {
       const index = this.#changes === version ? this.#view.install(early) : await this.#view.refresh();
       const book = this.#keeper.book;
       if (book.parents.length === 0 && book.ephemerals.length === 0) return [];
@@ -400,6 +401,9 @@ export class Relay {
       this.#countEvents(plan.events);
       return plan.events;
     });
+    // A pass returns with its book stored (outside the lock: registrations need not wait).
+    await this.#keeper.written();
+    return events;
   }
 
   /** Start polling latest handshakes (fast while a registration is fresh, slow when idle). */
