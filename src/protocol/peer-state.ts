@@ -13,7 +13,16 @@
  * The operator is authoritative: the family's addresses are re-read from the interface
  * on every pass (an address the operator added stays, one they gave to someone else is
  * never taken back), and an ephemeral that holds an address the relay never gave it is
- * the operator's peer now: it is forgotten, never removed or rewired.
+ * the operator's peer now: it is forgotten, never removed or rewired. A parent that holds
+ * addresses while one of its ephemerals holds the family's has been set by the operator
+ * (the relay never leaves both holding): it keeps exactly what they gave it, and the
+ * ephemerals holding the old addresses go with those addresses.
+ *
+ * The book is a claim, not proof: after a restart the relay acts on a recorded ephemeral
+ * only where the interface shows the shape of one it made — holding the family's
+ * addresses, or holding nothing and never handshaken. A recorded key that holds nothing
+ * but has handshaken may as well be an operator's peer whose addresses went elsewhere:
+ * it is forgotten, never removed.
  */
 import { PqpskError } from '../errors.js';
 import { RouteIndex } from './cidr.js';
@@ -35,7 +44,12 @@ export interface EphemeralRecord {
 
 export interface ParentRecord {
   readonly parent: string;
-  /** The family's addresses as last seen on the interface (whoever held them). */
+  /**
+   * The addresses the relay has lent to the family's ephemerals (the parent's, moved onto
+   * the live one), as last seen; empty while the parent holds them itself. An ephemeral
+   * holding anything else was given it by someone else, and only these may ever go back
+   * to the parent.
+   */
   readonly allowedIps: readonly string[];
 }
 
@@ -71,8 +85,13 @@ export type PeerEventKind =
   | 'parent-gone'
   /** Removed from the interface by someone else. */
   | 'vanished'
-  /** Holds addresses the relay never gave it: the operator's peer now, forgotten and left alone. */
+  /**
+   * Holds addresses the relay never gave it (the operator's peer now), or, after a
+   * restart, nothing to tell it from an operator's peer: forgotten and left alone.
+   */
   | 'released'
+  /** The operator set the parent's allowed-ips while this ephemeral held the family's: removed. */
+  | 'overruled'
   /** Found at start-up not holding the parent's allowed-ips. */
   | 'recovered';
 
@@ -116,7 +135,7 @@ export type EphemeralState = 'pending' | 'live' | 'standby' | 'expired-pending' 
 export function classifyEphemeral(
   record: EphemeralRecord,
   peer: RelayPeerView | undefined,
-  given: ReadonlySet<string>,
+  given: Pick<ReadonlySet<string>, 'has'>,
   nowMs: number,
   timeouts: Timeouts,
 ): EphemeralState {
@@ -328,12 +347,12 @@ export function planRegistration(
     throw new PqpskError('INVALID_INPUT', 'wg_ephemeral_peer_pubkey: already a peer of this relay');
   }
   const old = book.parents.find((p) => p.parent === parent);
-  const given = new Set(old?.allowedIps ?? parentPeer.allowedIps);
+  const given = new Set(old?.allowedIps ?? []);
   const mine = book.ephemerals.filter((e) => e.parent === parent);
   const states = new Map(mine.map((e) => [e.ephemeral, classifyEphemeral(e, index.get(e.ephemeral), given, nowMs, NEVER)]));
   const replaced = mine.filter((e) => states.get(e.ephemeral) === 'pending' || states.get(e.ephemeral) === 'standby');
   const dropped = new Set(mine.filter((e) => states.get(e.ephemeral) !== 'live').map((e) => e.ephemeral));
-  const record: ParentRecord = { parent, allowedIps: familyAddresses(parentPeer, mine, index, states, old, false) };
+  const record: ParentRecord = { parent, allowedIps: [...lentAddresses(mine, index, states)] };
   const parents = [...book.parents.filter((p) => p.parent !== parent), record];
   const ephemerals = [...book.ephemerals.filter((e) => !dropped.has(e.ephemeral)), { ephemeral, parent, registeredAt: nowMs }];
   const events: PeerEvent[] = replaced.map((e) => ({ kind: 'replaced', parent, ephemeral: e.ephemeral }));
@@ -363,18 +382,42 @@ function familyAddresses(
   record: ParentRecord | undefined,
   holderVanished: boolean,
 ): string[] {
-  const family = new Set(parentPeer.allowedIps);
-  for (const e of own) {
-    const state = states.get(e.ephemeral);
-    if (state === 'foreign' || state === 'vanished') continue;
-    for (const ip of index.get(e.ephemeral)?.allowedIps ?? []) family.add(ip);
-  }
+  const family = new Set([...parentPeer.allowedIps, ...lentAddresses(own, index, states)]);
   // Only when the parent holds nothing: a parent with addresses of its own is the
   // operator's to manage, and what they dropped from it stays dropped.
   if (holderVanished && record !== undefined && parentPeer.allowedIps.length === 0) {
     for (const ip of record.allowedIps) if (index.holderOf(ip) === null) family.add(ip);
   }
   return [...family];
+}
+
+/** What the family's ephemerals that are still the relay's hold now: what it has lent them. */
+function lentAddresses(own: readonly EphemeralRecord[], index: PeerIndex, states: ReadonlyMap<string, EphemeralState>): Set<string> {
+  const lent = new Set<string>();
+  for (const e of own) {
+    const state = states.get(e.ephemeral);
+    if (state === 'foreign' || state === 'vanished') continue;
+    for (const ip of index.get(e.ephemeral)?.allowedIps ?? []) lent.add(ip);
+  }
+  return lent;
+}
+
+function holdsAny(index: PeerIndex, key: string): boolean {
+  return (index.get(key)?.allowedIps.length ?? 0) > 0;
+}
+
+/**
+ * Whether the operator set the parent's allowed-ips while the family's addresses were on
+ * one of its ephemerals: the relay's own moves never leave both holding (one `wg set`
+ * gives the live member everything), so the parent's list is the operator's new one, and
+ * what the ephemeral holds is what they took away. The parent must not get it back.
+ */
+function parentOverruled(parentPeer: RelayPeerView, own: readonly EphemeralRecord[], index: PeerIndex, states: ReadonlyMap<string, EphemeralState>): boolean {
+  if (parentPeer.allowedIps.length === 0) return false;
+  return own.some((e) => {
+    const state = states.get(e.ephemeral);
+    return state !== 'foreign' && state !== 'vanished' && holdsAny(index, e.ephemeral);
+  });
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -436,12 +479,14 @@ export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerVi
         alive.push(e);
       }
     }
-    const family = familyAddresses(parentPeer, own, index, states, record, holderVanished);
+    const overruled = parentOverruled(parentPeer, own, index, states);
+    const family = overruled ? [...parentPeer.allowedIps] : familyAddresses(parentPeer, own, index, states, record, holderVanished);
 
-    // The live one: the latest handshake wins; on a tie the newest registration does.
+    // The live one: the latest handshake wins; on a tie the newest registration does. An
+    // overruled parent is live: what the operator gave it stays where they put it.
     let live = parent;
     let liveHandshake = parentPeer.latestHandshake;
-    for (const e of alive) {
+    for (const e of overruled ? [] : alive) {
       const handshake = index.get(e.ephemeral)?.latestHandshake ?? 0;
       if (handshake > 0 && handshake >= liveHandshake) {
         live = e.ephemeral;
@@ -458,7 +503,8 @@ export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerVi
         keep.push(e);
       } else {
         ops.push({ publicKey: e.ephemeral, remove: true });
-        events.push({ kind: live === parent ? 'swap-back' : 'superseded', parent, ephemeral: e.ephemeral });
+        const kind = overruled && holdsAny(index, e.ephemeral) ? 'overruled' : live === parent ? 'swap-back' : 'superseded';
+        events.push({ kind, parent, ephemeral: e.ephemeral });
       }
     }
     const livePeer = index.get(live);
@@ -468,7 +514,8 @@ export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerVi
     }
     if (ops.length > 0) changes.push(sortOps(ops));
     if (keep.length > 0) {
-      keptParents.push({ parent, allowedIps: family });
+      // What the relay lends the family's ephemerals: nothing while the parent holds it all.
+      keptParents.push({ parent, allowedIps: live === parent ? [] : family });
       keptEphemerals.push(...keep);
     }
   }
@@ -481,10 +528,14 @@ function sortOps(ops: PeerOp[]): PeerOp[] {
 }
 
 /**
- * Start-up reconciliation after a crash or restart: an ephemeral that holds its family's
- * addresses is live (a client is using it) and stays; every other recorded ephemeral
- * that is still the relay's is removed; addresses go back to a parent only from its own
- * ephemerals or from nobody — never from a peer outside the family, whatever the book says.
+ * Start-up reconciliation after a crash or restart. The book may be stale, damaged or
+ * edited, so a record is acted on only where the interface agrees: an ephemeral that
+ * holds its family's addresses is live (a client is using it) and stays, unless the
+ * operator has since set the parent's own list; one that holds nothing and never
+ * handshook is a registration that was never used and is removed; one that holds nothing
+ * but has handshaken cannot be told from an operator's peer whose addresses went
+ * elsewhere, and is forgotten, never removed. Addresses go back to a parent only from its
+ * own ephemerals or from nobody — never from a peer outside the family, whatever the book says.
  */
 export function planRecovery(book: RelayBook, view: PeerIndex | readonly RelayPeerView[], nowMs: number): Plan {
   const index = asIndex(view);
@@ -498,6 +549,7 @@ export function planRecovery(book: RelayBook, view: PeerIndex | readonly RelayPe
     const given = new Set(record.allowedIps);
     const states = new Map(own.map((e) => [e.ephemeral, classifyEphemeral(e, index.get(e.ephemeral), given, nowMs, NEVER)]));
     const parentPeer = index.get(record.parent);
+    const overruled = parentPeer !== undefined && parentOverruled(parentPeer, own, index, states);
     const ops: PeerOp[] = [];
     let keptLive = false;
     let holderVanished = false;
@@ -505,19 +557,20 @@ export function planRecovery(book: RelayBook, view: PeerIndex | readonly RelayPe
       const state = states.get(e.ephemeral)!;
       if (state === 'vanished') {
         holderVanished = true;
-      } else if (state === 'foreign') {
-        holderVanished = true;
+      } else if (state === 'foreign' || state === 'standby') {
+        holderVanished ||= state === 'foreign';
         events.push({ kind: 'released', parent: record.parent, ephemeral: e.ephemeral });
-      } else if (parentPeer !== undefined && state === 'live' && !keptLive) {
+      } else if (parentPeer !== undefined && state === 'live' && !keptLive && !overruled) {
         ephemerals.push({ ...e, registeredAt: Math.min(e.registeredAt, nowMs) });
         keptLive = true;
       } else {
         ops.push({ publicKey: e.ephemeral, remove: true });
-        events.push({ kind: parentPeer !== undefined ? 'recovered' : 'parent-gone', parent: record.parent, ephemeral: e.ephemeral });
+        const kind = parentPeer === undefined ? 'parent-gone' : overruled && holdsAny(index, e.ephemeral) ? 'overruled' : 'recovered';
+        events.push({ kind, parent: record.parent, ephemeral: e.ephemeral });
       }
     }
     if (parentPeer !== undefined) {
-      const family = familyAddresses(parentPeer, own, index, states, record, holderVanished);
+      const family = overruled ? [...parentPeer.allowedIps] : familyAddresses(parentPeer, own, index, states, record, holderVanished);
       if (keptLive) {
         parents.push({ parent: record.parent, allowedIps: family });
       } else if (!sameSet(parentPeer.allowedIps, family)) {

@@ -10,10 +10,18 @@ import type { RelayBook } from '../protocol/peer-state.js';
 import type { BookStore } from './book-store.js';
 import { describeError, type Logger } from './log.js';
 
-/** Every record of either book (the newer record wins on a key present in both). */
+/**
+ * Every record of either book. A parent in both lists the addresses of both: a record
+ * names what the relay may have lent to the family's ephemerals, and until the change is
+ * known to have applied that is what either book says (dropping the older list would
+ * forget addresses still owed back to the parent).
+ */
 export function unionBook(older: RelayBook, newer: RelayBook): RelayBook {
   const parents = new Map(older.parents.map((p) => [p.parent, p]));
-  for (const p of newer.parents) parents.set(p.parent, p);
+  for (const p of newer.parents) {
+    const old = parents.get(p.parent);
+    parents.set(p.parent, old === undefined ? p : { parent: p.parent, allowedIps: [...new Set([...p.allowedIps, ...old.allowedIps])] });
+  }
   const ephemerals = new Map(older.ephemerals.map((e) => [e.ephemeral, e]));
   for (const e of newer.ephemerals) ephemerals.set(e.ephemeral, e);
   return { parents: [...parents.values()], ephemerals: [...ephemerals.values()] };

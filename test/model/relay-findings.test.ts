@@ -1,8 +1,8 @@
 /**
  * The relay model's findings as plain regression tests: each replays the shrunk command
- * sequence that broke an invariant. The ones still open are `todo` (they run, and fail
- * without failing the suite); the relay model tolerates exactly their situations (see
- * KnownFindings in relay-model.ts) until they are fixed.
+ * sequence that broke an invariant. A finding still open would be `todo` here (it runs,
+ * and fails without failing the suite), and the relay model would tolerate exactly its
+ * situation (see KnownFindings in relay-model.ts) until it is fixed; none is open now.
  */
 import { test } from 'node:test';
 import { ArmSetFault, Handshake, Operator, Pass, Register, RegisterConcurrently, Restart, replay } from './relay-model.js';
@@ -23,22 +23,51 @@ test('a live ephemeral the operator takes over (new addresses) gives its parent\
   await replay([new RegisterConcurrently(0, 0, false), new Handshake('ephemeral', 0), new Pass(), new Operator({ kind: 'add-pre-registered', n: 0 }), new Pass()]);
 });
 
-test(
-  'a parent moved to new addresses while its ephemeral was live keeps them after the operator takes that ephemeral over',
-  { todo: 'stale addresses forced back through a re-purposed live ephemeral (open finding)' },
-  async () => {
-    await replay([
-      new RegisterConcurrently(0, 0, false),
-      new Handshake('ephemeral', 0),
-      new Pass(),
-      new Operator({ kind: 'change-allowed-ips', i: 0 }),
-      new Pass(),
-      new Operator({ kind: 'add-pre-registered', n: 0 }),
-      new Pass(),
-    ]);
-  },
-);
+test('a parent moved to new addresses while its ephemeral was live keeps them after the operator takes that ephemeral over', async () => {
+  await replay([
+    new RegisterConcurrently(0, 0, false),
+    new Handshake('ephemeral', 0),
+    new Pass(),
+    new Operator({ kind: 'change-allowed-ips', i: 0 }),
+    new Pass(),
+    new Operator({ kind: 'add-pre-registered', n: 0 }),
+    new Pass(),
+  ]);
+});
 
-test('a book record that names an operator peer as an ephemeral does not get that peer removed at start', { todo: 'the book is trusted about which peers are ephemerals (open finding)' }, async () => {
+test('a book record that names an operator peer as an ephemeral does not get that peer removed at start', async () => {
   await replay([new Operator({ kind: 'give-address', i: 1 }), new Restart(false, 'claim-operator-peer', 0, false)]);
+});
+
+test('a parent whose ephemeral never held its addresses gets none back when the operator empties it and the ephemeral goes', async () => {
+  await replay([
+    new RegisterConcurrently(0, 0, false),
+    new Operator({ kind: 'change-allowed-ips', i: 0 }),
+    new Operator({ kind: 'syncconf' }),
+    new Operator({ kind: 'give-address', i: 0 }),
+    new Pass(),
+  ]);
+});
+
+test('a pending ephemeral the operator takes over gives its emptied parent nothing back', async () => {
+  await replay([
+    new RegisterConcurrently(2, 0, false),
+    new Operator({ kind: 'change-allowed-ips', i: 2 }),
+    new Operator({ kind: 'give-address', i: 2 }),
+    new Operator({ kind: 'add-pre-registered', n: 0 }),
+    new Pass(),
+  ]);
+});
+
+test('a give-back whose `wg set` fails is still owed at the next pass (the write-ahead book keeps what was lent)', async () => {
+  await replay([
+    new RegisterConcurrently(1, 0, false),
+    new Handshake('ephemeral', 0),
+    new Pass(),
+    new Register(1, 'own', 'parent', 'valid'),
+    new Operator({ kind: 'add-pre-registered', n: 0 }),
+    new ArmSetFault('fail'),
+    new Pass(),
+    new Pass(),
+  ]);
 });

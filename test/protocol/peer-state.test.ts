@@ -230,3 +230,36 @@ test('allowed-ips moves come before removals in one change group', () => {
   assert.equal(plan.changes.length, 1);
   assert.deepEqual(plan.changes[0], [{ publicKey: 'E2', allowedIps: IPS_P }, { publicKey: 'E1', remove: true }]);
 });
+
+test('the book records only what the relay lent: nothing while the parent holds its addresses', () => {
+  const iface = new Iface();
+  let book = register(iface, EMPTY_BOOK, P, 'E1', 1_000_000);
+  assert.deepEqual(book.parents, [{ parent: P, allowedIps: [] }]);
+  iface.handshake('E1', 1001);
+  book = tick(iface, book, 1_001_100).book;
+  assert.deepEqual(book.parents, [{ parent: P, allowedIps: IPS_P }]);
+});
+
+test('a parent the operator set while its ephemeral held the addresses keeps exactly that; the ephemeral goes', () => {
+  const iface = new Iface();
+  let book = register(iface, EMPTY_BOOK, P, 'E1', 1_000_000);
+  iface.handshake('E1', 1001);
+  book = tick(iface, book, 1_001_100).book;
+  iface.peers.get(P)!.allowedIps = ['10.64.9.9/32'];
+  const step = tick(iface, book, 1_002_000);
+  assert.deepEqual(step.kinds, ['overruled:E1']);
+  assert.deepEqual(iface.peers.get(P)?.allowedIps, ['10.64.9.9/32']);
+  assert.equal(iface.peers.has('E1'), false);
+  assert.equal(iface.holderOf('10.64.0.2/32'), undefined, 'the old addresses are not put back');
+  assert.deepEqual(step.book, EMPTY_BOOK);
+});
+
+test('recovery forgets, never removes, a recorded key that holds nothing but has handshaken', () => {
+  const iface = new Iface();
+  iface.peers.get(Q)!.allowedIps = [];
+  const book: RelayBook = { parents: [{ parent: P, allowedIps: [] }], ephemerals: [{ ephemeral: Q, parent: P, registeredAt: 1_000_000 }] };
+  const plan = planRecovery(book, iface.view(), 1_010_000);
+  assert.deepEqual(plan.changes, []);
+  assert.deepEqual(plan.events.map((e) => `${e.kind}:${e.ephemeral}`), [`released:${Q}`]);
+  assert.deepEqual(plan.book, EMPTY_BOOK);
+});
