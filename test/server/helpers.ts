@@ -62,9 +62,10 @@ export class TestClock implements Clock {
     this.ms += ms;
   }
   /**
-   * Moves time forward by `ms`, running each timer as its time comes (earliest first), and
-   * after each lets what it started settle: the relay's passes over the in-memory fake
-   * finish without real I/O.
+   * Moves time forward by `ms`, running each timer as its time comes (earliest first).
+   * After each, it lets what the timer started run to its end, which a poller marks by
+   * setting its next timer (at most 1000 turns of the event loop: the relay's passes over
+   * the in-memory fake do no real I/O).
    */
   async runFor(ms: number): Promise<void> {
     const end = this.ms + ms;
@@ -73,8 +74,9 @@ export class TestClock implements Clock {
       if (next === undefined) break;
       this.#timers = this.#timers.filter((t) => t !== next);
       this.ms = Math.max(this.ms, next.at);
+      const set = this.#seq;
       next.fn();
-      await new Promise((resolve) => setImmediate(resolve));
+      for (let turn = 0; turn < 1000 && this.#seq === set; turn++) await new Promise((resolve) => setImmediate(resolve));
     }
     this.ms = end;
   }
