@@ -135,7 +135,7 @@ export type EphemeralState = 'pending' | 'live' | 'standby' | 'expired-pending' 
 export function classifyEphemeral(
   record: EphemeralRecord,
   peer: RelayPeerView | undefined,
-  given: ReadonlySet<string>,
+  given: Pick<ReadonlySet<string>, 'has'>,
   nowMs: number,
   timeouts: Timeouts,
 ): EphemeralState {

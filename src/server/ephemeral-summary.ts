@@ -7,7 +7,7 @@
  * of event loop; asking after every watcher pass and every `/metrics` scrape would
  * repeat it many times a second for nothing.
  */
-import { classifyEphemeral, stateHoldsUntil, type PeerIndex, type RelayBook, type Timeouts } from '../protocol/peer-state.js';
+import { classifyEphemeral, stateHoldsUntil, type ParentRecord, type PeerIndex, type RelayBook, type Timeouts } from '../protocol/peer-state.js';
 
 export interface EphemeralCounts {
   readonly live: number;
@@ -22,6 +22,11 @@ export interface EphemeralCounts {
 }
 
 const NOTHING: ReadonlySet<string> = new Set();
+
+/** A parent record's addresses as the classifier asks about them (a family holds one or two: no set needed). */
+function givenOf(record: ParentRecord): Pick<ReadonlySet<string>, 'has'> {
+  return { has: (ip) => record.allowedIps.includes(ip) };
+}
 
 export class EphemeralSummary {
   readonly #timeouts: Timeouts;
@@ -47,14 +52,15 @@ export class EphemeralSummary {
 }
 
 function summarize(book: RelayBook, index: PeerIndex, nowMs: number, timeouts: Timeouts): EphemeralCounts {
-  const given = new Map(book.parents.map((p) => [p.parent, new Set(p.allowedIps)]));
+  const parents = new Map(book.parents.map((p) => [p.parent, p]));
   let live = 0;
   let anyPending = false;
   let newestRegisteredAt = Number.NEGATIVE_INFINITY;
   let holdsUntil = Number.POSITIVE_INFINITY;
   for (const e of book.ephemerals) {
     const peer = index.get(e.ephemeral);
-    const state = classifyEphemeral(e, peer, given.get(e.parent) ?? NOTHING, nowMs, timeouts);
+    const record = parents.get(e.parent);
+    const state = classifyEphemeral(e, peer, record === undefined ? NOTHING : givenOf(record), nowMs, timeouts);
     if (state === 'live') live++;
     else if (state === 'pending') anyPending = true;
     newestRegisteredAt = Math.max(newestRegisteredAt, e.registeredAt);

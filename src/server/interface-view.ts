@@ -19,6 +19,7 @@ export class InterfaceView {
   #index = new PeerIndex([]);
   #ownKey = '';
   #ownKeyAt = Number.NEGATIVE_INFINITY;
+  #fullReadAt = Number.NEGATIVE_INFINITY;
   /** Per peer: the handshake second last read, and when we first saw that value. Bounded by the interface's peers. */
   readonly #seen = new Map<string, { seconds: number; observedMs: number }>();
 
@@ -31,6 +32,11 @@ export class InterfaceView {
   /** The last read, with what the relay changed since applied to it. */
   get index(): PeerIndex {
     return this.#index;
+  }
+
+  /** When the cache last came from a full read (allowed-ips included), on the clock. */
+  get fullReadAt(): number {
+    return this.#fullReadAt;
   }
 
   /** The interface's own public key as last read. */
@@ -69,16 +75,47 @@ export class InterfaceView {
   install(peers: readonly RelayPeerView[]): PeerIndex {
     const index = this.#index;
     const now = this.#clock.now();
-    const present = new Set<string>();
+    this.#fullReadAt = now;
     for (const p of peers) {
-      present.add(p.publicKey);
-      const latestHandshake = this.#refineHandshake(p, now);
+      const latestHandshake = this.#refineHandshake(p.publicKey, p.latestHandshake, now);
       const old = index.get(p.publicKey);
       if (old !== undefined && old.latestHandshake === latestHandshake && sameList(old.allowedIps, p.allowedIps)) continue;
       index.put({ publicKey: p.publicKey, allowedIps: p.allowedIps, latestHandshake });
     }
-    if (present.size !== index.size) for (const key of index.keys()) if (!present.has(key)) index.delete(key);
-    for (const key of this.#seen.keys()) if (!present.has(key)) this.#seen.delete(key);
+    // Every peer read is in the index now (keys are unique per interface): the same count means the same set.
+    // (`#seen` holds only keys of the index: removals delete from both.)
+    if (index.size !== peers.length) {
+      const present = new Set(peers.map((p) => p.publicKey));
+      for (const key of index.keys()) if (!present.has(key)) index.delete(key);
+      for (const key of this.#seen.keys()) if (!present.has(key)) this.#seen.delete(key);
+    }
+    return index;
+  }
+
+  /**
+   * Read latest handshakes alone — one `wg` process and the smaller half of a full read —
+   * for `installHandshakes`; the caller may read outside the lock, as with `read`.
+   */
+  readHandshakes(): Promise<Map<string, number>> {
+    return this.#wg.latestHandshakes(this.#iface);
+  }
+
+  /**
+   * Take a handshakes-only read into the cache, keeping the cached allowed-ips, when it
+   * lists exactly the cached peers; null (nothing changed) when a peer came or went, so
+   * the caller reads everything. Allowed-ips the operator changed since the last full
+   * read are not seen here: whatever acts on the cache's allowed-ips reads fully first.
+   */
+  installHandshakes(handshakes: ReadonlyMap<string, number>): PeerIndex | null {
+    const index = this.#index;
+    if (handshakes.size !== index.size) return null;
+    for (const key of handshakes.keys()) if (!index.has(key)) return null;
+    const now = this.#clock.now();
+    for (const [key, seconds] of handshakes) {
+      const old = index.get(key)!;
+      const latestHandshake = this.#refineHandshake(key, seconds, now);
+      if (old.latestHandshake !== latestHandshake) index.put({ ...old, latestHandshake });
+    }
     return index;
   }
 
@@ -88,6 +125,7 @@ export class InterfaceView {
     for (const c of changes) {
       if (c.remove === true) {
         index.delete(c.publicKey);
+        this.#seen.delete(c.publicKey);
         continue;
       }
       const old = index.get(c.publicKey) ?? { publicKey: c.publicKey, allowedIps: [], latestHandshake: 0 };
@@ -114,15 +152,15 @@ export class InterfaceView {
    * into another second), so the one seen later wins; a change seen in the same poll
    * stays a tie.
    */
-  #refineHandshake(p: RelayPeerView, now: number): number {
-    if (p.latestHandshake === 0) {
-      this.#seen.delete(p.publicKey);
+  #refineHandshake(publicKey: string, seconds: number, now: number): number {
+    if (seconds === 0) {
+      this.#seen.delete(publicKey);
       return 0;
     }
-    let seen = this.#seen.get(p.publicKey);
-    if (seen === undefined || seen.seconds !== p.latestHandshake) {
-      seen = { seconds: p.latestHandshake, observedMs: now };
-      this.#seen.set(p.publicKey, seen);
+    let seen = this.#seen.get(publicKey);
+    if (seen === undefined || seen.seconds !== seconds) {
+      seen = { seconds, observedMs: now };
+      this.#seen.set(publicKey, seen);
     }
     return seen.seconds + Math.min(0.999, Math.max(0, seen.observedMs / 1000 - seen.seconds));
   }

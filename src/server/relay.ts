@@ -146,7 +146,7 @@ export class Relay {
     this.#keeper = keeper;
     this.#summary = new EphemeralSummary(this.#timeouts);
     this.#watcher = new Watcher(
-      { tick: () => this.tick(), wantsFastPoll: () => this.#wantsFastPoll() },
+      { tick: () => this.#watcherPass(), wantsFastPoll: () => this.#wantsFastPoll() },
       clock,
       this.#poll,
       this.#logger,
@@ -377,33 +377,58 @@ export class Relay {
   /**
    * One watcher pass: read the interface, let planTick decide swaps, removals and
    * expiries, and apply them in one `wg set`. Public so tests can step it.
+   * `handshakesOnly` reads latest handshakes alone and plans on the cached allowed-ips;
+   * a plan that would change anything is made again on a full read first.
    */
-  async tick(): Promise<readonly PeerEvent[]> {
+  async tick(handshakesOnly = false): Promise<readonly PeerEvent[]> {
     // Read before taking the lock, so registrations are not held up behind `wg show`;
     // if a `wg set` ran meanwhile the read is stale and is done again under the lock.
     // (Read even with an empty book: requests authenticate against this view.)
     const version = this.#setting ? -1 : this.#changes;
     await this.#view.refreshOwnKey();
-    const early = await this.#view.read();
+    const early = handshakesOnly ? await this.#view.readHandshakes() : await this.#view.read();
     const events = await this.#lock.run(async (): Promise<readonly PeerEvent[]> => {
-      const index = this.#changes === version ? this.#view.install(early) : await this.#view.refresh();
-      const book = this.#keeper.book;
-      if (book.parents.length === 0 && book.ephemerals.length === 0) return [];
-      const now = this.#clock.now();
-      const settled = this.#settled;
-      if (settled !== undefined && settled.book === book && settled.version === index.version && now <= settled.until) return [];
-      const plan = planTick(book, index, now, this.#timeouts);
-      if (plan.changes.length === 0 && plan.events.length === 0 && sameBook(book, plan.book)) {
-        this.#settled = { book, version: index.version, until: this.#summary.of(book, index, now).holdsUntil };
-        return [];
+      let full = Array.isArray(early);
+      let index = this.#changes !== version ? null : Array.isArray(early) ? this.#view.install(early) : this.#view.installHandshakes(early);
+      if (index === null) {
+        index = await this.#view.refresh();
+        full = true;
       }
-      await this.#apply(plan.book, plan.changes);
-      this.#countEvents(plan.events);
-      return plan.events;
+      for (;;) {
+        const book = this.#keeper.book;
+        if (book.parents.length === 0 && book.ephemerals.length === 0) return [];
+        const settled = this.#settled;
+        if (settled !== undefined && settled.book === book && settled.version === index.version && this.#clock.now() <= settled.until) return [];
+        // The read and the plan are each milliseconds at 10 000 peers: let requests in between.
+        await new Promise((resolve) => setImmediate(resolve));
+        const now = this.#clock.now();
+        const plan = planTick(book, index, now, this.#timeouts);
+        if (plan.changes.length === 0 && plan.events.length === 0 && sameBook(book, plan.book)) {
+          this.#settled = { book, version: index.version, until: this.#summary.of(book, index, now).holdsUntil };
+          return [];
+        }
+        if (!full) {
+          index = await this.#view.refresh();
+          full = true;
+          continue;
+        }
+        await this.#apply(plan.book, plan.changes);
+        this.#countEvents(plan.events);
+        return plan.events;
+      }
     });
     // A pass returns with its book stored (outside the lock: registrations need not wait).
     await this.#keeper.written();
     return events;
+  }
+
+  /**
+   * The watcher's pass: between full reads, at most `idleMs` apart, only latest
+   * handshakes are read (at 10 000 peers, half the processes and the cheaper half of the
+   * parsing, four times a second while a registration is pending).
+   */
+  #watcherPass(): Promise<readonly PeerEvent[]> {
+    return this.tick(this.#clock.now() - this.#view.fullReadAt < this.#poll.idleMs);
   }
 
   /** Start polling latest handshakes (fast while a registration is fresh, slow when idle). */

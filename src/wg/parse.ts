@@ -60,15 +60,38 @@ export function parseDump(iface: string, text: string): WgInterfaceState {
 }
 
 /** Parses `wg show <iface> latest-handshakes`: public key → unix seconds (0 = never). */
-export function parseLatestHandshakes(iface: string, output: string | Uint8Array): Map<string, number> {
+export function parseLatestHandshakes(iface: string, output: string | Uint8Array, lines?: PerPeerLines<number>): Map<string, number> {
   const where = `\`wg show ${iface} latest-handshakes\` output`;
-  return parsePerPeer(where, output, (bytes, start, end, n) => digits(where, n, 'latest handshake', bytes, start, end));
+  return parsePerPeer(where, output, (bytes, start, end, n) => digits(where, n, 'latest handshake', bytes, start, end), lines);
 }
 
 /** Parses `wg show <iface> allowed-ips`: public key → CIDRs (empty for `(none)`). */
-export function parseAllowedIps(iface: string, output: string | Uint8Array): Map<string, string[]> {
+export function parseAllowedIps(iface: string, output: string | Uint8Array, lines?: PerPeerLines<readonly string[]>): Map<string, readonly string[]> {
   const where = `\`wg show ${iface} allowed-ips\` output`;
-  return parsePerPeer(where, output, (bytes, start, end) => (start === end || isNoneAt(bytes, start, end) ? [] : bytes.toString('latin1', start, end).split(' ')));
+  return parsePerPeer(where, output, (bytes, start, end) => (start === end || isNoneAt(bytes, start, end) ? [] : bytes.toString('latin1', start, end).split(' ')), lines);
+}
+
+interface Line<T> {
+  readonly start: number;
+  readonly end: number;
+  readonly key: string;
+  readonly value: T;
+  /** Another line with the same hash. */
+  readonly next: Line<T> | undefined;
+}
+
+/**
+ * The previous output of one per-peer `wg show` form, line by line, so the next read of
+ * the same form parses only the lines that changed: an unchanged line costs a hash and a
+ * byte comparison, and yields the key and value parsed last time — the same objects, so
+ * a caller comparing with what it holds finds them equal at once. At 10 000 peers most
+ * lines are the same from one poll to the next, in whatever order `wg` prints them.
+ * Holds one output (of a form without secrets) and an entry per line: bounded by the
+ * interface's peers. One per interface and form.
+ */
+export class PerPeerLines<T> {
+  bytes: Uint8Array = new Uint8Array(0);
+  byHash = new Map<number, Line<T>>();
 }
 
 /**
@@ -78,12 +101,18 @@ export function parseAllowedIps(iface: string, output: string | Uint8Array): Map
  * `value` reads its field from the bytes — at 10 000 peers a read is one of the relay's
  * largest pieces of event-loop work, so nothing here builds a string it does not keep.
  */
-function parsePerPeer<T>(where: string, output: string | Uint8Array, value: (bytes: Buffer, start: number, end: number, line: number) => T): Map<string, T> {
+function parsePerPeer<T>(
+  where: string,
+  output: string | Uint8Array,
+  value: (bytes: Buffer, start: number, end: number, line: number) => T,
+  lines?: PerPeerLines<T>,
+): Map<string, T> {
   // A copy, never a view: the runner hands over bytes in a resizable ArrayBuffer, on which
   // every indexed read takes V8's slow path (measured: 5× the whole parse). These outputs
-  // carry no secret, so the copy needs no wiping.
+  // carry no secret, so the copy needs no wiping (and `lines` may keep it).
   const bytes = typeof output === 'string' ? Buffer.from(output, 'latin1') : Buffer.from(output);
   const out = new Map<string, T>();
+  const byHash = new Map<number, Line<T>>();
   let start = 0;
   let n = 0;
   while (start < bytes.length) {
@@ -91,19 +120,38 @@ function parsePerPeer<T>(where: string, output: string | Uint8Array, value: (byt
     let tab = -1;
     let count = 1;
     let end = start;
+    let hash = 0x811c9dc5;
     for (; end < bytes.length && bytes[end] !== NEWLINE; end++) {
+      hash = Math.imul(hash ^ bytes[end]!, 0x01000193);
       if (bytes[end] !== TAB) continue;
       count++;
       if (tab < 0) tab = end;
     }
-    if (count !== 2) throw new PqpskError('WG_FAILURE', `${where}: line ${n} has ${count} fields, expected 2`);
-    if (!isPublicKeyBytes(bytes, start, tab)) {
-      throw new PqpskError('WG_FAILURE', `${where}: line ${n} public key is not a WireGuard key`);
+    hash &= 0x3fffffff; // a small integer: a map key V8 need not box
+    let line = lines === undefined ? undefined : lines.byHash.get(hash);
+    while (line !== undefined && !sameBytes(lines!.bytes, line.start, line.end, bytes, start, end)) line = line.next;
+    if (line === undefined) {
+      if (count !== 2) throw new PqpskError('WG_FAILURE', `${where}: line ${n} has ${count} fields, expected 2`);
+      if (!isPublicKeyBytes(bytes, start, tab)) {
+        throw new PqpskError('WG_FAILURE', `${where}: line ${n} public key is not a WireGuard key`);
+      }
+      line = { start, end, key: bytes.toString('latin1', start, tab), value: value(bytes, tab + 1, end, n), next: undefined };
     }
-    out.set(bytes.toString('latin1', start, tab), value(bytes, tab + 1, end, n));
+    out.set(line.key, line.value);
+    if (lines !== undefined) byHash.set(hash, { start, end, key: line.key, value: line.value, next: byHash.get(hash) });
     start = end + 1;
   }
+  if (lines !== undefined) {
+    lines.bytes = bytes;
+    lines.byHash = byHash;
+  }
   return out;
+}
+
+function sameBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): boolean {
+  if (aEnd - aStart !== bEnd - bStart) return false;
+  for (let i = 0; i < aEnd - aStart; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
 }
 
 /** Parses `wg show <iface> public-key`: the key, or '' for `(none)`. */
@@ -118,7 +166,7 @@ export function parsePublicKey(iface: string, text: string): string {
  * The relay's view from the two secret-free reads: allowed-ips gives the peer list,
  * latest-handshakes the times (a peer added between the two reads counts as never).
  */
-export function joinPeerRoutes(allowedIps: ReadonlyMap<string, string[]>, handshakes: ReadonlyMap<string, number>): WgPeerRoute[] {
+export function joinPeerRoutes(allowedIps: ReadonlyMap<string, readonly string[]>, handshakes: ReadonlyMap<string, number>): WgPeerRoute[] {
   return [...allowedIps].map(([publicKey, ips]) => ({ publicKey, allowedIps: ips, latestHandshake: handshakes.get(publicKey) ?? 0 }));
 }
 

@@ -13,12 +13,16 @@ import {
   showDumpCommand,
 } from './argv.js';
 import { decodeKeyBase64 } from './keys.js';
-import { joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey } from './parse.js';
+import { PerPeerLines, joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey } from './parse.js';
 import { runWg, type WgRunnerOptions } from './runner.js';
 import type { RelayWg, WgControl, WgInterfaceState, WgPeerChange, WgPeerRoute } from './types.js';
 
 /** The production WgControl; `options.netns` makes it act inside a network namespace. */
 export class RealWgControl implements WgControl, RelayWg {
+  /** The last secret-free per-peer reads, per interface, so the next parse skips unchanged lines. */
+  readonly #allowedIpLines = new Map<string, PerPeerLines<readonly string[]>>();
+  readonly #handshakeLines = new Map<string, PerPeerLines<number>>();
+
   constructor(private readonly options: WgRunnerOptions = {}) {}
 
   /** `wg show <iface> dump`, with the private key and PSKs masked before the text is decoded. */
@@ -55,18 +59,22 @@ export class RealWgControl implements WgControl, RelayWg {
     return parsePublicKey(iface, new TextDecoder().decode(bytes));
   }
 
-  /** `wg show <iface> allowed-ips` and `latest-handshakes`, run together: no secret in either output. */
+  /**
+   * `wg show <iface> allowed-ips` and `latest-handshakes`, run together: no secret in
+   * either output. Each is parsed as soon as it arrives, so the two parses (each large
+   * at 10 000 peers) hold the event loop one at a time.
+   */
   async peerRoutes(iface: string): Promise<WgPeerRoute[]> {
     const [ips, handshakes] = await Promise.all([
-      runWg(() => allowedIpsCommand(iface), iface, this.options),
-      runWg(() => latestHandshakesCommand(iface), iface, this.options),
+      runWg(() => allowedIpsCommand(iface), iface, this.options).then((bytes) => parseAllowedIps(iface, bytes, linesOf(this.#allowedIpLines, iface))),
+      runWg(() => latestHandshakesCommand(iface), iface, this.options).then((bytes) => parseLatestHandshakes(iface, bytes, linesOf(this.#handshakeLines, iface))),
     ]);
-    return joinPeerRoutes(parseAllowedIps(iface, ips), parseLatestHandshakes(iface, handshakes));
+    return joinPeerRoutes(ips, handshakes);
   }
 
   async latestHandshakes(iface: string): Promise<Map<string, number>> {
     const bytes = await runWg(() => latestHandshakesCommand(iface), iface, this.options);
-    return parseLatestHandshakes(iface, bytes);
+    return parseLatestHandshakes(iface, bytes, linesOf(this.#handshakeLines, iface));
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {
@@ -78,6 +86,15 @@ export class RealWgControl implements WgControl, RelayWg {
   async setListenPort(iface: string, port: number): Promise<void> {
     await runWg(() => listenPortCommand(iface, port), iface, this.options);
   }
+}
+
+function linesOf<T>(byIface: Map<string, PerPeerLines<T>>, iface: string): PerPeerLines<T> {
+  let lines = byIface.get(iface);
+  if (lines === undefined) {
+    lines = new PerPeerLines<T>();
+    byIface.set(iface, lines);
+  }
+  return lines;
 }
 
 /** Whether `wg` printed `(none)`, checked on the bytes so a key never becomes a string. */

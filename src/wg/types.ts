@@ -63,6 +63,8 @@ export interface WgRouteReader {
   publicKey(iface: string): Promise<string>;
   /** Every peer's key, allowed-ips and latest handshake. */
   peerRoutes(iface: string): Promise<WgPeerRoute[]>;
+  /** Every peer's latest handshake, unix seconds (0 = never): half of `peerRoutes`, for polling. */
+  latestHandshakes(iface: string): Promise<Map<string, number>>;
 }
 
 /** What the relay needs from WireGuard: secret-free reads and `wg set`. */

@@ -230,7 +230,7 @@ describe('smaller findings', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     // (`show` too, for relays that read the full dump.)
-    const slow = { show: async (i: string) => (await gate, w.wg.show(i)), publicKey: async (i: string) => (await gate, w.wg.publicKey(i)), peerRoutes: (i: string) => w.wg.peerRoutes(i), set: w.wg.set.bind(w.wg) };
+    const slow = { show: async (i: string) => (await gate, w.wg.show(i)), publicKey: async (i: string) => (await gate, w.wg.publicKey(i)), peerRoutes: (i: string) => w.wg.peerRoutes(i), latestHandshakes: (i: string) => w.wg.latestHandshakes(i), set: w.wg.set.bind(w.wg) };
     const starting = startRelayService({ iface: IFACE, listen: parseHostPort('listen', `127.0.0.1:${port}`), wg: slow, store: new MemoryBookStore(), kems: provider, rateLimit: null });
     try {
       const request = (await clientRequest(w.P.raw)).request;

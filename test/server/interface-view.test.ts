@@ -93,3 +93,30 @@ test('interface view: a second read of an unchanged interface leaves the index a
   assert.equal(view.index.get(KEYS[0]!), entry);
   assert.equal(view.index.get(KEYS[0]!)!.latestHandshake, 1_000.4);
 });
+
+test('interface view: a handshakes-only read updates handshakes in place, and declines when a peer came or went', async () => {
+  const wg = new FakeWgControl({ record: false });
+  wg.addInterface(IFACE);
+  await wg.set(IFACE, { peers: [{ publicKey: KEYS[0]!, allowedIps: ['10.0.0.1/32'] }, { publicKey: KEYS[1]! }] });
+  const now = 2_000_500;
+  const view = new InterfaceView(wg, IFACE, { now: () => now, setTimer: () => () => undefined });
+  await view.refresh();
+  assert.equal(view.fullReadAt, now);
+
+  wg.setLatestHandshake(IFACE, KEYS[1]!, 2_000);
+  // The operator moves an address meanwhile: a handshakes-only read does not see it.
+  await wg.set(IFACE, { peers: [{ publicKey: KEYS[0]!, allowedIps: ['10.0.0.2/32'] }] });
+  const index = view.installHandshakes(await view.readHandshakes());
+  assert.ok(index !== null);
+  assert.equal(index.get(KEYS[1]!)!.latestHandshake, 2_000.5);
+  assert.deepEqual(index.get(KEYS[0]!)!.allowedIps, ['10.0.0.1/32']);
+
+  await wg.set(IFACE, { peers: [{ publicKey: KEYS[2]! }] });
+  const version = view.index.version;
+  assert.equal(view.installHandshakes(await view.readHandshakes()), null);
+  assert.equal(view.index.version, version);
+  await wg.set(IFACE, { peers: [{ publicKey: KEYS[2]!, remove: true }, { publicKey: KEYS[1]!, remove: true }, { publicKey: KEYS[3]! }] });
+  assert.equal(view.installHandshakes(await view.readHandshakes()), null);
+  await view.refresh();
+  assert.deepEqual(view.index.get(KEYS[0]!)!.allowedIps, ['10.0.0.2/32']);
+});

@@ -230,6 +230,20 @@ describe('watcher', () => {
     assert.match(w.relay.metrics.render(), /pqpsk_ephemeral_peers\{state="live"\} 1/);
   });
 
+  test('a pass that read handshakes alone reads everything before it changes anything', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    assert.deepEqual(await w.relay.tick(true), []);
+    // Since the last full read the operator gave P one more address, and e1 handshook.
+    await w.wg.set(IFACE, { peers: [{ publicKey: w.P.publicKey, allowedIps: [...P_IPS, '10.64.0.9/32'] }] });
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    assert.deepEqual((await w.relay.tick(true)).map((e) => e.kind), ['swap']);
+    const table = await peerTable(w.wg);
+    assert.deepEqual([...(table[e1.ephemeral.publicKey]?.allowedIps ?? [])].sort(), [...P_IPS, '10.64.0.9/32'].sort());
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, []);
+  });
+
   test('the polling watcher applies a swap by itself once the ephemeral handshakes', async () => {
     const w = await makeWorld({ poll: { fastMs: 5, idleMs: 50, freshMs: 1000 }, clock: Date.now });
     w.relay.startWatcher();
@@ -263,7 +277,9 @@ describe('watcher', () => {
   test('a wg failure during a pass is logged once and the next pass recovers', async () => {
     const w = await makeWorld({ poll: { fastMs: 5, idleMs: 5, freshMs: 1000 } });
     await registerDirect(w.relay, w.P.raw, '10.64.0.2');
-    for (let i = 0; i < 3; i++) w.wg.failNext('peerRoutes');
+    // The registration just read everything and this clock stands still, so the passes
+    // read latest handshakes alone (a full read is due only `idleMs` after the last).
+    for (let i = 0; i < 3; i++) w.wg.failNext('latestHandshakes');
     w.relay.startWatcher();
     try {
       await eventually('recovered', () => w.logger.of('watcher-recovered').length === 1);

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
-import { joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey } from '../../src/wg/parse.js';
+import fc from 'fast-check';
+import { PerPeerLines, joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey } from '../../src/wg/parse.js';
+import { seedFromEnv } from '../fuzz/harness.js';
 import { sample } from './helpers.js';
 
 const HANDSHAKE_PEER = '0IOqqjztRytqd82uE6nrQ0Y2D5FR3IFkEe2H0SQIbTU=';
@@ -118,4 +120,41 @@ test('allowed-ips and public-key output: the relay\'s secret-free reads', () => 
   assert.equal(parsePublicKey('wg0', `${a}\n`), a);
   assert.equal(parsePublicKey('wg0', '(none)\n'), '');
   assert.throws(() => parsePublicKey('wg0', 'junk\n'), /public-key` output: not a WireGuard key/);
+});
+
+/** What a parse gives: the map, or the error message. */
+function outcome(parse: () => Map<string, unknown>): unknown {
+  try {
+    return [...parse()];
+  } catch (err) {
+    return isPqpskError(err) ? err.message : String(err);
+  }
+}
+
+test(`per-peer parses that reuse the previous output's lines give exactly what a fresh parse gives (seed ${seedFromEnv(20_261_128)})`, () => {
+  const keys = ['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=', HANDSHAKE_PEER, 'not-a-key'];
+  const line = fc.tuple(fc.constantFrom(...keys), fc.constantFrom('0', '1700000000', '1700000001', '(none)', '10.64.0.2/32 fc00::2/128', 'x\ty', ''));
+  const output = fc.array(line, { maxLength: 6 }).map((ls) => ls.map(([k, v]) => `${k}\t${v}\n`).join(''));
+  fc.assert(
+    fc.property(fc.array(output, { minLength: 1, maxLength: 6 }), (outputs) => {
+      const handshakeLines = new PerPeerLines<number>();
+      const ipLines = new PerPeerLines<readonly string[]>();
+      for (const text of outputs) {
+        const bytes = new TextEncoder().encode(text);
+        assert.deepEqual(outcome(() => parseLatestHandshakes('wg0', bytes, handshakeLines)), outcome(() => parseLatestHandshakes('wg0', bytes)));
+        assert.deepEqual(outcome(() => parseAllowedIps('wg0', bytes, ipLines)), outcome(() => parseAllowedIps('wg0', bytes)));
+      }
+    }),
+    { seed: seedFromEnv(20_261_128), numRuns: 300 },
+  );
+});
+
+test('an unchanged line of the next read hands back the value parsed last time', () => {
+  const a = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+  const b = 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=';
+  const lines = new PerPeerLines<readonly string[]>();
+  const first = parseAllowedIps('wg0', `${a}\t10.64.0.2/32\n${b}\t10.64.0.3/32\n`, lines);
+  const second = parseAllowedIps('wg0', `${b}\t10.64.0.4/32\n${a}\t10.64.0.2/32\n`, lines);
+  assert.equal(second.get(a), first.get(a));
+  assert.deepEqual(second.get(b), ['10.64.0.4/32']);
 });
