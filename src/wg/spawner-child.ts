@@ -14,12 +14,6 @@ export type SpawnerRequest =
   | { readonly id: number; readonly file: string; readonly args: readonly string[]; readonly env: Record<string, string>; readonly timeoutMs: number; readonly maxBytes: number }
   | { readonly id: number; readonly kill: true };
 
-/** Sent as soon as a command has a pid, so the parent can kill it should the helper die first. */
-export interface SpawnerStarted {
-  readonly id: number;
-  readonly pid: number;
-}
-
 /** What the helper answers, once per started request. */
 export interface SpawnerReply extends LaunchResult {
   readonly id: number;
@@ -50,7 +44,6 @@ function start(request: Extract<SpawnerRequest, { file: string }>): void {
   };
   const child = spawn(request.file, [...request.args], { stdio: ['ignore', 'pipe', 'pipe'], env: request.env });
   running.set(request.id, child);
-  if (child.pid !== undefined) tell({ id: request.id, pid: child.pid } satisfies SpawnerStarted);
   let forceKill: NodeJS.Timeout | undefined;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -79,7 +72,7 @@ process.on('message', (request: SpawnerRequest) => {
 });
 
 /** Send to the parent; a channel that just closed is not an error (shutdown follows). */
-function tell(message: SpawnerReply | SpawnerStarted): void {
+function tell(message: SpawnerReply): void {
   if (process.connected) process.send?.(message, undefined, undefined, () => undefined);
 }
 

@@ -9,15 +9,13 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { failedLaunch, MAX_OUTPUT_BYTES, type Launch, type Launcher, type LaunchOptions, type LaunchResult } from './launcher.js';
-import type { SpawnerReply, SpawnerRequest, SpawnerStarted } from './spawner-child.js';
+import type { SpawnerReply, SpawnerRequest } from './spawner-child.js';
 
 const CHILD = new URL('./spawner-child.js', import.meta.url);
 
 export class WgSpawner implements Launcher {
   #child: ChildProcess | undefined;
   readonly #pending = new Map<number, (result: LaunchResult) => void>();
-  /** Pids of the commands the helper runs now, by request id (bounded by #pending). */
-  readonly #pids = new Map<number, number>();
   #nextId = 1;
   #closed = false;
 
@@ -48,13 +46,8 @@ export class WgSpawner implements Launcher {
   #helper(): ChildProcess {
     if (this.#child !== undefined && this.#child.connected) return this.#child;
     // No inherited execArgv: the helper needs none of this process's flags (--input-type, --cpu-prof…).
-    const child = fork(CHILD, [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-    child.on('message', (reply: SpawnerReply | SpawnerStarted) => {
-      if (!('stdout' in reply)) {
-        if (this.#pending.has(reply.id)) this.#pids.set(reply.id, reply.pid);
-        return;
-      }
-      this.#pids.delete(reply.id);
+    const child = fork(CHILD, [], { execArgv: [], detached: true, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    child.on('message', (reply: SpawnerReply) => {
       const resolve = this.#pending.get(reply.id);
       if (resolve === undefined) return;
       this.#pending.delete(reply.id);
@@ -70,11 +63,11 @@ export class WgSpawner implements Launcher {
     });
     // A helper that dies takes its commands' answers with it: they fail, the next launch
     // starts a new one. Its commands would outlive it (a `wg set` blocked on a FIFO that is
-    // about to be removed would wait forever), so they are killed here.
+    // about to be removed would wait forever), so its whole process group is killed: the
+    // helper leads a group of its own, and every command it starts is in it.
     child.once('exit', () => {
       if (this.#child === child) this.#child = undefined;
-      for (const pid of this.#pids.values()) killQuietly(pid);
-      this.#pids.clear();
+      if (child.pid !== undefined) killQuietly(-child.pid);
       this.#failAll('ESPAWNERDIED');
     });
     child.on('error', () => undefined);
@@ -90,7 +83,6 @@ export class WgSpawner implements Launcher {
   }
 
   #settle(id: number, result: LaunchResult): void {
-    this.#pids.delete(id);
     const resolve = this.#pending.get(id);
     this.#pending.delete(id);
     resolve?.(result);
@@ -119,6 +111,7 @@ function environment(extra: Readonly<Record<string, string>>): Record<string, st
   return { ...env, ...extra };
 }
 
+/** SIGKILL to a pid (or, negative, a process group) that may be gone already. */
 function killQuietly(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');

@@ -154,7 +154,7 @@ describe('e2e: pqpsk server on real wireguard-go', { skip }, () => {
 
       // 7. SIGTERM: a clean exit 0 that leaves the interface as the book says.
       const exit = await server.stop('SIGTERM', 15_000);
-      assert.deepEqual(exit, { exitCode: 0, signal: null });
+      assert.deepEqual(exit, { exitCode: 0, signal: null }, `the relay's last output:\n${server.output().stdout.slice(-4000)}${server.output().stderr.slice(-2000)}`);
       logs.push(server.output().stdout);
       assert.match(server.output().stdout, /"event":"stopped"/);
       assert.deepEqual(await relayPeers(hop), { [P]: P_IPS, [Q]: ['10.64.0.3/32'] });

@@ -20,6 +20,22 @@ import type { ServerArgs } from './server.js';
 /** Start the relay as the arguments say; returns only by exiting the process. */
 export async function run(argv: ServerArgs): Promise<void> {
   const logger = levelFilter(argv['log-level'], stdoutLogger());
+  // Signals are caught from the start: one that arrives while the relay is still starting
+  // (or while the firewall check runs) stops it cleanly once it is up, rather than
+  // killing it half-way through its first reconciliation.
+  const stopRequested = new Promise<void>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        process.stderr.write(`pqpsk server: ${signal} again, exiting without finishing\n`);
+        process.exit(EXIT_GAVE_UP);
+      }
+      signalled = true;
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
   // Every `wg` command is started by a small helper process: forking the relay itself
   // would stall its event loop for milliseconds per command.
   const spawner = new WgSpawner();
@@ -59,20 +75,9 @@ export async function run(argv: ServerArgs): Promise<void> {
     fail(err);
   }
   const running = service;
-  await warnWithoutFirewall(logger, argv.interface, running.address);
-  await new Promise<void>((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (signalled) {
-        process.stderr.write(`pqpsk server: ${signal} again, exiting without finishing\n`);
-        process.exit(EXIT_GAVE_UP);
-      }
-      signalled = true;
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  // Runs beside the service: a slow `nft` must not delay serving or stopping.
+  void warnWithoutFirewall(logger, argv.interface, running.address).catch(() => undefined);
+  await stopRequested;
   try {
     await running.stop();
   } catch (err) {
