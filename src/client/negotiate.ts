@@ -4,9 +4,11 @@
  * that leaves every tunnel on the key it had: a switch that cannot be shown to work is
  * undone, never left half-applied.
  *
- * Secrets held here: each interface's current private key (and PSK, when it has one),
- * kept in memory only for rollback, and each attempt's ephemeral key and PSK. All are
- * wiped in `finally` blocks — best effort in JS (the engine may have made copies).
+ * Secrets held here: each interface's current private key (read once, when the run
+ * opens) and its parent key, kept in memory only for rollback, and each attempt's
+ * ephemeral key and PSK. A PSK is never read back from WireGuard: an interface found with
+ * one can only go back to its parent key. All are wiped in `finally` blocks — best effort
+ * in JS (the engine may have made copies).
  */
 import { PqpskError, isPqpskError, type PqpskErrorCode } from '../errors.js';
 import type { Kem } from '../kem/types.js';
@@ -39,12 +41,6 @@ export interface NegotiateDeps {
   readonly probe?: TunnelProbe;
   readonly call?: RegisterCall;
   readonly clock?: Clock;
-  /**
-   * Reads a peer's current PSK into memory (WgControl deliberately has no such read). Used
-   * only when the interface already has a PSK — it is on an ephemeral key from an earlier
-   * negotiation — so a rollback restores key *and* PSK. Without it, rollback clears the PSK.
-   */
-  readonly readPresharedKey?: (iface: string, peer: string) => Promise<Uint8Array | null>;
   readonly mssGuard?: MssGuard;
   /**
    * Checked before each request: the config service must be reached through the hop's own
@@ -68,6 +64,8 @@ export interface NegotiateOptions {
   readonly verifyTimeoutMs: number;
   /** Start no attempt after this long, and cut the last one short to end by then; unset: no bound. */
   readonly maxTotalMs?: number;
+  /** Parent private keys per interface (e.g. from the wg-quick file); the negotiation owns and wipes them. */
+  readonly parentKeys?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Errors about our own set-up: retrying cannot help, so they end the run (exit 2). */
@@ -83,7 +81,10 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
   const emit = deps.onEvent ?? (() => undefined);
   const start = clock.now();
   const deadline = options.maxTotalMs === undefined ? Number.POSITIVE_INFINITY : start + options.maxTotalMs;
-  const negotiation = await Negotiation.open(options.hops, deps, { verifyTimeoutMs: options.verifyTimeoutMs });
+  const negotiation = await Negotiation.open(options.hops, deps, {
+    verifyTimeoutMs: options.verifyTimeoutMs,
+    ...(options.parentKeys === undefined ? {} : { parentKeys: options.parentKeys }),
+  });
   const clamps: MssClamp[] = [];
   try {
     if (deps.mssGuard !== undefined) clamps.push(...(await negotiation.applyMssGuard(deps.mssGuard)));
@@ -131,7 +132,12 @@ interface HeldKey {
   readonly privateKey: Uint8Array;
   readonly publicKey: Uint8Array;
   readonly publicKeyText: string;
-  readonly psk: Uint8Array | null;
+  /**
+   * The PSK that goes with it, null for none, or `unread`: the interface had a PSK when
+   * the run opened (an earlier run's) and pqpsk does not read PSKs back, so this key
+   * cannot be put back as it was; a failed switch goes to the parent key instead.
+   */
+  readonly psk: Uint8Array | null | 'unread';
 }
 
 /**
@@ -190,7 +196,12 @@ export class HopState {
 
 function wipeKey(key: HeldKey): void {
   key.privateKey.fill(0);
-  key.psk?.fill(0);
+  if (key.psk instanceof Uint8Array) key.psk.fill(0);
+}
+
+/** The key a failed switch returns `hop` to: its working key, or its parent when the working PSK was never read. */
+function rollbackKey(hop: HopState, target: Claim): HeldKey {
+  return target === 'parent' || hop.working.psk === 'unread' ? hop.parent : hop.working;
 }
 
 /** Which key a request names as its parent: the working key (from the live ephemeral) or the parent key. */
@@ -369,7 +380,8 @@ export class Negotiation {
     return '<secret>';
   }
 
-  async #setKey(hop: HopState, privateKey: Uint8Array, psk: Uint8Array | null): Promise<Change> {
+  async #setKey(hop: HopState, privateKey: Uint8Array, psk: Uint8Array | null | 'unread'): Promise<Change> {
+    if (psk === 'unread') throw new PqpskError('INTERNAL', `${hop.spec.iface}: no PSK to restore`);
     const baseline = (await this.#deps.wg.latestHandshakes(hop.spec.iface)).get(hop.peer) ?? 0;
     await leaveSecond(baseline, this.#clock);
     const at = this.#clock.now();
@@ -424,12 +436,15 @@ export class Negotiation {
   async #restore(hops: readonly HopState[], target: Claim, cause: unknown): Promise<void> {
     const changes: Change[] = [];
     const failures: string[] = [];
+    const keys = new Map<HopState, HeldKey>();
+    const which = (hop: HopState): string => (keys.get(hop) === hop.working ? 'previous' : 'parent');
     for (const hop of hops) {
-      const key = target === 'parent' ? hop.parent : hop.working;
+      const key = rollbackKey(hop, target);
+      keys.set(hop, key);
       try {
         changes.push(await this.#setKey(hop, key.privateKey, key.psk));
       } catch (err) {
-        const message = `${hop.spec.iface}: could not restore the ${target === 'parent' ? 'parent' : 'previous'} key: ${messageOf(err)}`;
+        const message = `${hop.spec.iface}: could not restore the ${which(hop)} key: ${messageOf(err)}`;
         failures.push(message);
         this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: false, message });
       }
@@ -437,12 +452,13 @@ export class Negotiation {
     for (const i of verifyOrder(changes.map((c) => c.hop))) {
       const change = changes[i]!;
       const hop = change.hop;
-      if (target === 'parent') hop.adopt(hop.parent);
+      const label = which(hop);
+      hop.adopt(keys.get(hop)!);
       try {
         await this.#verify(change);
         this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: true });
       } catch (err) {
-        const message = `${hop.spec.iface}: back on the ${target === 'parent' ? 'parent' : 'previous'} key but the tunnel does not work: ${messageOf(err)}`;
+        const message = `${hop.spec.iface}: back on the ${label} key but the tunnel does not work: ${messageOf(err)}`;
         failures.push(message);
         this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: false, message });
       }
@@ -511,7 +527,7 @@ async function leaveSecond(baseline: number, clock: Clock): Promise<void> {
 }
 
 async function readHop(hop: HopSpec, deps: NegotiateDeps, parentPrivateKey: Uint8Array | null): Promise<HopState> {
-  const state = await deps.wg.show(hop.iface);
+  const state = await deps.wg.summary(hop.iface);
   let peer: string;
   if (hop.peer !== null) {
     if (!state.peers.some((p) => p.publicKey === hop.peer)) {
@@ -529,21 +545,20 @@ async function readHop(hop: HopSpec, deps: NegotiateDeps, parentPrivateKey: Uint
   } else {
     throw new PqpskError('INVALID_INPUT', `${hop.iface} has ${state.peers.length} peers; name the relay with --peer`);
   }
-  if (state.publicKey === '' || state.publicKey === '(none)') {
+  if (state.publicKey === '') {
     throw new PqpskError('NOT_FOUND', `WireGuard interface ${hop.iface} has no private key`);
+  }
+  const hasPsk = state.peers.find((p) => p.publicKey === peer)?.hasPresharedKey === true;
+  if (hasPsk && parentPrivateKey === null) {
+    throw new PqpskError(
+      'SETUP',
+      `${hop.iface} already has a PSK for its relay (from an earlier run?) and its parent key is not known: pqpsk does not read PSKs back, so a failed switch could not be undone; give the wg-quick file with --config-file, or bring the tunnel down and up again`,
+    );
   }
   const publicKey = publicKeyFromText(`${hop.iface} public key`, state.publicKey);
   const privateKey = await deps.wg.readPrivateKey(hop.iface);
-  let psk: Uint8Array | null = null;
-  const hasPsk = state.peers.find((p) => p.publicKey === peer)?.hasPresharedKey === true;
-  try {
-    if (hasPsk && deps.readPresharedKey !== undefined) psk = await deps.readPresharedKey(hop.iface, peer);
-  } catch (err) {
-    privateKey.fill(0);
-    throw err;
-  }
-  const working: HeldKey = { privateKey, publicKey, publicKeyText: state.publicKey, psk };
-  if (parentPrivateKey === null) return new HopState(hop, peer, working, hasPsk ? null : working);
+  const working: HeldKey = { privateKey, publicKey, publicKeyText: state.publicKey, psk: hasPsk ? 'unread' : null };
+  if (parentPrivateKey === null) return new HopState(hop, peer, working, working);
   const parentPublic = publicKeyOf(parentPrivateKey);
   const parentText = publicKeyToText(parentPublic);
   if (parentText === state.publicKey && !hasPsk) {

@@ -3,7 +3,6 @@
  * there is one (through its lock socket) and from the interface either way, so it works
  * with no watcher at all. Public facts only: keys, a PSK fingerprint, times, counters.
  */
-import { pskFingerprint } from '../kem/psk.js';
 import type { WgControl } from '../wg/types.js';
 import { askHolder } from './lock.js';
 import type { WatchStatus } from './watch.js';
@@ -36,37 +35,32 @@ export interface TunnelStatus {
 /** What reading a status needs from outside. */
 export interface StatusDeps {
   readonly wg: WgControl;
-  readonly readPresharedKey: (iface: string, peer: string) => Promise<Uint8Array | null>;
   readonly now?: () => number;
   readonly askHolder?: typeof askHolder;
 }
 
-/** The status of `iface` (relay peer: `peer`, or the interface's only peer). */
+/**
+ * The status of `iface` (relay peer: `peer`, or the interface's only peer). Whether a PSK
+ * is set comes from the interface; its fingerprint only from a watcher that negotiated
+ * it, because the PSK itself is never read back from WireGuard.
+ */
 export async function readTunnelStatus(iface: string, peer: string | null, deps: StatusDeps): Promise<TunnelStatus> {
   const now = (deps.now ?? Date.now)();
   const holder = await (deps.askHolder ?? askHolder)(iface);
   const watch = holder?.mode === 'watch' ? ((holder['status'] as WatchStatus | null) ?? null) : null;
-  const state = await deps.wg.show(iface);
+  const state = await deps.wg.summary(iface);
   const relay = peer === null ? (state.peers.length === 1 ? state.peers[0]! : null) : (state.peers.find((p) => p.publicKey === peer) ?? null);
-  let fingerprint: string | null = null;
-  if (relay?.hasPresharedKey === true) {
-    const psk = await deps.readPresharedKey(iface, relay.publicKey);
-    if (psk !== null) {
-      try {
-        fingerprint = pskFingerprint(psk);
-      } finally {
-        psk.fill(0);
-      }
-    }
-  }
-  const handshakeMs = (relay?.latestHandshake ?? 0) * 1000;
-  const fresh = handshakeMs > 0 && now - handshakeMs < REJECT_AFTER_MS;
+  const hasPsk = relay?.hasPresharedKey === true;
+  const handshakes = relay === null ? new Map<string, number>() : await deps.wg.latestHandshakes(iface);
   const hop = watch?.hops.find((h) => h.interface === iface);
-  const onEphemeral = hop === undefined ? fingerprint !== null : hop.publicKey === state.publicKey && hop.publicKey !== hop.parentPublicKey;
+  const fingerprint = hasPsk && hop !== undefined && hop.publicKey === state.publicKey ? hop.pskFingerprint : null;
+  const handshakeMs = (relay === null ? 0 : (handshakes.get(relay.publicKey) ?? 0)) * 1000;
+  const fresh = handshakeMs > 0 && now - handshakeMs < REJECT_AFTER_MS;
+  const onEphemeral = hop === undefined ? hasPsk : hop.publicKey === state.publicKey && hop.publicKey !== hop.parentPublicKey;
   const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined || ms <= 0 ? null : new Date(ms).toISOString());
   return {
     interface: iface,
-    protected: fingerprint !== null && onEphemeral && fresh && (watch === null || watch.protected),
+    protected: hasPsk && onEphemeral && fresh && (watch === null || watch.protected),
     state: watch?.phase ?? 'unwatched',
     publicKey: state.publicKey === '' ? null : state.publicKey,
     peer: relay?.publicKey ?? null,

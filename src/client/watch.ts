@@ -221,7 +221,10 @@ export class Watcher {
     } catch (err) {
       if (this.#stop.signal.aborted && !(err instanceof RollbackFailed)) return;
       if (!isPqpskError(err) || LOCAL_CODES.includes(err.code)) throw err;
-      this.#feed({ kind: 'negotiate-failed', now: this.#now(), code: err.code, message: err.message, working: !(err instanceof RollbackFailed) });
+      const working = !(err instanceof RollbackFailed);
+      // Begun on a PSK an earlier run set (never read back), a failed switch went to the parent key.
+      if (working && this.#state.onEphemeral && !this.#negotiation.onEphemeral) this.#feed({ kind: 'fell-back', now: this.#now(), working: true });
+      this.#feed({ kind: 'negotiate-failed', now: this.#now(), code: err.code, message: err.message, working });
       const s = this.#state;
       const next = s.phase === 'dead' ? 'going back to the parent key' : Number.isFinite(s.dueAt) && s.dueAt > this.#now() ? `next try in ${Math.round((s.dueAt - this.#now()) / 1000)} s` : 'trying again';
       this.#log(`negotiation failed (${err.message}); ${s.onEphemeral ? 'still on the previous ephemeral key' : 'on the parent key'}; ${next}`);

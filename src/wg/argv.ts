@@ -50,6 +50,16 @@ export function showDumpCommand(iface: string): WgCommand {
   return plain(['show', iface, 'dump']);
 }
 
+/**
+ * `wg show <iface>`, the form meant for people: the interface's public key and, per peer,
+ * whether a PSK is set — printed as `(hidden)`, never its value, unless the environment
+ * says WG_HIDE_KEYS=never (the runner sets it to `always`, and the parser refuses a key).
+ */
+export function showCommand(iface: string): WgCommand {
+  checkInterfaceName(iface);
+  return plain(['show', iface]);
+}
+
 /** `wg show <iface> latest-handshakes`: `<public key>\t<unix seconds>` per peer. */
 export function latestHandshakesCommand(iface: string): WgCommand {
   checkInterfaceName(iface);

@@ -19,14 +19,14 @@
  */
 import { inspect } from 'node:util';
 import { PqpskError } from '../errors.js';
-import { allowedIpsCommand, describeCommand, latestHandshakesCommand, privateKeyCommand, publicKeyCommand, setCommand, showDumpCommand, type WgCommand } from './argv.js';
+import { allowedIpsCommand, describeCommand, latestHandshakesCommand, privateKeyCommand, publicKeyCommand, setCommand, showCommand, showDumpCommand, type WgCommand } from './argv.js';
 import { canonicalCidr } from '../protocol/ip.js';
 import { WgError } from './errors.js';
 import { clampPrivateKey, publicKeyOf, publicKeyToText } from './keys.js';
-import type { RelayWg, WgControl, WgInterfaceState, WgPeer, WgPeerChange, WgPeerRoute } from './types.js';
+import type { RelayWg, WgControl, WgInterfaceState, WgInterfaceSummary, WgPeer, WgPeerChange, WgPeerRoute } from './types.js';
 
 /** The name of a WgControl method, as recorded and as targeted by `failNext`. */
-export type FakeOpName = 'show' | 'readPrivateKey' | 'latestHandshakes' | 'publicKey' | 'peerRoutes' | 'set';
+export type FakeOpName = 'show' | 'summary' | 'readPrivateKey' | 'latestHandshakes' | 'publicKey' | 'peerRoutes' | 'set';
 
 /** A peer change as recorded: no secret values, only whether a PSK was set or cleared. */
 export interface FakePeerRecord {
@@ -147,6 +147,13 @@ export class FakeWgControl implements WgControl, RelayWg {
       persistentKeepalive: p.persistentKeepalive,
     }));
     return { name: iface, publicKey: state.publicKey, listenPort: state.listenPort, peers };
+  }
+
+  async summary(iface: string): Promise<WgInterfaceSummary> {
+    const cmd = this.begin('summary', iface, () => showCommand(iface));
+    const state = this.iface('summary', iface, cmd);
+    this.remember({ op: 'summary', iface });
+    return { name: iface, publicKey: state.publicKey, peers: [...state.peers.values()].map((p) => ({ publicKey: p.publicKey, hasPresharedKey: p.psk !== null })) };
   }
 
   async publicKey(iface: string): Promise<string> {

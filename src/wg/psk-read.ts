@@ -1,9 +1,9 @@
 /**
  * Reading PSKs back from WireGuard, into memory only: `wg show <iface> preshared-keys`.
- * WgControl deliberately has no such read; two callers need one — the client, to restore
- * an interface's PSK on rollback when it is already on an ephemeral key, and the demo and
- * end-to-end tests, to fingerprint both ends of a tunnel. The output bytes are parsed
- * without ever becoming a JS string and wiped afterwards (best effort).
+ * WgControl deliberately has no such read, and neither the client nor the relay runs it:
+ * only the test bed does (the demo, the benchmark and the end-to-end tests), to compare
+ * the PSK fingerprints of a tunnel's two ends. The output bytes are parsed without ever
+ * becoming a JS string and wiped afterwards (best effort).
  */
 import { PqpskError } from '../errors.js';
 import { checkInterfaceName, type WgCommand } from './argv.js';

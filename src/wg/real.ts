@@ -10,12 +10,13 @@ import {
   listenPortCommand,
   privateKeyCommand,
   setCommand,
+  showCommand,
   showDumpCommand,
 } from './argv.js';
 import { decodeKeyBase64 } from './keys.js';
-import { PerPeerLines, joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey } from './parse.js';
+import { PerPeerLines, joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey, parseSummary } from './parse.js';
 import { runWg, type WgRunnerOptions } from './runner.js';
-import type { RelayWg, WgControl, WgInterfaceState, WgPeerChange, WgPeerRoute } from './types.js';
+import type { RelayWg, WgControl, WgInterfaceState, WgInterfaceSummary, WgPeerChange, WgPeerRoute } from './types.js';
 
 /** The production WgControl; `options.netns` makes it act inside a network namespace. */
 export class RealWgControl implements WgControl, RelayWg {
@@ -25,7 +26,21 @@ export class RealWgControl implements WgControl, RelayWg {
 
   constructor(private readonly options: WgRunnerOptions = {}) {}
 
-  /** `wg show <iface> dump`, with the private key and PSKs masked before the text is decoded. */
+  /** `wg show <iface>`: public key, peers and which have a PSK; keys print as `(hidden)`. */
+  async summary(iface: string): Promise<WgInterfaceSummary> {
+    const bytes = await runWg(() => showCommand(iface), iface, this.options);
+    try {
+      return parseSummary(iface, bytes);
+    } finally {
+      bytes.fill(0);
+    }
+  }
+
+  /**
+   * Not part of WgControl, and never run by the client or the relay: the test bed and the
+   * demo read a whole interface with it. `wg show <iface> dump`, with the private key and
+   * PSKs masked in place before the text is decoded.
+   */
   async show(iface: string): Promise<WgInterfaceState> {
     const bytes = await runWg(() => showDumpCommand(iface), iface, this.options);
     try {

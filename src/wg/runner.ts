@@ -65,7 +65,8 @@ async function execute(
   const shown = describeCommand(command.display, displayPrefix);
 
   // wg's messages come from strerror(); fix the locale so classifyFailure can read them.
-  const child = (options.launcher ?? inProcessLauncher).launch(file, args, { timeoutMs, env: { LC_ALL: 'C' } });
+  // WG_HIDE_KEYS: `wg show <iface>` prints keys as `(hidden)` unless the caller's environment says `never`.
+  const child = (options.launcher ?? inProcessLauncher).launch(file, args, { timeoutMs, env: { LC_ALL: 'C', WG_HIDE_KEYS: 'always' } });
   let exited = false;
   const exitedPromise = child.done.then(() => {
     exited = true;

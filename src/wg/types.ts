@@ -31,6 +31,24 @@ export interface WgInterfaceState {
   readonly peers: readonly WgPeer[];
 }
 
+/** A peer as the client reads it: whether a PSK is set, never its value. */
+export interface WgPeerSummary {
+  readonly publicKey: string;
+  readonly hasPresharedKey: boolean;
+}
+
+/**
+ * What the client reads of its interface, from `wg show <iface>`: no private key and no
+ * PSK — unlike `dump` and `preshared-keys`, which print them.
+ */
+export interface WgInterfaceSummary {
+  readonly name: string;
+  /** Base64 public key; '' while the interface has no private key. */
+  readonly publicKey: string;
+  /** In `wg`'s order. */
+  readonly peers: readonly WgPeerSummary[];
+}
+
 /** One peer change in a `wg set`. Omitted fields are left as they are. */
 export interface WgPeerChange {
   readonly publicKey: string;
@@ -70,9 +88,13 @@ export interface WgRouteReader {
 /** What the relay needs from WireGuard: secret-free reads and `wg set`. */
 export type RelayWg = WgRouteReader & Pick<WgControl, 'set'>;
 
+/**
+ * What the client needs from WireGuard. Its only read that returns a secret is
+ * `readPrivateKey`, once per negotiation; nothing here returns a PSK.
+ */
 export interface WgControl {
-  /** The interface's public state (no private key), peers in `wg`'s order. */
-  show(iface: string): Promise<WgInterfaceState>;
+  /** The interface's public key, its peers and whether each has a PSK (never the PSK). */
+  summary(iface: string): Promise<WgInterfaceSummary>;
   /** The interface's private key (32 bytes), kept in memory for rollback; caller wipes it. */
   readPrivateKey(iface: string): Promise<Uint8Array>;
   /** Latest handshake per peer public key, unix seconds (0 = never). */

@@ -7,6 +7,8 @@
 import { createServer } from 'node:net';
 import { combineSharedSecrets } from '../../src/kem/psk.js';
 import type { Clock, TunnelProbe } from '../../src/client/verify.js';
+import type { WatchDeps } from '../../src/client/watch.js';
+import type { Kem } from '../../src/kem/types.js';
 import type { ReceivedRegisterRequest } from '../../src/protocol/messages.js';
 import { validateRegisterRequest } from '../../src/protocol/request.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
@@ -211,4 +213,24 @@ export class SimNetwork implements TunnelProbe {
   private setCount(iface: string): number {
     return this.wg.operations.filter((o) => o.op === 'set' && o.iface === iface && o.failed === undefined).length;
   }
+}
+
+/**
+ * A watcher's dependencies on the simulated network: its probe and virtual clock, quiet
+ * traffic, a config service that always answers, no rotation jitter, the interface
+ * present unless `extra` says otherwise.
+ */
+export function simWatchDeps(wg: WgControl, kems: readonly Kem[], net: SimNetwork, log: (line: string) => void, extra: Partial<WatchDeps> = {}): WatchDeps {
+  return {
+    wg,
+    kems,
+    probe: net,
+    clock: net.clock,
+    traffic: async () => ({ rx: 0, tx: 0 }),
+    answers: async () => true,
+    exists: () => true,
+    random: () => 0.5,
+    log,
+    ...extra,
+  };
 }

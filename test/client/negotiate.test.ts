@@ -151,31 +151,28 @@ test('a failed attempt is followed by a fresh one that succeeds, with new keys',
   assert.equal((await wg.show('wg0')).publicKey, r.registrations[1]!.ephemeral);
 });
 
-test('a re-run from an ephemeral key with a PSK rolls back to that key and that PSK', async () => {
-  const wg = new FakeWgControl();
-  const r = await relay('wrong-ciphertext');
-  const relayKey = wgKeypair().publicKey;
-  const current = await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
-  const currentPsk = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
-  await wg.set('wg0', { peers: [{ publicKey: relayKey, presharedKey: currentPsk }] });
-  const route: SimRoute = { iface: 'wg0', relayPeer: relayKey, relay: r, parentPublicKey: current.publicKey, parentPsk: currentPsk };
-  const net = new SimNetwork(wg, new Map([[r.address, route]]));
-  const hop: HopSpec = { role: 'single', iface: 'wg0', peer: null, service: r.address };
-  const asked: string[] = [];
+test('a re-run on a PSK it did not set: refused without the parent key (nothing read, sent or set); with it, a failed switch goes back to the parent key', async () => {
+  const { wg, relay: r, relayKey, parent, net, hop } = await singleHop('wrong-ciphertext');
+  const earlier = wgKeypair();
+  await wg.set('wg0', { privateKey: earlier.privateKey, peers: [{ publicKey: relayKey, presharedKey: Uint8Array.from({ length: 32 }, (_, i) => i + 1) }] });
+  const opsBefore = wg.operations.length;
+  const refused = await rejection(negotiate(options([hop]), deps(wg, net, [])));
+  assert.equal(refused.code, 'SETUP');
+  assert.match(refused.message, /^wg0 already has a PSK for its relay .*--config-file/);
+  assert.equal(exitCodeFor(refused), 2);
+  assert.deepEqual(wg.operations.slice(opsBefore).map((o) => o.op), ['summary'], 'no private key read, no set');
+  assert.equal(r.registrations.length, 0, 'no request sent');
+
   const events: ClientEvent[] = [];
-  await rejection(
-    negotiate(options([hop], { verifyTimeoutMs: 400 }), deps(wg, net, events, {
-      readPresharedKey: async (iface, peer) => {
-        asked.push(`${iface} ${peer}`);
-        return Uint8Array.from(currentPsk);
-      },
-    })),
-  );
-  assert.deepEqual(asked, [`wg0 ${relayKey}`]);
-  assert.equal((await wg.show('wg0')).publicKey, current.publicKey);
-  const restored = wg.presharedKeyOf('wg0', relayKey);
-  assert.ok(equalBytes(restored, currentPsk), 'the previous PSK is back');
-  assert.ok(events.some((e) => e.kind === 'rolled-back' && e.working));
+  const parentKeys = new Map([['wg0', Uint8Array.from(parent.privateKey)]]);
+  const err = await rejection(negotiate(options([hop], { verifyTimeoutMs: 400, parentKeys }), deps(wg, net, events)));
+  assert.equal(err.code, 'VERIFY_FAILED');
+  assert.equal(r.registrations[0]!.parent, earlier.publicKey, 'the request named the key the run found');
+  assert.equal((await wg.show('wg0')).publicKey, parent.publicKey, 'back on the parent key');
+  assert.equal(wg.presharedKeyOf('wg0', relayKey), null, 'with no PSK');
+  assert.ok(events.some((e) => e.kind === 'rolled-back' && e.working), 'and the tunnel works on it');
+  assert.ok(parentKeys.get('wg0')!.every((b) => b === 0), 'the parent key is wiped after the run');
+  assert.equal(exitCodeFor(err), 1);
 });
 
 /** Multihop on the fake: entry wg-entry (outer), exit wg-exit reached through it. */

@@ -9,7 +9,7 @@ import { Watcher } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import type { Kem } from '../../src/kem/types.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
-import { clientInterface, SimNetwork, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
+import { clientInterface, SimNetwork, simWatchDeps, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
 
 let kems: Kem[];
 let relay: TestRelay;
@@ -40,22 +40,18 @@ test('first switch, a rotation each period, SIGHUP rotates at once, stop leaves 
       tickMs: 2000,
       probeTimeoutMs: 2000,
     },
-    {
+    simWatchDeps(
       wg,
       kems,
-      probe: net,
-      clock,
-      traffic: async () => ({ rx: 0, tx: 0 }),
-      answers: async () => true,
-      exists: () => present,
-      random: () => 0.5,
-      log: (line) => {
+      net,
+      (line) => {
         seen.push({ line, at: clock.now() });
         const rotations = seen.filter((s) => s.line.startsWith('rotated: ')).length;
         if (line.startsWith('rotated: ') && rotations === 2) watcher?.rotateNow();
         if (line.startsWith('rotated: ') && rotations === 3) present = false;
       },
-    },
+      { exists: () => present },
+    ),
   );
   const registrationsBefore = relay.registrations.length;
   await watcher.run();
@@ -74,4 +70,42 @@ test('first switch, a rotation each period, SIGHUP rotates at once, stop leaves 
   assert.equal(watcher.status().protected, true);
   watcher.close();
   assert.ok(Date.now() - realStart < 60_000, 'twenty virtual minutes, not real ones');
+});
+
+test('started on a PSK an earlier run set (never read back): a failed first switch goes back to the parent key, and the next attempt switches from there', async () => {
+  const wg = new FakeWgControl();
+  const relayKey = wgKeypair().publicKey;
+  const parent = await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
+  const earlier = wgKeypair();
+  await wg.set('wg0', { privateKey: earlier.privateKey, peers: [{ publicKey: relayKey, presharedKey: Uint8Array.from({ length: 32 }, (_, i) => i + 7) }] });
+  const net = new SimNetwork(wg, new Map([[relay.address, { iface: 'wg0', relayPeer: relayKey, relay, parentPublicKey: parent.publicKey }]]));
+  const registrationsBefore = relay.registrations.length;
+  relay.queue.push('wrong-ciphertext');
+  const lines: string[] = [];
+  let watcher: Watcher | undefined;
+  watcher = await Watcher.open(
+    {
+      hops: [{ role: 'single', iface: 'wg0', peer: null, service: relay.address }],
+      policy: { ...DEFAULT_POLICY, rotateMs: 600_000 },
+      timeoutScale: 1,
+      verifyTimeoutMs: 400,
+      tickMs: 2000,
+      probeTimeoutMs: 2000,
+      parentKeys: new Map([['wg0', Uint8Array.from(parent.privateKey)]]),
+    },
+    simWatchDeps(wg, kems, net, (line) => {
+      lines.push(line);
+      if (/^(switched|rotated): /.test(line)) watcher?.stop();
+    }),
+  );
+  assert.equal(watcher.status().onEphemeral, true, 'the watcher knows it starts on an ephemeral key');
+  await watcher.run();
+  watcher.close();
+  assert.match(lines.find((l) => l.startsWith('negotiation failed')) ?? '', /; on the parent key;/);
+  assert.ok(lines.some((l) => l.startsWith('switched: ')), 'a first switch, not a rotation');
+  const [first, second] = relay.registrations.slice(registrationsBefore);
+  assert.equal(first?.parent, earlier.publicKey, 'the first request named the key the watcher found');
+  assert.equal(second?.parent, parent.publicKey, 'the next one, after the rollback, the parent key');
+  assert.equal((await wg.show('wg0')).publicKey, second.ephemeral);
+  assert.equal(watcher.status().protected, true);
 });

@@ -5,14 +5,14 @@
  * packet starts in a namespace this file created; PSKs are compared as fingerprints.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { MAIN_JS, buildMultihop, buildSingleHop, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
 import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
-import { alive, currentKey, waitGone } from './helpers.js';
+import { alive, currentKey, waitGone, writeParentConfig } from './helpers.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const skip = e2eSkip();
@@ -60,13 +60,8 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     bed = built.bed;
     t = built.topology;
     server = await startRelayServer(bed, t.relay, dir);
-    // The bed's parent key as a wg-quick file would hold it (a throwaway test key).
-    const key = await bed.wg(t.client.namespace).readPrivateKey(t.client.iface);
-    const text = encodeKeyBase64('test parent key', key);
-    key.fill(0);
     configFile = join(dir, `${t.client.iface}.conf`);
-    await writeFile(configFile, Buffer.concat([Buffer.from('[Interface]\nPrivateKey = '), text, Buffer.from('\n')]), { mode: 0o600 });
-    text.fill(0);
+    await writeParentConfig(bed, t.client.namespace, t.client.iface, configFile);
   });
   after(async () => {
     await watcher?.stop('SIGKILL');
@@ -170,7 +165,7 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     const key = await currentKey(bed, t.client.namespace, t.client.iface);
     await relayForgets(key);
     const started = Date.now();
-    const run = await runNegotiate(bed, t.client.namespace, [...base(), '--max-attempts', '1', '--timeout-scale', '0.25'], 60_000);
+    const run = await runNegotiate(bed, t.client.namespace, [...base(), '--config-file', configFile, '--max-attempts', '1', '--timeout-scale', '0.25'], 60_000);
     const ms = Date.now() - started;
     assert.equal(run.exitCode, 1, `exit ${run.exitCode} after ${ms} ms: ${run.stderr}`);
     assert.match(run.stderr, /gave up after 1 attempt/);
@@ -266,7 +261,7 @@ describe('the documented PostUp line under wg-quick, with the relay unreachable'
     const r = await bed.runIn(t.relay.namespace, ['wg', 'set', t.relay.iface, 'peer', pub, 'allowed-ips', '10.64.0.3/32']);
     assert.equal(r.exitCode, 0, r.stderr);
     conf = join(dir, `${iface}.conf`);
-    const postUp = `${process.execPath} ${MAIN_JS} negotiate --interface %i --config-service ${t.relay.gateway}:1337 --watch --background`;
+    const postUp = `${process.execPath} ${MAIN_JS} negotiate --interface %i --config-service ${t.relay.gateway}:1337 --watch --background --log-file ${join(dir, 'watcher.log')}`;
     const body = [
       '[Interface]',
       `PrivateKey = ${Buffer.from(text).toString('latin1')}`,
@@ -296,6 +291,8 @@ describe('the documented PostUp line under wg-quick, with the relay unreachable'
     assert.equal(up.exitCode, 0, up.stderr);
     assert.ok(ms <= 20_000, `wg-quick up took ${ms} ms`);
     assert.match(up.stdout + up.stderr, /watcher running, pid \d+/);
+    const log = await readFile(join(dir, 'watcher.log'), 'utf8');
+    assert.match(log, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z pqpsk: watching ${iface} `, 'm'), `the detached watcher's lines are in --log-file:\n${log}`);
     const ping = await bed.ping(t.client.namespace, t.relay.gateway);
     assert.equal(ping.exitCode, 0, `parent key carries traffic: ${ping.stdout}`);
 

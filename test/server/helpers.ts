@@ -12,6 +12,7 @@ import { MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
 import { MemoryBookStore } from '../../src/server/book-store.js';
 import type { KemProvider } from '../../src/server/encapsulate.js';
+import type { Clock } from '../../src/server/clock.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay, type RelayOptions } from '../../src/server/relay.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
@@ -40,12 +41,44 @@ function publicToText(raw: Uint8Array): string {
 
 export const provider: KemProvider = (name) => inThreadKems().get(name)!;
 
-/** A controllable clock for the relay (ms since the epoch). */
-export class TestClock {
+/**
+ * A controllable clock for the relay (ms since the epoch) and its timers. A timer runs
+ * only when `runFor` moves time past it, so a test of the polling watcher never waits
+ * for real time; `advance` moves time without running any.
+ */
+export class TestClock implements Clock {
+  #timers: { at: number; seq: number; fn: () => void }[] = [];
+  #seq = 0;
   constructor(public ms = 1_700_000_000_000) {}
   readonly now = (): number => this.ms;
+  readonly setTimer = (fn: () => void, ms: number): (() => void) => {
+    const timer = { at: this.ms + Math.max(0, ms), seq: this.#seq++, fn };
+    this.#timers.push(timer);
+    return () => {
+      this.#timers = this.#timers.filter((t) => t !== timer);
+    };
+  };
   advance(ms: number): void {
     this.ms += ms;
+  }
+  /**
+   * Moves time forward by `ms`, running each timer as its time comes (earliest first).
+   * After each, it lets what the timer started run to its end, which a poller marks by
+   * setting its next timer (at most 1000 turns of the event loop: the relay's passes over
+   * the in-memory fake do no real I/O).
+   */
+  async runFor(ms: number): Promise<void> {
+    const end = this.ms + ms;
+    for (;;) {
+      const next = this.#timers.filter((t) => t.at <= end).sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (next === undefined) break;
+      this.#timers = this.#timers.filter((t) => t !== next);
+      this.ms = Math.max(this.ms, next.at);
+      const set = this.#seq;
+      next.fn();
+      for (let turn = 0; turn < 1000 && this.#seq === set; turn++) await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.ms = end;
   }
   /** Seconds, as `wg` reports handshake times. */
   get seconds(): number {
@@ -94,7 +127,7 @@ export async function openRelay(
     store: w.store,
     kems: provider,
     logger: w.logger,
-    clock: w.clock.now,
+    clock: w.clock,
     rateLimit: null,
     ...overrides,
   });

@@ -245,12 +245,13 @@ describe('watcher', () => {
   });
 
   test('the polling watcher applies a swap by itself once the ephemeral handshakes', async () => {
-    const w = await makeWorld({ poll: { fastMs: 5, idleMs: 50, freshMs: 1000 }, clock: Date.now });
+    const w = await makeWorld({ poll: { fastMs: 5, idleMs: 50, freshMs: 1000 } });
     w.relay.startWatcher();
     try {
       const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
-      w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, Math.floor(Date.now() / 1000) + 1);
-      await eventually('allowed-ips on the ephemeral', async () => ((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps.length ?? 0) > 0);
+      w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds + 1);
+      await w.clock.runFor(5);
+      // Within one fast poll of virtual time, with no tick called by the test.
       assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS);
       assert.equal(w.relay.metrics.events('swap'), 1);
       assert.match(w.relay.metrics.render(), /pqpsk_ephemeral_peers\{state="live"\} 1/);
@@ -282,7 +283,9 @@ describe('watcher', () => {
     for (let i = 0; i < 3; i++) w.wg.failNext('latestHandshakes');
     w.relay.startWatcher();
     try {
-      await eventually('recovered', () => w.logger.of('watcher-recovered').length === 1);
+      // Passes every 5 virtual ms: three fail on `wg`, the next one recovers.
+      await w.clock.runFor(1000);
+      assert.equal(w.logger.of('watcher-recovered').length, 1);
       assert.equal(w.logger.of('watcher-failed').length, 1);
     } finally {
       await w.relay.close();

@@ -6,6 +6,7 @@
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { createClientKems, parseKemList } from '../../client/kems.js';
 import { spawn } from 'node:child_process';
+import { closeSync } from 'node:fs';
 import { readParentKeys } from '../../client/config-file.js';
 import { InterfaceLock } from '../../client/lock.js';
 import { negotiate, type MssGuard, type RouteDevice, type NegotiateDeps } from '../../client/negotiate.js';
@@ -14,10 +15,10 @@ import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
 import { interfaceExists, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
-import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
 import { CONFIG_SERVICE_MSS, clampHostRoute, routeDevice } from '../../wg/route.js';
 import { parseDuration } from '../duration.js';
+import { openLogFile } from '../log-file.js';
 import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import type { NegotiateArgs } from './negotiate.js';
 
@@ -107,7 +108,9 @@ const routeDeviceOf: RouteDevice = (service) => routeDevice(parseService('config
  */
 export async function run(args: NegotiateArgs): Promise<void> {
   let code: number;
-  if (args.background) code = await runBackground(args);
+  if (args['log-file'] !== undefined && !args.background && !args['background-child']) {
+    code = failed(args, new PqpskError('INVALID_INPUT', '--log-file: only with --background (in the foreground the output is already yours)'));
+  } else if (args.background) code = await runBackground(args);
   else if (args.watch) code = await runWatch(args);
   else code = await runOnce(args);
   // End here rather than when the event loop drains: after a call into a dead tunnel
@@ -127,8 +130,9 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
     const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
     const maxTotalMs = parseDuration('--max-time', args['max-time'], 100);
     lock = await InterfaceLock.acquire(hops.map((h) => h.iface), () => ({ pid: process.pid, mode: 'negotiate' }));
+    const parentKeys = await parentKeysFor(args, hops);
     const report = await negotiate(
-      { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs },
+      { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs, parentKeys },
       { ...clientDeps(args), kems },
     );
     if (args.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
@@ -145,7 +149,9 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
 async function runWatch(args: NegotiateArgs): Promise<number> {
   let lock: InterfaceLock | undefined;
   let watcher: Watcher | undefined;
-  const say = (line: string): void => void process.stderr.write(`pqpsk: ${line}\n`);
+  // In a log file (--background --log-file) nothing else dates the lines.
+  const stamp = args['log-file'] !== undefined && args['background-child'] ? (): string => `${new Date().toISOString()} ` : (): string => '';
+  const say = (line: string): void => void process.stderr.write(`${stamp()}pqpsk: ${line}\n`);
   const report = (message: object): void => {
     if (args['background-child'] && process.send !== undefined) process.send(message);
   };
@@ -156,14 +162,9 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
     const rotateMs = args.rotate === 'off' ? null : parseDuration('--rotate', args.rotate, 1000);
     const tickMs = parseDuration('--tick', args.tick, 100);
     const policy = checkPolicy({ ...DEFAULT_POLICY, rotateMs });
-    const explicit = new Map<string, string>();
-    if (args['config-file'] !== undefined) {
-      if (hops.length !== 1) throw new PqpskError('INVALID_INPUT', '--config-file: single hop only (multihop reads /etc/wireguard/<if>.conf)');
-      explicit.set(hops[0]!.iface, args['config-file']);
-    }
     const ifaces = hops.map((h) => h.iface);
     lock = await InterfaceLock.acquire(ifaces, () => ({ pid: process.pid, mode: 'watch', status: watcher?.status() ?? null }));
-    const parentKeys = await readParentKeys(ifaces, explicit);
+    const parentKeys = await parentKeysFor(args, hops);
     watcher = await Watcher.open(
       { hops, policy, timeoutScale: args['timeout-scale'], verifyTimeoutMs, tickMs, probeTimeoutMs: PROBE_TIMEOUT_MS, parentKeys },
       {
@@ -207,10 +208,17 @@ async function runBackground(args: NegotiateArgs): Promise<number> {
     hopsFromArgs(args);
     const waitMs = parseDuration('--background-wait', args['background-wait'], 100);
     const argv = process.argv.slice(2).filter((a) => a !== '--background' && !a.startsWith('--background='));
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, '--watch', '--background-child'], {
-      detached: true,
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    });
+    const log = args['log-file'] === undefined ? 'ignore' : openLogFile(args['log-file']);
+    let child;
+    try {
+      child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, '--watch', '--background-child'], {
+        detached: true,
+        stdio: ['ignore', log, log, 'ipc'],
+      });
+    } finally {
+      // The child holds its own copy of the descriptor from here on.
+      if (typeof log === 'number') closeSync(log);
+    }
     const outcome = await new Promise<{ kind: string; ok?: boolean; code?: number; message?: string }>((resolve) => {
       const timer = setTimeout(() => resolve({ kind: 'waiting' }), waitMs);
       child.on('message', (m: { kind: string; ok?: boolean; code?: number; message?: string }) => {
@@ -248,13 +256,22 @@ async function runBackground(args: NegotiateArgs): Promise<number> {
   }
 }
 
+/** The parent keys from --config-file, or from wg-quick's file for each interface that has one. */
+async function parentKeysFor(args: NegotiateArgs, hops: readonly HopSpec[]): Promise<Map<string, Uint8Array>> {
+  const explicit = new Map<string, string>();
+  if (args['config-file'] !== undefined) {
+    if (hops.length !== 1) throw new PqpskError('INVALID_INPUT', '--config-file: single hop only (multihop reads /etc/wireguard/<if>.conf)');
+    explicit.set(hops[0]!.iface, args['config-file']);
+  }
+  return readParentKeys(hops.map((h) => h.iface), explicit);
+}
+
 /** How long a watcher's probe waits for an answer through the tunnel. */
 const PROBE_TIMEOUT_MS = 2_000;
 
 function clientDeps(args: NegotiateArgs): Omit<NegotiateDeps, 'kems'> {
   return {
     wg: new RealWgControl(),
-    readPresharedKey: (iface, peer) => readPresharedKey(iface, peer),
     mssGuard: mssGuardFor(args['mss-clamp']),
     routeDevice: routeDeviceOf,
     ...(args['hold-after-switch'] > 0 ? { holdAfterSwitchMs: args['hold-after-switch'] } : {}),

@@ -46,6 +46,7 @@ export interface NegotiateArgs {
   'config-file'?: string;
   background: boolean;
   'background-wait': string;
+  'log-file'?: string;
   tick: string;
   'background-child': boolean;
 }
@@ -78,6 +79,10 @@ Watching (--watch):
   SIGTERM/SIGINT: exit 0 on the current working key. SIGHUP: rotate now.
   --background: start the watcher detached, return once the first attempt settles (at
   most --background-wait) with exit 0 whatever the relay did: for wg-quick's PostUp.
+  Its output is discarded unless --log-file PATH: then every line it writes, dated, is
+  appended to PATH. The file is opened before the watcher starts, created with mode
+  0600, never through a symlink, and refused (exit 2) if it is not a regular file
+  owned by this user and closed to writes by group and others.
 
 One manager per interface:
   A run holds a lock on the interface (freed by the kernel when it dies); a second run
@@ -86,6 +91,11 @@ One manager per interface:
 Secrets:
   Private keys and the PSK reach \`wg\` through a private FIFO, never argv or a file.
   Output shows only public keys and PSK fingerprints (first 8 bytes of SHA-256(PSK)).
+  The interface's private key is read once per run (\`wg show <if> private-key\`), kept
+  in memory for rollback and wiped; a PSK is never read back from WireGuard. So an
+  interface that already has a PSK (an earlier run's ephemeral key) needs its parent key
+  from --config-file (default /etc/wireguard/<if>.conf when it exists; otherwise exit
+  2), and a failed switch from it goes back to that parent key.
 
 Exit codes:
   0 switched and verified (--watch: stopped by SIGTERM/SIGINT; --background: watcher
@@ -118,9 +128,10 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('verify-timeout', { type: 'string', default: '10s', describe: 'How long a switched tunnel has to prove it works' })
       .option('watch', { type: 'boolean', default: false, describe: 'Stay running: rotate, heal, keep the tunnel post-quantum' })
       .option('rotate', { type: 'string', default: '1h', describe: 'With --watch: rotation period (±10 %), or off' })
-      .option('config-file', { type: 'string', describe: 'With --watch: wg-quick file holding the parent PrivateKey (default /etc/wireguard/<if>.conf if present)' })
+      .option('config-file', { type: 'string', describe: 'wg-quick file holding the parent PrivateKey (default /etc/wireguard/<if>.conf if present)' })
       .option('background', { type: 'boolean', default: false, describe: 'Start the watcher detached; return 0 once the first attempt settles (for PostUp)' })
       .option('background-wait', { type: 'string', default: DEFAULT_BACKGROUND_WAIT, describe: 'With --background: return after this long at most' })
+      .option('log-file', { type: 'string', describe: "With --background: append the watcher's output to this file (created 0600; a symlink is refused)" })
       .option('allow-other-peers', { type: 'boolean', default: false, describe: 'With --peer: switch an interface that has other peers too (their tunnels break)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print each step on stderr' })

@@ -4,7 +4,6 @@
  */
 import { isPqpskError } from '../../errors.js';
 import { readTunnelStatus, type TunnelStatus } from '../../client/status.js';
-import { readPresharedKey } from '../../wg/psk-read.js';
 import { RealWgControl } from '../../wg/real.js';
 import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
 import type { StatusArgs } from './status.js';
@@ -31,10 +30,7 @@ export function statusText(s: TunnelStatus): string {
 /** Read and print the status of the interface, set the exit code. */
 export async function run(args: StatusArgs): Promise<void> {
   try {
-    const status = await readTunnelStatus(args.interface, args.peer ?? null, {
-      wg: new RealWgControl(),
-      readPresharedKey: (iface, peer) => readPresharedKey(iface, peer),
-    });
+    const status = await readTunnelStatus(args.interface, args.peer ?? null, { wg: new RealWgControl() });
     process.stdout.write(`${args.json ? JSON.stringify(status) : statusText(status)}\n`);
     process.exitCode = EXIT_OK;
   } catch (err) {
