@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import fc from 'fast-check';
 import { OPEN_FINDINGS, STRICT, emptyStats, relayProperty, type ModelStats } from '../model/relay-model.js';
 import { watchProperty } from '../model/watch-model.js';
+import { watchRuntimeProperty } from '../model/watch-runtime-model.js';
 import { describeFinding, seedFromEnv, type AnyTarget, type FuzzOutcome } from './harness.js';
 import { fuzzTargets } from './targets.js';
 
@@ -89,5 +90,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   process.exitCode = await fuzzMain([
     modelRun('relay-model', 'random command sequences against the real relay, invariants after every step', (stats, strict) => relayProperty(60, stats, strict ? STRICT : OPEN_FINDINGS)),
     modelRun('watch-model', 'random world events against the watcher policy, invariants after every step', (stats) => watchProperty(100, stats)),
+    modelRun('watch-runtime', 'random world events against the real watcher loop: no overlapping switches, a truthful status', (stats) => watchRuntimeProperty(150, stats)),
   ]);
 }
