@@ -23,4 +23,5 @@ export {
   type SingleHopOptions,
   type SingleHopTopology,
 } from './topologies.js';
+export { writeParentConfig } from './parent-config.js';
 export { MAIN_JS, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, type JsonHop } from './pqpsk.js';

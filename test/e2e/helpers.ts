@@ -1,10 +1,9 @@
 /** Leftover checks and counters shared by the bed e2e tests. */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { UAPI_DIR, type Bed } from '../../src/testbed/index.js';
-import { encodeKeyBase64, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
+import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 
 /** Everything on the machine that carries this run's suffix: namespaces, root links, UAPI sockets. */
 export async function traces(suffix: string): Promise<string[]> {
@@ -53,17 +52,3 @@ export async function currentKey(bed: Bed, ns: string, iface: string): Promise<s
   }
 }
 
-/**
- * A wg-quick file at `path` (mode 0600) holding the interface's current private key — the
- * bed's parent key (a throwaway test key) — for `negotiate --config-file`.
- */
-export async function writeParentConfig(bed: Bed, ns: string, iface: string, path: string): Promise<void> {
-  const key = await bed.wg(ns).readPrivateKey(iface);
-  const text = encodeKeyBase64('test parent key', key);
-  key.fill(0);
-  try {
-    await writeFile(path, Buffer.concat([Buffer.from('[Interface]\nPrivateKey = '), text, Buffer.from('\n')]), { mode: 0o600 });
-  } finally {
-    text.fill(0);
-  }
-}

@@ -23,7 +23,8 @@ import {
   type Multihop,
   type SingleHop,
 } from '../../src/testbed/index.js';
-import { currentKey, writeParentConfig } from './helpers.js';
+import { writeParentConfig } from '../../src/testbed/index.js';
+import { currentKey } from './helpers.js';
 import { readParentKey } from '../../src/client/config-file.js';
 import { e2eSkip, requireBed } from './gate.js';
 

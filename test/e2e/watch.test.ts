@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { MAIN_JS, buildMultihop, buildSingleHop, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
 import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
-import { alive, currentKey, waitGone, writeParentConfig } from './helpers.js';
+import { writeParentConfig } from '../../src/testbed/index.js';
+import { alive, currentKey, waitGone } from './helpers.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const skip = e2eSkip();

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { isPqpskError } from '../../errors.js';
-import { bedPrerequisites, buildSingleHop, parseNegotiateJson, runNegotiate, startRelayServer, type BedProcess, type JsonHop } from '../../testbed/index.js';
+import { bedPrerequisites, buildSingleHop, parseNegotiateJson, runNegotiate, startRelayServer, writeParentConfig, type BedProcess, type JsonHop } from '../../testbed/index.js';
 import { medianOf } from './stats.js';
 
 /** Medians over the counted negotiations, ms. */
@@ -58,7 +58,11 @@ export async function measureNegotiation(runs: number): Promise<NegotiationBench
     built = await buildSingleHop();
     const { bed, topology: t } = built;
     const server: BedProcess = await startRelayServer(bed, t.relay, stateDir);
-    const args = ['--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`, '--json', '--max-attempts', '1'];
+    // Every run after the first finds the client on a PSK; the wg-quick file tells pqpsk
+    // the parent key to fall back to, as it would on a real client.
+    const configFile = join(stateDir, `${t.client.iface}.conf`);
+    await writeParentConfig(bed, t.client.namespace, t.client.iface, configFile);
+    const args = ['--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`, '--config-file', configFile, '--json', '--max-attempts', '1'];
     const hops: JsonHop[] = [];
     const negotiateMs: number[] = [];
     const processMs: number[] = [];
