@@ -39,11 +39,6 @@ export interface Launcher {
 /** Most output a command may print (a `wg show` of a very large interface stays far below). */
 export const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
-/** A launched program's result when it failed before or while running (for launchers). */
-export function failedLaunch(spawnCode: string | null, timedOut = false): LaunchResult {
-  return { stdout: new Uint8Array(0), stderr: new Uint8Array(0), exitCode: null, signal: null, timedOut, spawnCode };
-}
-
 /** Spawns from this process: no helper to start, but each spawn forks this process. */
 export const inProcessLauncher: Launcher = {
   launch(file, args, options) {

@@ -14,9 +14,9 @@
  *   `wg set` holding one FIFO per secret (mode 0600), removed as soon as `wg` has exited;
  * - the writer opens the FIFO with O_WRONLY|O_NONBLOCK, which fails with ENXIO while no
  *   reader has it open, and retries with a short back-off (the runner feeds a command's
- *   FIFOs in the order `wg` reads them, so each is tried only once its turn has come). So the writer never blocks a
- *   libuv thread, and it gives up as soon as `wg` exits without opening the FIFO (bad
- *   arguments, missing interface): nothing hangs;
+ *   FIFOs in the order `wg` reads them, so each is tried only once its turn has come).
+ *   So the writer never blocks a libuv thread, and it gives up as soon as `wg` exits
+ *   without opening the FIFO (bad arguments, missing interface): nothing hangs;
  * - a key is 45 bytes (base64 + newline), far below PIPE_BUF, so one write is atomic and
  *   cannot block; the writer then closes, which gives `wg` its EOF;
  * - the text form of the key is built as bytes and wiped after the write (best effort:

@@ -8,7 +8,7 @@
  * secrets go to `wg` through FIFOs this process feeds (secret-channel.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { failedLaunch, MAX_OUTPUT_BYTES, type Launch, type Launcher, type LaunchOptions, type LaunchResult } from './launcher.js';
+import { MAX_OUTPUT_BYTES, type Launch, type Launcher, type LaunchOptions, type LaunchResult } from './launcher.js';
 import type { SpawnerReply, SpawnerRequest } from './spawner-child.js';
 
 const CHILD = new URL('./spawner-child.js', import.meta.url);
@@ -48,10 +48,7 @@ export class WgSpawner implements Launcher {
     // No inherited execArgv: the helper needs none of this process's flags (--input-type, --cpu-prof…).
     const child = fork(CHILD, [], { execArgv: [], detached: true, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     child.on('message', (reply: SpawnerReply) => {
-      const resolve = this.#pending.get(reply.id);
-      if (resolve === undefined) return;
-      this.#pending.delete(reply.id);
-      resolve({
+      this.#settle(reply.id, {
         stdout: new Uint8Array(reply.stdout.buffer, reply.stdout.byteOffset, reply.stdout.byteLength),
         stderr: new Uint8Array(reply.stderr.buffer, reply.stderr.byteOffset, reply.stderr.byteLength),
         exitCode: reply.exitCode,
@@ -75,10 +72,14 @@ export class WgSpawner implements Launcher {
     return child;
   }
 
+  /** A command the helper cannot be told about fails as not started (a kill for it is moot). */
   #send(child: ChildProcess, request: SpawnerRequest): void {
-    if (!child.connected) return;
+    const lost = (): void => {
+      if ('file' in request) this.#settle(request.id, failedLaunch('ESPAWNERDIED'));
+    };
+    if (!child.connected) return lost();
     child.send(request, (err) => {
-      if (err !== null && 'file' in request) this.#settle(request.id, failedLaunch('ESPAWNERDIED'));
+      if (err !== null) lost();
     });
   }
 
@@ -109,6 +110,11 @@ function environment(extra: Readonly<Record<string, string>>): Record<string, st
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) if (value !== undefined) env[name] = value;
   return { ...env, ...extra };
+}
+
+/** The result of a command the helper never ran (closed, or died first). */
+function failedLaunch(spawnCode: string): LaunchResult {
+  return { stdout: new Uint8Array(0), stderr: new Uint8Array(0), exitCode: null, signal: null, timedOut: false, spawnCode };
 }
 
 /** SIGKILL to a pid (or, negative, a process group) that may be gone already. */
