@@ -327,3 +327,42 @@ test('verify retries the TCP connect while the relay moves allowed-ips; a servic
   assert.equal((await wg2.show('wg0')).publicKey, parent2.publicKey);
   assert.equal(wg2.presharedKeyOf('wg0', relayKey2), null);
 });
+
+test('the system clock stepping an hour ahead during verification does not cut its window short', async () => {
+  // At the first packet of the verification; the tunnel works, so it must pass.
+  const ahead = await singleHop('good');
+  let steppedAhead = false;
+  const jumpAhead = {
+    poke: async (service: string) => {
+      if (!steppedAhead) ahead.net.clock.stepped += 3_600_000;
+      steppedAhead = true;
+      return ahead.net.poke(service);
+    },
+    connect: (service: string) => ahead.net.connect(service),
+  };
+  const report = await negotiate(options([ahead.hop]), deps(ahead.wg, ahead.net, [], { probe: jumpAhead }));
+  assert.ok(steppedAhead);
+  assert.equal((await ahead.wg.show('wg0')).publicKey, report.hops[0]!.ephemeralPublicKey);
+});
+
+test('the system clock stepping an hour back during verification does not stretch its window', async () => {
+  // On a relay that never answers through the new session: the switch is rolled back
+  // after its 500 ms window, not after an hour and 500 ms.
+  const behind = await singleHop('good');
+  let steppedBack = false;
+  const jumpBack = {
+    poke: async (service: string) => {
+      if (!steppedBack) behind.net.clock.stepped -= 3_600_000;
+      steppedBack = true;
+      return behind.net.poke(service);
+    },
+    connect: async (service: string) => {
+      if ((await behind.wg.show('wg0')).publicKey !== behind.parent.publicKey) throw new Error('timeout');
+      return behind.net.connect(service);
+    },
+  };
+  const err = await rejection(negotiate(options([behind.hop], { verifyTimeoutMs: 500 }), deps(behind.wg, behind.net, [], { probe: jumpBack })));
+  assert.equal(err.code, 'VERIFY_FAILED');
+  assert.ok(behind.net.clock.slept < 10_000, `waited ${behind.net.clock.slept} ms of virtual time`);
+  assert.equal((await behind.wg.show('wg0')).publicKey, behind.parent.publicKey);
+});
