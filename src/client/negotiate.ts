@@ -111,11 +111,10 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
       if (rest > 0 && (options.maxAttempts === null || attempt + 1 < options.maxAttempts)) await clock.sleep(rest);
     }
     const code: PqpskErrorCode = lastError === null || LOCAL_CODES.includes(lastError.code) ? 'TIMEOUT' : lastError.code;
-    const which = negotiation.interfaces().join(' and ');
     const after = options.maxAttempts !== null && attempt >= options.maxAttempts ? `${attempt} attempt${attempt === 1 ? '' : 's'}` : `${attempt} attempt${attempt === 1 ? '' : 's'} in ${Math.round((clock.monotonic() - start) / 1000)} s (--max-time)`;
     throw new PqpskError(
       code,
-      `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}; ${which} left on ${negotiation.hopCount > 1 ? 'their' : 'its'} previous key`,
+      `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}; ${negotiation.whereLeft()}`,
       { cause: lastError },
     );
   } finally {
@@ -151,12 +150,20 @@ export class HopState {
   readonly peer: string;
   #working: HeldKey;
   readonly #parent: HeldKey | null;
+  /** The interface's public key when the run began. */
+  readonly #startKey: string;
 
   constructor(spec: HopSpec, peer: string, working: HeldKey, parent: HeldKey | null) {
     this.spec = spec;
     this.peer = peer;
     this.#working = working;
     this.#parent = parent;
+    this.#startKey = working.publicKeyText;
+  }
+
+  /** Whether the interface is on another key than the one it had when the run began. */
+  get moved(): boolean {
+    return this.#working.publicKeyText !== this.#startKey;
   }
 
   get working(): HeldKey {
@@ -258,8 +265,14 @@ export class Negotiation {
     return this.hops.length;
   }
 
-  interfaces(): string[] {
-    return this.hops.map((h) => h.spec.iface);
+  /**
+   * Where a run that gave up leaves the interfaces: each on the key it began with, or, when
+   * a failed switch could only be undone that way, back on its parent key.
+   */
+  whereLeft(): string {
+    const say = (hops: readonly HopState[], where: string, key: string): string[] =>
+      hops.length === 0 ? [] : [`${hops.map((h) => h.spec.iface).join(' and ')} ${where} ${hops.length > 1 ? `their ${key}s` : `its ${key}`}`];
+    return [...say(this.hops.filter((h) => !h.moved), 'left on', 'previous key'), ...say(this.hops.filter((h) => h.moved), 'back on', 'parent key')].join('; ');
   }
 
   /** Whether every hop is on an ephemeral key. */
