@@ -22,6 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { NODE_FLAGS } from '../../cli/node-flags.js';
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { KemName } from '../../kem/types.js';
@@ -32,6 +33,12 @@ import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
 import type { HostReply, HostRequest, HostStats } from './relay-host.js';
 import { callFromSource, sourceAddress } from './source-address.js';
 import { percentileOf } from './stats.js';
+
+/**
+ * The relay host's node options: the installed `pqpsk`'s own heap settings (its launcher
+ * line is made from the same list), plus --expose-gc so that stats follow a collection.
+ */
+export const RELAY_HOST_EXEC_ARGV: readonly string[] = Object.freeze(['--expose-gc', ...NODE_FLAGS]);
 
 /** A relay host child process and its request/answer channel. */
 export class RelayHost {
@@ -50,10 +57,10 @@ export class RelayHost {
     });
   }
 
-  /** Fork relay-host.js with an IPC channel (and --expose-gc, so stats follow a collection). */
+  /** Fork relay-host.js with an IPC channel, as `pqpsk` runs (RELAY_HOST_EXEC_ARGV). */
   static spawn(): RelayHost {
     const child = fork(new URL('./relay-host.js', import.meta.url), [], {
-      execArgv: ['--expose-gc'],
+      execArgv: [...RELAY_HOST_EXEC_ARGV],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     return new RelayHost(child);
