@@ -532,13 +532,21 @@ export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerVi
 export function familySlices(book: RelayBook, size: number): RelayBook[] {
   if (!Number.isInteger(size) || size < 1) throw new PqpskError('INVALID_INPUT', `slice size: expected a whole number ≥ 1, got ${String(size)}`);
   if (book.parents.length <= size) return [book];
-  const slices: RelayBook[] = [];
+  // One walk of the ephemerals for all slices: a parent recorded twice may sit in two.
+  const slicesOf = new Map<string, number[]>();
+  const parents: (readonly ParentRecord[])[] = [];
   for (let from = 0; from < book.parents.length; from += size) {
-    const parents = book.parents.slice(from, from + size);
-    const members = new Set(parents.map((p) => p.parent));
-    slices.push({ parents, ephemerals: book.ephemerals.filter((e) => members.has(e.parent)) });
+    const slice = parents.length;
+    parents.push(book.parents.slice(from, from + size));
+    for (const p of parents[slice]!) {
+      const of = slicesOf.get(p.parent);
+      if (of === undefined) slicesOf.set(p.parent, [slice]);
+      else if (of[of.length - 1] !== slice) of.push(slice);
+    }
   }
-  return slices;
+  const ephemerals: EphemeralRecord[][] = parents.map(() => []);
+  for (const e of book.ephemerals) for (const slice of slicesOf.get(e.parent) ?? []) ephemerals[slice]!.push(e);
+  return parents.map((p, slice) => ({ parents: p, ephemerals: ephemerals[slice]! }));
 }
 
 /** The plans of `familySlices`' books, in order, as one plan. */

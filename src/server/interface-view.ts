@@ -6,11 +6,15 @@
  * Only secret-free reads are used (see WgRouteReader).
  */
 import { PeerIndex, sameList, type RelayPeerView } from '../protocol/peer-state.js';
+import { yieldToEventLoop } from '../yield.js';
 import type { RelayWg, WgPeerChange } from '../wg/types.js';
 import type { Clock } from './clock.js';
 
 /** How long the interface's own public key is trusted before it is read again. */
 const OWN_KEY_TTL_MS = 30_000;
+
+/** Peers installed per task by `installInSlices`: about a millisecond of event loop. */
+export const INSTALL_SLICE = 2000;
 
 export class InterfaceView {
   readonly #wg: RelayWg;
@@ -54,9 +58,9 @@ export class InterfaceView {
     return this.#ownKey;
   }
 
-  /** Read every peer again; the new index replaces the cache. */
+  /** Read every peer again; the new index replaces the cache (installed in slices). */
   async refresh(): Promise<PeerIndex> {
-    return this.install(await this.read());
+    return this.installInSlices(await this.read());
   }
 
   /**
@@ -73,23 +77,55 @@ export class InterfaceView {
    * index keeps its entries (and its `version`) for the rest.
    */
   install(peers: readonly RelayPeerView[]): PeerIndex {
-    const index = this.#index;
     const now = this.#clock.now();
     this.#fullReadAt = now;
-    for (const p of peers) {
+    this.#installRange(peers, 0, peers.length, now);
+    this.#dropAbsent(peers);
+    return this.#index;
+  }
+
+  /**
+   * `install`, `slice` peers per task with the event loop let in between, and the same
+   * index at the end. Between slices the index holds some peers as read and the rest as
+   * before, each peer whole: requests that authenticate on it meanwhile see a cache a
+   * moment staler for some peers, which is what a cache is anyway; whatever changes the
+   * interface holds the lock, as the caller does, and re-authenticates on the finished
+   * index.
+   */
+  async installInSlices(peers: readonly RelayPeerView[], slice = INSTALL_SLICE): Promise<PeerIndex> {
+    const now = this.#clock.now();
+    this.#fullReadAt = now;
+    for (let from = 0; from < peers.length; from += slice) {
+      if (from > 0) await yieldToEventLoop();
+      this.#installRange(peers, from, Math.min(peers.length, from + slice), now);
+    }
+    if (this.#index.size !== peers.length) await yieldToEventLoop();
+    this.#dropAbsent(peers);
+    return this.#index;
+  }
+
+  #installRange(peers: readonly RelayPeerView[], from: number, to: number, now: number): void {
+    const index = this.#index;
+    for (let i = from; i < to; i++) {
+      const p = peers[i]!;
       const latestHandshake = this.#refineHandshake(p.publicKey, p.latestHandshake, now);
       const old = index.get(p.publicKey);
       if (old !== undefined && old.latestHandshake === latestHandshake && sameList(old.allowedIps, p.allowedIps)) continue;
       index.put({ publicKey: p.publicKey, allowedIps: p.allowedIps, latestHandshake });
     }
-    // Every peer read is in the index now (keys are unique per interface): the same count means the same set.
-    // (`#seen` holds only keys of the index: removals delete from both.)
-    if (index.size !== peers.length) {
-      const present = new Set(peers.map((p) => p.publicKey));
-      for (const key of index.keys()) if (!present.has(key)) index.delete(key);
-      for (const key of this.#seen.keys()) if (!present.has(key)) this.#seen.delete(key);
-    }
-    return index;
+  }
+
+  /**
+   * After every peer read is in the index (keys are unique per interface), the same
+   * count means the same set; otherwise drop the peers the read did not list.
+   * (`#seen` holds only keys of the index: removals delete from both.)
+   */
+  #dropAbsent(peers: readonly RelayPeerView[]): void {
+    const index = this.#index;
+    if (index.size === peers.length) return;
+    const present = new Set(peers.map((p) => p.publicKey));
+    for (const key of index.keys()) if (!present.has(key)) index.delete(key);
+    for (const key of this.#seen.keys()) if (!present.has(key)) this.#seen.delete(key);
   }
 
   /**

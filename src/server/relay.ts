@@ -28,6 +28,7 @@ import {
   type Timeouts,
 } from '../protocol/peer-state.js';
 import { validateRegisterRequest } from '../protocol/request.js';
+import { yieldToEventLoop } from '../yield.js';
 import type { RelayWg, WgPeerChange } from '../wg/types.js';
 import type { BookStore } from './book-store.js';
 import { asClock, type Clock } from './clock.js';
@@ -50,8 +51,8 @@ export { DEFAULT_POLL, type PollIntervals } from './watcher.js';
 export const REREAD_MS = 1000;
 /** Refusal-budget tokens a source must have regained before it may connect again. */
 export const RECONNECT_TOKENS = 5;
-/** Parents planned per synchronous step of a watcher pass (a few milliseconds each). */
-export const PLAN_SLICE = 1000;
+/** Parents planned per synchronous step of a watcher pass (a millisecond or two each). */
+export const PLAN_SLICE = 500;
 /** Most registrations one batch carries into one `wg set` (bounds the argv and the lock's hold). */
 export const MAX_BATCH = 64;
 
@@ -339,7 +340,9 @@ export class Relay {
     const added = new Set<string>();
     const accepted: { q: Queued; replaced: number }[] = [];
     const events: PeerEvent[] = [];
-    for (const q of batch) {
+    for (const [i, q] of batch.entries()) {
+      // Each plan walks the whole book (a millisecond at 10 000 peers): let requests in between.
+      if (i > 0) await yieldToEventLoop();
       try {
         if (q.ephemeral === this.#view.ownKey) throw ownKey();
         // The book or the interface may have changed while we encapsulated.
@@ -366,6 +369,7 @@ export class Relay {
       }
     }
     if (accepted.length === 0) return;
+    await yieldToEventLoop();
     try {
       await this.#keeper.commit(book, () => this.#set(changes));
     } catch (err) {
@@ -394,7 +398,7 @@ export class Relay {
     const early = handshakesOnly ? await this.#view.readHandshakes() : await this.#view.read();
     const events = await this.#lock.run(async (): Promise<readonly PeerEvent[]> => {
       let full = Array.isArray(early);
-      let index = this.#changes !== version ? null : Array.isArray(early) ? this.#view.install(early) : this.#view.installHandshakes(early);
+      let index = this.#changes !== version ? null : Array.isArray(early) ? await this.#view.installInSlices(early) : this.#view.installHandshakes(early);
       if (index === null) {
         index = await this.#view.refresh();
         full = true;
@@ -409,14 +413,14 @@ export class Relay {
         const now = this.#clock.now();
         const plans: Plan[] = [];
         for (const slice of familySlices(book, PLAN_SLICE)) {
-          await yieldToRequests();
+          await yieldToEventLoop();
           plans.push(planTick(slice, index, now, this.#timeouts));
         }
         const plan = joinPlans(plans);
         if (plan.changes.length === 0 && plan.events.length === 0) {
-          await yieldToRequests();
+          await yieldToEventLoop();
           if (sameBook(book, plan.book)) {
-            await yieldToRequests();
+            await yieldToEventLoop();
             this.#settled = { book, version: index.version, until: this.#summary.of(book, index, now).holdsUntil };
             return [];
           }
@@ -441,8 +445,11 @@ export class Relay {
    * handshakes are read (at 10 000 peers, half the processes and the cheaper half of the
    * parsing, four times a second while a registration is pending).
    */
-  #watcherPass(): Promise<readonly PeerEvent[]> {
-    return this.tick(this.#clock.now() - this.#view.fullReadAt < this.#poll.idleMs);
+  async #watcherPass(): Promise<readonly PeerEvent[]> {
+    const events = await this.tick(this.#clock.now() - this.#view.fullReadAt < this.#poll.idleMs);
+    // The watcher asks next whether to poll fast, which may summarize the whole book anew.
+    await yieldToEventLoop();
+    return events;
   }
 
   /** Start polling latest handshakes (fast while a registration is fresh, slow when idle). */
@@ -511,10 +518,6 @@ export class Relay {
     const counts = this.#summary.of(this.#keeper.book, this.#view.index, now);
     return counts.anyPending || now - counts.newestRegisteredAt < this.#poll.freshMs;
   }
-}
-
-function yieldToRequests(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Whether a pass changed nothing worth storing (linear, no serialisation). */

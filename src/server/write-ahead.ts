@@ -6,7 +6,7 @@
  * an unrecorded peer.
  */
 import { PqpskError } from '../errors.js';
-import type { RelayBook } from '../protocol/peer-state.js';
+import { sameList, type EphemeralRecord, type ParentRecord, type RelayBook } from '../protocol/peer-state.js';
 import type { BookStore } from './book-store.js';
 import { describeError, type Logger } from './log.js';
 
@@ -17,14 +17,26 @@ import { describeError, type Logger } from './log.js';
  * forget addresses still owed back to the parent).
  */
 export function unionBook(older: RelayBook, newer: RelayBook): RelayBook {
-  const parents = new Map(older.parents.map((p) => [p.parent, p]));
+  // Called before every `wg set` on the whole book: at 10 000 parents, building a merged
+  // list only for a parent whose two lists differ (a batch changes a few) keeps it to two
+  // map walks.
+  const parents = new Map<string, ParentRecord>();
+  for (const p of older.parents) parents.set(p.parent, p);
   for (const p of newer.parents) {
     const old = parents.get(p.parent);
-    parents.set(p.parent, old === undefined ? p : { parent: p.parent, allowedIps: [...new Set([...p.allowedIps, ...old.allowedIps])] });
+    if (old === undefined || (sameList(old.allowedIps, p.allowedIps) && distinct(p.allowedIps))) parents.set(p.parent, p);
+    else parents.set(p.parent, { parent: p.parent, allowedIps: [...new Set([...p.allowedIps, ...old.allowedIps])] });
   }
-  const ephemerals = new Map(older.ephemerals.map((e) => [e.ephemeral, e]));
+  const ephemerals = new Map<string, EphemeralRecord>();
+  for (const e of older.ephemerals) ephemerals.set(e.ephemeral, e);
   for (const e of newer.ephemerals) ephemerals.set(e.ephemeral, e);
   return { parents: [...parents.values()], ephemerals: [...ephemerals.values()] };
+}
+
+/** No entry twice (a family's list holds one or two addresses: no set needed). */
+function distinct(list: readonly string[]): boolean {
+  for (let i = 1; i < list.length; i++) if (list.lastIndexOf(list[i]!, i - 1) >= 0) return false;
+  return true;
 }
 
 /** The relay's book in memory and on disk, changed only through `commit`. */

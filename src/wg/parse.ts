@@ -115,14 +115,24 @@ function startsWithAt(bytes: Uint8Array, start: number, end: number, text: strin
 
 /** Parses `wg show <iface> latest-handshakes`: public key → unix seconds (0 = never). */
 export function parseLatestHandshakes(iface: string, output: string | Uint8Array, lines?: PerPeerLines<number>): Map<string, number> {
-  const where = `\`wg show ${iface} latest-handshakes\` output`;
-  return parsePerPeer(where, output, (bytes, start, end, n) => digits(where, n, 'latest handshake', bytes, start, end), lines);
+  return latestHandshakesParser(iface, output, lines).finish();
 }
 
 /** Parses `wg show <iface> allowed-ips`: public key → CIDRs (empty for `(none)`). */
 export function parseAllowedIps(iface: string, output: string | Uint8Array, lines?: PerPeerLines<readonly string[]>): Map<string, readonly string[]> {
+  return allowedIpsParser(iface, output, lines).finish();
+}
+
+/** `parseLatestHandshakes` as a parser its caller runs a slice of lines at a time. */
+export function latestHandshakesParser(iface: string, output: string | Uint8Array, lines?: PerPeerLines<number>): PerPeerParser<number> {
+  const where = `\`wg show ${iface} latest-handshakes\` output`;
+  return new PerPeerParser(where, output, (bytes, start, end, n) => digits(where, n, 'latest handshake', bytes, start, end), lines);
+}
+
+/** `parseAllowedIps` as a parser its caller runs a slice of lines at a time. */
+export function allowedIpsParser(iface: string, output: string | Uint8Array, lines?: PerPeerLines<readonly string[]>): PerPeerParser<readonly string[]> {
   const where = `\`wg show ${iface} allowed-ips\` output`;
-  return parsePerPeer(where, output, (bytes, start, end) => (start === end || isNoneAt(bytes, start, end) ? [] : bytes.toString('latin1', start, end).split(' ')), lines);
+  return new PerPeerParser(where, output, (bytes, start, end) => (start === end || isNoneAt(bytes, start, end) ? [] : bytes.toString('latin1', start, end).split(' ')), lines);
 }
 
 interface Line<T> {
@@ -132,6 +142,12 @@ interface Line<T> {
   readonly value: T;
   /** Another line with the same hash. */
   readonly next: Line<T> | undefined;
+}
+
+/** One whole output and its lines by hash: replaced together, never changed in place. */
+interface LinesOf<T> {
+  readonly bytes: Uint8Array;
+  readonly byHash: ReadonlyMap<number, Line<T>>;
 }
 
 /**
@@ -144,8 +160,7 @@ interface Line<T> {
  * interface's peers. One per interface and form.
  */
 export class PerPeerLines<T> {
-  bytes: Uint8Array = new Uint8Array(0);
-  byHash = new Map<number, Line<T>>();
+  last: LinesOf<T> = { bytes: new Uint8Array(0), byHash: new Map() };
 }
 
 /**
@@ -154,52 +169,91 @@ export class PerPeerLines<T> {
  * own into a fresh string (so a kept key never pins the whole output, see `detach`), and
  * `value` reads its field from the bytes — at 10 000 peers a read is one of the relay's
  * largest pieces of event-loop work, so nothing here builds a string it does not keep.
+ *
+ * `step` parses a slice of lines, so a caller can let other work run between slices (a
+ * parse of 10 000 lines holds the event loop for 5–20 ms); `finish` parses the rest at
+ * once. Either way the map is the same. A parser reuses the lines of the previous output
+ * as they were when it was made, and becomes the previous output itself only once it has
+ * parsed every line without an error, so parsers of the same form may interleave.
  */
-function parsePerPeer<T>(
-  where: string,
-  output: string | Uint8Array,
-  value: (bytes: Buffer, start: number, end: number, line: number) => T,
-  lines?: PerPeerLines<T>,
-): Map<string, T> {
-  // A copy, never a view: the runner hands over bytes in a resizable ArrayBuffer, on which
-  // every indexed read takes V8's slow path (measured: 5× the whole parse). These outputs
-  // carry no secret, so the copy needs no wiping (and `lines` may keep it).
-  const bytes = typeof output === 'string' ? Buffer.from(output, 'latin1') : Buffer.from(output);
-  const out = new Map<string, T>();
-  const byHash = new Map<number, Line<T>>();
-  let start = 0;
-  let n = 0;
-  while (start < bytes.length) {
-    n++;
-    let tab = -1;
-    let count = 1;
-    let end = start;
-    let hash = 0x811c9dc5;
-    for (; end < bytes.length && bytes[end] !== NEWLINE; end++) {
-      hash = Math.imul(hash ^ bytes[end]!, 0x01000193);
-      if (bytes[end] !== TAB) continue;
-      count++;
-      if (tab < 0) tab = end;
-    }
-    hash &= 0x3fffffff; // a small integer: a map key V8 need not box
-    let line = lines === undefined ? undefined : lines.byHash.get(hash);
-    while (line !== undefined && !sameBytes(lines!.bytes, line.start, line.end, bytes, start, end)) line = line.next;
-    if (line === undefined) {
-      if (count !== 2) throw new PqpskError('WG_FAILURE', `${where}: line ${n} has ${count} fields, expected 2`);
-      if (!isPublicKeyBytes(bytes, start, tab)) {
-        throw new PqpskError('WG_FAILURE', `${where}: line ${n} public key is not a WireGuard key`);
+export class PerPeerParser<T> {
+  readonly #where: string;
+  readonly #bytes: Buffer;
+  readonly #value: (bytes: Buffer, start: number, end: number, line: number) => T;
+  readonly #lines: PerPeerLines<T> | undefined;
+  readonly #previous: LinesOf<T> | undefined;
+  readonly #out = new Map<string, T>();
+  readonly #byHash = new Map<number, Line<T>>();
+  #start = 0;
+  #n = 0;
+
+  constructor(where: string, output: string | Uint8Array, value: (bytes: Buffer, start: number, end: number, line: number) => T, lines?: PerPeerLines<T>) {
+    this.#where = where;
+    // A copy, never a view: the runner hands over bytes in a resizable ArrayBuffer, on which
+    // every indexed read takes V8's slow path (measured: 5× the whole parse). These outputs
+    // carry no secret, so the copy needs no wiping (and `lines` may keep it).
+    this.#bytes = typeof output === 'string' ? Buffer.from(output, 'latin1') : Buffer.from(output);
+    this.#value = value;
+    this.#lines = lines;
+    this.#previous = lines?.last;
+  }
+
+  /** Whether every line is parsed (`result` is then complete). */
+  get done(): boolean {
+    return this.#start >= this.#bytes.length;
+  }
+
+  /** Public key → value for the lines parsed so far: all of them once `done`. */
+  get result(): Map<string, T> {
+    return this.#out;
+  }
+
+  /** Parse up to `maxLines` more lines (at least one); true once every line is parsed. */
+  step(maxLines: number): boolean {
+    const bytes = this.#bytes;
+    const previous = this.#previous;
+    const out = this.#out;
+    const byHash = this.#byHash;
+    let start = this.#start;
+    let n = this.#n;
+    for (let budget = Math.max(1, maxLines); budget > 0 && start < bytes.length; budget--) {
+      n++;
+      let tab = -1;
+      let count = 1;
+      let end = start;
+      let hash = 0x811c9dc5;
+      for (; end < bytes.length && bytes[end] !== NEWLINE; end++) {
+        hash = Math.imul(hash ^ bytes[end]!, 0x01000193);
+        if (bytes[end] !== TAB) continue;
+        count++;
+        if (tab < 0) tab = end;
       }
-      line = { start, end, key: bytes.toString('latin1', start, tab), value: value(bytes, tab + 1, end, n), next: undefined };
+      hash &= 0x3fffffff; // a small integer: a map key V8 need not box
+      let line = previous === undefined ? undefined : previous.byHash.get(hash);
+      while (line !== undefined && !sameBytes(previous!.bytes, line.start, line.end, bytes, start, end)) line = line.next;
+      if (line === undefined) {
+        if (count !== 2) throw new PqpskError('WG_FAILURE', `${this.#where}: line ${n} has ${count} fields, expected 2`);
+        if (!isPublicKeyBytes(bytes, start, tab)) {
+          throw new PqpskError('WG_FAILURE', `${this.#where}: line ${n} public key is not a WireGuard key`);
+        }
+        line = { start, end, key: bytes.toString('latin1', start, tab), value: this.#value(bytes, tab + 1, end, n), next: undefined };
+      }
+      out.set(line.key, line.value);
+      if (this.#lines !== undefined) byHash.set(hash, { start, end, key: line.key, value: line.value, next: byHash.get(hash) });
+      start = end + 1;
     }
-    out.set(line.key, line.value);
-    if (lines !== undefined) byHash.set(hash, { start, end, key: line.key, value: line.value, next: byHash.get(hash) });
-    start = end + 1;
+    this.#start = start;
+    this.#n = n;
+    if (!this.done) return false;
+    if (this.#lines !== undefined) this.#lines.last = { bytes, byHash };
+    return true;
   }
-  if (lines !== undefined) {
-    lines.bytes = bytes;
-    lines.byHash = byHash;
+
+  /** Parse every line left and return the map. */
+  finish(): Map<string, T> {
+    this.step(Number.POSITIVE_INFINITY);
+    return this.#out;
   }
-  return out;
 }
 
 function sameBytes(a: Uint8Array, aStart: number, aEnd: number, b: Uint8Array, bStart: number, bEnd: number): boolean {

@@ -14,9 +14,26 @@ import {
   showDumpCommand,
 } from './argv.js';
 import { decodeKeyBase64 } from './keys.js';
-import { PerPeerLines, joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey, parseSummary } from './parse.js';
+import { yieldToEventLoop } from '../yield.js';
+import {
+  PerPeerLines,
+  allowedIpsParser,
+  joinPeerRoutes,
+  latestHandshakesParser,
+  maskDumpSecrets,
+  parseDump,
+  parsePublicKey,
+  parseSummary,
+  type PerPeerParser,
+} from './parse.js';
 import { runWg, type WgRunnerOptions } from './runner.js';
 import type { RelayWg, WgControl, WgInterfaceState, WgInterfaceSummary, WgPeerChange, WgPeerRoute } from './types.js';
+
+/**
+ * Lines of a per-peer read parsed per task: a few milliseconds, so a read of 10 000 peers
+ * (tens of milliseconds on a loaded machine) never holds the event loop in one piece.
+ */
+export const PARSE_SLICE_LINES = 2000;
 
 /** The production WgControl; `options.netns` makes it act inside a network namespace. */
 export class RealWgControl implements WgControl, RelayWg {
@@ -76,20 +93,21 @@ export class RealWgControl implements WgControl, RelayWg {
 
   /**
    * `wg show <iface> allowed-ips` and `latest-handshakes`, run together: no secret in
-   * either output. Each is parsed as soon as it arrives, so the two parses (each large
-   * at 10 000 peers) hold the event loop one at a time.
+   * either output. Each is parsed as soon as it arrives, a slice of lines at a time with
+   * the event loop let in between, so neither parse holds it for long.
    */
   async peerRoutes(iface: string): Promise<WgPeerRoute[]> {
     const [ips, handshakes] = await Promise.all([
-      runWg(() => allowedIpsCommand(iface), iface, this.options).then((bytes) => parseAllowedIps(iface, bytes, linesOf(this.#allowedIpLines, iface))),
-      runWg(() => latestHandshakesCommand(iface), iface, this.options).then((bytes) => parseLatestHandshakes(iface, bytes, linesOf(this.#handshakeLines, iface))),
+      runWg(() => allowedIpsCommand(iface), iface, this.options).then((bytes) => inSlices(allowedIpsParser(iface, bytes, linesOf(this.#allowedIpLines, iface)))),
+      runWg(() => latestHandshakesCommand(iface), iface, this.options).then((bytes) => inSlices(latestHandshakesParser(iface, bytes, linesOf(this.#handshakeLines, iface)))),
     ]);
+    await yieldToEventLoop();
     return joinPeerRoutes(ips, handshakes);
   }
 
   async latestHandshakes(iface: string): Promise<Map<string, number>> {
     const bytes = await runWg(() => latestHandshakesCommand(iface), iface, this.options);
-    return parseLatestHandshakes(iface, bytes, linesOf(this.#handshakeLines, iface));
+    return inSlices(latestHandshakesParser(iface, bytes, linesOf(this.#handshakeLines, iface)));
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {
@@ -101,6 +119,12 @@ export class RealWgControl implements WgControl, RelayWg {
   async setListenPort(iface: string, port: number): Promise<void> {
     await runWg(() => listenPortCommand(iface, port), iface, this.options);
   }
+}
+
+/** Run a parser to the end, PARSE_SLICE_LINES at a time, letting the event loop in between. */
+async function inSlices<T>(parser: PerPeerParser<T>): Promise<Map<string, T>> {
+  while (!parser.step(PARSE_SLICE_LINES)) await yieldToEventLoop();
+  return parser.result;
 }
 
 function linesOf<T>(byIface: Map<string, PerPeerLines<T>>, iface: string): PerPeerLines<T> {

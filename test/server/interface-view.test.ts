@@ -77,6 +77,41 @@ test(`interface view: reads and applied \`wg set\`s keep it equal to the interfa
   );
 });
 
+test(`interface view: a read installed a slice at a time gives the index a whole install gives (seed ${seed})`, async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 3 }), async (steps, size) => {
+      const wg = new FakeWgControl({ record: false });
+      wg.addInterface(IFACE);
+      let now = 5_000_000;
+      const clock = { now: () => now, setTimer: () => () => undefined };
+      const whole = new InterfaceView(wg, IFACE, clock);
+      const sliced = new InterfaceView(wg, IFACE, clock);
+      for (const s of steps) {
+        now += 300;
+        if (s.kind === 'set') {
+          await wg.set(IFACE, { peers: s.changes });
+          whole.apply(s.changes);
+          sliced.apply(s.changes);
+        } else if (s.kind === 'handshake') {
+          if (!(await wg.peerRoutes(IFACE)).some((p) => p.publicKey === KEYS[s.key])) continue;
+          wg.setLatestHandshake(IFACE, KEYS[s.key]!, s.seconds);
+        } else {
+          const read = await wg.peerRoutes(IFACE);
+          whole.install(read);
+          await sliced.installInSlices(read, size);
+        }
+        const [a, b] = [whole.index, sliced.index];
+        assert.deepEqual(b.peers, a.peers);
+        assert.equal(b.version, a.version);
+        for (const ip of PROBES) assert.equal(b.routeOwner(ip), a.routeOwner(ip), `route owner of ${ip}`);
+        for (const cidr of CIDRS) assert.equal(b.holderOf(cidr), a.holderOf(cidr), `holder of ${cidr}`);
+        assert.equal(sliced.fullReadAt, whole.fullReadAt);
+      }
+    }),
+    { seed, numRuns: 200 },
+  );
+});
+
 test('interface view: a second read of an unchanged interface leaves the index as it was', async () => {
   const wg = new FakeWgControl({ record: false });
   wg.addInterface(IFACE);

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import fc from 'fast-check';
 import { EMPTY_BOOK, type RelayBook } from '../../src/protocol/peer-state.js';
 import { FileBookStore, parseBook } from '../../src/server/book-store.js';
 import { formatDuration, parseDuration } from '../../src/cli/duration.js';
@@ -14,7 +15,47 @@ import { InflightGate, RateLimiter } from '../../src/server/limits.js';
 import { defaultListenAddress, parseHostPort } from '../../src/server/listen.js';
 import { MemoryLogger, describeError, levelFilter } from '../../src/server/log.js';
 import { RelayMetrics } from '../../src/server/metrics.js';
+import { unionBook } from '../../src/server/write-ahead.js';
+import { seedFromEnv } from '../fuzz/harness.js';
 import { wgKeypair } from './helpers.js';
+
+describe('the write-ahead union', () => {
+  /** The union as first written: merged lists built for every parent in both books. */
+  function reference(older: RelayBook, newer: RelayBook): RelayBook {
+    const parents = new Map(older.parents.map((p) => [p.parent, p]));
+    for (const p of newer.parents) {
+      const old = parents.get(p.parent);
+      parents.set(p.parent, old === undefined ? p : { parent: p.parent, allowedIps: [...new Set([...p.allowedIps, ...old.allowedIps])] });
+    }
+    const ephemerals = new Map(older.ephemerals.map((e) => [e.ephemeral, e]));
+    for (const e of newer.ephemerals) ephemerals.set(e.ephemeral, e);
+    return { parents: [...parents.values()], ephemerals: [...ephemerals.values()] };
+  }
+
+  const seed = seedFromEnv(20_261_128);
+  test(`keeps every record of both books, a shared parent with the addresses of both (seed ${seed})`, () => {
+    const key = fc.constantFrom('p0', 'p1', 'p2', 'e0', 'e1');
+    const ips = fc.array(fc.constantFrom('10.0.0.1/32', '10.0.0.2/32', 'fc00::1/128'), { maxLength: 3 });
+    const plain = { noNullPrototype: true };
+    const parent = fc.record({ parent: key, allowedIps: ips }, plain);
+    const ephemeral = fc.record({ ephemeral: key, parent: key, registeredAt: fc.nat({ max: 3 }) }, plain);
+    const book = fc.record({ parents: fc.array(parent, { maxLength: 4 }), ephemerals: fc.array(ephemeral, { maxLength: 4 }) }, plain);
+    // Newer books as the relay makes them: mostly the older book's own records.
+    const pair = fc.tuple(book, book, fc.array(fc.boolean(), { minLength: 8, maxLength: 8 })).map(([older, extra, keep]): [RelayBook, RelayBook] => [
+      older,
+      {
+        parents: [...older.parents.filter((_, i) => keep[i] === true), ...extra.parents],
+        ephemerals: [...older.ephemerals.filter((_, i) => keep[i + 4] === true), ...extra.ephemerals],
+      },
+    ]);
+    fc.assert(
+      fc.property(pair, ([older, newer]) => {
+        assert.deepEqual(unionBook(older, newer), reference(older, newer));
+      }),
+      { seed, numRuns: 2000 },
+    );
+  });
+});
 
 describe('durations', () => {
   test('operator forms parse to milliseconds', () => {

@@ -2,7 +2,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
 import fc from 'fast-check';
-import { PerPeerLines, joinPeerRoutes, maskDumpSecrets, parseAllowedIps, parseDump, parseLatestHandshakes, parsePublicKey, parseSummary } from '../../src/wg/parse.js';
+import {
+  PerPeerLines,
+  allowedIpsParser,
+  joinPeerRoutes,
+  latestHandshakesParser,
+  maskDumpSecrets,
+  parseAllowedIps,
+  parseDump,
+  parseLatestHandshakes,
+  parsePublicKey,
+  parseSummary,
+  type PerPeerParser,
+} from '../../src/wg/parse.js';
 import { seedFromEnv } from '../fuzz/harness.js';
 import { sample } from './helpers.js';
 
@@ -174,6 +186,50 @@ test(`per-peer parses that reuse the previous output's lines give exactly what a
     }),
     { seed: seedFromEnv(20_261_128), numRuns: 300 },
   );
+});
+
+/** Run `parser` in slices of `size` lines, as the relay does between its yields. */
+function sliced<T>(parser: PerPeerParser<T>, size: number, lines: number): Map<string, T> {
+  let steps = 1;
+  while (!parser.step(size)) steps++;
+  assert.ok(steps <= Math.max(1, Math.ceil(lines / size)), 'each step parses its whole slice');
+  return parser.result;
+}
+
+test(`per-peer parses run a slice of lines at a time give exactly the whole parse, also when parsers of one form interleave (seed ${seedFromEnv(20_261_128)})`, () => {
+  const keys = ['AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=', 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=', 'CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCA=', HANDSHAKE_PEER, 'not-a-key'];
+  const line = fc.tuple(fc.constantFrom(...keys), fc.constantFrom('0', '1700000000', '1700000001', '(none)', '10.64.0.2/32 fc00::2/128', 'x\ty'));
+  const output = fc.array(line, { maxLength: 8 }).map((ls) => ls.map(([k, v]) => `${k}\t${v}\n`).join(''));
+  fc.assert(
+    fc.property(fc.array(fc.tuple(output, output), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 4 }), (reads, size) => {
+      const handshakeLines = new PerPeerLines<number>();
+      const ipLines = new PerPeerLines<readonly string[]>();
+      for (const [first, second] of reads) {
+        const [a, b] = [new TextEncoder().encode(first), new TextEncoder().encode(second)];
+        // Two reads of one form in flight at once (the watcher's and a batch's), stepped in turn.
+        const ha = latestHandshakesParser('wg0', a, handshakeLines);
+        const hb = latestHandshakesParser('wg0', b, handshakeLines);
+        const ia = allowedIpsParser('wg0', a, ipLines);
+        const ib = allowedIpsParser('wg0', b, ipLines);
+        const [na, nb] = [first.split('\n').length - 1, second.split('\n').length - 1];
+        assert.deepEqual(outcome(() => sliced(ha, size, na)), outcome(() => parseLatestHandshakes('wg0', a)));
+        assert.deepEqual(outcome(() => sliced(ia, size, na)), outcome(() => parseAllowedIps('wg0', a)));
+        assert.deepEqual(outcome(() => sliced(hb, size, nb)), outcome(() => parseLatestHandshakes('wg0', b)));
+        assert.deepEqual(outcome(() => sliced(ib, size, nb)), outcome(() => parseAllowedIps('wg0', b)));
+      }
+    }),
+    { seed: seedFromEnv(20_261_128), numRuns: 300 },
+  );
+});
+
+test('a parser parses exactly its slice per step', () => {
+  const text = ['A', 'B', 'C'].map((c) => `${c.repeat(42)}A=\t${c === 'B' ? 0 : 1700000000}\n`).join('');
+  const parser = latestHandshakesParser('wg0', text);
+  assert.equal(parser.step(2), false);
+  assert.equal(parser.result.size, 2);
+  assert.equal(parser.done, false);
+  assert.equal(parser.step(2), true);
+  assert.deepEqual([...parser.result.values()], [1700000000, 0, 1700000000]);
 });
 
 test('an unchanged line of the next read hands back the value parsed last time', () => {
