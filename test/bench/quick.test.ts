@@ -65,6 +65,8 @@ test('bench --quick --json: one JSON object with every section, then the table r
   finite(ten.loaded.rssBytes, 'loaded RSS');
   finite(ten.watcherPassMs, 'watcher pass');
   assert.deepEqual(ten.failures, {});
+  assert.ok((ten.loaded.wgStandIn?.calls['set'] ?? 0) > 0, 'the 10 000-peer row runs on the stand-in');
+  assert.equal(ten.loaded.wgStandIn?.refusedSecret, 0);
   assert.equal('measured' in report.memory.realThousand && report.memory.realThousand.measured, false);
 
   assert.ok(report.startup.measured, 'start-up needs only node');
@@ -81,6 +83,9 @@ test('bench --quick --json: one JSON object with every section, then the table r
       finite(p.eventLoopP99Ms, 'flood loop p99');
     }
     finite(flood.latencyRatio, 'flood latency ratio');
+    // The relay ran on the stand-in, and never a form whose output carries a secret.
+    assert.ok((flood.wgStandIn?.calls['show allowed-ips'] ?? 0) > 0, JSON.stringify(flood.wgStandIn));
+    assert.equal(flood.wgStandIn?.refusedSecret, 0);
   }
 
   assert.ok(report.targets.length >= 4);

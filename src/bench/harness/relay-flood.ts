@@ -1,7 +1,8 @@
 /**
  * The relay under a flood, as the benchmark measures it: a relay host with `peers` peers
- * on a `wg` stand-in that prints real `wg show` text (so every read is spawned and
- * parsed as in production), one legitimate registration a second from a fresh parent,
+ * on the benchmark's `wg` stand-in (wg-standin.ts: the interface in a process of its own,
+ * a thin `wg` executable printing real `wg show` text, so every read is spawned and
+ * parsed as in production and costs about what a real `wg` costs), one legitimate registration a second from a fresh parent,
  * first unloaded, then while another source sends refused requests as fast as it can and
  * opens tens of thousands of idle streams (test/e2e/flood-actor.js, a child process, so
  * the flood's own work is not on the measured event loops). Figures: the relay's
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { RegisterRequestInput } from '../../rpc/proto.js';
 import { RelayHost } from './relay-memory.js';
+import type { StandinCounts } from './wg-standin.js';
 import { callFromSource, sourceAddress } from './source-address.js';
 import { medianOf } from './stats.js';
 
@@ -33,6 +35,8 @@ export interface FloodBenchResult {
   readonly flood: FloodPhase;
   /** Legitimate median latency under the flood ÷ unloaded. */
   readonly latencyRatio: number;
+  /** What the stand-in served over both phases; `refusedSecret` must be 0. */
+  readonly wgStandIn: StandinCounts | null;
 }
 
 export async function measureFlood(options: { readonly peers: number; readonly seconds: number; readonly hqcWorkers: number }): Promise<FloodBenchResult> {
@@ -48,6 +52,7 @@ export async function measureFlood(options: { readonly peers: number; readonly s
     const mlKem = await createMlKem1024().keygen();
     mlKem.secretKey.fill(0);
     let next = 0;
+    let wgStandIn: StandinCounts | null = null;
     const phase = async (flooding: boolean): Promise<FloodPhase> => {
       let actor: ReturnType<typeof spawn> | undefined;
       if (flooding) {
@@ -78,6 +83,7 @@ export async function measureFlood(options: { readonly peers: number; readonly s
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
       const stats = await host.stats();
+      wgStandIn = stats.wgStandIn;
       actor?.kill('SIGTERM');
       return {
         registrations: latencies.length,
@@ -89,7 +95,7 @@ export async function measureFlood(options: { readonly peers: number; readonly s
     };
     const unloaded = await phase(false);
     const flood = await phase(true);
-    return { peers: options.peers, seconds: options.seconds, unloaded, flood, latencyRatio: flood.latencyP50Ms / unloaded.latencyP50Ms };
+    return { peers: options.peers, seconds: options.seconds, unloaded, flood, latencyRatio: flood.latencyP50Ms / unloaded.latencyP50Ms, wgStandIn };
   } finally {
     await host.stop();
   }

@@ -2,49 +2,45 @@
  * A relay in a process of its own, so that its resident memory is the relay's and not the
  * benchmark's: `npm run bench` forks this file (IPC channel), tells it which WgControl to
  * use, and asks it for figures. It runs the production service (startRelayService: gRPC,
- * HQC-256 worker pool, watcher) on 127.0.0.1 with either
- * the real `wg` driving a wireguard-go interface the parent created in a namespace (the
- * UAPI socket directory is shared, so `wg` reaches it by name from here), or the
- * in-memory interface (src/wg/fake.ts, recording off) pre-loaded with live ephemerals for
- * the 10 000-peer figure.
+ * HQC-256 worker pool, watcher) on 127.0.0.1 with the production WgControl (the relay
+ * spawns `wg` through its helper process and parses what it prints), on either
+ * - a wireguard-go interface the parent created in a namespace (the UAPI socket
+ *   directory is shared, so `wg` reaches it by name from here), or
+ * - the benchmark's `wg` stand-in (wg-standin.ts): a child process of this one that holds
+ *   the interface in memory and answers a thin `wg` executable with the text real `wg`
+ *   prints, seeded with live ephemerals for the 10 000-peer figures. The interface lives
+ *   outside the relay process, as WireGuard's lives in the kernel in production.
  *
  * Bench-only simplifications: the book is kept in memory (latest version only), where
  * the CLI writes a file; no metrics port; no rate limit.
  */
-import { randomBytes, randomFillSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { PqpskError } from '../../errors.js';
-import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord } from '../../protocol/peer-state.js';
+import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../../protocol/peer-state.js';
 import { MemoryBookStore } from '../../server/book-store.js';
 import { parseHostPort } from '../../server/listen.js';
 import { DEFAULT_POLL, type PollIntervals } from '../../server/relay.js';
 import { startRelayService, type RelayService } from '../../server/service.js';
-import { FakeWgControl } from '../../wg/fake.js';
-import { generatePrivateKey, publicKeyToText } from '../../wg/keys.js';
+import { publicKeyToText } from '../../wg/keys.js';
 import { RealWgControl } from '../../wg/real.js';
 import { WgSpawner } from '../../wg/spawner.js';
-import type { RelayWg, WgPeerChange } from '../../wg/types.js';
+import type { RelayWg } from '../../wg/types.js';
 import { sourceAddress } from './source-address.js';
+import { WgStandin, type StandinCounts, type StandinSeedPeer } from './wg-standin.js';
 
 /** What the parent asks for. */
 export type HostRequest =
   | {
       readonly type: 'start';
       /**
-       * `memory`: an in-memory interface (src/wg/fake.ts) seeded here with `seedLive` parents
-       * whose ephemerals are live (hold the parent's address, handshook a minute ago) and
+       * `standin`: the benchmark's `wg` stand-in, seeded with `seedLive` parents whose
+       * ephemerals are live (hold the parent's address, handshook a minute ago) and
        * recorded in the book, plus `freshParents` parents for the caller to register.
        * `real`: the real `wg` on `iface`, which the caller set up (parents included).
-       * `standin`: seeded as `memory`, then served by a `wg` stand-in executable that prints
-       * the real `wg show` text for every peer, so the relay spawns and parses as in
-       * production (test/fixtures/fake-wg/wg with its state in a file).
        */
-      readonly mode: 'memory' | 'real' | 'standin';
+      readonly mode: 'real' | 'standin';
       readonly iface: string;
       readonly seedLive: number;
       readonly freshParents: number;
@@ -72,6 +68,8 @@ export interface HostStats {
   /** Event-loop timer since the previous stats request, ms (20 ms sampling). */
   readonly loopP99Ms: number;
   readonly loopMaxMs: number;
+  /** `standin` mode: what the stand-in served and refused (its CPU is not in `cpuMs`). */
+  readonly wgStandIn: StandinCounts | null;
 }
 
 /** What the host answers. */
@@ -82,69 +80,47 @@ export type HostReply =
   | { readonly type: 'stopped' }
   | { readonly type: 'error'; readonly message: string };
 
-/** Peer changes per `set` while seeding. */
-const SEED_SLICE = 500;
-
-/** The `seedLive` live pairs and `freshParents` parents, on the interface and in the book. */
-async function seed(wg: FakeWgControl, iface: string, store: MemoryBookStore, seedLive: number, freshParents: number): Promise<string[]> {
+/**
+ * The `seedLive` live pairs and `freshParents` parents: each parent holds its source
+ * address, each live ephemeral holds its parent's address, a PSK, and handshook a minute
+ * ago; the pairs are in the book as the relay recorded them.
+ */
+function seedPlan(seedLive: number, freshParents: number): { peers: StandinSeedPeer[]; book: RelayBook; fresh: string[] } {
   const now = Date.now();
+  const handshook = Math.floor(now / 1000) - 60;
   const key = (): string => publicKeyToText(randomBytes(32));
   const parents: ParentRecord[] = [];
   const ephemerals: EphemeralRecord[] = [];
-  const changes: WgPeerChange[] = [];
-  const psk = new Uint8Array(32);
+  const peers: StandinSeedPeer[] = [];
   for (let i = 0; i < seedLive; i++) {
     const parent = key();
     const ephemeral = key();
     const ip = `${sourceAddress(i)}/32`;
     parents.push({ parent, allowedIps: [ip] });
     ephemerals.push({ ephemeral, parent, registeredAt: now - 60_000 });
-    randomFillSync(psk);
-    changes.push({ publicKey: parent, allowedIps: [] }, { publicKey: ephemeral, presharedKey: psk, allowedIps: [ip] });
+    peers.push({ publicKey: parent, allowedIps: [], latestHandshake: 0, psk: false }, { publicKey: ephemeral, allowedIps: [ip], latestHandshake: handshook, psk: true });
   }
   const fresh: string[] = [];
   for (let j = 0; j < freshParents; j++) {
     const parent = key();
     fresh.push(parent);
-    changes.push({ publicKey: parent, allowedIps: [`${sourceAddress(seedLive + j)}/32`] });
+    peers.push({ publicKey: parent, allowedIps: [`${sourceAddress(seedLive + j)}/32`], latestHandshake: 0, psk: false });
   }
-  // In slices: one `set` of 20 000 changes would leave its validation garbage (argv for
-  // every peer) as old-space high-water in the process whose memory is being measured.
-  for (let i = 0; i < changes.length; i += SEED_SLICE) await wg.set(iface, { peers: changes.slice(i, i + SEED_SLICE) });
-  psk.fill(0);
-  const seconds = Math.floor(now / 1000) - 60;
-  for (const e of ephemerals) wg.setLatestHandshake(iface, e.ephemeral, seconds);
-  await store.save({ parents, ephemerals });
-  return fresh;
+  return { peers, book: { parents, ephemerals }, fresh };
 }
 
-/** The `wg` stand-in executable, compiled beside this file's tree. */
-const STAND_IN = fileURLToPath(new URL('../../../../test/fixtures/fake-wg/wg', import.meta.url));
-
-/** Write the seeded interface as the stand-in's state file and drive it through the real WgControl. */
-async function standIn(fake: FakeWgControl, iface: string): Promise<RelayWg> {
-  const routes = await fake.peerRoutes(iface);
-  const dir = mkdtempSync(join(tmpdir(), 'pqpsk-bench-standin-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'state.json');
-  writeFileSync(file, JSON.stringify({ publicKey: await fake.publicKey(iface), privateKey: null, peers: routes.map((p) => ({ ...p, psk: null })) }));
-  process.env['FAKE_WG_STATE'] = file;
-  return new RealWgControl({ wgPath: STAND_IN, launcher: new WgSpawner() });
-}
-
-/** Seed the interface (memory mode), then start the relay; `startMs` times the relay's start alone. */
-async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<{ service: RelayService; fresh: string[]; startMs: number }> {
+/** Seed the interface and the book, then start the relay; `startMs` times the relay's start alone. */
+async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<{ service: RelayService; fresh: string[]; startMs: number; standin: WgStandin | null }> {
   let wg: RelayWg;
+  let standin: WgStandin | null = null;
   const store = new MemoryBookStore(EMPTY_BOOK, { latestOnly: true });
   let fresh: string[] = [];
-  if (request.mode === 'memory' || request.mode === 'standin') {
-    const fake = new FakeWgControl({ record: false });
-    const key = generatePrivateKey();
-    fake.addInterface(request.iface, { privateKey: key });
-    key.fill(0);
-    fresh = await seed(fake, request.iface, store, request.seedLive, request.freshParents);
-    wg = fake;
-    if (request.mode === 'standin') wg = await standIn(fake, request.iface);
+  if (request.mode === 'standin') {
+    const plan = seedPlan(request.seedLive, request.freshParents);
+    fresh = plan.fresh;
+    await store.save(plan.book);
+    standin = await WgStandin.start(request.iface, publicKeyToText(randomBytes(32)), plan.peers);
+    wg = new RealWgControl({ wgPath: standin.wgPath, launcher: new WgSpawner() });
   } else {
     wg = new RealWgControl({ launcher: new WgSpawner() });
   }
@@ -159,7 +135,7 @@ async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<
     hqcWorkers: request.hqcWorkers,
     poll: request.poll ?? DEFAULT_POLL,
   });
-  return { service, fresh, startMs: performance.now() - t0 };
+  return { service, fresh, startMs: performance.now() - t0, standin };
 }
 
 function space(name: string): number {
@@ -172,6 +148,7 @@ function send(reply: HostReply): void {
 
 async function serve(): Promise<void> {
   let service: RelayService | undefined;
+  let standin: WgStandin | null = null;
   const loop = monitorEventLoopDelay({ resolution: 20 });
   loop.enable();
   process.on('message', (message: HostRequest) => {
@@ -181,10 +158,12 @@ async function serve(): Promise<void> {
           case 'start': {
             const started = await start(message);
             service = started.service;
+            standin = started.standin;
             send({ type: 'started', address: service.address, pid: process.pid, freshParents: started.fresh, startMs: started.startMs });
             break;
           }
           case 'stats': {
+            const wgStandIn = standin === null ? null : await standin.counts();
             globalThis.gc?.();
             const memory = process.memoryUsage();
             const cpu = process.cpuUsage();
@@ -203,6 +182,7 @@ async function serve(): Promise<void> {
                 cpuMs: (cpu.user + cpu.system) / 1000,
                 loopP99Ms: loop.percentile(99) / 1e6,
                 loopMaxMs: loop.max / 1e6,
+                wgStandIn,
               },
             });
             loop.reset();
@@ -217,6 +197,7 @@ async function serve(): Promise<void> {
           }
           case 'stop':
             await service?.stop();
+            await standin?.stop();
             send({ type: 'stopped' });
             process.disconnect?.();
             break;

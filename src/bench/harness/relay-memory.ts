@@ -3,9 +3,11 @@
  * runs in a child process (relay-host.ts) so the figure is its own, never the
  * benchmark's. Two set-ups:
  *
- * - `memory`: 10 000 ephemerals the relay loads from its book at start, as after a
+ * - `standin`: 10 000 ephemerals the relay loads from its book at start, as after a
  *   restart of a relay that registered them (live: each holds its parent's address and
- *   handshook a minute ago), on an in-memory interface; then K registrations over
+ *   handshook a minute ago), on the benchmark's `wg` stand-in (wg-standin.ts: the
+ *   interface lives in a process of its own, as WireGuard's lives in the kernel, and the
+ *   relay spawns `wg` and parses its text as in production); then K registrations over
  *   loopback gRPC and one timed watcher pass, so the working memory of both paths is
  *   counted. Registering all 10 000 through the relay is not possible within the run's
  *   time budget: a registration's relay-side work grows with the number of peers (see
@@ -117,11 +119,11 @@ export class RelayHost {
 
 /** What to load into the relay and how to register (see the module comment). */
 export interface MemoryBenchOptions {
-  readonly mode: 'memory' | 'real';
+  readonly mode: 'standin' | 'real';
   readonly iface: string;
-  /** `memory`: live ephemerals loaded from the book at start. */
+  /** `standin`: live ephemerals loaded from the book at start. */
   readonly seedLive?: number;
-  /** `memory`: parents the host creates for us to register (after the seeded ones). */
+  /** `standin`: parents the host creates for us to register (after the seeded ones). */
   readonly freshParents?: number;
   /** `real`: parents already on the interface; parent i owns `${sourceAddress(i)}/32`. */
   readonly parents?: readonly string[];
@@ -136,7 +138,7 @@ export interface MemoryBenchOptions {
 
 /** The relay's memory before and after, and what its work cost at that size. */
 export interface MemoryBenchResult {
-  readonly mode: 'memory' | 'real';
+  readonly mode: 'standin' | 'real';
   /** Ephemerals in the relay's book when memory was read. */
   readonly peers: number;
   readonly registrations: number;
@@ -166,7 +168,7 @@ export function randomParents(n: number): string[] {
 export async function measureIdleRelay(iface: string, hqcWorkers: number): Promise<HostStats> {
   const host = RelayHost.spawn();
   try {
-    await host.request({ type: 'start', mode: 'memory', iface, seedLive: 0, freshParents: 0, hqcWorkers, maxInflight: 32 }, 'started');
+    await host.request({ type: 'start', mode: 'standin', iface, seedLive: 0, freshParents: 0, hqcWorkers, maxInflight: 32 }, 'started');
     await new Promise((r) => setTimeout(r, 300));
     return await host.stats();
   } finally {
@@ -190,14 +192,14 @@ export async function measureRelayMemory(options: MemoryBenchOptions): Promise<M
 
   const host = RelayHost.spawn();
   try {
-    const seedLive = options.mode === 'memory' ? (options.seedLive ?? 0) : 0;
+    const seedLive = options.mode === 'standin' ? (options.seedLive ?? 0) : 0;
     const started = await host.request(
       {
         type: 'start',
         mode: options.mode,
         iface: options.iface,
         seedLive,
-        freshParents: options.mode === 'memory' ? (options.freshParents ?? 0) : 0,
+        freshParents: options.mode === 'standin' ? (options.freshParents ?? 0) : 0,
         hqcWorkers: options.hqcWorkers,
         maxInflight: Math.max(32, options.concurrency * 2),
         ...(options.poll === undefined ? {} : { poll: options.poll }),
@@ -206,7 +208,7 @@ export async function measureRelayMemory(options: MemoryBenchOptions): Promise<M
       170_000,
     );
     const startedStats = await host.stats();
-    const toRegister = options.mode === 'memory' ? started.freshParents.map((key, j) => ({ key, source: seedLive + j })) : (options.parents ?? []).map((key, i) => ({ key, source: i }));
+    const toRegister = options.mode === 'standin' ? started.freshParents.map((key, j) => ({ key, source: seedLive + j })) : (options.parents ?? []).map((key, i) => ({ key, source: i }));
 
     const failures: Record<string, number> = {};
     const latencies: number[] = [];
