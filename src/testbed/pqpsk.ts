@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '../cli/node-flags.js';
+import { launcherArgv } from '../cli/node-flags.js';
 import { PqpskError } from '../errors.js';
 import { pskFingerprint } from '../kem/psk.js';
 import { readPresharedKey } from '../wg/psk-read.js';
@@ -18,10 +18,10 @@ import type { BedRelay } from './topologies.js';
 export const MAIN_JS = fileURLToPath(new URL('../cli/pqpsk.js', import.meta.url));
 
 /**
- * `pqpsk` as its launcher line starts it — node with the installed heap settings — for
- * spawning inside namespaces, where the bundle is run through `process.execPath`.
+ * `pqpsk` as its launcher line starts it — through `env`, with the installed memory
+ * settings — for spawning inside namespaces, where the bundle is run with `process.execPath`.
  */
-export const PQPSK_ARGV: readonly string[] = Object.freeze([process.execPath, ...NODE_FLAGS, MAIN_JS]);
+export const PQPSK_ARGV: readonly string[] = Object.freeze([...launcherArgv(process.execPath), MAIN_JS]);
 
 /** Start `pqpsk server` for `relay` inside its namespace (`extra`: more options); resolves once it listens. */
 export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: string, extra: readonly string[] = []): Promise<BedProcess> {

@@ -1,15 +1,15 @@
 /**
- * pqpsk's heap settings (src/cli/node-flags.ts) reach every process that runs it: the
+ * pqpsk's memory settings (src/cli/node-flags.ts) reach every process that runs it: the
  * installed command through its launcher line, the benchmark's relay process through its
- * node options, the test bed through the argv it spawns. And they do what they say: the
- * young generation stays small.
+ * node options and environment, the test bed through the argv it spawns. And the heap
+ * settings do what they say: the young generation stays small.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { NODE_FLAGS, launcherLine } from '../../src/cli/node-flags.js';
+import { NODE_ENVIRONMENT, NODE_FLAGS, launcherArgv, launcherLine } from '../../src/cli/node-flags.js';
 import { RelayHost } from '../../src/bench/harness/relay-memory.js';
 import { PQPSK_ARGV } from '../../src/testbed/index.js';
 
@@ -24,17 +24,12 @@ function run(file: string, args: readonly string[]): Promise<{ code: number | nu
   });
 }
 
-/** The flags a launcher line gives node (what `env -S` splits after `node`). */
-function flagsOf(line: string): string[] {
-  const words = line.replace(/^#!\s*/, '').split(/\s+/);
-  assert.deepEqual(words.slice(0, 3), ['/usr/bin/env', '-S', 'node'], `launcher line: ${line}`);
-  return words.slice(3);
-}
-
-test('the installed command starts node with exactly the heap settings', async () => {
+test('the installed command starts node with exactly the memory settings', async () => {
   const first = (await readFile(BUNDLE, 'utf8')).split('\n', 1)[0] ?? '';
   assert.equal(first, launcherLine());
-  assert.deepEqual(flagsOf(first), [...NODE_FLAGS]);
+  // What `env -S` splits the rest of the line into, as the kernel hands it over in one piece.
+  const words = first.replace(/^#!/, '').split(' ');
+  assert.deepEqual(words, ['/usr/bin/env', '-S', ...NODE_ENVIRONMENT, 'node', ...NODE_FLAGS]);
 });
 
 test('the installed command runs as an executable through its launcher line', async () => {
@@ -45,15 +40,17 @@ test('the installed command runs as an executable through its launcher line', as
   assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+/);
 });
 
-test('the benchmark relay process and the test bed run with the same heap settings', async () => {
+test('the benchmark relay process and the test bed run with the same memory settings', async () => {
   const host = RelayHost.spawn();
   try {
     const argv = (await readFile(`/proc/${host.pid}/cmdline`, 'utf8')).split('\0');
     for (const flag of NODE_FLAGS) assert.ok(argv.includes(flag), `relay host argv lacks ${flag}: ${argv.join(' ')}`);
+    const environment = (await readFile(`/proc/${host.pid}/environ`, 'utf8')).split('\0');
+    for (const word of NODE_ENVIRONMENT) assert.ok(environment.includes(word), `relay host environment lacks ${word}`);
   } finally {
     await host.stop();
   }
-  assert.deepEqual(PQPSK_ARGV.slice(1, 1 + NODE_FLAGS.length), [...NODE_FLAGS]);
+  assert.deepEqual(PQPSK_ARGV.slice(0, -1), launcherArgv(process.execPath));
 });
 
 /** Young-generation size (MiB) after allocating short-lived objects, some surviving a while. */

@@ -24,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { NODE_FLAGS } from '../../cli/node-flags.js';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../cli/node-flags.js';
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { KemName } from '../../kem/types.js';
@@ -41,6 +41,16 @@ import { percentileOf } from './stats.js';
  * line is made from the same list), plus --expose-gc so that stats follow a collection.
  */
 export const RELAY_HOST_EXEC_ARGV: readonly string[] = Object.freeze(['--expose-gc', ...NODE_FLAGS]);
+
+/** The relay host's environment: ours, with the installed `pqpsk`'s memory settings. */
+function relayHostEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const word of NODE_ENVIRONMENT) {
+    const at = word.indexOf('=');
+    env[word.slice(0, at)] = word.slice(at + 1);
+  }
+  return env;
+}
 
 /** A relay host child process and its request/answer channel. */
 export class RelayHost {
@@ -63,6 +73,7 @@ export class RelayHost {
   static spawn(): RelayHost {
     const child = fork(new URL('./relay-host.js', import.meta.url), [], {
       execArgv: [...RELAY_HOST_EXEC_ARGV],
+      env: relayHostEnvironment(),
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     return new RelayHost(child);
