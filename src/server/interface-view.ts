@@ -132,7 +132,7 @@ export class InterfaceView {
    * Read latest handshakes alone — one `wg` process and the smaller half of a full read —
    * for `installHandshakes`; the caller may read outside the lock, as with `read`.
    */
-  readHandshakes(): Promise<Map<string, number>> {
+  readHandshakes(): Promise<ReadonlyMap<string, number>> {
     return this.#wg.latestHandshakes(this.#iface);
   }
 

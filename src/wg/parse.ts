@@ -114,12 +114,12 @@ function startsWithAt(bytes: Uint8Array, start: number, end: number, text: strin
 }
 
 /** Parses `wg show <iface> latest-handshakes`: public key → unix seconds (0 = never). */
-export function parseLatestHandshakes(iface: string, output: string | Uint8Array, lines?: PerPeerLines<number>): Map<string, number> {
+export function parseLatestHandshakes(iface: string, output: string | Uint8Array, lines?: PerPeerLines<number>): ReadonlyMap<string, number> {
   return latestHandshakesParser(iface, output, lines).finish();
 }
 
 /** Parses `wg show <iface> allowed-ips`: public key → CIDRs (empty for `(none)`). */
-export function parseAllowedIps(iface: string, output: string | Uint8Array, lines?: PerPeerLines<readonly string[]>): Map<string, readonly string[]> {
+export function parseAllowedIps(iface: string, output: string | Uint8Array, lines?: PerPeerLines<readonly string[]>): ReadonlyMap<string, readonly string[]> {
   return allowedIpsParser(iface, output, lines).finish();
 }
 
@@ -144,10 +144,11 @@ interface Line<T> {
   readonly next: Line<T> | undefined;
 }
 
-/** One whole output and its lines by hash: replaced together, never changed in place. */
+/** One whole output, its lines by hash and what it parsed to: replaced together, never changed in place. */
 interface LinesOf<T> {
   readonly bytes: Uint8Array;
   readonly byHash: ReadonlyMap<number, Line<T>>;
+  readonly result: ReadonlyMap<string, T>;
 }
 
 /**
@@ -160,7 +161,7 @@ interface LinesOf<T> {
  * interface's peers. One per interface and form.
  */
 export class PerPeerLines<T> {
-  last: LinesOf<T> = { bytes: new Uint8Array(0), byHash: new Map() };
+  last: LinesOf<T> | undefined;
 }
 
 /**
@@ -175,6 +176,9 @@ export class PerPeerLines<T> {
  * once. Either way the map is the same. A parser reuses the lines of the previous output
  * as they were when it was made, and becomes the previous output itself only once it has
  * parsed every line without an error, so parsers of the same form may interleave.
+ * An output byte for byte the previous one (at 10 000 peers, most reads of allowed-ips,
+ * and of handshakes while nobody handshook) is not parsed at all: its map is the previous
+ * map, the same object, which is why it is read-only.
  */
 export class PerPeerParser<T> {
   readonly #where: string;
@@ -182,7 +186,7 @@ export class PerPeerParser<T> {
   readonly #value: (bytes: Buffer, start: number, end: number, line: number) => T;
   readonly #lines: PerPeerLines<T> | undefined;
   readonly #previous: LinesOf<T> | undefined;
-  readonly #out = new Map<string, T>();
+  readonly #out: Map<string, T> | ReadonlyMap<string, T> = new Map<string, T>();
   readonly #byHash = new Map<number, Line<T>>();
   #start = 0;
   #n = 0;
@@ -196,6 +200,10 @@ export class PerPeerParser<T> {
     this.#value = value;
     this.#lines = lines;
     this.#previous = lines?.last;
+    if (this.#previous !== undefined && this.#bytes.equals(this.#previous.bytes)) {
+      this.#out = this.#previous.result;
+      this.#start = this.#bytes.length;
+    }
   }
 
   /** Whether every line is parsed (`result` is then complete). */
@@ -204,15 +212,16 @@ export class PerPeerParser<T> {
   }
 
   /** Public key → value for the lines parsed so far: all of them once `done`. */
-  get result(): Map<string, T> {
+  get result(): ReadonlyMap<string, T> {
     return this.#out;
   }
 
   /** Parse up to `maxLines` more lines (at least one); true once every line is parsed. */
   step(maxLines: number): boolean {
     const bytes = this.#bytes;
+    if (this.done) return true;
     const previous = this.#previous;
-    const out = this.#out;
+    const out = this.#out as Map<string, T>;
     const byHash = this.#byHash;
     let start = this.#start;
     let n = this.#n;
@@ -239,18 +248,22 @@ export class PerPeerParser<T> {
         line = { start, end, key: bytes.toString('latin1', start, tab), value: this.#value(bytes, tab + 1, end, n), next: undefined };
       }
       out.set(line.key, line.value);
-      if (this.#lines !== undefined) byHash.set(hash, { start, end, key: line.key, value: line.value, next: byHash.get(hash) });
+      if (this.#lines !== undefined) {
+        // A line unchanged at the same place is kept as it is: no new object per line.
+        const next = byHash.get(hash);
+        byHash.set(hash, line.start === start && line.end === end && line.next === next ? line : { start, end, key: line.key, value: line.value, next });
+      }
       start = end + 1;
     }
     this.#start = start;
     this.#n = n;
     if (!this.done) return false;
-    if (this.#lines !== undefined) this.#lines.last = { bytes, byHash };
+    if (this.#lines !== undefined) this.#lines.last = { bytes, byHash, result: out };
     return true;
   }
 
   /** Parse every line left and return the map. */
-  finish(): Map<string, T> {
+  finish(): ReadonlyMap<string, T> {
     this.step(Number.POSITIVE_INFINITY);
     return this.#out;
   }

@@ -40,6 +40,8 @@ export class RealWgControl implements WgControl, RelayWg {
   /** The last secret-free per-peer reads, per interface, so the next parse skips unchanged lines. */
   readonly #allowedIpLines = new Map<string, PerPeerLines<readonly string[]>>();
   readonly #handshakeLines = new Map<string, PerPeerLines<number>>();
+  /** The last join of the two per interface, kept while both reads come back unchanged. */
+  readonly #routes = new Map<string, { ips: ReadonlyMap<string, readonly string[]>; handshakes: ReadonlyMap<string, number>; routes: readonly WgPeerRoute[] }>();
 
   constructor(private readonly options: WgRunnerOptions = {}) {}
 
@@ -101,11 +103,16 @@ export class RealWgControl implements WgControl, RelayWg {
       runWg(() => allowedIpsCommand(iface), iface, this.options).then((bytes) => inSlices(allowedIpsParser(iface, bytes, linesOf(this.#allowedIpLines, iface)))),
       runWg(() => latestHandshakesCommand(iface), iface, this.options).then((bytes) => inSlices(latestHandshakesParser(iface, bytes, linesOf(this.#handshakeLines, iface)))),
     ]);
+    // Both reads as last time (the same maps: see PerPeerParser): so is their join.
+    const last = this.#routes.get(iface);
+    if (last !== undefined && last.ips === ips && last.handshakes === handshakes) return [...last.routes];
     await yieldToEventLoop();
-    return joinPeerRoutes(ips, handshakes);
+    const routes = joinPeerRoutes(ips, handshakes);
+    this.#routes.set(iface, { ips, handshakes, routes });
+    return [...routes];
   }
 
-  async latestHandshakes(iface: string): Promise<Map<string, number>> {
+  async latestHandshakes(iface: string): Promise<ReadonlyMap<string, number>> {
     const bytes = await runWg(() => latestHandshakesCommand(iface), iface, this.options);
     return inSlices(latestHandshakesParser(iface, bytes, linesOf(this.#handshakeLines, iface)));
   }
@@ -122,7 +129,7 @@ export class RealWgControl implements WgControl, RelayWg {
 }
 
 /** Run a parser to the end, PARSE_SLICE_LINES at a time, letting the event loop in between. */
-async function inSlices<T>(parser: PerPeerParser<T>): Promise<Map<string, T>> {
+async function inSlices<T>(parser: PerPeerParser<T>): Promise<ReadonlyMap<string, T>> {
   while (!parser.step(PARSE_SLICE_LINES)) await yieldToEventLoop();
   return parser.result;
 }

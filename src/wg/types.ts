@@ -82,7 +82,7 @@ export interface WgRouteReader {
   /** Every peer's key, allowed-ips and latest handshake. */
   peerRoutes(iface: string): Promise<WgPeerRoute[]>;
   /** Every peer's latest handshake, unix seconds (0 = never): half of `peerRoutes`, for polling. */
-  latestHandshakes(iface: string): Promise<Map<string, number>>;
+  latestHandshakes(iface: string): Promise<ReadonlyMap<string, number>>;
 }
 
 /** What the relay needs from WireGuard: secret-free reads and `wg set`. */
@@ -98,7 +98,7 @@ export interface WgControl {
   /** The interface's private key (32 bytes), kept in memory for rollback; caller wipes it. */
   readPrivateKey(iface: string): Promise<Uint8Array>;
   /** Latest handshake per peer public key, unix seconds (0 = never). */
-  latestHandshakes(iface: string): Promise<Map<string, number>>;
+  latestHandshakes(iface: string): Promise<ReadonlyMap<string, number>>;
   /**
    * Apply a private key and/or peer changes in ONE `wg set` invocation, so a client's
    * key switch (new private key + the relay's PSK) is atomic from WireGuard's view.

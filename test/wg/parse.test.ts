@@ -162,7 +162,7 @@ test('`wg show <if>` that prints a private key or PSK (WG_HIDE_KEYS=never) is wi
 });
 
 /** What a parse gives: the map, or the error message. */
-function outcome(parse: () => Map<string, unknown>): unknown {
+function outcome(parse: () => ReadonlyMap<string, unknown>): unknown {
   try {
     return [...parse()];
   } catch (err) {
@@ -189,7 +189,7 @@ test(`per-peer parses that reuse the previous output's lines give exactly what a
 });
 
 /** Run `parser` in slices of `size` lines, as the relay does between its yields. */
-function sliced<T>(parser: PerPeerParser<T>, size: number, lines: number): Map<string, T> {
+function sliced<T>(parser: PerPeerParser<T>, size: number, lines: number): ReadonlyMap<string, T> {
   let steps = 1;
   while (!parser.step(size)) steps++;
   assert.ok(steps <= Math.max(1, Math.ceil(lines / size)), 'each step parses its whole slice');
@@ -230,6 +230,22 @@ test('a parser parses exactly its slice per step', () => {
   assert.equal(parser.done, false);
   assert.equal(parser.step(2), true);
   assert.deepEqual([...parser.result.values()], [1700000000, 0, 1700000000]);
+});
+
+test('an output byte for byte the last one is not parsed again: its map is the last map', () => {
+  const a = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+  const text = `${a}\t1700000000\n`;
+  const lines = new PerPeerLines<number>();
+  const first = parseLatestHandshakes('wg0', text, lines);
+  const again = latestHandshakesParser('wg0', new TextEncoder().encode(text), lines);
+  assert.equal(again.done, true, 'nothing left to parse');
+  assert.equal(again.result, first);
+  const changed = parseLatestHandshakes('wg0', `${a}\t1700000001\n`, lines);
+  assert.notEqual(changed, first);
+  assert.equal(changed.get(a), 1700000001);
+  // A failed parse never becomes the last output.
+  assert.throws(() => parseLatestHandshakes('wg0', `${a}\tsoon\n`, lines), /latest handshake is not a non-negative integer/);
+  assert.equal(parseLatestHandshakes('wg0', `${a}\t1700000001\n`, lines), changed);
 });
 
 test('an unchanged line of the next read hands back the value parsed last time', () => {
