@@ -79,7 +79,7 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
   checkOptions(options);
   const clock = deps.clock ?? systemClock;
   const emit = deps.onEvent ?? (() => undefined);
-  const start = clock.now();
+  const start = clock.monotonic();
   const deadline = options.maxTotalMs === undefined ? Number.POSITIVE_INFINITY : start + options.maxTotalMs;
   const negotiation = await Negotiation.open(options.hops, deps, {
     verifyTimeoutMs: options.verifyTimeoutMs,
@@ -91,14 +91,14 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
     let lastError: PqpskError | null = null;
     let attempt = 0;
     for (; options.maxAttempts === null || attempt < options.maxAttempts; attempt++) {
-      const left = deadline - clock.now();
+      const left = deadline - clock.monotonic();
       if (left <= 0) break;
       const timeoutMs = Math.min(attemptTimeoutMs(attempt, options.timeoutScale), left);
-      const attemptStart = clock.now();
+      const attemptStart = clock.monotonic();
       emit({ kind: 'attempt', attempt: attempt + 1, timeoutMs });
       try {
         const hops = await negotiation.attempt(timeoutMs, 'working');
-        return { hops, attempts: attempt + 1, totalMs: clock.now() - start };
+        return { hops, attempts: attempt + 1, totalMs: clock.monotonic() - start };
       } catch (err) {
         if (!isPqpskError(err) || LOCAL_CODES.includes(err.code)) throw err;
         lastError = err;
@@ -107,15 +107,14 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
       }
       // An attempt owns its whole window: a quick failure (nothing listening) waits it out,
       // so retries follow the schedule instead of spinning.
-      const rest = Math.min(attemptStart + timeoutMs, deadline) - clock.now();
+      const rest = Math.min(attemptStart + timeoutMs, deadline) - clock.monotonic();
       if (rest > 0 && (options.maxAttempts === null || attempt + 1 < options.maxAttempts)) await clock.sleep(rest);
     }
     const code: PqpskErrorCode = lastError === null || LOCAL_CODES.includes(lastError.code) ? 'TIMEOUT' : lastError.code;
-    const which = negotiation.interfaces().join(' and ');
-    const after = options.maxAttempts !== null && attempt >= options.maxAttempts ? `${attempt} attempt${attempt === 1 ? '' : 's'}` : `${attempt} attempt${attempt === 1 ? '' : 's'} in ${Math.round((clock.now() - start) / 1000)} s (--max-time)`;
+    const after = options.maxAttempts !== null && attempt >= options.maxAttempts ? `${attempt} attempt${attempt === 1 ? '' : 's'}` : `${attempt} attempt${attempt === 1 ? '' : 's'} in ${Math.round((clock.monotonic() - start) / 1000)} s (--max-time)`;
     throw new PqpskError(
       code,
-      `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}; ${which} left on ${negotiation.hopCount > 1 ? 'their' : 'its'} previous key`,
+      `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}; ${negotiation.whereLeft()}`,
       { cause: lastError },
     );
   } finally {
@@ -151,12 +150,20 @@ export class HopState {
   readonly peer: string;
   #working: HeldKey;
   readonly #parent: HeldKey | null;
+  /** The interface's public key when the run began. */
+  readonly #startKey: string;
 
   constructor(spec: HopSpec, peer: string, working: HeldKey, parent: HeldKey | null) {
     this.spec = spec;
     this.peer = peer;
     this.#working = working;
     this.#parent = parent;
+    this.#startKey = working.publicKeyText;
+  }
+
+  /** Whether the interface is on another key than the one it had when the run began. */
+  get moved(): boolean {
+    return this.#working.publicKeyText !== this.#startKey;
   }
 
   get working(): HeldKey {
@@ -258,8 +265,14 @@ export class Negotiation {
     return this.hops.length;
   }
 
-  interfaces(): string[] {
-    return this.hops.map((h) => h.spec.iface);
+  /**
+   * Where a run that gave up leaves the interfaces: each on the key it began with, or, when
+   * a failed switch could only be undone that way, back on its parent key.
+   */
+  whereLeft(): string {
+    const say = (hops: readonly HopState[], where: string, key: string): string[] =>
+      hops.length === 0 ? [] : [`${hops.map((h) => h.spec.iface).join(' and ')} ${where} ${hops.length > 1 ? `their ${key}s` : `its ${key}`}`];
+    return [...say(this.hops.filter((h) => !h.moved), 'left on', 'previous key'), ...say(this.hops.filter((h) => h.moved), 'back on', 'parent key')].join('; ');
   }
 
   /** Whether every hop is on an ephemeral key. */
@@ -293,7 +306,7 @@ export class Negotiation {
     try {
       // Exit first: its request travels through both tunnels while both still carry their working keys.
       for (const hop of this.hops) {
-        const begun = clock.now();
+        const begun = clock.monotonic();
         const claimed = claim === 'parent' ? hop.parent : hop.working;
         const deps2 = { kems: deps.kems, now: () => clock.now(), ...(deps.call === undefined ? {} : { call: deps.call }) };
         const ex = await this.#throughHop(hop, async () => {
@@ -301,7 +314,7 @@ export class Negotiation {
           return untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2), signal);
         });
         exchanges.push(ex);
-        spans.push({ exchangeMs: clock.now() - begun, switchMs: 0, verifyMs: 0 });
+        spans.push({ exchangeMs: clock.monotonic() - begun, switchMs: 0, verifyMs: 0 });
         this.#emit({ kind: 'exchanged', role: hop.spec.role, iface: hop.spec.iface, ephemeralPublicKey: ex.publicKey, pskFingerprint: ex.psk.fingerprint() });
       }
 
@@ -310,9 +323,9 @@ export class Negotiation {
       for (const [i, hop] of this.hops.entries()) {
         const ex = exchanges[i]!;
         touched.push(hop);
-        const t0 = clock.now();
+        const t0 = clock.monotonic();
         changes.push(await this.#setKey(hop, ex.privateKey(), ex.psk.bytes()));
-        spans[i]!.switchMs = clock.now() - t0;
+        spans[i]!.switchMs = clock.monotonic() - t0;
         this.#emit({ kind: 'switched', role: hop.spec.role, iface: hop.spec.iface });
       }
       if (deps.holdAfterSwitchMs !== undefined && deps.holdAfterSwitchMs > 0) await clock.sleep(deps.holdAfterSwitchMs);
@@ -320,9 +333,9 @@ export class Negotiation {
       // Verify the outer tunnel before the inner one that runs through it.
       for (const i of verifyOrder(this.hops)) {
         const hop = this.hops[i]!;
-        const t0 = clock.now();
+        const t0 = clock.monotonic();
         await this.#verify(changes[i]!);
-        spans[i]!.verifyMs = clock.now() - t0;
+        spans[i]!.verifyMs = clock.monotonic() - t0;
         this.#emit({ kind: 'verified', role: hop.spec.role, iface: hop.spec.iface });
       }
 

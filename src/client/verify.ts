@@ -19,13 +19,21 @@ export interface TunnelProbe {
 
 /** Time and waiting, injectable for tests. */
 export interface Clock {
+  /** Wall time, ms since the epoch: what WireGuard's handshake times are compared with. */
   now(): number;
+  /**
+   * Time that only moves forward, ms from an arbitrary origin: what deadlines are measured
+   * on, so a step of the system clock (NTP at boot, an operator's `date -s`) can neither
+   * stretch a wait nor cut it short.
+   */
+  monotonic(): number;
   sleep(ms: number): Promise<void>;
 }
 
 /** The real clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
 
@@ -69,39 +77,39 @@ export interface VerifyResult {
  */
 export async function verifyTunnel(target: VerifyTarget, options: VerifyOptions): Promise<VerifyResult> {
   const clock = options.clock ?? systemClock;
-  const start = clock.now();
+  const start = clock.monotonic();
   const deadline = start + options.timeoutMs;
   const changedSec = Math.floor(target.changedAtMs / 1000);
   const isNew = (h: number): boolean => h > target.baselineHandshake && h >= changedSec;
 
   let lastPoke = Number.NEGATIVE_INFINITY;
   for (;;) {
-    if (clock.now() - lastPoke >= POKE_EVERY_MS) {
-      lastPoke = clock.now();
+    if (clock.monotonic() - lastPoke >= POKE_EVERY_MS) {
+      lastPoke = clock.monotonic();
       await options.probe.poke(target.service).catch(() => undefined);
     }
     const handshakes = await options.wg.latestHandshakes(target.iface);
     if (isNew(handshakes.get(target.peer) ?? 0)) break;
-    if (clock.now() >= deadline) {
+    if (clock.monotonic() >= deadline) {
       throw new PqpskError('VERIFY_FAILED', `${target.iface}: no handshake with the relay within ${options.timeoutMs} ms of the key change`);
     }
-    await clock.sleep(Math.min(POLL_MS, deadline - clock.now()));
+    await clock.sleep(Math.min(POLL_MS, deadline - clock.monotonic()));
   }
-  const handshakeAt = clock.now();
+  const handshakeAt = clock.monotonic();
 
   let lastReason = 'no attempt';
   for (let tryMs = FIRST_CONNECT_TRY_MS; ; tryMs *= 2) {
-    const left = deadline - clock.now();
+    const left = deadline - clock.monotonic();
     if (left <= 0) break;
-    const tryStart = clock.now();
+    const tryStart = clock.monotonic();
     try {
       await options.probe.connect(target.service, Math.min(tryMs, left));
-      return { handshakeMs: handshakeAt - start, connectMs: clock.now() - handshakeAt };
+      return { handshakeMs: handshakeAt - start, connectMs: clock.monotonic() - handshakeAt };
     } catch (err) {
       lastReason = err instanceof PqpskError ? err.message : 'connection failed';
     }
-    const spent = clock.now() - tryStart;
-    if (spent < 100) await clock.sleep(Math.min(100 - spent, Math.max(0, deadline - clock.now())));
+    const spent = clock.monotonic() - tryStart;
+    if (spent < 100) await clock.sleep(Math.min(100 - spent, Math.max(0, deadline - clock.monotonic())));
   }
   throw new PqpskError(
     'VERIFY_FAILED',

@@ -47,14 +47,18 @@ export function canonicalCidr(label: string, text: string): string {
   return formatCidr(parseCidr(label, text));
 }
 
-/** Parses a dotted-quad IPv4 address, or returns null. */
+/**
+ * Parses a dotted-quad IPv4 address, or returns null. A part with a leading zero is
+ * refused, as inet_pton (and so `wg`) refuses it: inet_aton and the tools built on it
+ * (ping, many resolvers) read `010` as octal 8, so the same text would name two addresses.
+ */
 export function parseIPv4(text: string): Uint8Array | null {
   const parts = text.split('.');
   if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
     const part = parts[i]!;
-    if (!/^\d{1,3}$/.test(part) || Number(part) > 255) return null;
+    if (!/^(0|[1-9]\d{0,2})$/.test(part) || Number(part) > 255) return null;
     out[i] = Number(part);
   }
   return out;

@@ -3,6 +3,7 @@
  * HTTP/2 connection inside the tunnel. The negotiation logic (src/client/) sees typed
  * messages and PqpskErrors only.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { PqpskError } from '../errors.js';
 import { registerPeerMethod, type RegisterRequestInput, type WireRegisterResponse } from './proto.js';
@@ -18,13 +19,28 @@ export interface RegisterCallOptions {
 }
 
 /**
+ * The grpc-js target for `ip:port` (IPv6 bracketed): with the `ipv4:`/`ipv6:` scheme the
+ * address is used as given. Without a scheme grpc-js picks its DNS resolver, which starts
+ * a DNS client (reading the system's resolver configuration) for every channel even when
+ * the host is an address. The `:authority` sent stays `ip:port` either way. Anything else
+ * is passed through unchanged.
+ */
+export function channelTarget(target: string): string {
+  const bracketed = /^\[([^\]]+)\]:\d+$/.exec(target);
+  if (bracketed !== null && isIPv6(bracketed[1]!)) return `ipv6:${target}`;
+  const plain = /^([^:]+):\d+$/.exec(target);
+  if (plain !== null && isIPv4(plain[1]!)) return `ipv4:${target}`;
+  return target;
+}
+
+/**
  * Call RegisterPeerV1 on `target` (`ip:port`). Every failure becomes a PqpskError: TIMEOUT
  * for a passed deadline, RPC_FAILURE otherwise (connection refused reads "relay answered
  * UNAVAILABLE: …").
  */
 export async function callRegisterPeer(target: string, request: RegisterRequestInput, options: RegisterCallOptions): Promise<WireRegisterResponse> {
   const method = registerPeerMethod();
-  const client = new grpc.Client(target, grpc.credentials.createInsecure(), {
+  const client = new grpc.Client(channelTarget(target), grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
     'grpc.enable_retries': 0,
     'grpc.service_config_disable_resolution': 1,
@@ -32,6 +48,8 @@ export async function callRegisterPeer(target: string, request: RegisterRequestI
     // process, so concurrent calls would queue behind the relay's per-connection stream
     // limit; every call gets its own connection, as a separate client would.
     'grpc.use_local_subchannel_pool': 1,
+    // One channel per call: channelz would register and trace each one for nothing.
+    'grpc.enable_channelz': 0,
   });
   try {
     return await new Promise<WireRegisterResponse>((resolve, reject) => {

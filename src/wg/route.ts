@@ -29,6 +29,20 @@ export interface RouteJson {
 
 /** Route metrics `ip route` takes back under the same name (advmss is handled apart). */
 const KEPT_METRICS = ['mtu', 'window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'initcwnd', 'initrwnd', 'hoplimit', 'reordering'];
+/** Metrics `ip -j` reports in milliseconds but reads back without a unit as something else. */
+const MS_METRICS = new Set(['rtt', 'rttvar']);
+
+/**
+ * The metrics a route has locked (`mtu lock 1400`), from the text of `ip route show`: the
+ * JSON form prints a locked metric as a bare number, so re-stating a route from it alone
+ * would drop the lock.
+ */
+export function lockedMetrics(text: string): ReadonlySet<string> {
+  const words = text.split(/\s+/);
+  const locked = new Set<string>();
+  for (let i = 0; i + 1 < words.length; i++) if (words[i + 1] === 'lock' && KEPT_METRICS.includes(words[i]!)) locked.add(words[i]!);
+  return locked;
+}
 const WORD = /^[A-Za-z0-9_.:=+-]{1,64}$/;
 
 /**
@@ -37,16 +51,16 @@ const WORD = /^[A-Za-z0-9_.:=+-]{1,64}$/;
  * get` (a new route along the kernel's path) or `ip route show exact` (an existing one,
  * re-stated so `change` keeps everything but the MSS).
  */
-export function hostRouteArgs(ip: string, found: RouteJson): string[] {
+export function hostRouteArgs(ip: string, found: RouteJson, locked: ReadonlySet<string> = new Set()): string[] {
   if (found.dev === undefined || !/^[A-Za-z0-9_=+.-]{1,15}$/.test(found.dev)) {
     throw new PqpskError('WG_FAILURE', `no usable route to ${ip}`);
   }
   const words = [`${ip}/${ip.includes(':') ? 128 : 32}`];
-  const add = (key: string, value: unknown): void => {
+  const add = (key: string, value: unknown, unit = ''): void => {
     if (value === undefined) return;
     const text = String(value);
     if (!WORD.test(text)) throw new PqpskError('WG_FAILURE', `route to ${ip}: unexpected ${key}`);
-    words.push(key, text);
+    words.push(key, ...(locked.has(key) ? ['lock'] : []), `${text}${unit}`);
   };
   add('via', found.gateway);
   add('dev', found.dev);
@@ -55,7 +69,7 @@ export function hostRouteArgs(ip: string, found: RouteJson): string[] {
   add('src', found.prefsrc);
   add('metric', found.metric);
   for (const entry of found.metrics ?? []) {
-    for (const key of KEPT_METRICS) if (typeof entry[key] === 'number') add(key, entry[key]);
+    for (const key of KEPT_METRICS) if (typeof entry[key] === 'number') add(key, entry[key], MS_METRICS.has(key) ? 'ms' : '');
   }
   return words;
 }
@@ -66,11 +80,11 @@ export function clampWords(ip: string, mss: number): string[] {
   return ['advmss', String(mss), 'mtu', 'lock', String(mss + headers)];
 }
 
-/** `args` without an `mtu N` pair (the clamp states its own, locked). */
-function withoutMtu(args: readonly string[]): string[] {
+/** `args` without its `mtu [lock] N` (the clamp states its own, locked). */
+export function withoutMtu(args: readonly string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    if (args[i] === 'mtu' && i > 0) i++;
+    if (args[i] === 'mtu' && i > 0) i += args[i + 1] === 'lock' ? 2 : 1;
     else out.push(args[i]!);
   }
   return out;
@@ -120,7 +134,7 @@ export async function clampHostRoute(ip: string, options: ServiceRouteOptions = 
   try {
     const exact = (await ipJson([family, 'route', 'show', 'exact', prefix]))[0];
     if (exact !== undefined) {
-      const args = hostRouteArgs(ip, exact);
+      const args = hostRouteArgs(ip, exact, lockedMetrics(await ip_([family, 'route', 'show', 'exact', prefix])));
       const before = routeAdvmss(exact);
       // advmss equal to ours is a clamp left by a client killed before it could undo: its
       // MTU is ours too, so neither comes back.

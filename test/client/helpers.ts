@@ -137,9 +137,15 @@ export async function clientInterface(wg: FakeWgControl, iface: string, relayPee
  */
 export class VirtualClock implements Clock {
   slept = 0;
+  /** Steps of the wall clock (NTP, `date -s`): they move now() but not monotonic(). */
+  stepped = 0;
 
   now(): number {
-    return Date.now() + this.slept;
+    return Date.now() + this.slept + this.stepped;
+  }
+
+  monotonic(): number {
+    return performance.now() + this.slept;
   }
 
   /** Records the wait, then yields to I/O once (a loop that only sleeps must not starve the relay). */

@@ -95,7 +95,7 @@ test('nothing listening: attempts follow the scaled 8/16/32 s schedule, no switc
       clock,
       onEvent: (e) => {
         events.push(e);
-        if (e.kind === 'attempt') starts.push(clock.now());
+        if (e.kind === 'attempt') starts.push(clock.monotonic());
       },
     })),
   );
@@ -167,6 +167,7 @@ test('a re-run on a PSK it did not set: refused without the parent key (nothing 
   const parentKeys = new Map([['wg0', Uint8Array.from(parent.privateKey)]]);
   const err = await rejection(negotiate(options([hop], { verifyTimeoutMs: 400, parentKeys }), deps(wg, net, events)));
   assert.equal(err.code, 'VERIFY_FAILED');
+  assert.match(err.message, /; wg0 back on its parent key$/);
   assert.equal(r.registrations[0]!.parent, earlier.publicKey, 'the request named the key the run found');
   assert.equal((await wg.show('wg0')).publicKey, parent.publicKey, 'back on the parent key');
   assert.equal(wg.presharedKeyOf('wg0', relayKey), null, 'with no PSK');
@@ -326,4 +327,43 @@ test('verify retries the TCP connect while the relay moves allowed-ips; a servic
   assert.match(err.message, /did not answer through the new session/);
   assert.equal((await wg2.show('wg0')).publicKey, parent2.publicKey);
   assert.equal(wg2.presharedKeyOf('wg0', relayKey2), null);
+});
+
+test('the system clock stepping an hour ahead during verification does not cut its window short', async () => {
+  // At the first packet of the verification; the tunnel works, so it must pass.
+  const ahead = await singleHop('good');
+  let steppedAhead = false;
+  const jumpAhead = {
+    poke: async (service: string) => {
+      if (!steppedAhead) ahead.net.clock.stepped += 3_600_000;
+      steppedAhead = true;
+      return ahead.net.poke(service);
+    },
+    connect: (service: string) => ahead.net.connect(service),
+  };
+  const report = await negotiate(options([ahead.hop]), deps(ahead.wg, ahead.net, [], { probe: jumpAhead }));
+  assert.ok(steppedAhead);
+  assert.equal((await ahead.wg.show('wg0')).publicKey, report.hops[0]!.ephemeralPublicKey);
+});
+
+test('the system clock stepping an hour back during verification does not stretch its window', async () => {
+  // On a relay that never answers through the new session: the switch is rolled back
+  // after its 500 ms window, not after an hour and 500 ms.
+  const behind = await singleHop('good');
+  let steppedBack = false;
+  const jumpBack = {
+    poke: async (service: string) => {
+      if (!steppedBack) behind.net.clock.stepped -= 3_600_000;
+      steppedBack = true;
+      return behind.net.poke(service);
+    },
+    connect: async (service: string) => {
+      if ((await behind.wg.show('wg0')).publicKey !== behind.parent.publicKey) throw new Error('timeout');
+      return behind.net.connect(service);
+    },
+  };
+  const err = await rejection(negotiate(options([behind.hop], { verifyTimeoutMs: 500 }), deps(behind.wg, behind.net, [], { probe: jumpBack })));
+  assert.equal(err.code, 'VERIFY_FAILED');
+  assert.ok(behind.net.clock.slept < 10_000, `waited ${behind.net.clock.slept} ms of virtual time`);
+  assert.equal((await behind.wg.show('wg0')).publicKey, behind.parent.publicKey);
 });

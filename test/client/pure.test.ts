@@ -6,7 +6,7 @@ import { parseDuration } from '../../src/cli/duration.js';
 import { parseKemList } from '../../src/client/kems.js';
 import { parseService } from '../../src/client/probe.js';
 import { parsePresharedKeys } from '../../src/wg/psk-read.js';
-import { clampWords, hostRouteArgs, routeAdvmss } from '../../src/wg/route.js';
+import { clampWords, hostRouteArgs, lockedMetrics, routeAdvmss, withoutMtu } from '../../src/wg/route.js';
 
 const base = {
   'config-service': '10.64.0.1:1337',
@@ -76,6 +76,12 @@ test('MSS guard route: the kernel path or the existing route re-stated, so only 
   assert.deepEqual(hostRouteArgs('fc00::1', { dev: 'wg0' }), ['fc00::1/128', 'dev', 'wg0']);
   assert.throws(() => hostRouteArgs('10.64.0.1', {}), /no usable route/);
   assert.throws(() => hostRouteArgs('10.64.0.1', { dev: 'wg0', protocol: 'x y' }), /unexpected proto/);
+  // Locks come from the text form; rtt and rttvar are milliseconds in the JSON form.
+  assert.deepEqual([...lockedMetrics('10.64.0.1 dev wg0 scope link mtu lock 1380 rtt 12ms window lock 9000')], ['mtu', 'window']);
+  assert.deepEqual(lockedMetrics('10.64.0.1 dev wg0 scope link mtu 1380'), new Set());
+  const restated = hostRouteArgs('10.64.0.1', { dev: 'wg0', metrics: [{ mtu: 1380, rtt: 12, rttvar: 3 }] }, new Set(['mtu']));
+  assert.deepEqual(restated, ['10.64.0.1/32', 'dev', 'wg0', 'mtu', 'lock', '1380', 'rtt', '12ms', 'rttvar', '3ms']);
+  assert.deepEqual(withoutMtu(restated), ['10.64.0.1/32', 'dev', 'wg0', 'rtt', '12ms', 'rttvar', '3ms']);
   assert.equal(routeAdvmss({ metrics: [{ advmss: 496 }] }), 496);
   assert.equal(routeAdvmss({ dev: 'eth0' }), null);
 });

@@ -36,8 +36,9 @@ async function assertPing(bed: Bed, ns: string, target: string): Promise<void> {
   assert.equal(ping.exitCode, 0, `ping ${target}: ${ping.stdout}${ping.stderr}`);
 }
 
+/** The route as `ip route show` prints it: the text form shows locks and units, which the JSON form drops. */
 async function routeOf(bed: Bed, ns: string, cidr: string): Promise<string> {
-  return (await bed.ip(ns, '-j', 'route', 'show', 'exact', cidr)).stdout;
+  return (await bed.ip(ns, 'route', 'show', 'exact', cidr)).stdout.trim();
 }
 
 describe('negotiate on the real bed: single hop, a kill -9, then faults that end with a working tunnel', { skip }, () => {
@@ -102,6 +103,25 @@ describe('negotiate on the real bed: single hop, a kill -9, then faults that end
     await assertSwitched(json);
     assert.equal(await routeOf(bed, t.client.namespace, '10.64.0.1/32'), routeBefore, 'the clamp is undone');
     ctx.diagnostic(`timings ${JSON.stringify(json.hops[0]!.timings)} total ${json.totalMs} ms`);
+  });
+
+  test('an existing route to the service keeps its locked MTU and its RTT once the clamp is undone', async () => {
+    const cidr = '10.64.0.1/32';
+    const original = await routeOf(bed, t.client.namespace, cidr);
+    await bed.ip(t.client.namespace, 'route', 'replace', cidr, 'dev', t.client.iface, 'mtu', 'lock', '1380', 'rtt', '12ms');
+    try {
+      const before = await routeOf(bed, t.client.namespace, cidr);
+      assert.match(before, /mtu lock 1380 rtt 12ms/);
+      const run = await runNegotiate(bed, t.client.namespace, [...args(), '--json', '--verbose']);
+      assert.equal(run.exitCode, 0, run.stderr);
+      assert.match(run.stderr, /advmss 496 mtu lock 536 \(existing route, restored after\)/);
+      await assertSwitched(parseNegotiateJson(run.stdout));
+      assert.equal(await routeOf(bed, t.client.namespace, cidr), before);
+    } finally {
+      if (original === '') await bed.ip(t.client.namespace, 'route', 'del', cidr);
+      else await bed.ip(t.client.namespace, 'route', 'replace', cidr, 'dev', t.client.iface);
+    }
+    assert.equal(await routeOf(bed, t.client.namespace, cidr), original, 'the bed is as it was for the next tests');
   });
 
   test('--kem Classic-McEliece-460896f-round3,ML-KEM-1024: the 526 KB request Mullvad\'s wg-quick tool sends, switched and verified', async () => {

@@ -167,7 +167,7 @@ export class RuntimeWorld {
         this.registrations.length = 0;
         break;
       case 'jump':
-        this.clock.slept += event.ms;
+        this.clock.stepped += event.ms;
         break;
       case 'sighup':
         this.watcher.rotateNow();

@@ -25,7 +25,7 @@ test('IPv6 printing follows inet_ntop', () => {
 });
 
 test('malformed prefixes are refused with the field named', () => {
-  for (const bad of ['', '10.0.0', '10.0.0.256', '10.0.0.1/33', 'fc00::/129', '1::2::3', 'g::1', '10.0.0.1/', '10.0.0.1/-1', '1:2:3:4:5:6:7:8:9']) {
+  for (const bad of ['', '10.0.0', '10.0.0.256', '010.64.0.1', '10.64.0.01/32', '10.064.0.1', '10.0.0.1/33', 'fc00::/129', '1::2::3', 'g::1', '10.0.0.1/', '10.0.0.1/-1', '1:2:3:4:5:6:7:8:9']) {
     assert.throws(() => canonicalCidr('peer 2 allowed-ip 1', bad), /^PqpskError: peer 2 allowed-ip 1: /, bad);
   }
   assert.equal(parseIPv6('1:2:3:4:5:6:7::8'), null);

@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import { PqpskError } from '../../src/errors.js';
-import { callRegisterPeer } from '../../src/rpc/client.js';
+import { callRegisterPeer, channelTarget } from '../../src/rpc/client.js';
 import { peerIp, startRpcServer, type RegisterHandler } from '../../src/rpc/server.js';
 import { PERMISSION_DENIED_DETAILS } from '../../src/rpc/status.js';
 import { rejection } from '../fixtures/errors.js';
@@ -138,5 +139,31 @@ test('binding an address in use is a SETUP error naming the address', async () =
     assert.match(err.message, new RegExp(`cannot listen on ${first.address.replace(/\./g, '\\.')}: address already in use`));
   } finally {
     first.forceShutdown();
+  }
+});
+
+test('the client addresses the relay by its IP as given, with the same :authority a DNS target sends', async () => {
+  assert.equal(channelTarget('10.64.0.1:1337'), 'ipv4:10.64.0.1:1337');
+  assert.equal(channelTarget('[fc00:bbbb::1]:1337'), 'ipv6:[fc00:bbbb::1]:1337');
+  assert.equal(channelTarget('relay.example:1337'), 'relay.example:1337');
+  assert.equal(channelTarget('[not-an-address]:1337'), '[not-an-address]:1337');
+  // What the relay sees on the wire: `:authority` is `ip:port`, for both families.
+  for (const host of ['127.0.0.1', '::1']) {
+    const authorities: string[] = [];
+    const server = http2.createServer((req, res) => {
+      authorities.push(String(req.headers[':authority']));
+      res.writeHead(200, { 'content-type': 'application/grpc' });
+      res.addTrailers({ 'grpc-status': '12', 'grpc-message': 'unimplemented here' });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, host, resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    try {
+      await assert.rejects(callRegisterPeer(target, request, { deadline: soon() }), (err: unknown) => err instanceof PqpskError && err.code === 'RPC_FAILURE');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    assert.deepEqual(authorities, [target]);
   }
 });

@@ -112,10 +112,11 @@ export interface RelayBenchResult {
   readonly peaks: { readonly rssMb: number; readonly inflight: number };
 }
 
-interface LoadData {
+export interface LoadData {
   readonly role: typeof LOAD_ROLE;
   readonly target: string;
-  readonly healthz: string;
+  /** `/healthz` to probe meanwhile, or null for none. */
+  readonly healthz: string | null;
   readonly parent: Uint8Array;
   readonly kems: readonly { name: KemName; publicKey: Uint8Array }[];
   readonly clients: number;
@@ -124,7 +125,7 @@ interface LoadData {
   readonly probeIntervalMs: number;
 }
 
-interface LoadResult {
+export interface LoadResult {
   /** Calls that completed inside the measured window (the throughput count). */
   readonly completed: number;
   /** Latencies of the calls that both started and completed inside it. */
@@ -137,7 +138,7 @@ interface LoadResult {
 }
 
 const IFACE = 'bench0';
-const LOAD_ROLE = 'pqpsk-relay-bench-load';
+export const LOAD_ROLE = 'pqpsk-relay-bench-load';
 
 /** Run the benchmark and return its figures (reusable by `npm run bench`). */
 export async function measureRelay(options: RelayBenchOptions = {}): Promise<RelayBenchResult> {
@@ -204,37 +205,27 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
       probeIntervalMs: options.probeIntervalMs ?? 20,
     };
     const loop = monitorEventLoopDelay({ resolution: 5 });
-    const worker = new Worker(new URL(import.meta.url), { workerData: data });
     let from: { cpu: NodeJS.CpuUsage; relay: EventLoopUtilization; records: number } | undefined;
     const peaks = { rssMb: 0, inflight: 0 };
     let sampler: NodeJS.Timeout | undefined;
-    const result = await new Promise<LoadResult>((resolve, reject) => {
-      worker.once('message', (message: LoadResult | 'measuring') => {
-        // The first message says the warm-up is over: measure the event loop from here.
-        if (message === 'measuring') {
-          loop.enable();
-          sampler = setInterval(() => {
-            peaks.rssMb = Math.max(peaks.rssMb, process.memoryUsage.rss() / 1e6);
-            peaks.inflight = Math.max(peaks.inflight, service.relay.inflight);
-          }, 10);
-          from = {
-            cpu: process.cpuUsage(),
-            relay: performance.eventLoopUtilization(),
-            records: logger.records.length,
-          };
-          worker.once('message', (final: LoadResult) => resolve(final));
-        } else {
-          resolve(message);
-        }
-      });
-      worker.once('error', reject);
+    const result = await runLoadThread(data, () => {
+      // The warm-up is over: measure the event loop from here.
+      loop.enable();
+      sampler = setInterval(() => {
+        peaks.rssMb = Math.max(peaks.rssMb, process.memoryUsage.rss() / 1e6);
+        peaks.inflight = Math.max(peaks.inflight, service.relay.inflight);
+      }, 10);
+      from = {
+        cpu: process.cpuUsage(),
+        relay: performance.eventLoopUtilization(),
+        records: logger.records.length,
+      };
     });
     loop.disable();
     clearInterval(sampler);
     const cpuUsed = process.cpuUsage(from?.cpu);
     const relayBusy = from === undefined ? Number.NaN : performance.eventLoopUtilization(from.relay).utilization;
     const measuredRecords = logger.of('registration').slice(from === undefined ? 0 : countRegistrations(logger, from.records));
-    await worker.terminate();
 
     const registrations = result.completed;
     return {
@@ -263,6 +254,26 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
   } finally {
     for (const p of pairs) p.secretKey.fill(0);
     await service.stop();
+  }
+}
+
+/**
+ * Run the load thread (clients, and the prober when `data.healthz` is set) to the end of
+ * its window; `onMeasuring` is called when its warm-up is over.
+ */
+export async function runLoadThread(data: LoadData, onMeasuring: () => void): Promise<LoadResult> {
+  const worker = new Worker(new URL(import.meta.url), { workerData: data });
+  try {
+    return await new Promise<LoadResult>((resolve, reject) => {
+      worker.once('message', (message: LoadResult | 'measuring') => {
+        if (message !== 'measuring') return resolve(message);
+        onMeasuring();
+        worker.once('message', (final: LoadResult) => resolve(final));
+      });
+      worker.once('error', reject);
+    });
+  } finally {
+    await worker.terminate();
   }
 }
 
@@ -316,7 +327,7 @@ async function checkAgreement(
   if (!agree) throw new Error('relay bench: the relay and the client derived different PSKs');
 }
 
-function requestFor(parent: Uint8Array, ephemeral: Uint8Array, kems: readonly { name: KemName; publicKey: Uint8Array }[]): RegisterRequestInput {
+export function requestFor(parent: Uint8Array, ephemeral: Uint8Array, kems: readonly { name: KemName; publicKey: Uint8Array }[]): RegisterRequestInput {
   return {
     wg_parent_pubkey: parent,
     wg_ephemeral_peer_pubkey: ephemeral,
@@ -359,17 +370,17 @@ async function runLoad(data: LoadData): Promise<void> {
       announce();
     }
   };
-  const prober = async (): Promise<void> => {
+  const prober = async (url: string): Promise<void> => {
     while (performance.now() < end) {
       const t0 = performance.now();
-      await probe(data.healthz);
+      await probe(url);
       const t1 = performance.now();
       if (t0 >= measureFrom && t1 <= end) probes.push(t1 - t0);
       announce();
       await new Promise((r) => setTimeout(r, data.probeIntervalMs));
     }
   };
-  await Promise.all([...Array.from({ length: data.clients }, client), prober()]);
+  await Promise.all([...Array.from({ length: data.clients }, client), ...(data.healthz === null ? [] : [prober(data.healthz)])]);
   const loadBusy = busyFrom === undefined ? Number.NaN : performance.eventLoopUtilization(busyFrom).utilization;
   const result: LoadResult = { completed, latencies, probes, failures, measuredMs: data.measureMs, loadBusy };
   parentPort?.postMessage(result);
