@@ -189,8 +189,11 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
     await w.run();
     return EXIT_OK;
   } catch (err) {
+    // Into the log first: once told, the parent exits, and whoever reads the log then
+    // must find the line there (stdio on a file is written synchronously).
+    const code = failed(args, err);
     report({ kind: 'failed', code: exitCodeFor(err), message: isPqpskError(err) ? err.message : 'unexpected error' });
-    return failed(args, err);
+    return code;
   } finally {
     watcher?.close();
     lock?.release();
