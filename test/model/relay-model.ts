@@ -710,6 +710,10 @@ export class Restart extends Step {
     } else if (this.clean) {
       await real.relay.close();
     }
+    // A crashed relay writes nothing more: without this, the abandoned instance's last
+    // book write (not awaited by its registration) could land beside the new relay's and
+    // fail on the shared temporary file, which no real crash can do.
+    if (!this.clean) real.store.crashed = true;
     // A recorded ephemeral that holds nothing but has handshaken looks, to a relay reading
     // its book back, like an operator's peer whose addresses went elsewhere: it may leave
     // it unrecorded rather than risk removing the operator's (I4 over I3).
