@@ -19,10 +19,13 @@
 // grapheme at a time — and the package itself is loaded only for other text. Its
 // module set-up (a Unicode segmenter, emoji regular expressions) is then never paid for
 // pqpsk's ASCII help.
-import { cpSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+//
+// The bundle's first line starts node with the heap settings of src/cli/node-flags.ts
+// (compiled by the `tsc` step before this one), so `pqpsk` runs as it was measured.
+import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -84,6 +87,12 @@ await build({
   plugins: [keepModuleAddresses, asciiStringWidth],
   logLevel: 'warning',
 });
+
+const { launcherLine } = await import(pathToFileURL(join(root, 'dist/src/cli/node-flags.js')).href);
+const entry = join(outdir, 'pqpsk.js');
+const bundled = readFileSync(entry, 'utf8');
+if (!bundled.startsWith('#!')) throw new Error(`${entry}: expected the entry's #! line first`);
+writeFileSync(entry, `${launcherLine()}${bundled.slice(bundled.indexOf('\n'))}`);
 
 const yargsRoot = dirname(createRequire(import.meta.url).resolve('yargs/package.json'));
 cpSync(join(yargsRoot, 'locales'), join(root, 'dist/locales'), { recursive: true });

@@ -6,14 +6,19 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { isPqpskError } from '../src/errors.js';
-import { instantiateHqcEngine } from './hqc-engine.js';
+import type { SyncHqcBackend } from '../src/kem/hqc-256.js';
+import { Hqc256Wasm } from './hqc256-wasm.js';
 import type { PoolReply, PoolRequest, PoolWorkerData } from './pool-messages.js';
 
 const port = parentPort;
 if (port === null) throw new Error('pool-worker.ts must run as a worker thread');
 
 const { module, engine } = workerData as PoolWorkerData;
-const hqc = instantiateHqcEngine({ engine, module });
+// Only the engine asked for is loaded (not hqc-engine.ts, whose KEM registry brings
+// ML-KEM and McEliece along): each worker is an isolate of its own, so every module it
+// loads is paid for once per core, for the relay's whole life.
+const hqc: SyncHqcBackend =
+  engine === 'pqclean' ? await import('./pqclean.js').then(({ hqcBackendOf, PqcleanWasm }) => hqcBackendOf(PqcleanWasm.instantiate({ module }))) : Hqc256Wasm.instantiate({ module });
 
 port.on('message', (request: PoolRequest) => {
   let reply: PoolReply;

@@ -24,4 +24,4 @@ export {
   type SingleHopTopology,
 } from './topologies.js';
 export { writeParentConfig } from './parent-config.js';
-export { MAIN_JS, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, type JsonHop } from './pqpsk.js';
+export { MAIN_JS, PQPSK_ARGV, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, type JsonHop } from './pqpsk.js';

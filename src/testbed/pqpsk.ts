@@ -6,6 +6,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launcherArgv } from '../cli/node-flags.js';
 import { PqpskError } from '../errors.js';
 import { pskFingerprint } from '../kem/psk.js';
 import { readPresharedKey } from '../wg/psk-read.js';
@@ -16,11 +17,16 @@ import type { BedRelay } from './topologies.js';
 /** The installed `pqpsk` (package.json `bin`, the bundle `npm run build` makes), run as `node MAIN_JS …` inside namespaces. */
 export const MAIN_JS = fileURLToPath(new URL('../cli/pqpsk.js', import.meta.url));
 
+/**
+ * `pqpsk` as its launcher line starts it — through `env`, with the installed memory
+ * settings — for spawning inside namespaces, where the bundle is run with `process.execPath`.
+ */
+export const PQPSK_ARGV: readonly string[] = Object.freeze([...launcherArgv(process.execPath), MAIN_JS]);
+
 /** Start `pqpsk server` for `relay` inside its namespace (`extra`: more options); resolves once it listens. */
 export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: string, extra: readonly string[] = []): Promise<BedProcess> {
   const proc = bed.spawnIn(relay.namespace, [
-    process.execPath,
-    MAIN_JS,
+    ...PQPSK_ARGV,
     'server',
     '--interface',
     relay.iface,
@@ -38,7 +44,7 @@ export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: stri
 
 /** Run `pqpsk negotiate <args>` inside the client namespace. */
 export function runNegotiate(bed: Bed, ns: string, args: readonly string[], timeoutMs = 120_000): Promise<RunResult> {
-  return bed.runIn(ns, [process.execPath, MAIN_JS, 'negotiate', ...args], { timeoutMs });
+  return bed.runIn(ns, [...PQPSK_ARGV, 'negotiate', ...args], { timeoutMs });
 }
 
 /** The fingerprint of the PSK `iface` (in `ns`) holds for `peer`, or null: read, hashed, wiped. */

@@ -24,6 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../cli/node-flags.js';
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { KemName } from '../../kem/types.js';
@@ -34,6 +35,22 @@ import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
 import type { HostReply, HostRequest, HostStats } from './relay-host.js';
 import { callFromSource, sourceAddress } from './source-address.js';
 import { percentileOf } from './stats.js';
+
+/**
+ * The relay host's node options: the installed `pqpsk`'s own heap settings (its launcher
+ * line is made from the same list), plus --expose-gc so that stats follow a collection.
+ */
+export const RELAY_HOST_EXEC_ARGV: readonly string[] = Object.freeze(['--expose-gc', ...NODE_FLAGS]);
+
+/** The relay host's environment: ours, with the installed `pqpsk`'s memory settings. */
+function relayHostEnvironment(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const word of NODE_ENVIRONMENT) {
+    const at = word.indexOf('=');
+    env[word.slice(0, at)] = word.slice(at + 1);
+  }
+  return env;
+}
 
 /** A relay host child process and its request/answer channel. */
 export class RelayHost {
@@ -52,10 +69,11 @@ export class RelayHost {
     });
   }
 
-  /** Fork relay-host.js with an IPC channel (and --expose-gc, so stats follow a collection). */
+  /** Fork relay-host.js with an IPC channel, as `pqpsk` runs (RELAY_HOST_EXEC_ARGV). */
   static spawn(): RelayHost {
     const child = fork(new URL('./relay-host.js', import.meta.url), [], {
-      execArgv: ['--expose-gc'],
+      execArgv: [...RELAY_HOST_EXEC_ARGV],
+      env: relayHostEnvironment(),
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
     return new RelayHost(child);

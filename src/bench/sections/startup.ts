@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { PqpskError } from '../../errors.js';
-import { MAIN_JS } from '../../testbed/index.js';
+import { PQPSK_ARGV } from '../../testbed/index.js';
 import { medianOf, f0 } from '../harness/stats.js';
 import { statusOf, type BenchSection, type NotMeasured } from '../section.js';
 
@@ -60,8 +60,8 @@ export const startupSection: BenchSection<'startup'> = {
     ctx.say(`CLI start-up (${ctx.plan.startupRuns} runs of each command)`);
     const rows = [
       await timeCommand('node -e 0', [process.execPath, '-e', '0'], ctx.plan.startupRuns),
-      await timeCommand('pqpsk --help', [process.execPath, MAIN_JS, '--help'], ctx.plan.startupRuns),
-      await timeCommand(NEGOTIATE_LOAD, [process.execPath, MAIN_JS, 'negotiate', '--interface', 'pqnosuch0', '--max-attempts', '1'], ctx.plan.startupRuns, 2),
+      await timeCommand('pqpsk --help', [...PQPSK_ARGV, '--help'], ctx.plan.startupRuns),
+      await timeCommand(NEGOTIATE_LOAD, [...PQPSK_ARGV, 'negotiate', '--interface', 'pqnosuch0', '--max-attempts', '1'], ctx.plan.startupRuns, 2),
     ];
     return { measured: true, rows };
   },

@@ -9,7 +9,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PqpskError } from '../../errors.js';
-import { buildSingleHop, MAIN_JS, startRelayServer, type Bed, type BedProcess, type SingleHopTopology } from '../../testbed/index.js';
+import { buildSingleHop, PQPSK_ARGV, startRelayServer, type Bed, type BedProcess, type SingleHopTopology } from '../../testbed/index.js';
 import { encodeKeyBase64 } from '../../wg/keys.js';
 import { f0, f1 } from '../harness/stats.js';
 import { reasonOf, statusOf, type BenchSection, type NotMeasured } from '../section.js';
@@ -43,7 +43,7 @@ const IDLE_SECONDS = 30;
 /** A watcher on the bed's client interface, with the bed's parent key in a wg-quick style file. */
 function startWatcher(bed: Bed, t: SingleHopTopology, configFile: string, rotate: string): BedProcess {
   return bed.spawnIn(t.client.namespace, [
-    process.execPath, MAIN_JS, 'negotiate', '--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`,
+    ...PQPSK_ARGV, 'negotiate', '--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`,
     '--watch', '--rotate', rotate, '--config-file', configFile,
   ]);
 }
