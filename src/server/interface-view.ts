@@ -26,6 +26,8 @@ export class InterfaceView {
   #fullReadAt = Number.NEGATIVE_INFINITY;
   /** Per peer: the handshake second last read, and when we first saw that value. Bounded by the interface's peers. */
   readonly #seen = new Map<string, { seconds: number; observedMs: number }>();
+  /** The last handshakes-only read installed, and the index's version right after. */
+  #lastHandshakes: { readonly map: ReadonlyMap<string, number>; readonly version: number } | undefined;
 
   constructor(wg: RelayWg, iface: string, clock: Clock) {
     this.#wg = wg;
@@ -141,17 +143,30 @@ export class InterfaceView {
    * lists exactly the cached peers; null (nothing changed) when a peer came or went, so
    * the caller reads everything. Allowed-ips the operator changed since the last full
    * read are not seen here: whatever acts on the cache's allowed-ips reads fully first.
+   * `slice` peers per task, as `installInSlices`; a read that is the very map installed
+   * last (an unchanged output, see PerPeerParser) onto an index unchanged since costs nothing.
    */
-  installHandshakes(handshakes: ReadonlyMap<string, number>): PeerIndex | null {
+  async installHandshakes(handshakes: ReadonlyMap<string, number>, slice = INSTALL_SLICE): Promise<PeerIndex | null> {
     const index = this.#index;
+    const last = this.#lastHandshakes;
+    if (last !== undefined && last.map === handshakes && last.version === index.version) return index;
     if (handshakes.size !== index.size) return null;
-    for (const key of handshakes.keys()) if (!index.has(key)) return null;
+    let i = 0;
+    for (const key of handshakes.keys()) {
+      if (!index.has(key)) return null;
+      if (++i % slice === 0) await yieldToEventLoop();
+    }
+    await yieldToEventLoop();
     const now = this.#clock.now();
+    i = 0;
     for (const [key, seconds] of handshakes) {
+      if (i > 0 && i % slice === 0) await yieldToEventLoop();
+      i++;
       const old = index.get(key)!;
       const latestHandshake = this.#refineHandshake(key, seconds, now);
       if (old.latestHandshake !== latestHandshake) index.put({ ...old, latestHandshake });
     }
+    this.#lastHandshakes = { map: handshakes, version: index.version };
     return index;
   }
 

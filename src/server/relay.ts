@@ -398,7 +398,7 @@ export class Relay {
     const early = handshakesOnly ? await this.#view.readHandshakes() : await this.#view.read();
     const events = await this.#lock.run(async (): Promise<readonly PeerEvent[]> => {
       let full = Array.isArray(early);
-      let index = this.#changes !== version ? null : Array.isArray(early) ? await this.#view.installInSlices(early) : this.#view.installHandshakes(early);
+      let index = this.#changes !== version ? null : Array.isArray(early) ? await this.#view.installInSlices(early) : await this.#view.installHandshakes(early);
       if (index === null) {
         index = await this.#view.refresh();
         full = true;

@@ -16,9 +16,9 @@ import {
 import { decodeKeyBase64 } from './keys.js';
 import { yieldToEventLoop } from '../yield.js';
 import {
+  PeerRouteJoin,
   PerPeerLines,
   allowedIpsParser,
-  joinPeerRoutes,
   latestHandshakesParser,
   maskDumpSecrets,
   parseDump,
@@ -30,10 +30,11 @@ import { runWg, type WgRunnerOptions } from './runner.js';
 import type { RelayWg, WgControl, WgInterfaceState, WgInterfaceSummary, WgPeerChange, WgPeerRoute } from './types.js';
 
 /**
- * Lines of a per-peer read parsed per task: a few milliseconds, so a read of 10 000 peers
- * (tens of milliseconds on a loaded machine) never holds the event loop in one piece.
+ * Lines of a per-peer read parsed (or peers joined) per task: about a millisecond, so a
+ * read of 10 000 peers (tens of milliseconds on a loaded machine) never holds the event
+ * loop in one piece.
  */
-export const PARSE_SLICE_LINES = 2000;
+export const PARSE_SLICE_LINES = 1000;
 
 /** The production WgControl; `options.netns` makes it act inside a network namespace. */
 export class RealWgControl implements WgControl, RelayWg {
@@ -107,7 +108,9 @@ export class RealWgControl implements WgControl, RelayWg {
     const last = this.#routes.get(iface);
     if (last !== undefined && last.ips === ips && last.handshakes === handshakes) return [...last.routes];
     await yieldToEventLoop();
-    const routes = joinPeerRoutes(ips, handshakes);
+    const join = new PeerRouteJoin(ips, handshakes);
+    while (!join.step(PARSE_SLICE_LINES)) await yieldToEventLoop();
+    const routes = join.result;
     this.#routes.set(iface, { ips, handshakes, routes });
     return [...routes];
   }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
 import fc from 'fast-check';
 import {
+  PeerRouteJoin,
   PerPeerLines,
   allowedIpsParser,
   joinPeerRoutes,
@@ -219,6 +220,29 @@ test(`per-peer parses run a slice of lines at a time give exactly the whole pars
       }
     }),
     { seed: seedFromEnv(20_261_128), numRuns: 300 },
+  );
+});
+
+test(`joining the two reads a slice of peers at a time gives every allowed-ips peer, in order, with its handshake or 0 (seed ${seedFromEnv(20_261_128)})`, () => {
+  const key = fc.constantFrom('a', 'b', 'c', 'd', 'e');
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(key, fc.subarray(['10.0.0.1/32', 'fc00::1/128'])), { maxLength: 6 }),
+      fc.array(fc.tuple(key, fc.nat({ max: 3 })), { maxLength: 6 }),
+      fc.integer({ min: 1, max: 4 }),
+      (ipEntries, handshakeEntries, size) => {
+        const ips = new Map(ipEntries);
+        const handshakes = new Map(handshakeEntries);
+        const expected = [...ips].map(([publicKey, allowedIps]) => ({ publicKey, allowedIps, latestHandshake: handshakes.get(publicKey) ?? 0 }));
+        const join = new PeerRouteJoin(ips, handshakes);
+        let steps = 1;
+        while (!join.step(size)) steps++;
+        assert.deepEqual(join.result, expected);
+        assert.ok(steps <= Math.floor(ips.size / size) + 1, 'each step joins its whole slice');
+        assert.deepEqual(joinPeerRoutes(ips, handshakes), expected);
+      },
+    ),
+    { seed: seedFromEnv(20_261_128), numRuns: 500 },
   );
 });
 
