@@ -164,7 +164,7 @@ export interface MemoryBenchResult {
   readonly registrationsPerSecond: number;
   /** Client-observed RegisterPeerV1 latency, ms. */
   readonly latencyP50Ms: number;
-  /** One watcher pass (read the interface, plan, apply) at this size: ms of event loop. */
+  /** One watcher pass (read the interface, plan, apply) at this size, ms from start to end: its `wg` reads and set included. */
   readonly watcherPassMs: number;
   readonly failures: Readonly<Record<string, number>>;
   readonly hostPid: number;

@@ -107,7 +107,7 @@ export const memorySection: BenchSection<'memory'> = {
     if (isMeasured(ten)) {
       out.push(
         `   ${ten.peers} ephemerals (wg stand-in in its own process; ${ten.peers - ten.registrations} loaded from the book at start, ${ten.registrations} registered over gRPC): RSS ${mb(ten.loaded.rssBytes)}, heap used ${mb(ten.loaded.heapUsedBytes)} (V8 reserves new ${mb(ten.loaded.newSpaceBytes)}, old ${mb(ten.loaded.oldSpaceBytes)})`,
-        `      at this size: start-up (book load + reconcile) ${f0(ten.startMs)} ms, registration p50 ${f0(ten.latencyP50Ms)} ms with ${ten.concurrency} clients, one watcher pass ${f0(ten.watcherPassMs)} ms of event loop`,
+        `      at this size: start-up (book load + reconcile) ${f0(ten.startMs)} ms, registration p50 ${f0(ten.latencyP50Ms)} ms with ${ten.concurrency} clients, one watcher pass ${f0(ten.watcherPassMs)} ms (its wg calls included)`,
         `      ${ten.loaded.wgStandIn === null ? 'wg stand-in: no counts' : describeStandin(ten.loaded.wgStandIn)}`,
       );
     } else {
