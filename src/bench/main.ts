@@ -15,11 +15,17 @@
  * namespace is torn down in `finally` (and by the bed's signal handlers on Ctrl-C).
  * `--quick` is a smoke run of every code path that needs no bed: a few seconds, figures
  * not meaningful; test/bench/ runs it so the script cannot rot.
+ *
+ * The throughput section runs the relay inside this process, so the bench runs under the
+ * installed `pqpsk`'s memory settings (src/cli/node-flags.ts): started without them, it
+ * starts itself again through the same launcher words and passes the exit code on.
  */
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { NODE_FLAGS, launcherArgv } from '../cli/node-flags.js';
 import { bedPrerequisites, buildBareInterfaces, type BareInterfaces } from '../testbed/index.js';
 import { FULL, QUICK } from './plan.js';
 import { SECTIONS, formatReport, targetsOf, type BenchReport, type SectionName, type Sections } from './report.js';
@@ -117,8 +123,23 @@ async function main(): Promise<void> {
   process.stdout.write(values.json === true ? `${JSON.stringify(report)}\n` : `${formatReport(report)}\n`);
 }
 
+/** This bench again under pqpsk's memory settings, unless it already runs with them; resolves to whether it did. */
+async function relaunchedWithSettings(): Promise<boolean> {
+  if (NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) return false;
+  const [file, ...args] = launcherArgv(process.execPath);
+  const child = spawn(file!, [...args, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Ctrl-C reaches both processes from the terminal; the child tears its bed down and exits.
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  process.exitCode = await new Promise<number>((resolve) => {
+    child.once('error', () => resolve(1));
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+  return true;
+}
+
 try {
-  await main();
+  if (!(await relaunchedWithSettings())) await main();
 } catch (err) {
   process.stderr.write(`pqpsk bench: ${reasonOf(err)}\n`);
   process.exitCode = 1;
