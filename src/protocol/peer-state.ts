@@ -559,6 +559,29 @@ export function joinPlans(plans: readonly Plan[]): Plan {
   };
 }
 
+/** Whether a pass changed nothing worth storing: the same records, as keys and parents' addresses (linear, no serialisation). */
+export function sameBook(a: RelayBook, b: RelayBook): boolean {
+  if (a.parents.length !== b.parents.length || a.ephemerals.length !== b.ephemerals.length) return false;
+  const ephemerals = new Set(a.ephemerals.map((e) => e.ephemeral));
+  if (!b.ephemerals.every((e) => ephemerals.has(e.ephemeral))) return false;
+  const parents = new Map(a.parents.map((p) => [p.parent, p.allowedIps]));
+  return b.parents.every((p) => {
+    const ips = parents.get(p.parent);
+    return ips !== undefined && sameList(ips, p.allowedIps);
+  });
+}
+
+/**
+ * Whether one slice's plan changes nothing: no change, no event, and its slice's book as
+ * `sameBook` judges it. When every slice of `familySlices(book)` passes and the slices
+ * hold the book's ephemerals exactly once between them, the joined plan passes for the
+ * whole book: every record is kept, so a parent in two slices would count its
+ * ephemerals twice, and within a slice the judgement is the whole one's.
+ */
+export function slicePlanUnchanged(slice: RelayBook, plan: Plan): boolean {
+  return plan.changes.length === 0 && plan.events.length === 0 && sameBook(slice, plan.book);
+}
+
 /** Allowed-ips first (the new holder takes them), removals after: never a gap with no route. */
 function sortOps(ops: PeerOp[]): PeerOp[] {
   return [...ops.filter((o) => o.remove !== true), ...ops.filter((o) => o.remove === true)];

@@ -20,6 +20,8 @@ import {
   planRecovery,
   planRegistration,
   planTick,
+  sameBook,
+  slicePlanUnchanged,
   type AuthPolicy,
   type PeerEvent,
   type PeerOp,
@@ -411,19 +413,24 @@ export class Relay {
         // Reading and planning 10 000 families take tens of milliseconds: plan them a slice
         // at a time and let requests in between (the lock keeps the book and view still).
         const now = this.#clock.now();
+        const slices = familySlices(book, PLAN_SLICE);
         const plans: Plan[] = [];
-        for (const slice of familySlices(book, PLAN_SLICE)) {
+        for (const slice of slices) {
           await yieldToEventLoop();
           plans.push(planTick(slice, index, now, this.#timeouts));
         }
-        const plan = joinPlans(plans);
-        if (plan.changes.length === 0 && plan.events.length === 0) {
+        // Most passes change nothing: tell so slice by slice, without joining the plans
+        // or comparing the whole book in one task.
+        let unchanged = await unchangedBySlices(book, slices, plans);
+        const plan = unchanged ? null : joinPlans(plans);
+        if (plan !== null && plan.changes.length === 0 && plan.events.length === 0) {
           await yieldToEventLoop();
-          if (sameBook(book, plan.book)) {
-            await yieldToEventLoop();
-            this.#settled = { book, version: index.version, until: this.#summary.of(book, index, now).holdsUntil };
-            return [];
-          }
+          unchanged = sameBook(book, plan.book);
+        }
+        if (unchanged || plan === null) {
+          await yieldToEventLoop();
+          this.#settled = { book, version: index.version, until: this.#summary.of(book, index, now).holdsUntil };
+          return [];
         }
         if (!full) {
           index = await this.#view.refresh();
@@ -520,16 +527,20 @@ export class Relay {
   }
 }
 
-/** Whether a pass changed nothing worth storing (linear, no serialisation). */
-function sameBook(a: RelayBook, b: RelayBook): boolean {
-  if (a.parents.length !== b.parents.length || a.ephemerals.length !== b.ephemerals.length) return false;
-  const ephemerals = new Set(a.ephemerals.map((e) => e.ephemeral));
-  if (!b.ephemerals.every((e) => ephemerals.has(e.ephemeral))) return false;
-  const parents = new Map(a.parents.map((p) => [p.parent, p.allowedIps]));
-  return b.parents.every((p) => {
-    const ips = parents.get(p.parent);
-    return ips !== undefined && ips.length === p.allowedIps.length && ips.every((ip, i) => ip === p.allowedIps[i]);
-  });
+/**
+ * Whether the plans of `familySlices(book)` change nothing, checked a slice per task:
+ * each slice's plan is empty and keeps its slice's book, and the slices hold every
+ * ephemeral exactly once (none orphaned, none in two slices). Then the joined plan keeps
+ * the whole book as `sameBook` judges it; otherwise the caller joins and judges whole.
+ */
+async function unchangedBySlices(book: RelayBook, slices: readonly RelayBook[], plans: readonly Plan[]): Promise<boolean> {
+  let ephemerals = 0;
+  for (const [i, slice] of slices.entries()) {
+    if (i > 0) await yieldToEventLoop();
+    if (!slicePlanUnchanged(slice, plans[i]!)) return false;
+    ephemerals += slice.ephemerals.length;
+  }
+  return ephemerals === book.ephemerals.length;
 }
 
 function toChange(op: PeerOp): WgPeerChange {

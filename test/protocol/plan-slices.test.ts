@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { familySlices, joinPlans, planTick, type RelayBook, type RelayPeerView } from '../../src/protocol/peer-state.js';
+import { familySlices, joinPlans, planTick, sameBook, slicePlanUnchanged, type RelayBook, type RelayPeerView } from '../../src/protocol/peer-state.js';
 import { isPqpskError } from '../../src/errors.js';
 import { seedFromEnv } from '../fuzz/harness.js';
 
@@ -47,6 +47,38 @@ test(`planning a book slice by slice gives exactly the whole book's plan (seed $
     }),
     { seed, numRuns: 2000 },
   );
+});
+
+test(`slices whose plans each change nothing, holding every ephemeral once, mean the whole plan changes nothing (seed ${seed})`, () => {
+  let unchanged = 0;
+  // A book as a pass leaves it (planning it again mostly changes nothing), then maybe
+  // an orphaned ephemeral or a parent recorded twice, which only the whole book shows.
+  const odd = fc.record({ orphan: fc.option(key), twice: fc.option(fc.nat({ max: 7 })) });
+  fc.assert(
+    fc.property(book, view, fc.integer({ min: 1, max: 4 }), odd, (first, peers, size, { orphan, twice }) => {
+      const settled = planTick(first, peers, NOW, TIMEOUTS).book;
+      const again = twice === null ? undefined : settled.parents[twice];
+      const b: RelayBook = {
+        parents: again === undefined ? settled.parents : [...settled.parents, again],
+        ephemerals: orphan === null ? settled.ephemerals : [...settled.ephemerals, { ephemeral: orphan, parent: 'not-recorded', registeredAt: NOW }],
+      };
+      const slices = familySlices(b, size);
+      const plans = slices.map((slice) => planTick(slice, peers, NOW, TIMEOUTS));
+      const bySlices = plans.every((plan, i) => slicePlanUnchanged(slices[i]!, plan)) && slices.reduce((n, slice) => n + slice.ephemerals.length, 0) === b.ephemerals.length;
+      const whole = joinPlans(plans);
+      const wholeUnchanged = whole.changes.length === 0 && whole.events.length === 0 && sameBook(b, whole.book);
+      if (bySlices) {
+        unchanged++;
+        assert.ok(wholeUnchanged, 'the slices said nothing changed, the whole plan changes something');
+      }
+      // A book of distinct parents, each with its ephemerals: the slices tell exactly what the whole tells.
+      if (new Set(b.parents.map((p) => p.parent)).size === b.parents.length && b.ephemerals.every((e) => b.parents.some((p) => p.parent === e.parent))) {
+        assert.equal(bySlices, wholeUnchanged);
+      }
+    }),
+    { seed, numRuns: 3000 },
+  );
+  assert.ok(unchanged > 300, `only ${unchanged} runs had nothing to change`);
 });
 
 test('a book no larger than one slice is not copied, and slice sizes are checked', () => {
