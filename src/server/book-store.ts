@@ -240,14 +240,15 @@ export function salvageBook(location: string, text: string): { book: RelayBook; 
     const raw = (key: string): unknown[] => (Array.isArray(data[key]) ? (data[key] as unknown[]) : []);
     raw('parents').forEach((p, i) => {
       try {
-        parents.push(...parseBook(location, JSON.stringify({ format: FORMAT, version: VERSION, parents: [p], ephemerals: [] })).parents);
+        parents.push(parentRecord(location, p, i));
       } catch {
         problems.push(`${location}: parents[${i}] dropped (malformed)`);
       }
     });
+    const recorded = new Set(parents.map((p) => p.parent));
     raw('ephemerals').forEach((e, i) => {
       try {
-        ephemerals.push(...parseBook(location, JSON.stringify({ format: FORMAT, version: VERSION, parents, ephemerals: [e] })).ephemerals);
+        ephemerals.push(ephemeralRecord(location, e, i, recorded));
       } catch {
         problems.push(`${location}: ephemerals[${i}] dropped (malformed or no recorded parent)`);
       }
@@ -258,9 +259,7 @@ export function salvageBook(location: string, text: string): { book: RelayBook; 
 
 /** Parse and check a stored book; every problem is a SETUP error naming the file and field. */
 export function parseBook(location: string, text: string): RelayBook {
-  const fail = (what: string): never => {
-    throw new PqpskError('SETUP', `state file ${location}: ${what}`);
-  };
+  const fail = (what: string): never => bookFault(location, what);
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -272,24 +271,33 @@ export function parseBook(location: string, text: string): RelayBook {
   const parentsRaw = data['parents'];
   const ephemeralsRaw = data['ephemerals'];
   if (!Array.isArray(parentsRaw) || !Array.isArray(ephemeralsRaw)) return fail('parents and ephemerals must be lists');
-  const parents = parentsRaw.map((p: unknown, i): ParentRecord => {
-    if (!isObject(p) || !isKey(p['parent'])) return fail(`parents[${i}].parent is not a WireGuard public key`);
-    const ips = p['allowedIps'];
-    if (!Array.isArray(ips) || !ips.every(isCanonicalCidr)) {
-      return fail(`parents[${i}].allowedIps must be a list of CIDRs as \`wg\` prints them`);
-    }
-    return { parent: p['parent'], allowedIps: ips as string[] };
-  });
-  const ephemerals = ephemeralsRaw.map((e: unknown, i): EphemeralRecord => {
-    if (!isObject(e) || !isKey(e['ephemeral'])) return fail(`ephemerals[${i}].ephemeral is not a WireGuard public key`);
-    if (!isKey(e['parent']) || !parents.some((p) => p.parent === e['parent'])) {
-      return fail(`ephemerals[${i}].parent is not a recorded parent`);
-    }
-    const at = e['registeredAt'];
-    if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) return fail(`ephemerals[${i}].registeredAt is not a time`);
-    return { ephemeral: e['ephemeral'], parent: e['parent'], registeredAt: at };
-  });
+  const parents = parentsRaw.map((p: unknown, i) => parentRecord(location, p, i));
+  const recorded = new Set(parents.map((p) => p.parent));
+  const ephemerals = ephemeralsRaw.map((e: unknown, i) => ephemeralRecord(location, e, i, recorded));
   return { parents, ephemerals };
+}
+
+/** `parents[i]` of a stored book, checked; a SETUP error naming the field otherwise. */
+function parentRecord(location: string, p: unknown, i: number): ParentRecord {
+  if (!isObject(p) || !isKey(p['parent'])) return bookFault(location, `parents[${i}].parent is not a WireGuard public key`);
+  const ips = p['allowedIps'];
+  if (!Array.isArray(ips) || !ips.every(isCanonicalCidr)) {
+    return bookFault(location, `parents[${i}].allowedIps must be a list of CIDRs as \`wg\` prints them`);
+  }
+  return { parent: p['parent'], allowedIps: ips as string[] };
+}
+
+/** `ephemerals[i]` of a stored book, checked against the `recorded` parents. */
+function ephemeralRecord(location: string, e: unknown, i: number, recorded: ReadonlySet<string>): EphemeralRecord {
+  if (!isObject(e) || !isKey(e['ephemeral'])) return bookFault(location, `ephemerals[${i}].ephemeral is not a WireGuard public key`);
+  if (!isKey(e['parent']) || !recorded.has(e['parent'])) return bookFault(location, `ephemerals[${i}].parent is not a recorded parent`);
+  const at = e['registeredAt'];
+  if (typeof at !== 'number' || !Number.isFinite(at) || at < 0) return bookFault(location, `ephemerals[${i}].registeredAt is not a time`);
+  return { ephemeral: e['ephemeral'], parent: e['parent'], registeredAt: at };
+}
+
+function bookFault(location: string, what: string): never {
+  throw new PqpskError('SETUP', `state file ${location}: ${what}`);
 }
 
 /**
