@@ -7,9 +7,7 @@
  * work, no `wg`, no book, no authentication.
  *
  * Why it bounds the throughput ratio: while the cores are the limit, a registration costs
- * this row's CPU per call plus one HQC-256 encapsulation, so with `calls` calls/s here and
- * `raw` encapsulations/s on the same cores, registrations/s ≤ 1 / (1/calls + 1/raw), and
- * the ratio registrations ÷ raw ≤ calls / (calls + raw).
+ * this row's CPU per call plus one HQC-256 encapsulation (see ratioCeiling).
  */
 import { randomBytes } from 'node:crypto';
 import { HQC_256_SIZES } from '../../kem/hqc-256.js';
@@ -30,9 +28,15 @@ export interface CeilingResult {
   readonly failures: Readonly<Record<string, number>>;
 }
 
-/** The bound on registrations ÷ raw HQC-256 encapsulations that `callsPerSecond` implies. */
-export function ratioCeiling(callsPerSecond: number, rawPerSecond: number): number {
-  return callsPerSecond / (callsPerSecond + rawPerSecond);
+/**
+ * The bound on registrations ÷ raw HQC-256 encapsulations that `callsPerSecond` implies
+ * for a row whose raw figure came from `workers` workers on `cores` cores: a registration
+ * costs cores ÷ calls of CPU here plus workers ÷ raw on a worker, so registrations/s ≤
+ * cores ÷ (cores ÷ calls + workers ÷ raw), which is calls ÷ (calls + raw) when every core
+ * has a worker.
+ */
+export function ratioCeiling(callsPerSecond: number, rawPerSecond: number, workers: number, cores: number): number {
+  return 1 / (rawPerSecond / callsPerSecond + workers / cores);
 }
 
 export async function measureCeiling(options: { readonly clients: number; readonly seconds: number; readonly warmupSeconds: number }): Promise<CeilingResult> {

@@ -109,6 +109,9 @@ function seedPlan(seedLive: number, freshParents: number): { peers: StandinSeedP
   return { peers, book: { parents, ephemerals }, fresh };
 }
 
+/** How long after a forced collection the resident set is read. */
+const GC_SETTLE_MS = 250;
+
 /** Seed the interface and the book, then start the relay; `startMs` times the relay's start alone. */
 async function start(request: Extract<HostRequest, { type: 'start' }>): Promise<{ service: RelayService; fresh: string[]; startMs: number; standin: WgStandin | null }> {
   let wg: RelayWg;
@@ -165,6 +168,9 @@ async function serve(): Promise<void> {
           case 'stats': {
             const wgStandIn = standin === null ? null : await standin.counts();
             globalThis.gc?.();
+            // V8 hands the pages a collection freed back to the system from a background
+            // task; read the resident set once that has run, not in the same instant.
+            await new Promise((resolve) => setTimeout(resolve, GC_SETTLE_MS));
             const memory = process.memoryUsage();
             const cpu = process.cpuUsage();
             const book = service?.relay.book ?? EMPTY_BOOK;

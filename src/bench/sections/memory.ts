@@ -78,7 +78,7 @@ async function realThousand(ctx: BenchContext): Promise<MemorySection['realThous
 
 export const memorySection: BenchSection<'memory'> = {
   key: 'memory',
-  heading: '4. Relay memory (the relay in a process of its own; RSS after a forced GC)',
+  heading: '4. Relay memory (the relay in a process of its own; RSS 250 ms after a forced GC)',
   async measure(ctx) {
     ctx.say('relay memory: idle relay');
     const idle = await attempt(ctx, () => measureIdleRelay('pqidle0', 2));

@@ -53,6 +53,8 @@ export interface McElieceRow {
 
 /** The ceiling row (see relay-ceiling.ts), and the raw HQC-256 rate it is held against. */
 export interface CeilingRow extends CeilingResult {
+  /** Workers of the raw HQC-256 measurement it is held against. */
+  readonly workers: number;
   readonly rawEncapsPerSecond: number;
   /** The most registrations ÷ raw any relay on this stack could reach here. */
   readonly ratioBound: number;
@@ -144,12 +146,12 @@ async function realRows(ctx: BenchContext, rows: ThroughputRow[]): Promise<Throu
 async function ceilingRow(ctx: BenchContext): Promise<CeilingRow | NotMeasured> {
   const clients = Math.max(...ctx.plan.rows.map((r) => r.clients));
   const workers = Math.max(...ctx.plan.rows.map((r) => r.workers));
-  ctx.say(`ceiling: gRPC and ML-KEM-1024 alone (no HQC, no wg), ${clients} clients, and raw HQC-256 on ${workers} workers`);
+  ctx.say(`ceiling: gRPC and ML-KEM-1024 alone (no HQC, no wg), ${clients} clients, and raw HQC-256 on ${plural(workers, 'worker')}`);
   const raw = (): Promise<number> => measureRawHqc({ workers, concurrency: clients, seconds: ctx.plan.rawSeconds }).then((r) => r.perSecond);
   const before = await raw();
   const r = await measureCeiling({ clients, seconds: ctx.plan.relaySeconds, warmupSeconds: ctx.plan.relayWarmup });
   const rawEncapsPerSecond = (before + (await raw())) / 2;
-  return { ...r, rawEncapsPerSecond, ratioBound: ratioCeiling(r.callsPerSecond, rawEncapsPerSecond) };
+  return { ...r, workers, rawEncapsPerSecond, ratioBound: ratioCeiling(r.callsPerSecond, rawEncapsPerSecond, workers, availableParallelism()) };
 }
 
 /** The McEliece row: 2 workers (unused by these requests), as many clients as the plan says. */
@@ -214,7 +216,7 @@ export const throughputSection: BenchSection<'throughput'> = {
         '',
         `   ceiling: the same load against gRPC and ML-KEM-1024 alone (no HQC, no wg, an HQC-sized answer of random bytes), ${c.clients} clients:`,
         `   ${f1(c.callsPerSecond)} calls/s, ${f1(c.cpuMsPerCall)} ms CPU per call (server and load thread), ${c.coresBusy.toFixed(2)} of ${availableParallelism()} cores busy; raw HQC-256 ${f1(c.rawEncapsPerSecond)}/s on the same cores,`,
-        `   so while the cores are the limit no relay on this stack reaches more than calls ÷ (calls + raw) = ${c.ratioBound.toFixed(2)} of raw here` +
+        `   so while the cores are the limit no relay on this stack reaches more than calls ÷ (calls + raw) = ${c.ratioBound.toFixed(2)} of raw here (${c.workers} workers; each row's own bound is in its target line)` +
           (Object.keys(c.failures).length > 0 ? `  failures ${JSON.stringify(c.failures)}` : ''),
       );
     }
@@ -234,8 +236,10 @@ export const throughputSection: BenchSection<'throughput'> = {
   },
   targets(t) {
     const lines: TargetLine[] = [];
-    const ceiling = isMeasured(t.ceiling) ? `; at most ${t.ceiling.ratioBound.toFixed(2)} on this machine (ceiling row)` : '';
+    const c = t.ceiling;
     for (const row of t.rows) {
+      // The ceiling row's calls/s against this row's own raw figure and workers.
+      const ceiling = isMeasured(c) ? `; at most ${ratioCeiling(c.callsPerSecond, row.rawEncapsPerSecond, row.workers, availableParallelism()).toFixed(2)} on this machine (ceiling row)` : '';
       const limit = THROUGHPUT_LIMITS.ratio * row.rawEncapsPerSecond;
       lines.push({
         target: `regs/s ≥ 0.85 × raw HQC encaps/s (${row.wg}, ${plural(row.workers, 'worker')}, ${plural(row.clients, 'client')})`,
