@@ -216,7 +216,8 @@ export const throughputSection: BenchSection<'throughput'> = {
         '',
         `   ceiling: the same load against gRPC and ML-KEM-1024 alone (no HQC, no wg, an HQC-sized answer of random bytes), ${c.clients} clients:`,
         `   ${f1(c.callsPerSecond)} calls/s, ${f1(c.cpuMsPerCall)} ms CPU per call (server and load thread), ${c.coresBusy.toFixed(2)} of ${availableParallelism()} cores busy; raw HQC-256 ${f1(c.rawEncapsPerSecond)}/s on the same cores,`,
-        `   so while the cores are the limit no relay on this stack reaches more than calls ÷ (calls + raw) = ${c.ratioBound.toFixed(2)} of raw here (${c.workers} workers; each row's own bound is in its target line)` +
+        `   so while the cores are the limit no relay on this stack reaches more than ${c.ratioBound.toFixed(2)} of raw here (${plural(c.workers, 'worker')} on ${plural(availableParallelism(), 'core')}` +
+          `${c.workers === availableParallelism() ? ': calls ÷ (calls + raw)' : ''}; each row's own bound is in its target line)` +
           (Object.keys(c.failures).length > 0 ? `  failures ${JSON.stringify(c.failures)}` : ''),
       );
     }
