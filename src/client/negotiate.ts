@@ -261,10 +261,6 @@ export class Negotiation {
     return new Negotiation(states, deps, settings);
   }
 
-  get hopCount(): number {
-    return this.hops.length;
-  }
-
   /**
    * Where a run that gave up leaves the interfaces: each on the key it began with, or, when
    * a failed switch could only be undone that way, back on its parent key.

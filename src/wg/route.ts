@@ -31,6 +31,7 @@ export interface RouteJson {
 const KEPT_METRICS = ['mtu', 'window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'initcwnd', 'initrwnd', 'hoplimit', 'reordering'];
 /** Metrics `ip -j` reports in milliseconds but reads back without a unit as something else. */
 const MS_METRICS = new Set(['rtt', 'rttvar']);
+const WORD = /^[A-Za-z0-9_.:=+-]{1,64}$/;
 
 /**
  * The metrics a route has locked (`mtu lock 1400`), from the text of `ip route show`: the
@@ -43,7 +44,11 @@ export function lockedMetrics(text: string): ReadonlySet<string> {
   for (let i = 0; i + 1 < words.length; i++) if (words[i + 1] === 'lock' && KEPT_METRICS.includes(words[i]!)) locked.add(words[i]!);
   return locked;
 }
-const WORD = /^[A-Za-z0-9_.:=+-]{1,64}$/;
+
+/** Whether a route carries any metric hostRouteArgs re-states (only those can be locked). */
+function hasKeptMetric(route: RouteJson): boolean {
+  return (route.metrics ?? []).some((entry) => KEPT_METRICS.some((key) => typeof entry[key] === 'number'));
+}
 
 /**
  * A host route to `ip` as argv words after `ip route add|change` (pure, tested directly):
@@ -134,7 +139,9 @@ export async function clampHostRoute(ip: string, options: ServiceRouteOptions = 
   try {
     const exact = (await ipJson([family, 'route', 'show', 'exact', prefix]))[0];
     if (exact !== undefined) {
-      const args = hostRouteArgs(ip, exact, lockedMetrics(await ip_([family, 'route', 'show', 'exact', prefix])));
+      // The text form only for its locks, and only when there is a metric to lock (wg-quick's routes have none).
+      const locked = hasKeptMetric(exact) ? lockedMetrics(await ip_([family, 'route', 'show', 'exact', prefix])) : new Set<string>();
+      const args = hostRouteArgs(ip, exact, locked);
       const before = routeAdvmss(exact);
       // advmss equal to ours is a clamp left by a client killed before it could undo: its
       // MTU is ours too, so neither comes back.
