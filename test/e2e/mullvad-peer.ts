@@ -45,3 +45,14 @@ export function requireMullvadClient(): void {
 export function runMullvadClient(bed: Bed, ns: string, iface: string, kem: 'mlkem' | 'cme-mlkem', timeoutMs = 60_000): Promise<RunResult> {
   return bed.runIn(ns, [MULLVAD_CLIENT, '-wg-interface', iface, '-kem', kem], { timeoutMs });
 }
+
+/**
+ * Like runMullvadClient, started the moment 10.64.0.1:1337 accepts a TCP connection, as a
+ * script that starts the relay and then upgrades would: one shell inside `ns` tries to
+ * connect every 5 ms and then becomes the client, so no round trip to this process lies
+ * between the port opening and the client's call.
+ */
+export function runMullvadClientWhenPortAccepts(bed: Bed, ns: string, iface: string, timeoutMs = 60_000): Promise<RunResult> {
+  const script = 'until (exec 3<>/dev/tcp/10.64.0.1/1337) 2>/dev/null; do sleep 0.005; done; exec "$0" -wg-interface "$1" -kem mlkem';
+  return bed.runIn(ns, ['bash', '-c', script, MULLVAD_CLIENT, iface], { timeoutMs });
+}
