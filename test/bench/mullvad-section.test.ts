@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import type { SideBySideSample } from '../../src/bench/harness/bed-mullvad.js';
 import { mullvadSection, summarise } from '../../src/bench/sections/mullvad.js';
 
-const sample = (kind: SideBySideSample['kind'], startToSwitchedMs: number, verifyMs: number | null): SideBySideSample => ({ kind, startToSwitchedMs, processMs: startToSwitchedMs + 5, verifyMs });
+const sample = (kind: SideBySideSample['kind'], startToSwitchedMs: number, verifyMs: number | null): SideBySideSample => ({ kind, startToSwitchedMs, processMs: startToSwitchedMs + 5, verifyMs, inProcessMs: verifyMs === null ? null : startToSwitchedMs / 2 });
 
 test('ratios are medians of ours over Mullvad\'s, the HQC-256 row with the HQC work added to Mullvad\'s figure', () => {
   const samples = [
@@ -21,11 +21,13 @@ test('ratios are medians of ours over Mullvad\'s, the HQC-256 row with the HQC w
   assert.equal(m.hqcRatio, 280 / (120 + 20));
   assert.equal(m.verifyMs, 100);
   assert.deepEqual(m.rows.map((r) => r.medianStartToSwitchedMs), [120, 240, 280]);
+  assert.deepEqual(m.rows.map((r) => r.medianInProcessMs), [Number.NaN, 120, 140]);
 
   const targets = mullvadSection.targets(m);
   assert.deepEqual(targets.map((t) => [t.status, t.limit]), [['pass', 2], ['miss', 1.5], ['pass', 2.5], ['pass', 100]]);
   const table = mullvadSection.format(m).join('\n');
-  assert.match(table, /mullvad -kem mlkem +120 +100, 120, 140/);
+  assert.match(table, /mullvad -kem mlkem +120 +100, 120, 140 +125 +—/);
+  assert.match(table, /pqpsk --kem ML-KEM-1024 +240 +200, 240, 300 +245 +120/);
   assert.match(table, /\(a\) 2\.0×/);
 });
 

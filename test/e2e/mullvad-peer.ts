@@ -13,7 +13,7 @@ import type { Bed, RunResult } from '../../src/testbed/index.js';
 /** Where the binary lies: `shared/` beside the repository root (dist/test/e2e → ../../../../shared). */
 export const MULLVAD_CLIENT = fileURLToPath(new URL('../../../../shared/peers/mullvad-upgrade-tunnel/mullvad-upgrade-tunnel', import.meta.url));
 
-/** sha256 of mullvad/wgephemeralpeer v1.0.5, built as the folder's README says: any other binary is refused. */
+/** sha256 of mullvad/wgephemeralpeer v1.0.5 (static linux/amd64, Go 1.19.8, -trimpath, empty build id): any other binary is refused. */
 export const MULLVAD_CLIENT_SHA256 = 'e70140c88486dd303986a900d75f4c6e6b58afb621bcd90e1fd8bb25cd4ab811';
 
 /** Why the binary cannot be used here (missing, or not the build we know), or null when it can. */

@@ -52,6 +52,8 @@ export interface SideBySideSample {
   readonly processMs: number;
   /** Ours only (`--json`): switch → verified, ms. */
   readonly verifyMs: number | null;
+  /** Ours only (`--json`): negotiate() start → switched, i.e. without node's start-up and module loading, ms. */
+  readonly inProcessMs: number | null;
 }
 
 /** The runs, or why there are none. */
@@ -150,8 +152,10 @@ async function timeOneRun(bed: Bed, t: SingleHopTopology, kind: ClientKind, poll
     const why = result.stderr.trim().split('\n').pop() || `exit code ${result.exitCode}`;
     throw new Error(`${kind}: ${switchedAt === null ? 'the interface never switched' : 'failed'}: ${why}`);
   }
-  const verifyMs = kind === 'mullvad -kem mlkem' ? null : (parseNegotiateJson(result.stdout).hops[0]?.timings.verifyMs ?? null);
-  return { kind, startToSwitchedMs: switchedAt - t0, processMs: (stamp.exitedAt ?? performance.now()) - t0, verifyMs };
+  const report = kind === 'mullvad -kem mlkem' ? null : parseNegotiateJson(result.stdout);
+  const verifyMs = report?.hops[0]?.timings.verifyMs ?? null;
+  const inProcessMs = report === null || verifyMs === null ? null : report.totalMs - verifyMs;
+  return { kind, startToSwitchedMs: switchedAt - t0, processMs: (stamp.exitedAt ?? performance.now()) - t0, verifyMs, inProcessMs };
 }
 
 /**
