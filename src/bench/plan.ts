@@ -28,6 +28,8 @@ export interface Plan {
   /** Peers on the stand-in interface, and seconds per phase, of the flood section. */
   readonly floodPeers: number;
   readonly floodSeconds: number;
+  /** Counted rounds of Mullvad's client beside ours on the real bed (after one warm-up round). */
+  readonly mullvadRuns: number;
 }
 
 export const FULL: Plan = {
@@ -53,6 +55,7 @@ export const FULL: Plan = {
   startupRuns: 10,
   floodPeers: 10_000,
   floodSeconds: 10,
+  mullvadRuns: 5,
 };
 
 export const QUICK: Plan = {
@@ -70,4 +73,5 @@ export const QUICK: Plan = {
   startupRuns: 2,
   floodPeers: 200,
   floodSeconds: 2,
+  mullvadRuns: 0,
 };

@@ -6,6 +6,7 @@
  */
 import { kemSection, type KemSection } from './sections/kem.js';
 import { memorySection, type MemorySection } from './sections/memory.js';
+import { mullvadSection, type MullvadSection } from './sections/mullvad.js';
 import { negotiationSection, type NegotiationSection } from './sections/negotiation.js';
 import { startupSection, type StartupSection } from './sections/startup.js';
 import { throughputSection, type ThroughputSection } from './sections/throughput.js';
@@ -15,7 +16,7 @@ import type { BenchSection, TargetLine } from './section.js';
 import { f1 } from './harness/stats.js';
 
 export type { NotMeasured, TargetLine, TargetStatus } from './section.js';
-export type { KemSection, MemorySection, NegotiationSection, StartupSection, ThroughputSection, WatcherSection };
+export type { KemSection, MemorySection, MullvadSection, NegotiationSection, StartupSection, ThroughputSection, WatcherSection };
 export type { ThroughputRow } from './sections/throughput.js';
 export type { CryptoSum } from './sections/negotiation.js';
 
@@ -28,12 +29,13 @@ export interface Sections {
   readonly startup: StartupSection;
   readonly watcher: WatcherSection;
   readonly flood: FloodSection;
+  readonly mullvad: MullvadSection;
 }
 
 export type SectionName = keyof Sections;
 
 /** The sections in the order they run and print. */
-export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection, watcherSection, floodSection];
+export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection, watcherSection, floodSection, mullvadSection];
 
 /** About the run itself. */
 export interface RunInfo {

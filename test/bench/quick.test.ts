@@ -47,6 +47,7 @@ test('bench --quick --json: one JSON object with every section, then the table r
 
   assert.equal(report.negotiation.measured, false, '--quick builds no bed');
   if (!report.negotiation.measured) assert.match(report.negotiation.reason, /--quick/);
+  assert.equal(report.mullvad.measured, false, "--quick runs no client beside Mullvad's");
 
   assert.ok(report.throughput.rows.length >= 1);
   for (const row of report.throughput.rows) {
@@ -94,7 +95,7 @@ test('bench --quick --json: one JSON object with every section, then the table r
   assert.equal(report.targets.find((t) => t.target.startsWith('RSS'))?.status, 'not measured');
 
   const table = formatReport(report);
-  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', '5. CLI start-up', '7. Relay under a flood', 'Targets']) {
+  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', '5. CLI start-up', '7. Relay under a flood', "8. Mullvad's own client", 'Targets']) {
     assert.ok(table.includes(heading), `table has "${heading}"`);
   }
   assert.match(table, /QUICK smoke run/);
