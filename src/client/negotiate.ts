@@ -291,8 +291,12 @@ export class Negotiation {
   /**
    * One attempt over all hops: exchange (naming `claim` as the parent), switch, verify.
    * On any failure after a switch every touched hop returns to its working key.
+   * `signal` (stopping) abandons the attempt before any switch; after one, the switch is
+   * verified or rolled back first. `gone` (the interfaces were deleted) abandons it
+   * wherever it is and touches nothing more: there is nothing left to put back, and a
+   * new interface of the same name belongs to whoever made it.
    */
-  async attempt(timeoutMs: number, claim: Claim, signal?: AbortSignal): Promise<HopReport[]> {
+  async attempt(timeoutMs: number, claim: Claim, signal?: AbortSignal, gone?: AbortSignal): Promise<HopReport[]> {
     const clock = this.#clock;
     const deps = this.#deps;
     const exchanges: Exchange[] = [];
@@ -307,20 +311,22 @@ export class Negotiation {
         const deps2 = { kems: deps.kems, now: () => clock.now(), ...(deps.call === undefined ? {} : { call: deps.call }) };
         const ex = await this.#throughHop(hop, async () => {
           await this.#checkRoute(hop);
-          return untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2), signal);
+          const stopOrGone = signal === undefined || gone === undefined ? (signal ?? gone) : AbortSignal.any([signal, gone]);
+          return untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2), stopOrGone, (ex) => ex.wipe(), () => (gone?.aborted === true ? goneAway() : stopped()));
         });
         exchanges.push(ex);
         spans.push({ exchangeMs: clock.monotonic() - begun, switchMs: 0, verifyMs: 0 });
         this.#emit({ kind: 'exchanged', role: hop.spec.role, iface: hop.spec.iface, ephemeralPublicKey: ex.publicKey, pskFingerprint: ex.psk.fingerprint() });
       }
 
+      if (gone?.aborted === true) throw goneAway();
       if (signal?.aborted === true) throw stopped();
       const changes: Change[] = [];
       for (const [i, hop] of this.hops.entries()) {
         const ex = exchanges[i]!;
         touched.push(hop);
         const t0 = clock.monotonic();
-        changes.push(await this.#setKey(hop, ex.privateKey(), ex.psk.bytes()));
+        changes.push(await this.#setKey(hop, ex.privateKey(), ex.psk.bytes(), gone));
         spans[i]!.switchMs = clock.monotonic() - t0;
         this.#emit({ kind: 'switched', role: hop.spec.role, iface: hop.spec.iface });
       }
@@ -330,7 +336,7 @@ export class Negotiation {
       for (const i of verifyOrder(this.hops)) {
         const hop = this.hops[i]!;
         const t0 = clock.monotonic();
-        await this.#verify(changes[i]!);
+        await this.#verify(changes[i]!, gone);
         spans[i]!.verifyMs = clock.monotonic() - t0;
         this.#emit({ kind: 'verified', role: hop.spec.role, iface: hop.spec.iface });
       }
@@ -365,7 +371,7 @@ export class Negotiation {
       adopted = true;
       return reports;
     } catch (err) {
-      if (touched.length > 0 && !adopted) await this.#restore(touched, 'working', err);
+      if (touched.length > 0 && !adopted && gone?.aborted !== true) await this.#restore(touched, 'working', err);
       throw err;
     } finally {
       for (const ex of exchanges) ex.wipe();
@@ -377,8 +383,8 @@ export class Negotiation {
    * way back when the relay no longer knows the working ephemeral key. The parent becomes
    * the working key only for hops that work on it. Throws RollbackFailed otherwise.
    */
-  async fallBackToParent(cause: unknown): Promise<void> {
-    await this.#restore(this.hops, 'parent', cause);
+  async fallBackToParent(cause: unknown, gone?: AbortSignal): Promise<void> {
+    await this.#restore(this.hops, 'parent', cause, gone);
   }
 
   wipe(): void {
@@ -389,21 +395,28 @@ export class Negotiation {
     return '<secret>';
   }
 
-  async #setKey(hop: HopState, privateKey: Uint8Array, psk: Uint8Array | null | 'unread'): Promise<Change> {
+  async #setKey(hop: HopState, privateKey: Uint8Array, psk: Uint8Array | null | 'unread', gone: AbortSignal | undefined): Promise<Change> {
     if (psk === 'unread') throw new PqpskError('INTERNAL', `${hop.spec.iface}: no PSK to restore`);
     const baseline = (await this.#deps.wg.latestHandshakes(hop.spec.iface)).get(hop.peer) ?? 0;
     await leaveSecond(baseline, this.#clock);
+    // Checked last thing before the write: a new interface of the same name is not ours.
+    if (gone?.aborted === true) throw goneAway();
     const at = this.#clock.now();
     await this.#deps.wg.set(hop.spec.iface, { privateKey, peers: [{ publicKey: hop.peer, presharedKey: psk }] });
     return { hop, baseline, at };
   }
 
-  async #verify(change: Change): Promise<void> {
+  async #verify(change: Change, gone: AbortSignal | undefined): Promise<void> {
     const { hop, baseline, at } = change;
     await this.#throughHop(hop, () =>
-      verifyTunnel(
-        { iface: hop.spec.iface, peer: hop.peer, service: hop.spec.service, baselineHandshake: baseline, changedAtMs: at },
-        { wg: this.#deps.wg, probe: this.#deps.probe ?? netProbe, clock: this.#clock, timeoutMs: this.#settings.verifyTimeoutMs },
+      untilAborted(
+        verifyTunnel(
+          { iface: hop.spec.iface, peer: hop.peer, service: hop.spec.service, baselineHandshake: baseline, changedAtMs: at },
+          { wg: this.#deps.wg, probe: this.#deps.probe ?? netProbe, clock: this.#clock, timeoutMs: this.#settings.verifyTimeoutMs },
+        ),
+        gone,
+        () => undefined,
+        goneAway,
       ),
     );
   }
@@ -442,7 +455,7 @@ export class Negotiation {
    * Put `hops` on their `target` key (and its PSK, or none), then show each tunnel works
    * again, outer first. Throws RollbackFailed when one does not.
    */
-  async #restore(hops: readonly HopState[], target: Claim, cause: unknown): Promise<void> {
+  async #restore(hops: readonly HopState[], target: Claim, cause: unknown, gone?: AbortSignal): Promise<void> {
     const changes: Change[] = [];
     const failures: string[] = [];
     const keys = new Map<HopState, HeldKey>();
@@ -451,8 +464,9 @@ export class Negotiation {
       const key = rollbackKey(hop, target);
       keys.set(hop, key);
       try {
-        changes.push(await this.#setKey(hop, key.privateKey, key.psk));
+        changes.push(await this.#setKey(hop, key.privateKey, key.psk, gone));
       } catch (err) {
+        if (gone?.aborted === true) throw err;
         const message = `${hop.spec.iface}: could not restore the ${which(hop)} key: ${messageOf(err)}`;
         failures.push(message);
         this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: false, message });
@@ -464,9 +478,10 @@ export class Negotiation {
       const label = which(hop);
       hop.adopt(keys.get(hop)!);
       try {
-        await this.#verify(change);
+        await this.#verify(change, gone);
         this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: true });
       } catch (err) {
+        if (gone?.aborted === true) throw err;
         const message = `${hop.spec.iface}: back on the ${label} key but the tunnel does not work: ${messageOf(err)}`;
         failures.push(message);
         this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: false, message });
@@ -483,20 +498,25 @@ function stopped(): PqpskError {
   return new PqpskError('TIMEOUT', 'stopped before switching');
 }
 
+/** Thrown when the interfaces an attempt works on were deleted under it (`wg-quick down`). */
+function goneAway(): PqpskError {
+  return new PqpskError('NOT_FOUND', 'the interface was deleted during the attempt');
+}
+
 /**
- * `promise`, or a rejection as soon as `signal` aborts. Used only before any switch: the
- * abandoned exchange still wipes its own secrets when it settles.
+ * `promise`, or the error `reason()` makes as soon as `signal` aborts. The abandoned work
+ * runs on to its own end; `late` gets what it yields then (an exchange wipes its secrets).
  */
-function untilAborted(promise: Promise<Exchange>, signal: AbortSignal | undefined): Promise<Exchange> {
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined, late: (value: T) => void, reason: () => PqpskError): Promise<T> {
   if (signal === undefined) return promise;
   if (signal.aborted) {
-    promise.then((ex) => ex.wipe(), () => undefined);
-    return Promise.reject(stopped());
+    promise.then(late, () => undefined);
+    return Promise.reject(reason());
   }
-  return new Promise<Exchange>((resolve, reject) => {
+  return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
-      promise.then((ex) => ex.wipe(), () => undefined);
-      reject(stopped());
+      promise.then(late, () => undefined);
+      reject(reason());
     };
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(

@@ -8,7 +8,7 @@
  * Secrets held here: none directly; the Negotiation holds each hop's working and parent
  * key in memory and wipes them on `close()` (best effort in JS).
  */
-import { isPqpskError } from '../errors.js';
+import { PqpskError, isPqpskError } from '../errors.js';
 import { attemptTimeoutMs } from '../protocol/plan.js';
 import { LOCAL_CODES, Negotiation, RollbackFailed, type NegotiateDeps } from './negotiate.js';
 import { tunnelAnswers } from './probe.js';
@@ -33,8 +33,17 @@ export interface WatchDeps extends NegotiateDeps {
   readonly traffic: (iface: string, peer: string) => Promise<TrafficSample | null>;
   /** Whether anything answers through the tunnel toward `service` (default: probe.ts). */
   readonly answers?: (service: string, timeoutMs: number) => Promise<boolean>;
-  /** Whether the interface still exists (src/wg/transfer.ts); the watcher stops once one is gone. */
-  readonly exists?: (iface: string) => boolean;
+  /**
+   * The kernel's index of the interface (src/wg/transfer.ts): null once it is deleted, 0
+   * when it cannot be told. The watcher stops within a second of an interface being
+   * deleted or replaced by a new one of the same name, even in the middle of an attempt.
+   */
+  readonly interfaceIndex?: (iface: string) => number | null;
+  /**
+   * Runs `check` again and again while the watcher runs, and returns how to end that;
+   * default: every 250 ms of real time, whatever clock drives the rest.
+   */
+  readonly repeat?: (check: () => void) => () => void;
   /** Uniform in [0, 1), for the rotation jitter. */
   readonly random?: () => number;
   /** One line per thing worth saying (the CLI prints it). */
@@ -53,6 +62,21 @@ export interface WatchOptions {
   readonly probeTimeoutMs: number;
   /** Parent private keys per interface (e.g. from the wg-quick file); the watcher owns and wipes them. */
   readonly parentKeys?: ReadonlyMap<string, Uint8Array>;
+  /** Each interface's index when the run began (default: read when the watcher opens). */
+  readonly interfaceIndexes?: ReadonlyMap<string, number>;
+}
+
+/**
+ * How often the watcher looks whether its interfaces still exist: sysfs reads, no
+ * process; well within the second a new `wg-quick up` may wait for this watcher to let
+ * go of the interface's lock.
+ */
+const GONE_POLL_MS = 250;
+
+function everyPoll(check: () => void): () => void {
+  const timer = setInterval(check, GONE_POLL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** What `pqpsk status` shows of a running watcher (public facts only). */
@@ -74,6 +98,9 @@ export class Watcher {
   readonly #options: WatchOptions;
   readonly #deps: WatchDeps;
   readonly #stop = new AbortController();
+  /** Aborted once an interface is deleted: whatever is under way is abandoned, nothing more is touched. */
+  readonly #gone = new AbortController();
+  readonly #indexes: ReadonlyMap<string, number>;
   #state: WatchState;
   #wake: (() => void) | null = null;
   #rotateAsked = false;
@@ -81,20 +108,22 @@ export class Watcher {
   #fingerprints = new Map<string, string>();
   #firstSettled: ((ok: boolean, message: string) => void) | null = null;
 
-  private constructor(negotiation: Negotiation, options: WatchOptions, deps: WatchDeps) {
+  private constructor(negotiation: Negotiation, options: WatchOptions, deps: WatchDeps, indexes: ReadonlyMap<string, number>) {
     this.#negotiation = negotiation;
     this.#options = options;
     this.#deps = deps;
+    this.#indexes = indexes;
     this.#state = initialState(this.#now(), negotiation.onEphemeral);
   }
 
   /** Read the interfaces (errors as for a one-shot negotiation: exit 2 material). */
   static async open(options: WatchOptions, deps: WatchDeps): Promise<Watcher> {
+    const indexes = options.interfaceIndexes ?? new Map(options.hops.map((h) => [h.iface, deps.interfaceIndex?.(h.iface) ?? 0]));
     const negotiation = await Negotiation.open(options.hops, deps, {
       verifyTimeoutMs: options.verifyTimeoutMs,
       ...(options.parentKeys === undefined ? {} : { parentKeys: options.parentKeys }),
     });
-    return new Watcher(negotiation, options, deps);
+    return new Watcher(negotiation, options, deps, indexes);
   }
 
   /** The state the policy holds now. */
@@ -121,6 +150,11 @@ export class Watcher {
     this.#wake?.();
   }
 
+  /** Whether the watcher is on its way out (stopping, or its interface is gone). */
+  get stopping(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
   status(): WatchStatus {
     const s = this.#state;
     return {
@@ -144,12 +178,17 @@ export class Watcher {
 
   /** Run until `stop()`. Throws only for local errors (bad interface, no `wg`). */
   async run(): Promise<void> {
+    const endPoll = this.#deps.interfaceIndex === undefined ? () => undefined : (this.#deps.repeat ?? everyPoll)(() => void this.#checkGone());
     try {
       while (!this.#stop.signal.aborted) {
         const action = nextAction(this.#state, this.#now());
         await this.#carryOut(action);
       }
+    } catch (err) {
+      // Whatever an abandoned step threw once the interface was deleted is moot.
+      if (!this.#gone.signal.aborted) throw err;
     } finally {
+      endPoll();
       this.#settleFirst(false, 'stopped');
     }
   }
@@ -163,13 +202,7 @@ export class Watcher {
     switch (action.kind) {
       case 'wait': {
         await this.#pause(Math.min(action.untilMs - this.#now(), this.#options.tickMs));
-        if (this.#stop.signal.aborted) return;
-        const gone = this.#negotiation.hops.find((h) => this.#deps.exists?.(h.spec.iface) === false);
-        if (gone !== undefined) {
-          this.#log(`${gone.spec.iface} is gone; stopping`);
-          this.stop();
-          return;
-        }
+        if (this.#stop.signal.aborted || this.#checkGone()) return;
         if (this.#rotateAsked) {
           this.#rotateAsked = false;
           this.#feed({ kind: 'rotate-now', now: this.#now() });
@@ -185,16 +218,17 @@ export class Watcher {
         const answers = this.#deps.answers ?? tunnelAnswers;
         let alive = true;
         for (const hop of [...this.#negotiation.hops].reverse()) {
-          if (!(await answers(hop.spec.service, this.#options.probeTimeoutMs).catch(() => false))) alive = false;
+          if (!(await this.#unlessGone(answers(hop.spec.service, this.#options.probeTimeoutMs)).catch(() => false))) alive = false;
           if (!alive) break;
         }
+        if (this.#gone.signal.aborted) return;
         this.#feed({ kind: 'probed', now: this.#now(), alive });
         return;
       }
       case 'fall-back': {
         this.#log(`going back to the parent key: ${this.#state.rotating || this.#state.phase === 'protected' ? 'rotating through it (the relay refuses a rotation from the ephemeral key)' : (this.#state.lastError ?? 'the tunnel is dead')}`);
         try {
-          await this.#negotiation.fallBackToParent(null);
+          await this.#negotiation.fallBackToParent(null, this.#gone.signal);
           this.#feed({ kind: 'fell-back', now: this.#now(), working: true });
           this.#log('on the parent key, tunnel works; negotiating a new PSK');
         } catch (err) {
@@ -212,7 +246,7 @@ export class Watcher {
     const wasPhase = this.#state.phase;
     const { rotations, recoveries } = this.#state;
     try {
-      const reports = await this.#negotiation.attempt(timeoutMs, claim, this.#stop.signal);
+      const reports = await this.#negotiation.attempt(timeoutMs, claim, this.#stop.signal, this.#gone.signal);
       for (const r of reports) this.#fingerprints.set(r.interface, r.pskFingerprint);
       this.#feed({ kind: 'negotiated', now: this.#now() });
       const what = this.#state.rotations > rotations ? 'rotated' : 'switched';
@@ -240,16 +274,48 @@ export class Watcher {
         sample = await this.#deps.traffic(hop.spec.iface, hop.peer);
       } catch (err) {
         // The interface went away (wg-quick down): nothing is left to watch.
-        if (isPqpskError(err, 'NOT_FOUND')) {
-          this.#log(`${hop.spec.iface} is gone; stopping`);
-          this.stop();
-        }
+        if (isPqpskError(err, 'NOT_FOUND')) this.#goneAway(hop.spec.iface, 'is gone');
         return null;
       }
       if (sample === null) return null;
       samples.push(sample);
     }
     return samples;
+  }
+
+  /** Stop at once if an interface was deleted or replaced; true when it was. */
+  #checkGone(): boolean {
+    if (this.#gone.signal.aborted) return true;
+    const read = this.#deps.interfaceIndex;
+    if (read === undefined) return false;
+    for (const hop of this.#negotiation.hops) {
+      const iface = hop.spec.iface;
+      const now = read(iface);
+      const was = this.#indexes.get(iface) ?? 0;
+      if (now === null) this.#goneAway(iface, 'is gone');
+      else if (was > 0 && now > 0 && now !== was) this.#goneAway(iface, 'was replaced by a new interface of that name');
+      if (this.#gone.signal.aborted) return true;
+    }
+    return false;
+  }
+
+  #goneAway(iface: string, how: string): void {
+    if (this.#gone.signal.aborted) return;
+    this.#log(`${iface} ${how}; stopping`);
+    this.#gone.abort();
+    this.stop();
+  }
+
+  /** `promise`, or a rejection as soon as an interface is gone. */
+  #unlessGone<T>(promise: Promise<T>): Promise<T> {
+    const gone = this.#gone.signal;
+    const error = (): PqpskError => new PqpskError('NOT_FOUND', 'the interface was deleted');
+    if (gone.aborted) return Promise.reject(error());
+    return new Promise<T>((resolve, reject) => {
+      const onGone = (): void => reject(error());
+      gone.addEventListener('abort', onGone, { once: true });
+      promise.then(resolve, reject).finally(() => gone.removeEventListener('abort', onGone));
+    });
   }
 
   #feed(input: WatchInput): void {

@@ -101,6 +101,15 @@ export class Bed {
     }
   }
 
+  /**
+   * Records a WireGuard interface that something else made in one of the bed's namespaces
+   * (wg-quick starts its own wireguard-go): teardown removes its UAPI socket if one is left.
+   */
+  recordWgInterface(iface: string): void {
+    this.assertUp();
+    this.wgInterfaces.push(iface);
+  }
+
   /** `ip -n <ns> …`, failing with a SETUP error that quotes ip's message. */
   async ip(ns: string, ...args: string[]): Promise<RunResult> {
     return mustRun(['ip', '-n', ns, ...args]);

@@ -23,15 +23,23 @@ export const MAIN_JS = fileURLToPath(new URL('../cli/pqpsk.js', import.meta.url)
  */
 export const PQPSK_ARGV: readonly string[] = Object.freeze([...launcherArgv(process.execPath), MAIN_JS]);
 
-/** Start `pqpsk server` for `relay` inside its namespace (`extra`: more options); resolves once it listens. */
-export async function startRelayServer(bed: Bed, relay: BedRelay, stateDir: string, extra: readonly string[] = []): Promise<BedProcess> {
+/**
+ * Start `pqpsk server` for `relay` inside its namespace (`extra`: more options); resolves
+ * once it listens. Without a service address it listens where it does by default (the
+ * interface's own address), as a self-hoster runs it.
+ */
+export async function startRelayServer(
+  bed: Bed,
+  relay: Pick<BedRelay, 'namespace' | 'iface'> & { readonly serviceAddress?: string },
+  stateDir: string,
+  extra: readonly string[] = [],
+): Promise<BedProcess> {
   const proc = bed.spawnIn(relay.namespace, [
     ...PQPSK_ARGV,
     'server',
     '--interface',
     relay.iface,
-    '--listen',
-    `${relay.serviceAddress}:1337`,
+    ...(relay.serviceAddress === undefined ? [] : ['--listen', `${relay.serviceAddress}:1337`]),
     '--state-dir',
     join(stateDir, relay.iface),
     '--hqc-workers',

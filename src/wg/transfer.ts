@@ -47,14 +47,20 @@ export async function readTransfer(iface: string, peer: string, options: WgRunne
 }
 
 /**
- * Whether a network interface named `iface` exists in this network namespace, from sysfs
- * (no process spawned, so a watcher can ask every few seconds). True when sysfs is not
- * mounted: then only `wg` itself can tell.
+ * The kernel's index of the network interface `iface` in this namespace, from sysfs:
+ * unlike the name, it tells a deleted interface from one created since under the same
+ * name (`wg-quick down && wg-quick up`). Null when there is no such interface; 0 when
+ * sysfs cannot tell (not mounted), which callers treat as "unknown".
  */
-export function interfaceExists(iface: string): boolean {
+export function interfaceIndex(iface: string): number | null {
   checkInterfaceName(iface);
-  if (!existsSync('/sys/class/net')) return true;
-  return existsSync(`/sys/class/net/${iface}`);
+  if (!existsSync('/sys/class/net')) return 0;
+  try {
+    const index = Number(readFileSync(`/sys/class/net/${iface}/ifindex`, 'latin1').trim());
+    return Number.isSafeInteger(index) && index > 0 ? index : 0;
+  } catch {
+    return null;
+  }
 }
 
 /**

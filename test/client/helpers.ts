@@ -234,7 +234,7 @@ export function simWatchDeps(wg: WgControl, kems: readonly Kem[], net: SimNetwor
     clock: net.clock,
     traffic: async () => ({ rx: 0, tx: 0 }),
     answers: async () => true,
-    exists: () => true,
+    interfaceIndex: () => 7,
     random: () => 0.5,
     log,
     ...extra,

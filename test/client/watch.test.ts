@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClientKems } from '../../src/client/kems.js';
-import { Watcher } from '../../src/client/watch.js';
+import { Watcher, type WatchDeps } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import type { Kem } from '../../src/kem/types.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
@@ -50,7 +50,7 @@ test('first switch, a rotation each period, SIGHUP rotates at once, stop leaves 
         if (line.startsWith('rotated: ') && rotations === 2) watcher?.rotateNow();
         if (line.startsWith('rotated: ') && rotations === 3) present = false;
       },
-      { exists: () => present },
+      { interfaceIndex: () => (present ? 7 : null) },
     ),
   );
   const registrationsBefore = relay.registrations.length;
@@ -108,4 +108,92 @@ test('started on a PSK an earlier run set (never read back): a failed first swit
   assert.equal(second?.parent, parent.publicKey, 'the next one, after the rollback, the parent key');
   assert.equal((await wg.show('wg0')).publicKey, second.ephemeral);
   assert.equal(watcher.status().protected, true);
+});
+
+/** A watcher on wg0 with the test relay, `extra` deps on top; its log lines land in `lines`. */
+async function openWatcher(wg: FakeWgControl, lines: string[], extra: Partial<WatchDeps>, verifyTimeoutMs = 1500): Promise<{ watcher: Watcher }> {
+  const relayKey = wgKeypair().publicKey;
+  const parent = await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
+  const net = new SimNetwork(wg, new Map([[relay.address, { iface: 'wg0', relayPeer: relayKey, relay, parentPublicKey: parent.publicKey }]]));
+  const watcher = await Watcher.open(
+    {
+      hops: [{ role: 'single', iface: 'wg0', peer: null, service: relay.address }],
+      policy: { ...DEFAULT_POLICY, rotateMs: 600_000 },
+      timeoutScale: 1,
+      verifyTimeoutMs,
+      tickMs: 2000,
+      probeTimeoutMs: 2000,
+      interfaceIndexes: new Map([['wg0', 7]]),
+    },
+    simWatchDeps(wg, kems, net, (line) => lines.push(line), extra),
+  );
+  return { watcher };
+}
+
+/** Key or PSK changes the watcher made on the fake. */
+function keyChanges(wg: FakeWgControl): number {
+  return wg.operations.filter((o) => o.op === 'set' && o.failed === undefined).length;
+}
+
+test('wg-quick down while the relay has not answered yet: the watcher stops within a second of real time, touching nothing', async () => {
+  const wg = new FakeWgControl();
+  const lines: string[] = [];
+  let deleted = false;
+  let called = (): void => undefined;
+  const calledOnce = new Promise<void>((resolve) => (called = resolve));
+  const { watcher } = await openWatcher(wg, lines, {
+    interfaceIndex: () => (deleted ? null : 7),
+    // A relay that never answers: the attempt would last its whole 8 s window.
+    call: () => {
+      called();
+      return new Promise(() => undefined);
+    },
+  });
+  const changesBefore = keyChanges(wg);
+  const running = watcher.run();
+  await calledOnce;
+  const deletedAt = performance.now();
+  deleted = true;
+  await running;
+  const ms = performance.now() - deletedAt;
+  watcher.close();
+  assert.ok(ms < 1000, `stopped ${Math.round(ms)} ms after the interface went`);
+  assert.ok(lines.includes('wg0 is gone; stopping'), lines.join('\n'));
+  assert.ok(!lines.some((l) => l.startsWith('negotiation failed')), 'an abandoned attempt is no failure to report');
+  assert.equal(keyChanges(wg), changesBefore, 'no key change');
+  assert.equal(watcher.stopping, true, 'the lock tells a new run this watcher is on its way out');
+});
+
+test('the interface replaced by a new one of the same name mid-verification: no rollback is written into the new one', async () => {
+  const wg = new FakeWgControl();
+  const lines: string[] = [];
+  let index = 7;
+  let look = (): void => undefined;
+  const { watcher } = await openWatcher(
+    wg,
+    lines,
+    {
+      interfaceIndex: () => index,
+      repeat: (check) => {
+        look = check;
+        return () => undefined;
+      },
+      // The switched tunnel never handshakes; while verification waits, wg-quick down and up run.
+      probe: {
+        poke: async () => {
+          index = 9;
+          look();
+        },
+        connect: async () => {
+          throw new Error('no session');
+        },
+      },
+    },
+    5_000,
+  );
+  const changesBefore = keyChanges(wg);
+  await watcher.run();
+  watcher.close();
+  assert.ok(lines.includes('wg0 was replaced by a new interface of that name; stopping'), lines.join('\n'));
+  assert.equal(keyChanges(wg), changesBefore + 1, 'the switch, and no rollback after it');
 });

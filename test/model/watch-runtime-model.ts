@@ -15,7 +15,9 @@
  *      PSK fingerprint is the one of the PSK the interface holds (none on the parent key),
  *      a negotiation time exists exactly while on an ephemeral key, "protected" and a next
  *      rotation are claimed only there;
- *   R3 the loop ends after a stop, and never throws for the relay's misbehaviour.
+ *   R3 the loop ends after a stop, and never throws for the relay's misbehaviour;
+ *   R4 once the interface is deleted (even mid-switch) no `wg set` starts: a new
+ *      interface of the same name would be someone else's.
  *
  * The world is small: which keys (with which PSK) the relay holds, how it answers, and
  * whether the interface still exists. A tunnel works when the relay holds the
@@ -83,6 +85,7 @@ export class RuntimeWorld {
   #tx = 0;
   #events: RuntimeEvent[] = [];
   #stopped = false;
+  #look: (() => void) | null = null;
   readonly #relayKems = inThreadKems();
 
   async open(events: readonly RuntimeEvent[], kems: readonly Kem[]): Promise<void> {
@@ -99,6 +102,8 @@ export class RuntimeWorld {
         timeoutScale: 0.25,
         verifyTimeoutMs: 1500,
         tickMs: 1000,
+        // As the CLI does: read before the watcher opens, so the loop alone asks later.
+        interfaceIndexes: new Map([[IFACE, 1]]),
         probeTimeoutMs: 2000,
       },
       {
@@ -117,10 +122,17 @@ export class RuntimeWorld {
           await this.handOver('probe');
           return this.works();
         },
-        exists: () => {
-          // The loop is between two steps: what status says must be true now.
+        interfaceIndex: () => {
+          // Asked by the loop between two steps, or by the look below right after `gone`.
           this.checkStatus('between steps');
-          return this.present;
+          return this.present ? 1 : null;
+        },
+        // No look on a timer: the world looks at once when it deletes the interface, mid-step.
+        repeat: (check) => {
+          this.#look = check;
+          return () => {
+            this.#look = null;
+          };
         },
         random: () => 0.5,
       },
@@ -174,6 +186,7 @@ export class RuntimeWorld {
         break;
       case 'gone':
         this.present = false;
+        this.#look?.();
         break;
       case 'stop':
         this.stopOnce('stop');
@@ -190,8 +203,12 @@ export class RuntimeWorld {
     this.watcher.stop();
   }
 
-  /** R2: what status says against what the interface holds, read in one synchronous go. */
+  /**
+   * R2: what status says against what the interface holds, read in one synchronous go.
+   * A deleted interface holds nothing to compare (the fake keeps its last state).
+   */
   checkStatus(when: string): void {
+    if (!this.present) return;
     const st: WatchStatus = this.watcher.status();
     const key = this.currentKey();
     const psk = this.wg.presharedKeyOf(IFACE, this.relayKey);
@@ -222,6 +239,7 @@ export class RuntimeWorld {
         if (prop === 'set') {
           return async (iface: string, change: Parameters<FakeWgControl['set']>[1]) => {
             const switches = change.privateKey !== undefined || (change.peers ?? []).some((p) => p.presharedKey !== undefined);
+            if (!this.present) this.violations.push('R4: a wg set began after the interface was deleted');
             if (!switches) return target.set(iface, change);
             if (this.#switching > 0) this.violations.push(`R1: a switch began while ${this.#switching} was under way`);
             this.#switching++;

@@ -8,11 +8,11 @@ import { createClientKems, parseKemList } from '../../client/kems.js';
 import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { readParentKeys } from '../../client/config-file.js';
-import { InterfaceLock } from '../../client/lock.js';
+import { InterfaceLock, LEAVING_WAIT_MS, holderIsLeaving, type HolderInfo, type YieldOptions } from '../../client/lock.js';
 import { negotiate, type MssGuard, type RouteDevice, type NegotiateDeps } from '../../client/negotiate.js';
 import { Watcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
-import { interfaceExists, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
+import { interfaceIndex, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
 import { RealWgControl } from '../../wg/real.js';
@@ -129,7 +129,8 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
     const kems = createClientKems(parseKemList(args.kem), args['hqc-engine']);
     const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
     const maxTotalMs = parseDuration('--max-time', args['max-time'], 100);
-    lock = await InterfaceLock.acquire(hops.map((h) => h.iface), () => ({ pid: process.pid, mode: 'negotiate' }));
+    const indexes = interfaceIndexes(hops);
+    lock = await InterfaceLock.acquire(hops.map((h) => h.iface), () => ({ pid: process.pid, mode: 'negotiate', interfaces: Object.fromEntries(indexes) }), undefined, yieldToLeaving(indexes));
     const parentKeys = await parentKeysFor(args, hops);
     const report = await negotiate(
       { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs, parentKeys },
@@ -152,8 +153,10 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
   // In a log file (--background --log-file) nothing else dates the lines.
   const stamp = args['log-file'] !== undefined && args['background-child'] ? (): string => `${new Date().toISOString()} ` : (): string => '';
   const say = (line: string): void => void process.stderr.write(`${stamp()}pqpsk: ${line}\n`);
+  // To the --background parent, if it still listens: it leaves after --background-wait,
+  // and a send on the closed channel would end this watcher with an uncaught error.
   const report = (message: object): void => {
-    if (args['background-child'] && process.send !== undefined) process.send(message);
+    if (args['background-child'] && process.send !== undefined && process.connected) process.send(message, undefined, {}, () => undefined);
   };
   try {
     const hops = hopsFromArgs(args);
@@ -163,16 +166,18 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
     const tickMs = parseDuration('--tick', args.tick, 100);
     const policy = checkPolicy({ ...DEFAULT_POLICY, rotateMs });
     const ifaces = hops.map((h) => h.iface);
-    lock = await InterfaceLock.acquire(ifaces, () => ({ pid: process.pid, mode: 'watch', status: watcher?.status() ?? null }));
+    const indexes = interfaceIndexes(hops);
+    const holder = (): HolderInfo => ({ pid: process.pid, mode: 'watch', leaving: watcher?.stopping ?? false, interfaces: Object.fromEntries(indexes), status: watcher?.status() ?? null });
+    lock = await InterfaceLock.acquire(ifaces, holder, undefined, yieldToLeaving(indexes));
     const parentKeys = await parentKeysFor(args, hops);
     watcher = await Watcher.open(
-      { hops, policy, timeoutScale: args['timeout-scale'], verifyTimeoutMs, tickMs, probeTimeoutMs: PROBE_TIMEOUT_MS, parentKeys },
+      { hops, policy, timeoutScale: args['timeout-scale'], verifyTimeoutMs, tickMs, probeTimeoutMs: PROBE_TIMEOUT_MS, parentKeys, interfaceIndexes: indexes },
       {
         ...clientDeps(args),
         kems,
         // The interface's own counters cost no process; with other peers on it only wg can tell the relay's apart.
         traffic: async (iface, peer) => (args['allow-other-peers'] ? null : readInterfaceCounters(iface)) ?? readTransfer(iface, peer),
-        exists: interfaceExists,
+        interfaceIndex,
         log: say,
       },
     );
@@ -267,6 +272,19 @@ async function parentKeysFor(args: NegotiateArgs, hops: readonly HopSpec[]): Pro
     explicit.set(hops[0]!.iface, args['config-file']);
   }
   return readParentKeys(hops.map((h) => h.iface), explicit);
+}
+
+/** Each hop's interface index now (0 when not known), for the lock and the watcher. */
+function interfaceIndexes(hops: readonly HopSpec[]): Map<string, number> {
+  return new Map(hops.map((h) => [h.iface, interfaceIndex(h.iface) ?? 0]));
+}
+
+/**
+ * Wait (bounded) for a previous manager on its way out: after `wg-quick down && up` the
+ * last watcher may still be letting go while the new PostUp starts.
+ */
+function yieldToLeaving(indexes: ReadonlyMap<string, number>): YieldOptions {
+  return { leaving: (holder, iface) => holderIsLeaving(holder, iface, indexes.get(iface) ?? 0), waitMs: LEAVING_WAIT_MS };
 }
 
 /** How long a watcher's probe waits for an answer through the tunnel. */

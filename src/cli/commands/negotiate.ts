@@ -86,7 +86,9 @@ Watching (--watch):
 
 One manager per interface:
   A run holds a lock on the interface (freed by the kernel when it dies); a second run
-  exits 2 naming the holder. \`pqpsk status --interface <if>\` reads a running watcher.
+  exits 2 naming the holder, unless the holder is on its way out (stopping, or its
+  interface was deleted): then it waits up to 5 s for it. A watcher stops within a
+  second of its interface being deleted, even in the middle of an attempt. \`pqpsk status --interface <if>\` reads a running watcher.
 
 Secrets:
   Private keys and the PSK reach \`wg\` through a private FIFO, never argv or a file.
