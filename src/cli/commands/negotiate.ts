@@ -6,6 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_CLIENT_KEMS } from '../../client/defaults.js';
 import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-engines.js';
+import { examplePath } from '../examples.js';
 
 /** Mullvad's relays serve the config service here, inside the tunnel. */
 export const DEFAULT_SERVICE = '10.64.0.1:1337';
@@ -138,7 +139,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('mss-clamp', { type: 'boolean', default: true, describe: 'Small TCP segments both ways for the config service during negotiation (--no-mss-clamp to disable)' })
       .usage(
         '$0 negotiate --interface <wg-if> [options]\n$0 negotiate --entry <wg-if> --exit <wg-if> [options]\n$0 negotiate --interface <wg-if> --watch [--rotate 1h] [--config-file /etc/wireguard/<wg-if>.conf]\n\n' +
-          'As a service beside wg-quick: examples/systemd/pqpsk-negotiate@.service. As a wg-quick hook: PostUp = pqpsk negotiate --interface %i --watch --background',
+          `As a service beside wg-quick: ${examplePath('systemd/pqpsk-negotiate@.service')}. As a wg-quick hook: PostUp = pqpsk negotiate --interface %i --watch --background`,
       )
       .epilog(NEGOTIATE_EPILOG)
       .option('timeout-scale', { type: 'number', default: 1, hidden: true })
