@@ -76,7 +76,9 @@ Watching (--watch):
   to a probe), goes back to the parent key and negotiates again. With the relay down,
   stays on the working parent key and retries with backoff, saying so.
   The parent key comes from --config-file (default /etc/wireguard/<if>.conf when it
-  exists; only its PrivateKey line is read, nothing is ever written).
+  exists): a wg-quick file, a systemd-networkd .netdev (PrivateKey, or the file its
+  PrivateKeyFile names) or a key file as \`wg genkey\` writes it. Only the key is read,
+  nothing is ever written.
   SIGTERM/SIGINT: exit 0 on the current working key. SIGHUP: rotate now.
   --background: start the watcher detached, return once the first attempt settles (at
   most --background-wait) with exit 0 whatever the relay did: for wg-quick's PostUp.
@@ -129,7 +131,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('verify-timeout', { type: 'string', default: '10s', describe: 'How long a switched tunnel has to prove it works' })
       .option('watch', { type: 'boolean', default: false, describe: 'Stay running: rotate, heal, keep the tunnel post-quantum' })
       .option('rotate', { type: 'string', default: '1h', describe: 'With --watch: rotation period (±10 %), or off' })
-      .option('config-file', { type: 'string', describe: 'wg-quick file holding the parent PrivateKey (default /etc/wireguard/<if>.conf if present)' })
+      .option('config-file', { type: 'string', describe: 'Where the parent private key is: a wg-quick file, a systemd-networkd .netdev (PrivateKey or PrivateKeyFile) or a wg genkey key file (default /etc/wireguard/<if>.conf if present)' })
       .option('background', { type: 'boolean', default: false, describe: 'Start the watcher detached; return 0 once the first attempt settles (for PostUp)' })
       .option('background-wait', { type: 'string', default: DEFAULT_BACKGROUND_WAIT, describe: 'With --background: return after this long at most' })
       .option('log-file', { type: 'string', describe: "With --background: append the watcher's output to this file (created 0600; a symlink is refused)" })
