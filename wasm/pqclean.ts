@@ -9,8 +9,7 @@
  * negotiation can use one in-thread.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { checkLength, PqpskError } from '../src/errors.js';
 import { HQC_256_SIZES, type SyncHqcBackend } from '../src/kem/hqc-256.js';
 import { ML_KEM_1024_SIZES } from '../src/kem/ml-kem-1024.js';
@@ -78,10 +77,13 @@ interface PqcleanExports {
   readonly [symbol: string]: unknown;
 }
 
-/** Where the package keeps its module; resolved through the package (it has no `exports`). */
+/**
+ * Where the module is: the build copies it from the pqclean package into dist/vendor/
+ * (scripts/vendor-wasm.mjs), so the installed command needs no package with an install
+ * script that compiles. From dist/wasm/, this file's compiled place.
+ */
 export function pqcleanWasmPath(): string {
-  const require = createRequire(import.meta.url);
-  return path.join(path.dirname(require.resolve('pqclean/package.json')), 'wasm', 'gen', 'pqclean.wasm');
+  return fileURLToPath(new URL('../vendor/pqclean/pqclean.wasm', import.meta.url));
 }
 
 let compiled: WasmModule | undefined;
@@ -96,7 +98,7 @@ export function pqcleanModule(): WasmModule {
     try {
       bytes = readFileSync(pqcleanWasmPath());
     } catch (cause) {
-      throw new PqpskError('SETUP', 'pqclean WebAssembly module not found (is the pqclean package installed?)', {
+      throw new PqpskError('SETUP', `pqclean WebAssembly module not found at ${pqcleanWasmPath()} (the build copies it there: npm run build)`, {
         cause,
       });
     }

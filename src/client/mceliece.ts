@@ -1,12 +1,15 @@
 /**
  * Classic McEliece key generation and decapsulation for the client, from the submitters'
- * reference code of the round-2 package (mceliece-20190331, native, or WebAssembly where no
- * compiler was available at install). Its KEM is the one the protocol's
+ * reference code of the round-2 package (mceliece-20190331) as the mceliece-nist package
+ * builds it for WebAssembly. The build copies that build into dist/vendor/ (see
+ * scripts/vendor-wasm.mjs), so an install compiles nothing; its native addon would be
+ * about eight times faster (key generation about 0.2 s against 1.6 s here), which a client
+ * that negotiates a few times a day does not need. Its KEM is the one the protocol's
  * `Classic-McEliece-460896f-round3` names — 188-byte ciphertext C0 ‖ C1 and
  * K = SHAKE256(1 ‖ e ‖ C0 ‖ C1), unchanged from round 2 to round 3 — so its keys and
  * ciphertexts are interchangeable with round 3's on the wire; only the private key layout
- * (13 568 bytes, never sent) differs. Both operations run off the event loop: the native
- * build on libuv's thread pool, the WebAssembly one on its own worker.
+ * (13 568 bytes, never sent) differs. Both operations run off the event loop, each on a
+ * worker of its own.
  */
 import { createRequire } from 'node:module';
 import type { McElieceBackend } from '../kem/classic-mceliece-460896f.js';
@@ -22,7 +25,9 @@ let reference: ReferenceMcEliece | undefined;
 function load(): ReferenceMcEliece {
   if (reference === undefined) {
     const require = createRequire(import.meta.url);
-    const { McEliece } = require('mceliece-nist') as { McEliece: new (algorithm: string) => ReferenceMcEliece };
+    // dist/src/client/ → dist/vendor/: the loader itself, not the package's entry, which
+    // would first look for the native addon and warn on stderr when it finds none.
+    const { McEliece } = require('../../vendor/mceliece-nist/wasm/main_thread.js') as { McEliece: new (algorithm: string) => ReferenceMcEliece };
     reference = new McEliece('mceliece460896f');
   }
   return reference;

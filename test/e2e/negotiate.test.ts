@@ -5,7 +5,7 @@
  * memory and compared as fingerprints, never printed.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,27 @@ describe('negotiate on the real bed: single hop, a kill -9, then faults that end
     await assertSwitched(json);
     assert.equal(await routeOf(bed, t.client.namespace, '10.64.0.1/32'), routeBefore, 'the clamp is undone');
     ctx.diagnostic(`timings ${JSON.stringify(json.hops[0]!.timings)} total ${json.totalMs} ms`);
+  });
+
+  test('on an ephemeral key, the parent key from a networkd .netdev (PrivateKeyFile) or a raw `wg genkey` file: switched again', async () => {
+    const key = await readParentKey(configFile);
+    const keyFile = join(stateDir, `${t.client.iface}.key`);
+    const netdev = join(stateDir, `${t.client.iface}.netdev`);
+    try {
+      await writeFile(keyFile, `${Buffer.from(key).toString('base64')}\n`, { mode: 0o640 });
+      await writeFile(netdev, `[NetDev]\nName=${t.client.iface}\nKind=wireguard\n\n[WireGuard]\nPrivateKeyFile=${keyFile}\n`, { mode: 0o644 });
+    } finally {
+      key.fill(0);
+    }
+    const base = ['--interface', t.client.iface, '--config-service', `${t.relay.gateway}:1337`];
+    const refused = await runNegotiate(bed, t.client.namespace, base);
+    assert.equal(refused.exitCode, 2, 'without the parent key a run on an ephemeral key is refused');
+    assert.match(refused.stderr, /already has a PSK for its relay .*parent key is not known/);
+    for (const file of [netdev, keyFile]) {
+      const run = await runNegotiate(bed, t.client.namespace, [...base, '--config-file', file, '--json']);
+      assert.equal(run.exitCode, 0, `${file}: ${run.stderr}`);
+      await assertSwitched(parseNegotiateJson(run.stdout));
+    }
   });
 
   test('an existing route to the service keeps its locked MTU and its RTT once the clamp is undone', async () => {

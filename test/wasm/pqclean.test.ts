@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createMlKem1024 } from '../../src/kem/ml-kem-1024.js';
@@ -45,7 +46,9 @@ function pqcleanKatDigest(wasm: PqcleanWasm, random: SwitchableRandom, scheme: P
 test('the module is the package\'s, and our sizes equal the package\'s own table', () => {
   const where = pqcleanWasmPath();
   assert.equal(path.basename(where), 'pqclean.wasm');
-  const table = JSON.parse(readFileSync(path.join(path.dirname(where), 'algorithms.json'), 'utf8')) as {
+  const packageWasm = path.join(path.dirname(createRequire(import.meta.url).resolve('pqclean/package.json')), 'wasm', 'gen');
+  assert.ok(readFileSync(where).equals(readFileSync(path.join(packageWasm, 'pqclean.wasm'))), 'the copy in dist/vendor is the package\'s module');
+  const table = JSON.parse(readFileSync(path.join(packageWasm, 'algorithms.json'), 'utf8')) as {
     kem: { properties: { name: string; publicKeySize: number; privateKeySize: number; keySize: number; encryptedKeySize: number } }[];
   };
   for (const scheme of ['hqc-256', 'ml-kem-1024'] as const) {

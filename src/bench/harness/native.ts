@@ -2,8 +2,9 @@
  * The reference line: PQClean's native addon (the `pqclean` package built with its C
  * addon), timed like our own KEMs, when it happens to be installed. pqpsk never uses it;
  * it shows how far the WebAssembly build is from native code on this machine. This
- * project installs `pqclean` WebAssembly-only (.npmrc `pqclean-backend=wasm`), so usually
- * the answer is one line saying so.
+ * project installs its dependencies without their install scripts (`npm ci
+ * --ignore-scripts`; package.json `allowScripts` denies pqclean's), so no addon is built
+ * and usually the answer is one line saying so.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,9 +36,13 @@ export async function measureNativePqclean(iterations: { 'ML-KEM-1024': number; 
   let backend: unknown;
   try {
     root = dirname(require.resolve('pqclean/package.json'));
-    backend = (require('pqclean/install-config.gen.js') as { backend?: unknown }).backend;
   } catch {
     return { installed: false, reason: 'the pqclean package is not installed' };
+  }
+  try {
+    backend = (require('pqclean/install-config.gen.js') as { backend?: unknown }).backend;
+  } catch {
+    return { installed: false, reason: "pqclean's install script did not run (the project skips it): no native addon to compare with" };
   }
   if (backend === 'wasm') {
     return { installed: false, reason: 'pqclean is installed WebAssembly-only (pqclean-backend=wasm): no native addon to compare with' };

@@ -6,6 +6,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { DEFAULT_CLIENT_KEMS } from '../../client/defaults.js';
 import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-engines.js';
+import { examplePath } from '../examples.js';
 
 /** Mullvad's relays serve the config service here, inside the tunnel. */
 export const DEFAULT_SERVICE = '10.64.0.1:1337';
@@ -75,7 +76,9 @@ Watching (--watch):
   to a probe), goes back to the parent key and negotiates again. With the relay down,
   stays on the working parent key and retries with backoff, saying so.
   The parent key comes from --config-file (default /etc/wireguard/<if>.conf when it
-  exists; only its PrivateKey line is read, nothing is ever written).
+  exists): a wg-quick file, a systemd-networkd .netdev (PrivateKey, or the file its
+  PrivateKeyFile names) or a key file as \`wg genkey\` writes it. Only the key is read,
+  nothing is ever written.
   SIGTERM/SIGINT: exit 0 on the current working key. SIGHUP: rotate now.
   --background: start the watcher detached, return once the first attempt settles (at
   most --background-wait) with exit 0 whatever the relay did: for wg-quick's PostUp.
@@ -130,7 +133,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('verify-timeout', { type: 'string', default: '10s', describe: 'How long a switched tunnel has to prove it works' })
       .option('watch', { type: 'boolean', default: false, describe: 'Stay running: rotate, heal, keep the tunnel post-quantum' })
       .option('rotate', { type: 'string', default: '1h', describe: 'With --watch: rotation period (±10 %), or off' })
-      .option('config-file', { type: 'string', describe: 'wg-quick file holding the parent PrivateKey (default /etc/wireguard/<if>.conf if present)' })
+      .option('config-file', { type: 'string', describe: 'Where the parent private key is: a wg-quick file, a systemd-networkd .netdev (PrivateKey or PrivateKeyFile) or a wg genkey key file (default /etc/wireguard/<if>.conf if present)' })
       .option('background', { type: 'boolean', default: false, describe: 'Start the watcher detached; return 0 once the first attempt settles (for PostUp)' })
       .option('background-wait', { type: 'string', default: DEFAULT_BACKGROUND_WAIT, describe: 'With --background: return after this long at most' })
       .option('log-file', { type: 'string', describe: "With --background: append the watcher's output to this file (created 0600; a symlink is refused)" })
@@ -140,7 +143,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('mss-clamp', { type: 'boolean', default: true, describe: 'Small TCP segments both ways for the config service during negotiation (--no-mss-clamp to disable)' })
       .usage(
         '$0 negotiate --interface <wg-if> [options]\n$0 negotiate --entry <wg-if> --exit <wg-if> [options]\n$0 negotiate --interface <wg-if> --watch [--rotate 1h] [--config-file /etc/wireguard/<wg-if>.conf]\n\n' +
-          'As a service beside wg-quick: examples/systemd/pqpsk-negotiate@.service. As a wg-quick hook: PostUp = pqpsk negotiate --interface %i --watch --background',
+          `As a service beside wg-quick: ${examplePath('systemd/pqpsk-negotiate@.service')}. As a wg-quick hook: PostUp = pqpsk negotiate --interface %i --watch --background`,
       )
       .epilog(NEGOTIATE_EPILOG)
       .option('timeout-scale', { type: 'number', default: 1, hidden: true })

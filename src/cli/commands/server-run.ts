@@ -9,6 +9,7 @@ import { FileBookStore } from '../../server/book-store.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { MIN_EPHEMERAL_TTL_MS } from '../../server/defaults.js';
 import { defaultListenAddress, parseHostPort } from '../../server/listen.js';
+import { examplePath } from '../examples.js';
 import { levelFilter, type Logger } from '../../server/log.js';
 import { startRelayService } from '../../server/service.js';
 import { readNftRuleset, rulesetGuardsService } from '../../wg/nft.js';
@@ -109,8 +110,8 @@ async function warnWithoutFirewall(logger: Logger, iface: string, address: strin
     port,
     hint:
       ruleset === null
-        ? 'could not read the nftables ruleset; make sure only the WireGuard interface reaches the service port (see examples/nftables-pqpsk.nft)'
-        : `no nftables rule drops tcp port ${port} outside ${iface}: a LAN host or local process can reach the service (see examples/nftables-pqpsk.nft)`,
+        ? `could not read the nftables ruleset; make sure only the WireGuard interface reaches the service port (see ${examplePath('nftables-pqpsk.nft')})`
+        : `no nftables rule drops tcp port ${port} outside ${iface}: a LAN host or local process can reach the service (see ${examplePath('nftables-pqpsk.nft')})`,
   });
 }
 

@@ -8,6 +8,7 @@ import { formatDuration } from '../duration.js';
 import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-engines.js';
 import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, DEFAULT_STATE_DIR, MIN_EPHEMERAL_TTL_MS, PENDING_TIMEOUT_MS } from '../../server/defaults.js';
 import { DEFAULT_SERVICE_PORT } from '../../server/listen.js';
+import { examplePath } from '../examples.js';
 import { LOG_LEVELS, type LogLevel } from '../../server/log.js';
 
 /** The parsed options of `pqpsk server`. */
@@ -56,7 +57,7 @@ Exposure:
   local process can reach the service too; a peer with wide allowed-ips would then
   authenticate such a source. Such peers are refused as parents unless
   --allow-wide-parents, and the relay warns at start when nftables has no rule dropping the
-  service port outside --interface (examples/nftables-pqpsk.nft is one).
+  service port outside --interface (${examplePath('nftables-pqpsk.nft')} is one).
 
 Observability:
   One JSON line per registration on stdout (key tags, algorithms, result, timings).
