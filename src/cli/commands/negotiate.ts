@@ -75,7 +75,8 @@ Watching (--watch):
   to a probe), goes back to the parent key and negotiates again. With the relay down,
   stays on the working parent key and retries with backoff, saying so.
   The parent key comes from --config-file (default /etc/wireguard/<if>.conf when it
-  exists; only its PrivateKey line is read, nothing is ever written).
+  exists; only its PrivateKey line is read, nothing is ever written; refused with
+  SaveConfig = true, which would let wg-quick write the ephemeral key over it on down).
   SIGTERM/SIGINT: exit 0 on the current working key. SIGHUP: rotate now.
   --background: start the watcher detached, return once the first attempt settles (at
   most --background-wait) with exit 0 whatever the relay did: for wg-quick's PostUp.
@@ -99,8 +100,10 @@ Secrets:
 
 Exit codes:
   0 switched and verified (--watch: stopped by SIGTERM/SIGINT; --background: watcher
-  started); 1 gave up (tunnel left on its parent key and working); 2 usage or local
-  set-up error (bad option, no such interface, no \`wg\`, interface managed by another run).`;
+  started); 1 gave up (the tunnel works: on the key it had if that still gets an answer,
+  otherwise back on its parent key); 2 usage or local set-up error (bad option, no such
+  interface, no \`wg\`, interface managed by another run, a wg-quick file with
+  SaveConfig = true); 3 gave up and nothing answers even on the parent key.`;
 
 /** The yargs module registered in index.ts; the handler loads the command's modules. */
 export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
