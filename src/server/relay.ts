@@ -490,8 +490,14 @@ export class Relay {
         plan = planRelease(this.#keeper.book, await this.#view.refresh());
         await this.#apply(plan.book, plan.changes);
       } catch (err) {
-        this.#logger.log('error', { event: 'give-back-failed', iface: this.iface, ...describeError(err) });
-        await this.#keeper.save();
+        // The interface is gone (wg-quick down came first): no peer is left to strand, and
+        // the next start reconciles the book with the interface as it comes back.
+        const gone = isPqpskError(err, 'NOT_FOUND');
+        this.#logger.log(gone ? 'warn' : 'error', { event: 'give-back-failed', iface: this.iface, ...describeError(err) });
+        // The book written ahead of the `wg set` already records every peer: a failure to
+        // store it again must not hide why the give-back failed.
+        await this.#keeper.save().catch(() => undefined);
+        if (gone) return;
         throw new PqpskError('WG_FAILURE', `${this.iface}: could not give the parents their addresses back (${describeError(err).message}); the book keeps every record, so the next start reconciles`, { cause: err });
       }
       this.#countEvents(plan.events);

@@ -481,6 +481,14 @@ describe('shutdown', () => {
     assert.deepEqual(table[w.Q.publicKey]?.allowedIps, [], 'and Q gets nothing taken from it');
   });
 
+  test('close() after the interface went away (wg-quick down first): nothing to give back, a warning, no error', async () => {
+    const w = await makeWorld();
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.wg.removeInterface(IFACE);
+    await w.relay.close();
+    assert.deepEqual(w.logger.records.filter((r) => r.record.event === 'give-back-failed').map((r) => r.level), ['warn']);
+  });
+
   test('close() when wg fails: the error names the interface, the book keeps every record, and the next start reconciles', async () => {
     const w = await makeWorld();
     const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
