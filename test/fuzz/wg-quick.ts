@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parsePrivateKey } from '../../src/client/config-file.js';
+import { saveConfigLine } from '../../src/wg/quick-file.js';
 import { isPqpskError } from '../../src/errors.js';
 import { defineTarget, type AnyTarget } from './harness.js';
 import { anyText, keyText, mutatedBytes } from './inputs.js';
 
 /** The obvious reading: lines, `#` comments, trimmed, case-insensitive names, the last `[section]`. */
-function referenceKeys(text: string): string[] {
+function referenceKeys(text: string, name = 'privatekey'): string[] {
   const keys: string[] = [];
   let section = '';
   for (const raw of text.split('\n')) {
@@ -23,7 +24,7 @@ function referenceKeys(text: string): string[] {
     }
     const eq = line.indexOf('=');
     if (eq < 0 || section !== '[interface]') continue;
-    if (line.slice(0, eq).replace(/[ \t\r]+$/, '').toLowerCase() !== 'privatekey') continue;
+    if (line.slice(0, eq).replace(/[ \t\r]+$/, '').toLowerCase() !== name) continue;
     keys.push(line.slice(eq + 1).replace(/^[ \t\r]+/, ''));
   }
   return keys;
@@ -34,6 +35,7 @@ const configLine: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.tuple(keyText, fc.constantFrom('', ' ', '#comment', ' # x', '\r', 'A', '==')).map(([k, tail]) => `PrivateKey = ${k}${tail}`) },
   { weight: 2, arbitrary: fc.constantFrom('[Interface]', '[interface]', '[Peer]', ' [Interface] ', '[Interface', '', '# PrivateKey = x', 'Address = 10.0.0.2/32', 'ListenPort = 51820', 'DNS = 10.0.0.1', 'PublicKey = abc', '\t', '\r') },
   { weight: 1, arbitrary: fc.tuple(keyText, fc.constantFrom('PublicKey', 'PresharedKey')).map(([k, n]) => `${n} = ${k}`) },
+  { weight: 1, arbitrary: fc.constantFrom('SaveConfig = true', 'saveconfig=TRUE', 'SaveConfig = false', 'SaveConfig = true # x', 'SaveConfig = truer', 'SaveConfig') },
   { weight: 1, arbitrary: anyText },
 );
 
@@ -43,8 +45,8 @@ const configText: fc.Arbitrary<string> = fc.array(configLine, { maxLength: 12 })
 export function wgQuickTarget(): AnyTarget {
   return defineTarget({
     name: 'wg-quick',
-    what: 'wg-quick file bytes → parsePrivateKey: the one [Interface] PrivateKey a plain reading finds, or INVALID_INPUT naming file and line only',
-    sources: ['src/client/config-file.ts'],
+    what: 'wg-quick file bytes → parsePrivateKey: the one [Interface] PrivateKey a plain reading finds, or INVALID_INPUT naming file and line only; saveConfigLine: whether the last SaveConfig line says true',
+    sources: ['src/client/config-file.ts', 'src/wg/quick-file.ts'],
     input: fc.oneof(
       { weight: 4, arbitrary: configText.map((t) => new Uint8Array(Buffer.from(t, 'utf8'))) },
       { weight: 3, arbitrary: mutatedBytes(configText.map((t) => new Uint8Array(Buffer.from(t, 'utf8')))) },
@@ -53,6 +55,10 @@ export function wgQuickTarget(): AnyTarget {
     smokeRuns: 600,
     check(bytes) {
       const text = Buffer.from(bytes).toString('latin1');
+      // SaveConfig: the last such line of [Interface] decides, `true` in any case.
+      const saves = referenceKeys(text, 'saveconfig');
+      const last = saves.at(-1);
+      assert.equal(saveConfigLine(Uint8Array.from(bytes)) !== null, last !== undefined && last.toLowerCase() === 'true', 'SaveConfig = true found exactly when the last SaveConfig line says true');
       const expected = referenceKeys(text);
       let key: Uint8Array;
       try {
