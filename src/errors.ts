@@ -30,6 +30,8 @@ export type PqpskErrorCode =
   | 'TIMEOUT'
   /** The switched tunnel could not be shown to work. */
   | 'VERIFY_FAILED'
+  /** Gave up, and the tunnel carries no traffic on any key pqpsk could put it on. */
+  | 'TUNNEL_DOWN'
   /** Local set-up is unusable: not root, a tool missing, an address in use. */
   | 'SETUP'
   /** A bug: an invariant of our own code does not hold. */

@@ -6,13 +6,15 @@
  * systemd-networkd `.netdev` (`PrivateKey` or `PrivateKeyFile` in `[WireGuard]`) and a
  * key file as `wg genkey` writes it (one base64 line). Read only, never written; the
  * files' bytes are scanned without becoming a string and wiped after (best effort in JS).
- * Errors name the file and the line, never a line's content.
+ * Errors name the file and the line, never a line's content. A wg-quick file that asks
+ * wg-quick to write it back (`SaveConfig = true`) is refused.
  */
 import { constants, existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { PqpskError } from '../errors.js';
 import { decodeKeyBase64 } from '../wg/keys.js';
+import { forEachEntry, saveConfigHazard, saveConfigLine } from '../wg/quick-file.js';
 
 /** Where wg-quick keeps the file for `iface`. */
 export function defaultConfigFile(iface: string): string {
@@ -39,43 +41,21 @@ const NOT_A_KEY_FILE =
  * `;` and the rest of a line after `#` are comments.
  */
 export function parseKeySource(label: string, bytes: Uint8Array): KeySource {
-  let start = 0;
-  let line = 0;
-  let section = '';
-  let sawSection = false;
   let found: KeySource | null = null;
+  let sawSection: boolean;
   try {
-    for (let i = 0; i <= bytes.length; i++) {
-      if (i < bytes.length && bytes[i] !== 0x0a) continue;
-      line++;
-      let a = start;
-      let b = i;
-      start = i + 1;
-      const hash = bytes.subarray(a, b).indexOf(0x23);
-      if (hash >= 0) b = a + hash;
-      while (a < b && isBlank(bytes[a]!)) a++;
-      while (b > a && isBlank(bytes[b - 1]!)) b--;
-      if (a === b || bytes[a] === 0x3b) continue;
-      if (bytes[a] === 0x5b) {
-        section = ascii(bytes.subarray(a, b)).toLowerCase();
-        sawSection = true;
-        continue;
-      }
-      const eq = bytes.subarray(a, b).indexOf(0x3d);
-      if (eq < 0 || (section !== '[interface]' && section !== '[wireguard]')) continue;
-      let k = a + eq;
-      while (k > a && isBlank(bytes[k - 1]!)) k--;
-      const name = ascii(bytes.subarray(a, k)).toLowerCase();
+    sawSection = forEachEntry(bytes, (section, name, line, value) => {
+      if (section !== '[interface]' && section !== '[wireguard]') return;
       const isFile = section === '[wireguard]' && name === 'privatekeyfile';
-      if (name !== 'privatekey' && !isFile) continue;
+      if (name !== 'privatekey' && !isFile) return;
       if (found !== null) throw new PqpskError('INVALID_INPUT', `${label}: more than one PrivateKey${section === '[wireguard]' ? ' or PrivateKeyFile' : ''} line (line ${line})`);
-      const value = bytes.subarray(a + eq + 1, b);
       const format = section === '[interface]' ? 'wg-quick' : 'networkd';
       if (isFile) found = { format: 'networkd', keyFile: keyFilePath(label, line, value), line };
       else found = { format, key: decodeKeyBase64(`${label} line ${line} PrivateKey`, value) };
-    }
+    });
   } catch (err) {
-    if (found !== null && 'key' in found) found.key.fill(0);
+    const held = found as KeySource | null;
+    if (held !== null && 'key' in held) held.key.fill(0);
     throw err;
   }
   if (found !== null) return found;
@@ -96,7 +76,11 @@ export function parseRawKey(label: string, bytes: Uint8Array): Uint8Array {
   }
 }
 
-/** Read the parent key from `path` (any of the three formats); the caller owns (and wipes) the result. */
+/**
+ * Read the parent key from `path` (any of the three formats); the caller owns (and wipes)
+ * the result. A file with `SaveConfig = true` is refused (SETUP): wg-quick would overwrite
+ * its parent key with the ephemeral one on the next `down`, locking the client out for good.
+ */
 export async function readParentKey(path: string): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
@@ -107,6 +91,8 @@ export async function readParentKey(path: string): Promise<Uint8Array> {
   }
   let source: KeySource;
   try {
+    const saveConfig = saveConfigLine(bytes);
+    if (saveConfig !== null) throw new PqpskError('SETUP', saveConfigHazard(path, saveConfig, 'client'));
     source = parseKeySource(path, bytes);
   } finally {
     bytes.fill(0);
@@ -178,9 +164,4 @@ function keyFilePath(label: string, line: number, value: Uint8Array): string {
 
 function isBlank(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d;
-}
-
-/** Text of a key name or section header (never of a value). */
-function ascii(bytes: Uint8Array): string {
-  return new TextDecoder().decode(bytes);
 }

@@ -16,7 +16,7 @@ import { attemptTimeoutMs, negotiationOrder } from '../protocol/plan.js';
 import { publicKeyFromText, publicKeyOf, publicKeyToText } from '../wg/keys.js';
 import type { WgControl } from '../wg/types.js';
 import { exchange, type Exchange, type RegisterCall } from './exchange.js';
-import { netProbe } from './probe.js';
+import { netProbe, tunnelAnswers } from './probe.js';
 import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from './types.js';
 import { systemClock, verifyTunnel, type Clock, type TunnelProbe } from './verify.js';
 
@@ -49,6 +49,11 @@ export interface NegotiateDeps {
    */
   readonly routeDevice?: RouteDevice;
   readonly onEvent?: (event: ClientEvent) => void;
+  /**
+   * Whether anything answers through the tunnel toward `service` (default: probe.ts's
+   * TCP connect, where a refusal counts: the relay's kernel sent it back through the tunnel).
+   */
+  readonly answers?: (service: string, timeoutMs: number) => Promise<boolean>;
   /** Test hook (hidden CLI option): wait this long between switch and verification. */
   readonly holdAfterSwitchMs?: number;
 }
@@ -112,11 +117,9 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
     }
     const code: PqpskErrorCode = lastError === null || LOCAL_CODES.includes(lastError.code) ? 'TIMEOUT' : lastError.code;
     const after = options.maxAttempts !== null && attempt >= options.maxAttempts ? `${attempt} attempt${attempt === 1 ? '' : 's'}` : `${attempt} attempt${attempt === 1 ? '' : 's'} in ${Math.round((clock.monotonic() - start) / 1000)} s (--max-time)`;
-    throw new PqpskError(
-      code,
-      `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}; ${negotiation.whereLeft()}`,
-      { cause: lastError },
-    );
+    const gaveUp = `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}`;
+    const settled = await negotiation.settle();
+    throw new PqpskError(settled.working ? code : 'TUNNEL_DOWN', `${gaveUp}; ${settled.where}`, { cause: lastError });
   } finally {
     for (const clamp of clamps.reverse()) await clamp.undo().catch(() => undefined);
     negotiation.wipe();
@@ -262,13 +265,56 @@ export class Negotiation {
   }
 
   /**
-   * Where a run that gave up leaves the interfaces: each on the key it began with, or, when
-   * a failed switch could only be undone that way, back on its parent key.
+   * After a run gave up: leave every hop on a key that carries traffic, outer hop first. A
+   * hop whose key still gets an answer through its tunnel stays on it (a relay that is
+   * down or refusing leaves a working ephemeral key alone); one that gets none — the relay
+   * forgot its ephemeral key (a relay restart, a server-side `wg-quick down/up`) — goes
+   * back to its parent key, which must then get one. Says where each hop was left, and
+   * whether every one works.
    */
-  whereLeft(): string {
-    const say = (hops: readonly HopState[], where: string, key: string): string[] =>
-      hops.length === 0 ? [] : [`${hops.map((h) => h.spec.iface).join(' and ')} ${where} ${hops.length > 1 ? `their ${key}s` : `its ${key}`}`];
-    return [...say(this.hops.filter((h) => !h.moved), 'left on', 'previous key'), ...say(this.hops.filter((h) => h.moved), 'back on', 'parent key')].join('; ');
+  async settle(): Promise<{ working: boolean; where: string }> {
+    const answers = this.#deps.answers ?? tunnelAnswers;
+    const probe = this.#deps.probe ?? netProbe;
+    const timeoutMs = this.#settings.verifyTimeoutMs;
+    const works = (hop: HopState): Promise<boolean> =>
+      this.#throughHop(hop, async () => {
+        await probe.poke(hop.spec.service).catch(() => undefined);
+        return answers(hop.spec.service, timeoutMs).catch(() => false);
+      });
+    const said: string[] = [];
+    let working = true;
+    for (const i of verifyOrder(this.hops)) {
+      const hop = this.hops[i]!;
+      const onParent = (): boolean => hop.working === hop.parent;
+      const key = (): string => (onParent() ? 'parent' : 'ephemeral');
+      const where = (): string => `${hop.spec.iface} ${hop.moved && onParent() ? 'back' : 'left'} on its ${key()} key`;
+      if (await works(hop)) {
+        said.push(`${where()}, which works`);
+        continue;
+      }
+      if (onParent()) {
+        said.push(`${where()}, but nothing answers through the tunnel: is the relay's WireGuard up and reachable?`);
+        working = false;
+        continue;
+      }
+      try {
+        await this.#setKey(hop, hop.parent.privateKey, hop.parent.psk, undefined);
+        hop.adopt(hop.parent);
+      } catch (err) {
+        said.push(`${where()}, which gets no answer, and could not go back to its parent key: ${messageOf(err)}`);
+        working = false;
+        continue;
+      }
+      const back = await works(hop);
+      this.#emit({ kind: 'rolled-back', role: hop.spec.role, iface: hop.spec.iface, working: back });
+      if (back) {
+        said.push(`${where()}, which works (its ephemeral key got no answer)`);
+      } else {
+        said.push(`${where()}, but nothing answers through the tunnel on either key: is the relay's WireGuard up and reachable?`);
+        working = false;
+      }
+    }
+    return { working, where: said.join('; ') };
   }
 
   /** Whether every hop is on an ephemeral key. */
@@ -488,7 +534,7 @@ export class Negotiation {
       }
     }
     if (failures.length > 0) {
-      throw new RollbackFailed('VERIFY_FAILED', `${messageOf(cause)}; rollback: ${failures.join('; ')}`, { cause });
+      throw new RollbackFailed('TUNNEL_DOWN', `${messageOf(cause)}; rollback: ${failures.join('; ')}`, { cause });
     }
   }
 }

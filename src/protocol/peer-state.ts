@@ -93,7 +93,9 @@ export type PeerEventKind =
   /** The operator set the parent's allowed-ips while this ephemeral held the family's: removed. */
   | 'overruled'
   /** Found at start-up not holding the parent's allowed-ips. */
-  | 'recovered';
+  | 'recovered'
+  /** Removed as the relay stopped or was released: its parent has the family's addresses back. */
+  | 'given-back';
 
 export interface PeerEvent {
   readonly kind: PeerEventKind;
@@ -640,4 +642,56 @@ export function planRecovery(book: RelayBook, view: PeerIndex | readonly RelayPe
     if (ops.length > 0) changes.push(sortOps(ops));
   }
   return { book: { parents, ephemerals }, changes, events };
+}
+
+/**
+ * Everything back to the parents, for a relay that stops or is decommissioned: after it
+ * nothing moves addresses, so a parent left at none would stay unreachable. Each parent
+ * on the interface gets its family's addresses (as `planTick` counts them: its own, what
+ * the relay's ephemerals hold, and recorded ones nobody holds when their holder went)
+ * and every ephemeral still the relay's is removed; an operator's (foreign) one is
+ * forgotten, and a parent the operator set while its ephemeral held the family's keeps
+ * exactly what they gave it. The book comes out empty: the next start has nothing to
+ * reconcile.
+ *
+ * Why removed rather than kept without addresses: a kept ephemeral would be a handshaken
+ * key holding nothing, the shape the next start cannot tell from an operator's peer, so it
+ * would be forgotten and stay on the interface for good, its PSK with it. The price is
+ * paid by clients on ephemeral keys: from the stop their tunnel carries nothing until
+ * they go back to the parent key (a watcher does so when it sees the tunnel dead, a
+ * one-shot run on its next try, `wg-quick down/up` at once) and negotiate again once the
+ * relay is back — while a client on its parent key, or going back to it, has its
+ * traffic throughout.
+ */
+export function planRelease(book: RelayBook, view: PeerIndex | readonly RelayPeerView[]): Plan {
+  const index = asIndex(view);
+  const changes: PeerOp[][] = [];
+  const events: PeerEvent[] = [];
+  const ephemeralsOf = indexEphemerals(book);
+  for (const record of book.parents) {
+    const parent = record.parent;
+    const own = ephemeralsOf.get(parent) ?? [];
+    const given = new Set(record.allowedIps);
+    const states = new Map(own.map((e) => [e.ephemeral, classifyEphemeral(e, index.get(e.ephemeral), given, 0, NEVER)]));
+    const ops: PeerOp[] = [];
+    let holderVanished = false;
+    for (const e of own) {
+      const state = states.get(e.ephemeral)!;
+      if (state === 'vanished' || state === 'foreign') {
+        holderVanished = true;
+        if (state === 'foreign') events.push({ kind: 'released', parent, ephemeral: e.ephemeral });
+        continue;
+      }
+      ops.push({ publicKey: e.ephemeral, remove: true });
+      events.push({ kind: 'given-back', parent, ephemeral: e.ephemeral });
+    }
+    const parentPeer = index.get(parent);
+    if (parentPeer !== undefined) {
+      const overruled = parentOverruled(parentPeer, own, index, states);
+      const family = overruled ? [...parentPeer.allowedIps] : familyAddresses(parentPeer, own, index, states, record, holderVanished);
+      if (family.length > 0 && !sameSet(parentPeer.allowedIps, family)) ops.unshift({ publicKey: parent, allowedIps: family });
+    }
+    if (ops.length > 0) changes.push(sortOps(ops));
+  }
+  return { book: EMPTY_BOOK, changes, events };
 }

@@ -19,6 +19,7 @@ import {
   joinPlans,
   planRecovery,
   planRegistration,
+  planRelease,
   planTick,
   sameBook,
   slicePlanUnchanged,
@@ -473,20 +474,42 @@ export class Relay {
   }
 
   /**
-   * Stop the watcher, apply one last pass (a client that just switched keeps its
-   * traffic), and persist the book. The interface is left as the book describes it;
-   * the next start reconciles anything still pending.
+   * Stop the watcher and give every parent its addresses back, in one `wg set` through
+   * the write-ahead commit: after the relay nothing moves them, and a client that goes
+   * back to its parent key must find them there. The relay's ephemeral peers are removed
+   * with it (planRelease says why), and the book is stored empty. If the give-back fails
+   * the book keeps every record, so the next start reconciles, and the error is thrown.
    */
   async close(): Promise<void> {
     this.#closing = true;
     this.#watcher.stop();
     await this.#lock.idle();
-    try {
-      await this.tick();
-    } catch (err) {
-      this.#logger.log('warn', { event: 'final-pass-failed', iface: this.iface, ...describeError(err) });
-    }
-    await this.#lock.run(() => this.#keeper.save());
+    await this.#lock.run(async () => {
+      let plan: Plan;
+      try {
+        plan = planRelease(this.#keeper.book, await this.#view.refresh());
+        await this.#apply(plan.book, plan.changes);
+      } catch (err) {
+        // The interface is gone (wg-quick down came first): no peer is left to strand, and
+        // the next start reconciles the book with the interface as it comes back.
+        const gone = isPqpskError(err, 'NOT_FOUND');
+        this.#logger.log(gone ? 'warn' : 'error', { event: 'give-back-failed', iface: this.iface, ...describeError(err) });
+        // The book written ahead of the `wg set` already records every peer: a failure to
+        // store it again must not hide why the give-back failed.
+        await this.#keeper.save().catch(() => undefined);
+        if (gone) return;
+        throw new PqpskError('WG_FAILURE', `${this.iface}: could not give the parents their addresses back (${describeError(err).message}); the book keeps every record, so the next start reconciles`, { cause: err });
+      }
+      this.#countEvents(plan.events);
+      this.#logger.log('info', {
+        event: 'given-back',
+        iface: this.iface,
+        parents: plan.changes.filter((group) => group[0]?.remove !== true).length,
+        ephemerals_removed: plan.events.filter((e) => e.kind === 'given-back').length,
+      });
+      await this.#keeper.written();
+      await this.#keeper.save();
+    });
   }
 
   /** A plan's changes, all groups in one `wg set`, through the write-ahead commit. */

@@ -1,7 +1,8 @@
 /**
  * `pqpsk server` as a library: the relay, its gRPC service, its metrics endpoint and the
  * HQC-256 worker pool, started in an order that fails early and stopped in an order that
- * loses no request (stop accepting → finish in-flight → last watcher pass → persist).
+ * loses no request (stop accepting → finish in-flight → give the parents their
+ * addresses back → persist).
  * The CLI adds argument parsing, signals and printing on top.
  */
 import { PqpskError } from '../errors.js';

@@ -102,7 +102,7 @@ test('nothing listening: attempts follow the scaled 8/16/32 s schedule, no switc
   const timeouts = events.flatMap((e) => (e.kind === 'attempt' ? [e.timeoutMs] : []));
   assert.deepEqual(timeouts, [40, 80, 160]);
   assert.ok(starts[1]! - starts[0]! >= 40 && starts[2]! - starts[1]! >= 80, 'each failed attempt waits out its window');
-  assert.match(err.message, /^gave up after 3 attempts: .*UNAVAILABLE.*; wg0 left on its previous key$/);
+  assert.match(err.message, /^gave up after 3 attempts: .*UNAVAILABLE.*; wg0 left on its parent key, which works$/);
   assert.equal(exitCodeFor(err), 1);
   assert.equal(setOps(wg).length, 1, 'only the set-up set; no switch');
 });
@@ -167,13 +167,62 @@ test('a re-run on a PSK it did not set: refused without the parent key (nothing 
   const parentKeys = new Map([['wg0', Uint8Array.from(parent.privateKey)]]);
   const err = await rejection(negotiate(options([hop], { verifyTimeoutMs: 400, parentKeys }), deps(wg, net, events)));
   assert.equal(err.code, 'VERIFY_FAILED');
-  assert.match(err.message, /; wg0 back on its parent key$/);
+  assert.match(err.message, /; wg0 back on its parent key, which works$/);
   assert.equal(r.registrations[0]!.parent, earlier.publicKey, 'the request named the key the run found');
   assert.equal((await wg.show('wg0')).publicKey, parent.publicKey, 'back on the parent key');
   assert.equal(wg.presharedKeyOf('wg0', relayKey), null, 'with no PSK');
   assert.ok(events.some((e) => e.kind === 'rolled-back' && e.working), 'and the tunnel works on it');
   assert.ok(parentKeys.get('wg0')!.every((b) => b === 0), 'the parent key is wiped after the run');
   assert.equal(exitCodeFor(err), 1);
+});
+
+/** Whether the simulated tunnel answers: a session on the interface's current key after a poke. */
+function simAnswers(net: SimNetwork): (service: string) => Promise<boolean> {
+  return async (service) => {
+    await net.poke(service);
+    return net.connect(service).then(
+      () => true,
+      () => false,
+    );
+  };
+}
+
+/** wg0 on an ephemeral key and PSK its relay no longer knows (a relay restart, a server-side `wg-quick down/up`). */
+async function onForgottenKey(mode: Parameters<typeof startTestRelay>[0]) {
+  const setup = await singleHop(mode);
+  const forgotten = wgKeypair();
+  await setup.wg.set('wg0', { privateKey: forgotten.privateKey, peers: [{ publicKey: setup.relayKey, presharedKey: Uint8Array.from({ length: 32 }, (_, i) => i + 7) }] });
+  forgotten.privateKey.fill(0);
+  return { ...setup, parentKeys: new Map([['wg0', Uint8Array.from(setup.parent.privateKey)]]) };
+}
+
+test('a one-shot run that gives up on an ephemeral key the relay forgot goes back to the parent key and shows it works: exit 1', async () => {
+  const { wg, relayKey, parent, net, hop, parentKeys } = await onForgottenKey('wrong-length');
+  const events: ClientEvent[] = [];
+  const err = await rejection(negotiate(options([hop], { parentKeys }), deps(wg, net, events, { answers: simAnswers(net) })));
+  assert.match(err.message, /^gave up after 1 attempt: .*HQC-256 ciphertext: expected 14421 bytes, got 14420; wg0 back on its parent key, which works \(its ephemeral key got no answer\)$/);
+  assert.equal(exitCodeFor(err), 1);
+  assert.equal((await wg.show('wg0')).publicKey, parent.publicKey, 'on the parent key');
+  assert.equal(wg.presharedKeyOf('wg0', relayKey), null, 'with no PSK');
+  assert.ok(events.some((e) => e.kind === 'rolled-back' && e.working));
+});
+
+test('a one-shot run that gives up on a working ephemeral key leaves it there: exit 1', async () => {
+  const { wg, net, hop, parentKeys } = await onForgottenKey('wrong-length');
+  const key = (await wg.show('wg0')).publicKey;
+  const err = await rejection(negotiate(options([hop], { parentKeys }), deps(wg, net, [], { answers: async () => true })));
+  assert.match(err.message, /; wg0 left on its ephemeral key, which works$/);
+  assert.equal(exitCodeFor(err), 1);
+  assert.equal((await wg.show('wg0')).publicKey, key);
+});
+
+test('a one-shot run that gives up with no answer on either key says so: TUNNEL_DOWN, exit 3', async () => {
+  const { wg, parent, net, hop, parentKeys } = await onForgottenKey('wrong-length');
+  const err = await rejection(negotiate(options([hop], { parentKeys }), deps(wg, net, [], { answers: async () => false })));
+  assert.equal(err.code, 'TUNNEL_DOWN');
+  assert.match(err.message, /; wg0 back on its parent key, but nothing answers through the tunnel on either key: is the relay's WireGuard up and reachable\?$/);
+  assert.equal(exitCodeFor(err), 3);
+  assert.equal((await wg.show('wg0')).publicKey, parent.publicKey, 'the parent key is the best bet left');
 });
 
 /** Multihop on the fake: entry wg-entry (outer), exit wg-exit reached through it. */

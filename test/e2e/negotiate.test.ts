@@ -48,8 +48,8 @@ describe('negotiate on the real bed: single hop, a kill -9, then faults that end
   let server: BedProcess | undefined;
   /** The parent key as wg-quick's file holds it: a run that finds the tunnel on a PSK needs it. */
   let configFile: string;
-  /** The client key and PSK fingerprint after the last successful negotiation. */
-  let live: { key: string; fingerprint: string } | undefined;
+  /** The client key and PSK fingerprint (null: none) the tunnel was last left on, working. */
+  let live: { key: string; fingerprint: string | null } | undefined;
 
   before(async () => {
     requireBed();
@@ -192,14 +192,17 @@ describe('negotiate on the real bed: single hop, a kill -9, then faults that end
     assert.equal(await routeOf(bed, t.client.namespace, '10.64.0.1/32'), routeBefore);
   });
 
-  test('no server listening: retries on the scaled schedule, gives up with exit 1, tunnel untouched', async () => {
+  test('no server listening: retries on the scaled schedule, gives up with exit 1 on the parent key, which works', async () => {
+    // A stopped relay gives its parents their addresses back and removes the ephemeral
+    // peers: the run, on an ephemeral key, finds no answer there and goes back.
     await server?.stop('SIGTERM');
     server = undefined;
-    const run = await runNegotiate(bed, t.client.namespace, [...args(), '--verbose', '--max-attempts', '3', '--timeout-scale', '0.01']);
+    const run = await runNegotiate(bed, t.client.namespace, [...args(), '--verbose', '--max-attempts', '3', '--timeout-scale', '0.01', '--verify-timeout', '3s']);
     assert.equal(run.exitCode, 1, run.stderr);
     const timeouts = [...run.stderr.matchAll(/attempt \d \(timeout (\d+) ms\)/g)].map((x) => Number(x[1]));
     assert.deepEqual(timeouts, [80, 160, 320]);
-    assert.match(run.stderr.trim().split('\n').pop() ?? '', /^pqpsk negotiate: gave up after 3 attempts: .*; \S+ left on its previous key$/);
+    assert.match(run.stderr.trim().split('\n').pop() ?? '', /^pqpsk negotiate: gave up after 3 attempts: .*; \S+ back on its parent key, which works \(its ephemeral key got no answer\)$/);
+    live = { key: t.client.publicKey, fingerprint: null };
     await assertUnchanged();
   });
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { MAIN_JS, buildMultihop, buildSingleHop, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
+import { MAIN_JS, buildMultihop, buildSingleHop, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
 import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { writeParentConfig } from '../../src/testbed/index.js';
 import { alive, currentKey, waitGone } from './helpers.js';
@@ -162,19 +162,25 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
     assert.equal(ping.exitCode, 0, ping.stdout);
   });
 
-  test('one-shot --max-attempts 1 on a key the relay forgot: gives up and exits (it used to hang)', async (ctx) => {
+  test('one-shot --max-attempts 1 on a key the relay forgot: gives up, goes back to the parent key, which works, and exits (it used to hang)', async (ctx) => {
     const key = await currentKey(bed, t.client.namespace, t.client.iface);
     await relayForgets(key);
     const started = Date.now();
     const run = await runNegotiate(bed, t.client.namespace, [...base(), '--config-file', configFile, '--max-attempts', '1', '--timeout-scale', '0.25'], 60_000);
     const ms = Date.now() - started;
     assert.equal(run.exitCode, 1, `exit ${run.exitCode} after ${ms} ms: ${run.stderr}`);
-    assert.match(run.stderr, /gave up after 1 attempt/);
+    assert.match(run.stderr.trim().split('\n').pop() ?? '', /^pqpsk negotiate: gave up after 1 attempt: .*; \S+ back on its parent key, which works \(its ephemeral key got no answer\)$/);
+    assert.equal(await currentKey(bed, t.client.namespace, t.client.iface), t.client.publicKey);
+    const ping = await bed.ping(t.client.namespace, t.relay.gateway);
+    assert.equal(ping.exitCode, 0, ping.stdout);
     ctx.diagnostic(`exit ${run.exitCode} after ${ms} ms`);
     assert.ok(ms < 30_000, `exited ${ms} ms after start`);
   });
 
   test('a watcher started with --config-file on a key the relay forgot goes back to the parent key and switches again', async () => {
+    const once = await runNegotiate(bed, t.client.namespace, [...base(), '--config-file', configFile, '--json']);
+    assert.equal(once.exitCode, 0, once.stderr);
+    await relayForgets(parseNegotiateJson(once.stdout).hops[0]!.ephemeralPublicKey);
     watcher = startWatcher(['--rotate', '1h']);
     const m = await watcher.waitForOutput(/switched: \S+ on ephemeral key (\S+),/, 90_000);
     assert.match(watcher.output().stderr, /going back to the parent key/);

@@ -4,11 +4,13 @@
  * and out exactly what a plain line-by-line reading finds (the one PrivateKey of
  * `[Interface]` or `[WireGuard]`, the one PrivateKeyFile of `[WireGuard]`, or the whole
  * file as one key when it has no section), or INVALID_INPUT naming the file, never
- * repeating a key.
+ * repeating a key; and whether the file asks wg-quick to write it back (`SaveConfig =
+ * true`, the last such line of `[Interface]` deciding).
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseKeySource } from '../../src/client/config-file.js';
+import { saveConfigLine } from '../../src/wg/quick-file.js';
 import { isPqpskError } from '../../src/errors.js';
 import { defineTarget, type AnyTarget } from './harness.js';
 import { anyText, keyText, mutatedBytes } from './inputs.js';
@@ -41,6 +43,24 @@ function referenceReading(text: string): { entries: Entry[]; sections: boolean }
   return { entries, sections };
 }
 
+/** The obvious reading of SaveConfig: the values of `[Interface]` SaveConfig lines, in order. */
+function referenceSaveConfig(text: string): string[] {
+  const values: string[] = [];
+  let section = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*$/, '').replace(/^[ \t\r]+|[ \t\r]+$/g, '');
+    if (line === '' || line.startsWith(';')) continue;
+    if (line.startsWith('[')) {
+      section = line.toLowerCase();
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0 || section !== '[interface]') continue;
+    if (line.slice(0, eq).replace(/[ \t\r]+$/, '').toLowerCase() === 'saveconfig') values.push(line.slice(eq + 1).replace(/^[ \t\r]+/, ''));
+  }
+  return values;
+}
+
 const canonicalKey = (k: string): boolean => /^[A-Za-z0-9+/]{43}=$/.test(k) && Buffer.from(k, 'base64').toString('base64') === k;
 
 const configLine: fc.Arbitrary<string> = fc.oneof(
@@ -50,6 +70,7 @@ const configLine: fc.Arbitrary<string> = fc.oneof(
   { weight: 2, arbitrary: fc.constantFrom('[NetDev]', '[WireGuard]', '[wireguard]', '[WireGuardPeer]', 'Kind=wireguard', 'Name=wg0', 'ListenPort=51820', '; PrivateKey=x', 'PrivateKeyFile=/etc/systemd/network/wg0.key', 'PrivateKeyFile = /k', 'PrivateKeyFile=relative/k', 'PrivateKeyFile=') },
   { weight: 1, arbitrary: fc.tuple(keyText, fc.constantFrom('PrivateKey=', 'privatekey = ', ';PrivateKey=', 'PresharedKey=')).map(([k, n]) => `${n}${k}`) },
   { weight: 1, arbitrary: fc.tuple(keyText, fc.constantFrom('PublicKey', 'PresharedKey')).map(([k, n]) => `${n} = ${k}`) },
+  { weight: 1, arbitrary: fc.constantFrom('SaveConfig = true', 'saveconfig=TRUE', 'SaveConfig = false', 'SaveConfig = true # x', 'SaveConfig = truer', 'SaveConfig', '; SaveConfig = true') },
   { weight: 1, arbitrary: anyText },
 );
 
@@ -62,8 +83,8 @@ const configText: fc.Arbitrary<string> = fc.oneof(
 export function wgQuickTarget(): AnyTarget {
   return defineTarget({
     name: 'wg-quick',
-    what: 'wg-quick / .netdev / raw key bytes → parseKeySource: the one key or key file a plain reading finds, or INVALID_INPUT naming the file only',
-    sources: ['src/client/config-file.ts'],
+    what: 'wg-quick / .netdev / raw key bytes → parseKeySource: the one key or key file a plain reading finds, or INVALID_INPUT naming the file only; saveConfigLine: whether the last SaveConfig line says true',
+    sources: ['src/client/config-file.ts', 'src/wg/quick-file.ts'],
     input: fc.oneof(
       { weight: 4, arbitrary: configText.map((t) => new Uint8Array(Buffer.from(t, 'utf8'))) },
       { weight: 3, arbitrary: mutatedBytes(configText.map((t) => new Uint8Array(Buffer.from(t, 'utf8')))) },
@@ -72,6 +93,8 @@ export function wgQuickTarget(): AnyTarget {
     smokeRuns: 600,
     check(bytes) {
       const text = Buffer.from(bytes).toString('latin1');
+      const last = referenceSaveConfig(text).at(-1);
+      assert.equal(saveConfigLine(Uint8Array.from(bytes)) !== null, last !== undefined && last.toLowerCase() === 'true', 'SaveConfig = true found exactly when the last SaveConfig line says true');
       const { entries, sections } = referenceReading(text);
       const raw = text.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, '');
       let source;

@@ -5,6 +5,7 @@ import {
   authenticate,
   planRecovery,
   planRegistration,
+  planRelease,
   planTick,
   type PeerOp,
   type RelayBook,
@@ -262,4 +263,26 @@ test('recovery forgets, never removes, a recorded key that holds nothing but has
   assert.deepEqual(plan.changes, []);
   assert.deepEqual(plan.events.map((e) => `${e.kind}:${e.ephemeral}`), [`released:${Q}`]);
   assert.deepEqual(plan.book, EMPTY_BOOK);
+});
+
+test('release: every parent gets its family back, every ephemeral goes, a vanished holder\'s addresses return, a removed parent\'s ephemeral goes alone; the book is empty', () => {
+  const iface = new Iface();
+  const R = 'PARENT_C';
+  iface.peers.set(R, { allowedIps: ['10.64.0.4/32'], latestHandshake: 1000 });
+  let book = register(iface, EMPTY_BOOK, P, 'E1', 1_000_000);
+  book = register(iface, book, Q, 'F1', 1_000_000);
+  book = register(iface, book, R, 'G1', 1_000_000);
+  for (const e of ['E1', 'F1', 'G1']) iface.handshake(e, 1001);
+  book = tick(iface, book, 1_001_100).book;
+  book = register(iface, book, P, 'E2', 1_002_000); // pending while E1 is live
+  iface.peers.delete('F1'); // vanished while holding Q's address: Q holds nothing now
+  iface.peers.delete(R); // the operator removed R
+  const plan = planRelease(book, iface.view());
+  iface.apply(plan.changes);
+  assert.deepEqual(plan.book, EMPTY_BOOK);
+  assert.deepEqual(iface.peers.get(P)?.allowedIps, IPS_P);
+  assert.deepEqual(iface.peers.get(Q)?.allowedIps, ['10.64.0.3/32']);
+  assert.deepEqual([...iface.peers.keys()].sort(), [P, Q].sort(), 'no ephemeral is left');
+  assert.deepEqual(plan.events.map((e) => `${e.kind}:${e.ephemeral}`).sort(), ['given-back:E1', 'given-back:E2', 'given-back:G1']);
+  assert.deepEqual(planRelease(EMPTY_BOOK, iface.view()), { book: EMPTY_BOOK, changes: [], events: [] }, 'nothing to give back twice');
 });

@@ -418,16 +418,91 @@ describe('restart recovery', () => {
 });
 
 describe('shutdown', () => {
-  test('close(): one last pass applies a pending swap and the book is persisted; later requests are refused UNAVAILABLE-style', async () => {
+  test('close(): every parent gets its addresses back and the ephemerals go, in one wg set; the book is empty; later requests are refused', async () => {
     const w = await makeWorld();
     const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
     w.clock.advance(1000);
     w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    await w.relay.tick();
+    assert.deepEqual((await peerTable(w.wg))[w.P.publicKey]?.allowedIps, [], 'the parent is at none while E1 is live');
+    const q1 = await registerDirect(w.relay, w.Q.raw, '10.64.0.3'); // pending: Q still holds its own
+    const sets = setCount(w.wg);
     await w.relay.close();
-    assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS);
-    assert.deepEqual(w.store.current.ephemerals.map((e) => e.ephemeral), [e1.ephemeral.publicKey]);
+    assert.equal(setCount(w.wg) - sets, 1, 'one wg set');
+    const table = await peerTable(w.wg);
+    assert.deepEqual(table, { [w.P.publicKey]: { allowedIps: P_IPS, psk: false }, [w.Q.publicKey]: { allowedIps: Q_IPS, psk: false } }, 'parents hold their addresses; no ephemeral (nor its PSK) is left');
+    assert.equal(table[e1.ephemeral.publicKey], undefined);
+    assert.equal(table[q1.ephemeral.publicKey], undefined);
+    assert.deepEqual(w.store.current, { parents: [], ephemerals: [] }, 'the stored book is empty');
+    const line = w.logger.of('given-back').at(-1);
+    assert.ok(line !== undefined, 'a given-back line');
+    assert.equal(line['parents'], 1);
+    assert.equal(line['ephemerals_removed'], 2);
     assert.equal(w.relay.healthy, false);
     await rejects(registerDirect(w.relay, w.P.raw, '10.64.0.2'), 'SETUP');
+    // The next start finds nothing to reconcile.
+    const sets2 = setCount(w.wg);
+    const relay2 = await openRelay({ wg: w.wg, store: w.store, logger: new MemoryLogger(), clock: w.clock });
+    assert.equal(setCount(w.wg), sets2, 'no change at the next start');
+    assert.deepEqual(relay2.book, { parents: [], ephemerals: [] });
+  });
+
+  test('close() after a crash left a live ephemeral: a relay opened only to release gives the parent its addresses back', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    await w.relay.tick();
+    // "kill -9": no close(). `pqpsk server --release` opens (reconciling) and closes.
+    const released = await openRelay({ wg: w.wg, store: w.store, logger: new MemoryLogger(), clock: w.clock });
+    assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS, 'recovery keeps the live one');
+    await released.close();
+    const table = await peerTable(w.wg);
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, P_IPS);
+    assert.equal(table[e1.ephemeral.publicKey], undefined);
+    assert.deepEqual(w.store.current, { parents: [], ephemerals: [] });
+  });
+
+  test("close(): an ephemeral the operator took over (gave it an address of their own) stays theirs, and its parent is not given what it holds", async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    const e2 = await registerDirect(w.relay, w.Q.raw, '10.64.0.3');
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    w.wg.setLatestHandshake(IFACE, e2.ephemeral.publicKey, w.clock.seconds);
+    await w.relay.tick();
+    // The operator makes E2 theirs.
+    await w.wg.set(IFACE, { peers: [{ publicKey: e2.ephemeral.publicKey, allowedIps: [...Q_IPS, '10.64.0.8/32'] }] });
+    await w.relay.close();
+    const table = await peerTable(w.wg);
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, P_IPS);
+    assert.equal(table[e1.ephemeral.publicKey], undefined);
+    assert.deepEqual(table[e2.ephemeral.publicKey]?.allowedIps, [...Q_IPS, '10.64.0.8/32'], "the operator's peer is left alone");
+    assert.deepEqual(table[w.Q.publicKey]?.allowedIps, [], 'and Q gets nothing taken from it');
+  });
+
+  test('close() after the interface went away (wg-quick down first): nothing to give back, a warning, no error', async () => {
+    const w = await makeWorld();
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.wg.removeInterface(IFACE);
+    await w.relay.close();
+    assert.deepEqual(w.logger.records.filter((r) => r.record.event === 'give-back-failed').map((r) => r.level), ['warn']);
+  });
+
+  test('close() when wg fails: the error names the interface, the book keeps every record, and the next start reconciles', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    await w.relay.tick();
+    w.wg.failNext('set');
+    const err = await rejects(w.relay.close(), 'WG_FAILURE');
+    assert.match(err.message, new RegExp(`^${IFACE}: could not give the parents their addresses back \\(.*\\); the book keeps every record, so the next start reconciles$`));
+    assert.ok(w.logger.of('give-back-failed').length === 1);
+    assert.deepEqual(w.store.current.ephemerals.map((e) => e.ephemeral), [e1.ephemeral.publicKey]);
+    const relay2 = await openRelay({ wg: w.wg, store: w.store, logger: new MemoryLogger(), clock: w.clock });
+    await relay2.close();
+    assert.deepEqual((await peerTable(w.wg))[w.P.publicKey]?.allowedIps, P_IPS);
   });
 });
 

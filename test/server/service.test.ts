@@ -87,7 +87,7 @@ describe('relay service', () => {
     }
   });
 
-  test('graceful stop: /healthz turns 503, new calls are refused, the call in flight completes, the book is saved', async () => {
+  test('graceful stop: /healthz turns 503, new calls are refused, the call in flight completes, then everything is given back', async () => {
     const { wg, parent } = await fakeInterface();
     const gate = deferred();
     let held = 0;
@@ -112,8 +112,10 @@ describe('relay service', () => {
     const psk = await client.derive(asWireResponse(response));
     psk.fill(0);
     await stopped;
-    assert.deepEqual(store.current.ephemerals.map((e) => e.ephemeral), [client.ephemeral.publicKey], 'persisted');
-    assert.ok((await wg.show(IFACE)).peers.some((p) => p.publicKey === client.ephemeral.publicKey), 'interface matches the book');
+    assert.deepEqual(store.current, { parents: [], ephemerals: [] }, 'the stored book is empty');
+    const peers = (await wg.show(IFACE)).peers;
+    assert.ok(!peers.some((p) => p.publicKey === client.ephemeral.publicKey), 'the ephemeral is removed');
+    assert.ok(peers.some((p) => p.publicKey === parent.publicKey && p.allowedIps.length > 0), 'the parent holds its addresses');
     await assert.rejects(get(metricsAddress, '/healthz'), 'the metrics server is closed');
   });
 

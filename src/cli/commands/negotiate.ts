@@ -78,7 +78,8 @@ Watching (--watch):
   The parent key comes from --config-file (default /etc/wireguard/<if>.conf when it
   exists): a wg-quick file, a systemd-networkd .netdev (PrivateKey, or the file its
   PrivateKeyFile names) or a key file as \`wg genkey\` writes it. Only the key is read,
-  nothing is ever written.
+  nothing is ever written. A wg-quick file with SaveConfig = true is refused: wg-quick
+  would write the ephemeral key over the parent key on down.
   SIGTERM/SIGINT: exit 0 on the current working key. SIGHUP: rotate now.
   --background: start the watcher detached, return once the first attempt settles (at
   most --background-wait) with exit 0 whatever the relay did: for wg-quick's PostUp.
@@ -104,8 +105,10 @@ Secrets:
 
 Exit codes:
   0 switched and verified (--watch: stopped by SIGTERM/SIGINT; --background: watcher
-  started); 1 gave up (tunnel left on its parent key and working); 2 usage or local
-  set-up error (bad option, no such interface, no \`wg\`, interface managed by another run).`;
+  started); 1 gave up (the tunnel works: on the key it had if that still gets an answer,
+  otherwise back on its parent key); 2 usage or local set-up error (bad option, no such
+  interface, no \`wg\`, interface managed by another run, a wg-quick file with
+  SaveConfig = true); 3 gave up and nothing answers even on the parent key.`;
 
 /** The yargs module registered in index.ts; the handler loads the command's modules. */
 export const negotiateCommand: CommandModule<object, NegotiateArgs> = {

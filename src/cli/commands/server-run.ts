@@ -11,7 +11,10 @@ import { MIN_EPHEMERAL_TTL_MS } from '../../server/defaults.js';
 import { defaultListenAddress, parseHostPort } from '../../server/listen.js';
 import { examplePath } from '../examples.js';
 import { levelFilter, type Logger } from '../../server/log.js';
+import { Relay } from '../../server/relay.js';
 import { startRelayService } from '../../server/service.js';
+import { defaultConfigFile } from '../../client/config-file.js';
+import { readSaveConfigLine, saveConfigHazard } from '../../wg/quick-file.js';
 import { readNftRuleset, rulesetGuardsService } from '../../wg/nft.js';
 import { RealWgControl } from '../../wg/real.js';
 import { WgSpawner } from '../../wg/spawner.js';
@@ -40,6 +43,7 @@ export async function run(argv: ServerArgs): Promise<void> {
   // Every `wg` command is started by a small helper process: forking the relay itself
   // would stall its event loop for milliseconds per command.
   const spawner = new WgSpawner();
+  if (argv.release) await release(argv, logger, spawner);
   let service;
   try {
     const maxInflight = argv['max-inflight'];
@@ -76,6 +80,7 @@ export async function run(argv: ServerArgs): Promise<void> {
     fail(err);
   }
   const running = service;
+  await warnSaveConfig(logger, argv.interface, argv['config-file']);
   // Runs beside the service: a slow `nft` must not delay serving or stopping.
   void warnWithoutFirewall(logger, argv.interface, running.address).catch(() => undefined);
   await stopRequested;
@@ -86,6 +91,40 @@ export async function run(argv: ServerArgs): Promise<void> {
   }
   spawner.close();
   process.exit(EXIT_OK);
+}
+
+/**
+ * `--release`: open the relay (which reconciles the interface with the book), give every
+ * parent its addresses back and exit, without serving; ends the process.
+ */
+async function release(argv: ServerArgs, logger: Logger, spawner: WgSpawner): Promise<never> {
+  try {
+    const relay = await Relay.open({
+      iface: argv.interface,
+      wg: new RealWgControl({ launcher: spawner }),
+      store: new FileBookStore(argv['state-dir'], argv.interface),
+      logger,
+      // Nothing is served, so nothing is encapsulated.
+      kems: () => {
+        throw new PqpskError('INTERNAL', 'a released relay encapsulates nothing');
+      },
+    });
+    await relay.close();
+  } catch (err) {
+    fail(err);
+  }
+  spawner.close();
+  process.exit(EXIT_OK);
+}
+
+/**
+ * One warning at start when the interface's wg-quick file has `SaveConfig = true`: on
+ * `wg-quick down` wg-quick would write every ephemeral peer and its PSK into it.
+ */
+async function warnSaveConfig(logger: Logger, iface: string, path: string | undefined): Promise<void> {
+  const file = path ?? defaultConfigFile(iface);
+  const line = await readSaveConfigLine(file);
+  if (line !== null) logger.log('warn', { event: 'save-config', iface, hint: saveConfigHazard(file, line, 'relay') });
 }
 
 function stdoutLogger(): Logger {

@@ -24,6 +24,8 @@ export interface ServerArgs {
   'hqc-engine': HqcEngine;
   'allow-wide-parents': boolean;
   'rate-limit': string;
+  'config-file': string | undefined;
+  release: boolean;
 }
 
 const EPILOG = `How it works:
@@ -66,11 +68,23 @@ Observability:
   pqpsk_encapsulation_seconds{algorithm}, pqpsk_ephemeral_peers{state},
   pqpsk_swaps_total{direction}, pqpsk_expiries_total{reason}.
 
-Signals and exit codes:
-  SIGTERM/SIGINT: stop accepting, finish requests in flight, apply a last pass, save the
-  state and exit 0 (a second signal exits at once with 1). Start-up problems (no such
-  interface, no \`wg\`, address in use, unreadable state file) print one line and exit 2.
-  Needs root (CAP_NET_ADMIN) to change the interface.`;
+Stopping:
+  SIGTERM/SIGINT: stop accepting, finish requests in flight, give every parent its
+  allowed-ips back and remove the ephemeral peers (their clients go back to their parent
+  keys and negotiate again once a relay runs), save the now empty state and exit 0 (a
+  second signal exits at once with 1). --release does the same without serving: it
+  reconciles the interface with the state file, gives everything back and exits — for
+  decommissioning, or after a crash when no relay will run again. Stop the service
+  before running it.
+
+SaveConfig:
+  wg-quick's SaveConfig = true would write the ephemeral peers and their PSKs into the
+  interface's file on \`wg-quick down\`; the relay warns at start when --config-file
+  (default /etc/wireguard/<interface>.conf) has it.
+
+Exit codes:
+  Start-up problems (no such interface, no \`wg\`, address in use, unreadable state file)
+  print one line and exit 2. Needs root (CAP_NET_ADMIN) to change the interface.`;
 
 /** The `server` subcommand; the handler loads the relay's modules. */
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -111,6 +125,15 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         describe: 'Registrations processed at once; more are refused with RESOURCE_EXHAUSTED',
       })
       .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'Least severe log level printed' })
+      .option('release', {
+        type: 'boolean',
+        default: false,
+        describe: 'Do not serve: give every parent its allowed-ips back, remove the ephemeral peers, empty the state file and exit',
+      })
+      .option('config-file', {
+        type: 'string',
+        describe: "The interface's wg-quick file, read only for SaveConfig [default: /etc/wireguard/<interface>.conf]",
+      })
       .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'Directory for the relay book' })
       .option('hqc-workers', { type: 'number', describe: 'HQC-256 worker threads [default: one per CPU core]' })
       .option('hqc-engine', {
