@@ -427,7 +427,7 @@ describe('shutdown', () => {
     assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS);
     assert.deepEqual(w.store.current.ephemerals.map((e) => e.ephemeral), [e1.ephemeral.publicKey]);
     assert.equal(w.relay.healthy, false);
-    await rejects(registerDirect(w.relay, w.P.raw, '10.64.0.2'), 'SETUP');
+    await rejects(registerDirect(w.relay, w.P.raw, '10.64.0.2'), 'STOPPING');
   });
 });
 
