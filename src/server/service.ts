@@ -23,6 +23,7 @@ import { SILENT_LOGGER, describeError, type Logger } from './log.js';
 import { RelayMetrics } from './metrics.js';
 import { DEFAULT_MAX_INFLIGHT, OPENING_WAIT_MS } from './defaults.js';
 import { OpeningWait } from './opening.js';
+import { warmKems } from './warm.js';
 import { Relay, type PollIntervals } from './relay.js';
 
 /** How long SIGTERM waits for in-flight requests before cancelling them. */
@@ -73,6 +74,9 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
   try {
     let kems = config.kems;
     let pool: HqcWorkerPool | undefined;
+    // The service's own KEMs are warmed while it binds and opens (warm.ts); opened to
+    // calls only once warm. Injected KEMs (tests) are used as given.
+    let warming: Promise<void> = Promise.resolve();
     if (kems === undefined) {
       const hqc = createHqcWorkerPool({
         ...(config.hqcWorkers === undefined ? {} : { size: config.hqcWorkers }),
@@ -86,6 +90,10 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
         'Classic-McEliece-460896f-round3': createClassicMcEliece460896f(),
       };
       kems = (name: KemName): Kem => byName[name];
+      warming = warmKems({ pool: hqc, mlKem: byName['ML-KEM-1024'], mcEliece: byName['Classic-McEliece-460896f-round3'] }).catch((err: unknown) => {
+        // A cold KEM is slow, not wrong: serve anyway, and say so.
+        logger.log('warn', { event: 'warm-up-failed', iface: config.iface, ...describeError(err) });
+      });
     }
     const metrics = new RelayMetrics();
     // Bind both ports before touching the interface: a second instance started by mistake
@@ -143,6 +151,7 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       ...(config.poll === undefined ? {} : { poll: config.poll }),
       ...(config.allowWideParents === undefined ? {} : { allowWideParents: config.allowWideParents }),
     });
+    await warming;
     opened = relay;
     opening.open();
 
