@@ -28,6 +28,8 @@ export interface Plan {
   /** Peers on the stand-in interface, and seconds per phase, of the flood section. */
   readonly floodPeers: number;
   readonly floodSeconds: number;
+  /** Fresh relay processes, and fresh one-shot client processes, of the cold-start section. */
+  readonly coldRuns: number;
 }
 
 export const FULL: Plan = {
@@ -53,6 +55,7 @@ export const FULL: Plan = {
   startupRuns: 10,
   floodPeers: 10_000,
   floodSeconds: 10,
+  coldRuns: 3,
 };
 
 export const QUICK: Plan = {
@@ -70,4 +73,5 @@ export const QUICK: Plan = {
   startupRuns: 2,
   floodPeers: 200,
   floodSeconds: 2,
+  coldRuns: 1,
 };
