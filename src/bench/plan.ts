@@ -30,6 +30,8 @@ export interface Plan {
   readonly floodSeconds: number;
   /** Fresh relay processes, and fresh one-shot client processes, of the cold-start section. */
   readonly coldRuns: number;
+  /** Registrations after a fresh relay's first ten whose median is its steady state. */
+  readonly coldSteadyCalls: number;
 }
 
 export const FULL: Plan = {
@@ -56,6 +58,7 @@ export const FULL: Plan = {
   floodPeers: 10_000,
   floodSeconds: 10,
   coldRuns: 3,
+  coldSteadyCalls: 20,
 };
 
 export const QUICK: Plan = {
@@ -74,4 +77,5 @@ export const QUICK: Plan = {
   floodPeers: 200,
   floodSeconds: 2,
   coldRuns: 1,
+  coldSteadyCalls: 5,
 };

@@ -25,8 +25,6 @@ import { requestFor } from './relay-load.js';
 
 /** Registrations counted as the relay's first ones (the goal is stated over these). */
 export const FIRST_CALLS = 10;
-/** Registrations after them; the steady state is the median of the last STEADY_CALLS. */
-const STEADY_CALLS = 20;
 const KEMS: readonly KemName[] = ['ML-KEM-1024', 'HQC-256'];
 
 /** One KEM's encapsulation on the relay: mean over its first calls, median afterwards, ms. */
@@ -38,8 +36,11 @@ export interface FirstCallsFigure {
   readonly ratio: number;
 }
 
-/** Start a relay in a fresh process, register FIRST_CALLS + STEADY_CALLS times one after another, read its encapsulation times. */
-export async function measureRelayFirstCalls(): Promise<FirstCallsFigure[]> {
+/**
+ * Start a relay in a fresh process, register FIRST_CALLS + `steadyCalls` times one after
+ * another, read its encapsulation times; the steady state is the median of the last `steadyCalls`.
+ */
+export async function measureRelayFirstCalls(steadyCalls: number): Promise<FirstCallsFigure[]> {
   const parentKey = generatePrivateKey();
   const parent = publicKeyOf(parentKey);
   parentKey.fill(0);
@@ -68,7 +69,7 @@ export async function measureRelayFirstCalls(): Promise<FirstCallsFigure[]> {
     const { address } = JSON.parse(await nextLine()) as { address: string };
     const kems = createClientKems([...KEMS]);
     const times: Record<string, number>[] = [];
-    for (let i = 0; i < FIRST_CALLS + STEADY_CALLS; i++) {
+    for (let i = 0; i < FIRST_CALLS + steadyCalls; i++) {
       const pairs: { publicKey: Uint8Array; secretKey: Uint8Array }[] = [];
       for (const kem of kems) pairs.push(await kem.keygen());
       const ephemeralKey = generatePrivateKey();

@@ -41,9 +41,9 @@ export const COLD_LIMITS = Object.freeze({ relayRatio: 1.5, clientRatio: 3 });
 const relayTarget = (algorithm: string): string => `relay ${algorithm} encapsulation, first ${FIRST_CALLS} registrations ÷ steady ≤ ${COLD_LIMITS.relayRatio}`;
 const CLIENT_TARGET = `pqpsk negotiate keygen + decaps, cold ÷ warm ≤ ${COLD_LIMITS.clientRatio}`;
 
-async function measureRelay(runs: number): Promise<RelayColdRow[]> {
+async function measureRelay(runs: number, steadyCalls: number): Promise<RelayColdRow[]> {
   const all: FirstCallsFigure[][] = [];
-  for (let i = 0; i < runs; i++) all.push(await measureRelayFirstCalls());
+  for (let i = 0; i < runs; i++) all.push(await measureRelayFirstCalls(steadyCalls));
   return all[0]!.map(({ algorithm }) => {
     const mine = all.map((run) => run.find((f) => f.algorithm === algorithm)!);
     return {
@@ -76,10 +76,10 @@ export const coldSection: BenchSection<'cold'> = {
   heading: '8. Cold start (fresh processes: the relay\'s first registrations, a one-shot negotiate\'s crypto)',
   async measure(ctx) {
     const runs = ctx.plan.coldRuns;
-    ctx.say(`cold start: ${runs} fresh relay process(es), ${FIRST_CALLS} + 20 registrations each`);
+    ctx.say(`cold start: ${runs} fresh relay process(es), ${FIRST_CALLS} + ${ctx.plan.coldSteadyCalls} registrations each`);
     let relay: ColdSection['relay'];
     try {
-      relay = { measured: true, rows: await measureRelay(runs) };
+      relay = { measured: true, rows: await measureRelay(runs, ctx.plan.coldSteadyCalls) };
     } catch (err) {
       relay = { measured: false, reason: reasonOf(err) };
     }
