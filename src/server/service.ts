@@ -68,6 +68,7 @@ export interface RelayService {
 export async function startRelayService(config: RelayServiceConfig): Promise<RelayService> {
   const logger = config.logger ?? SILENT_LOGGER;
   const cleanups: (() => Promise<void>)[] = [];
+  let failed = false;
   const undo = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
@@ -91,8 +92,9 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       };
       kems = (name: KemName): Kem => byName[name];
       warming = warmKems({ pool: hqc, mlKem: byName['ML-KEM-1024'], mcEliece: byName['Classic-McEliece-460896f-round3'] }).catch((err: unknown) => {
-        // A cold KEM is slow, not wrong: serve anyway, and say so.
-        logger.log('warn', { event: 'warm-up-failed', iface: config.iface, ...describeError(err) });
+        // A cold KEM is slow, not wrong: serve anyway, and say so (unless the start failed
+        // and closed the pool under the warm-up).
+        if (!failed) logger.log('warn', { event: 'warm-up-failed', iface: config.iface, ...describeError(err) });
       });
     }
     const metrics = new RelayMetrics();
@@ -190,6 +192,7 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
     };
     return { relay, address: rpc.address, metricsAddress: metricsServer?.address ?? null, stop };
   } catch (err) {
+    failed = true;
     await undo();
     throw err instanceof PqpskError ? err : new PqpskError('INTERNAL', `relay failed to start: ${describeError(err).message}`, { cause: err });
   }

@@ -28,7 +28,11 @@ export interface WarmTargets {
  * on meanwhile. No secret outlives a round: shared secrets are zeroed at once.
  */
 export async function warmKems(targets: WarmTargets): Promise<void> {
-  const pool = targets.pool?.warm();
+  // Both at once; a failure of either is the caller's from the start (never unhandled).
+  await Promise.all([targets.pool?.warm(), warmInThread(targets)]);
+}
+
+async function warmInThread(targets: WarmTargets): Promise<void> {
   detachOnce();
   // Let the caller bind its ports first: the first in-thread rounds block for a while.
   await new Promise<void>((resolve) => setImmediate(resolve));
@@ -38,7 +42,6 @@ export async function warmKems(targets: WarmTargets): Promise<void> {
     await warmEncapsulation(targets.mlKem, publicKey);
   }
   if (targets.mcEliece !== undefined) await warmEncapsulation(targets.mcEliece, new Uint8Array(targets.mcEliece.sizes.publicKey));
-  await pool;
 }
 
 /**
