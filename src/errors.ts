@@ -34,6 +34,10 @@ export type PqpskErrorCode =
   | 'TUNNEL_DOWN'
   /** Local set-up is unusable: not root, a tool missing, an address in use. */
   | 'SETUP'
+  /** A service is still starting and not serving yet; the same call works a moment later. */
+  | 'STARTING'
+  /** A service is shutting down and takes no new work. */
+  | 'STOPPING'
   /** A bug: an invariant of our own code does not hold. */
   | 'INTERNAL';
 

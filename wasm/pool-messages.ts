@@ -8,12 +8,13 @@ export interface PoolWorkerData {
   readonly engine: HqcEngine;
 }
 
-export type PoolOp = 'keygen' | 'encapsulate' | 'decapsulate';
+/** `warm`: run the engine until its code is optimised (pool-worker.ts); no inputs, no outputs. */
+export type PoolOp = 'keygen' | 'encapsulate' | 'decapsulate' | 'warm';
 
 export interface PoolRequest {
   readonly id: number;
   readonly op: PoolOp;
-  /** encapsulate: [publicKey]; decapsulate: [ciphertext, secretKey]; keygen: []. */
+  /** encapsulate: [publicKey]; decapsulate: [ciphertext, secretKey]; keygen, warm: []. */
   readonly inputs: Uint8Array[];
 }
 

@@ -20,6 +20,37 @@ const { module, engine } = workerData as PoolWorkerData;
 const hqc: SyncHqcBackend =
   engine === 'pqclean' ? await import('./pqclean.js').then(({ hqcBackendOf, PqcleanWasm }) => hqcBackendOf(PqcleanWasm.instantiate({ module }))) : Hqc256Wasm.instantiate({ module });
 
+/** Rounds of keygen + encapsulation + decapsulation a warm-up runs at least, and at most. */
+const WARM_MIN_ROUNDS = 4;
+const WARM_MAX_ROUNDS = 30;
+
+/**
+ * Run the engine until encapsulation costs what it will in service. V8 compiles a
+ * WebAssembly function first with its baseline compiler and swaps in the optimised code
+ * only once the function has run a while (compiled in the background): the first
+ * encapsulation on a fresh worker took 27 ms against 2 ms later. Stops once the last three
+ * encapsulations are within 25 % of the fastest seen. Fresh keys each round; every secret
+ * is zeroed.
+ */
+function warm(engine: SyncHqcBackend): void {
+  // Replies transfer their buffers, and the first detach in a thread throws away V8's
+  // optimised typed-array code: have it now, not at the first real call.
+  const detached = new ArrayBuffer(8);
+  structuredClone(detached, { transfer: [detached] });
+  const times: number[] = [];
+  for (let round = 0; round < WARM_MAX_ROUNDS; round++) {
+    const { publicKey, secretKey } = engine.keypair();
+    const started = performance.now();
+    const { ciphertext, sharedSecret } = engine.encapsulate(publicKey);
+    times.push(performance.now() - started);
+    engine.decapsulate(ciphertext, secretKey).fill(0);
+    sharedSecret.fill(0);
+    secretKey.fill(0);
+    const best = Math.min(...times);
+    if (round + 1 >= WARM_MIN_ROUNDS && times.slice(-3).every((t) => t <= best * 1.25)) return;
+  }
+}
+
 port.on('message', (request: PoolRequest) => {
   let reply: PoolReply;
   let transfer: ArrayBuffer[] = [];
@@ -36,6 +67,11 @@ port.on('message', (request: PoolRequest) => {
         const { ciphertext, sharedSecret } = hqc.encapsulate(publicKey!);
         reply = { id: request.id, ok: true, outputs: [ciphertext, sharedSecret] };
         transfer = [ciphertext.buffer as ArrayBuffer, sharedSecret.buffer as ArrayBuffer];
+        break;
+      }
+      case 'warm': {
+        warm(hqc);
+        reply = { id: request.id, ok: true, outputs: [] };
         break;
       }
       case 'decapsulate': {

@@ -37,6 +37,8 @@ interface Task {
 interface Slot {
   readonly worker: Worker;
   readonly exited: Promise<void>;
+  /** Work for this worker alone (its warm-up), served before the shared queue. */
+  readonly own: Task[];
   ready: boolean;
   task: { readonly id: number; readonly task: Task } | undefined;
   error: unknown;
@@ -110,6 +112,24 @@ export class HqcWorkerPool implements HqcBackend {
   }
 
   /**
+   * Warm every worker: each runs HQC-256 until its code is optimised (pool-worker.ts), so
+   * the first registrations cost what later ones do. Resolves once all have. A worker
+   * respawned after a crash starts cold again.
+   */
+  async warm(): Promise<void> {
+    if (this.#closed || this.#broken !== undefined) return;
+    await Promise.all(
+      [...this.#slots].map(
+        (slot) =>
+          new Promise<Uint8Array[]>((resolve, reject) => {
+            slot.own.push({ op: 'warm', inputs: [], resolve, reject });
+            this.#pump();
+          }),
+      ),
+    );
+  }
+
+  /**
    * Stop every worker. Queued and running operations are rejected (RESOURCE_EXHAUSTED:
    * the pool is gone); resolves once every thread has exited. Idempotent.
    */
@@ -137,9 +157,9 @@ export class HqcWorkerPool implements HqcBackend {
 
   #pump(): void {
     for (const slot of this.#slots) {
-      if (this.#queue.length === 0) return;
       if (!slot.ready || slot.task !== undefined) continue;
-      const task = this.#queue.shift()!;
+      const task = slot.own.shift() ?? this.#queue.shift();
+      if (task === undefined) continue;
       const id = this.#nextId++;
       slot.task = { id, task };
       const request: PoolRequest = { id, op: task.op, inputs: task.inputs };
@@ -155,6 +175,7 @@ export class HqcWorkerPool implements HqcBackend {
     const slot: Slot = {
       worker,
       exited: new Promise<void>((resolve) => (markExited = resolve)),
+      own: [],
       ready: false,
       task: undefined,
       error: undefined,
@@ -188,6 +209,7 @@ export class HqcWorkerPool implements HqcBackend {
     this.#slots.delete(slot);
     const running = slot.task;
     slot.task = undefined;
+    for (const task of slot.own.splice(0)) task.reject(new PqpskError('RESOURCE_EXHAUSTED', `${NAME}: the worker exited before its warm-up`));
     if (this.#closed || this.#broken !== undefined) {
       running?.task.reject(this.#broken ?? new PqpskError('RESOURCE_EXHAUSTED', `${NAME} is closed`));
       return;

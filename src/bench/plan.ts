@@ -30,6 +30,10 @@ export interface Plan {
   readonly floodSeconds: number;
   /** Counted rounds of Mullvad's client beside ours on the real bed (after one warm-up round). */
   readonly mullvadRuns: number;
+  /** Fresh relay processes, and fresh one-shot client processes, of the cold-start section. */
+  readonly coldRuns: number;
+  /** Registrations after a fresh relay's first ten whose median is its steady state. */
+  readonly coldSteadyCalls: number;
 }
 
 export const FULL: Plan = {
@@ -56,6 +60,8 @@ export const FULL: Plan = {
   floodPeers: 10_000,
   floodSeconds: 10,
   mullvadRuns: 5,
+  coldRuns: 3,
+  coldSteadyCalls: 20,
 };
 
 export const QUICK: Plan = {
@@ -74,4 +80,6 @@ export const QUICK: Plan = {
   floodPeers: 200,
   floodSeconds: 2,
   mullvadRuns: 0,
+  coldRuns: 1,
+  coldSteadyCalls: 5,
 };

@@ -12,11 +12,12 @@ import { startupSection, type StartupSection } from './sections/startup.js';
 import { throughputSection, type ThroughputSection } from './sections/throughput.js';
 import { floodSection, type FloodSection } from './sections/flood.js';
 import { watcherSection, type WatcherSection } from './sections/watcher.js';
+import { coldSection, type ColdSection } from './sections/cold.js';
 import type { BenchSection, TargetLine } from './section.js';
 import { f1 } from './harness/stats.js';
 
 export type { NotMeasured, TargetLine, TargetStatus } from './section.js';
-export type { KemSection, MemorySection, MullvadSection, NegotiationSection, StartupSection, ThroughputSection, WatcherSection };
+export type { ColdSection, KemSection, MemorySection, MullvadSection, NegotiationSection, StartupSection, ThroughputSection, WatcherSection };
 export type { ThroughputRow } from './sections/throughput.js';
 export type { CryptoSum } from './sections/negotiation.js';
 
@@ -30,12 +31,13 @@ export interface Sections {
   readonly watcher: WatcherSection;
   readonly flood: FloodSection;
   readonly mullvad: MullvadSection;
+  readonly cold: ColdSection;
 }
 
 export type SectionName = keyof Sections;
 
 /** The sections in the order they run and print. */
-export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection, watcherSection, floodSection, mullvadSection];
+export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection, watcherSection, floodSection, mullvadSection, coldSection];
 
 /** About the run itself. */
 export interface RunInfo {

@@ -3,8 +3,10 @@
  *
  * grpc-js sends a handler error's `details` to the remote peer verbatim, so the server
  * side only ever sends fixed strings or messages our own validation wrote (which name
- * fields and sizes, never bytes). Anything else — a `wg` failure, a bug — goes out as a
- * generic INTERNAL with a fixed text; the full error stays in the relay's own log.
+ * fields and sizes, never bytes). Anything else goes out with a fixed text: a relay that
+ * is starting or stopping as UNAVAILABLE saying which, a fault of the relay's own (`wg`,
+ * its state file) and a bug as INTERNAL saying which; the full error stays in the relay's
+ * own log.
  */
 import { status as Status } from '@grpc/grpc-js';
 import { PqpskError, isPqpskError, type PqpskErrorCode } from '../errors.js';
@@ -20,7 +22,18 @@ const CLIENT_VISIBLE: ReadonlyMap<PqpskErrorCode, Status> = new Map([
 /** The one message for every authentication failure: unknown and wrong parents look alike. */
 export const PERMISSION_DENIED_DETAILS = 'the parent key does not match the tunnel this request came through';
 const INTERNAL_DETAILS = 'internal error while registering the ephemeral peer';
-const UNAVAILABLE_DETAILS = 'relay is shutting down';
+/** The relay has bound its port but is not open yet, and the call waited as long as it may. */
+export const STARTING_DETAILS = 'relay is starting, retry in a few seconds';
+/** The relay is shutting down and takes no new registrations. */
+export const STOPPING_DETAILS = 'relay is shutting down';
+/**
+ * A fault of the relay's own (`wg` failed, its state file cannot be written, its HQC
+ * workers did not start): the client is told it was not its request, and nothing more.
+ */
+export const LOCAL_FAULT_DETAILS = 'the relay hit a fault of its own (logged there), not in the request; retry later';
+
+/** Codes of faults on the relay's side; their messages name local paths and commands and stay in its log. */
+const LOCAL_FAULTS: ReadonlySet<PqpskErrorCode> = new Set(['SETUP', 'WG_FAILURE', 'NOT_FOUND']);
 
 export interface StatusReply {
   readonly code: Status;
@@ -34,7 +47,9 @@ export function statusForError(err: unknown): StatusReply {
     if (visible !== undefined) return { code: visible, details: err.message };
     if (err.code === 'PERMISSION_DENIED') return { code: Status.PERMISSION_DENIED, details: PERMISSION_DENIED_DETAILS };
     if (err.code === 'TIMEOUT') return { code: Status.DEADLINE_EXCEEDED, details: 'deadline exceeded' };
-    if (err.code === 'SETUP') return { code: Status.UNAVAILABLE, details: UNAVAILABLE_DETAILS };
+    if (err.code === 'STARTING') return { code: Status.UNAVAILABLE, details: STARTING_DETAILS };
+    if (err.code === 'STOPPING') return { code: Status.UNAVAILABLE, details: STOPPING_DETAILS };
+    if (LOCAL_FAULTS.has(err.code)) return { code: Status.INTERNAL, details: LOCAL_FAULT_DETAILS };
   }
   return { code: Status.INTERNAL, details: INTERNAL_DETAILS };
 }

@@ -17,3 +17,13 @@ export const DEFAULT_STATE_DIR = '/var/lib/pqpsk';
  * a shorter TTL would remove a busy tunnel's ephemeral between two handshakes.
  */
 export const MIN_EPHEMERAL_TTL_MS = 180_000;
+/**
+ * How long a call that arrives while the relay opens waits for it. The port is bound
+ * before the relay has read its interface and warmed its KEMs (a second instance must
+ * fail before touching the interface); opening — one read of the interface and the book,
+ * the recovery pass, the KEM warm-up — takes a fraction of a second on the test bed's
+ * relay, so 5 s covers a slow start with room to spare, and a call that waited it out
+ * still has its answer inside the first attempt's deadline of the published client (8 s). A call still waiting then is refused
+ * UNAVAILABLE, "relay is starting".
+ */
+export const OPENING_WAIT_MS = 5000;

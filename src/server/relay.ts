@@ -239,7 +239,7 @@ export class Relay {
     let result: RegistrationResult = 'ok';
     let level: LogLevel = 'info';
     try {
-      if (this.#closing) throw new PqpskError('SETUP', 'relay is shutting down');
+      if (this.#closing) throw new PqpskError('STOPPING', 'relay is shutting down');
       this.#gate.enter();
       try {
         return await this.#register(request, context, line);
@@ -586,7 +586,8 @@ export function resultFor(err: unknown): RegistrationResult {
       return 'resource_exhausted';
     case 'TIMEOUT':
       return 'deadline_exceeded';
-    case 'SETUP':
+    case 'STARTING':
+    case 'STOPPING':
       return 'unavailable';
     default:
       return 'internal';

@@ -22,6 +22,9 @@ import type { RateLimit } from './limits.js';
 import type { HostPort } from './listen.js';
 import { SILENT_LOGGER, describeError, type Logger } from './log.js';
 import { RelayMetrics } from './metrics.js';
+import { DEFAULT_MAX_INFLIGHT, OPENING_WAIT_MS } from './defaults.js';
+import { OpeningWait } from './opening.js';
+import { warmKems } from './warm.js';
 import { Relay, type PollIntervals } from './relay.js';
 
 /** How long SIGTERM waits for in-flight requests before cancelling them. */
@@ -46,6 +49,8 @@ export interface RelayServiceConfig {
   readonly hqcWorkers?: number;
   /** Which HQC-256 build the workers run; default the project's own. */
   readonly hqcEngine?: HqcEngine;
+  /** How long a call arriving while the relay opens may wait for it; default OPENING_WAIT_MS. */
+  readonly openingWaitMs?: number;
   /** Tests: KEMs to use instead of the worker pool and noble. */
   readonly kems?: KemProvider;
 }
@@ -64,12 +69,16 @@ export interface RelayService {
 export async function startRelayService(config: RelayServiceConfig): Promise<RelayService> {
   const logger = config.logger ?? SILENT_LOGGER;
   const cleanups: (() => Promise<void>)[] = [];
+  let failed = false;
   const undo = async (): Promise<void> => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
     let kems = config.kems;
     let pool: HqcWorkerPool | undefined;
+    // The service's own KEMs are warmed while it binds and opens (warm.ts); opened to
+    // calls only once warm. Injected KEMs (tests) are used as given.
+    let warming: Promise<void> = Promise.resolve();
     if (kems === undefined) {
       const hqc = createHqcWorkerPool({
         ...(config.hqcWorkers === undefined ? {} : { size: config.hqcWorkers }),
@@ -83,6 +92,11 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
         'Classic-McEliece-460896f-round3': createClassicMcEliece460896f(),
       };
       kems = (name: KemName): Kem => byName[name];
+      warming = warmKems({ pool: hqc, mlKem: byName['ML-KEM-1024'], mcEliece: byName['Classic-McEliece-460896f-round3'] }).catch((err: unknown) => {
+        // A cold KEM is slow, not wrong: serve anyway, and say so (unless the start failed
+        // and closed the pool under the warm-up).
+        if (!failed) logger.log('warn', { event: 'warm-up-failed', iface: config.iface, ...describeError(err) });
+      });
     }
     const metrics = new RelayMetrics();
     // Bind both ports before touching the interface: a second instance started by mistake
@@ -96,11 +110,16 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
     // (32 × 535 KB ≈ 17 MB at the default). Messages still arriving stay under the
     // transport's budgets (src/rpc/server.ts): per connection 8 streams and 4 MB of HTTP/2
     // session memory, per source 4 connections (16 MB).
-    // Calls arriving before the relay is open are refused at once (clients retry), never
-    // queued: a queue of decoded requests waiting for a slow start is unbounded memory.
+    // Calls arriving before the relay is open wait for it (opening.ts): at most
+    // maxInflight of them, each at most OPENING_WAIT_MS, so a start pins at most the same
+    // maxInflight × MAX_REQUEST_BYTES; later ones are refused at once, "relay is starting".
+    const maxInflight = config.maxInflight ?? DEFAULT_MAX_INFLIGHT;
+    const opening = new OpeningWait(maxInflight, config.openingWaitMs ?? OPENING_WAIT_MS);
+    cleanups.push(async () => opening.fail());
     const rpc: RpcServer = await startRpcServer(config.listen.text, async (request, context) => {
-      if (opened === undefined) throw new PqpskError('SETUP', 'relay is starting');
-      return opened.register(request, context);
+      // wait() resolves only after `opened` is set (opening.open() follows it).
+      if (opened === undefined) await opening.wait(context.signal);
+      return opened!.register(request, context);
     }, {
       sourceAllowed: (ip) => opened?.acceptsSource(ip) ?? true,
       ...(config.connectionLimits === undefined ? {} : { limits: config.connectionLimits }),
@@ -130,12 +149,14 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       logger,
       metrics,
       ...(config.ephemeralTtlMs === undefined ? {} : { ephemeralTtlMs: config.ephemeralTtlMs }),
-      ...(config.maxInflight === undefined ? {} : { maxInflight: config.maxInflight }),
+      maxInflight,
       ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
       ...(config.poll === undefined ? {} : { poll: config.poll }),
       ...(config.allowWideParents === undefined ? {} : { allowWideParents: config.allowWideParents }),
     });
+    await warming;
     opened = relay;
+    opening.open();
 
     relay.startWatcher();
     logger.log('info', {
@@ -172,6 +193,7 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
     };
     return { relay, address: rpc.address, metricsAddress: metricsServer?.address ?? null, stop };
   } catch (err) {
+    failed = true;
     await undo();
     throw err instanceof PqpskError ? err : new PqpskError('INTERNAL', `relay failed to start: ${describeError(err).message}`, { cause: err });
   }

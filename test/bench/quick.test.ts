@@ -15,7 +15,7 @@ const MAIN = fileURLToPath(new URL('../../src/bench/main.js', import.meta.url));
 
 function run(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, ...args], { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [MAIN, ...args], { timeout: 180_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
       resolve({ code, stdout, stderr });
     });
@@ -89,13 +89,29 @@ test('bench --quick --json: one JSON object with every section, then the table r
     assert.equal(flood.wgStandIn?.refusedSecret, 0);
   }
 
+  const cold = report.cold;
+  assert.ok(cold.relay.measured, `the cold-start section needs only node: ${JSON.stringify(cold.relay)}`);
+  if (cold.relay.measured) {
+    assert.deepEqual(cold.relay.rows.map((r) => r.algorithm), ['ML-KEM-1024', 'HQC-256']);
+    for (const r of cold.relay.rows) finite(r.ratio, `${r.algorithm} first ÷ steady`);
+  }
+  assert.ok(cold.client.measured);
+  if (cold.client.measured) finite(cold.client.ratio, 'client cold ÷ warm');
+  // Each cold-start figure is printed with its goal beside it.
+  const coldTargets = report.targets.filter((t) => /first 10 registrations ÷ steady ≤ 1\.5|cold ÷ warm ≤ 3/.test(t.target)).map((t) => t.target);
+  assert.deepEqual(coldTargets, [
+    'relay ML-KEM-1024 encapsulation, first 10 registrations ÷ steady ≤ 1.5',
+    'relay HQC-256 encapsulation, first 10 registrations ÷ steady ≤ 1.5',
+    'pqpsk negotiate keygen + decaps, cold ÷ warm ≤ 3',
+  ]);
+
   assert.ok(report.targets.length >= 4);
   for (const t of report.targets) assert.ok(['pass', 'miss', 'not measured'].includes(t.status), t.target);
   // The 10 000-peer target cannot be judged from a smoke run's few hundred peers.
   assert.equal(report.targets.find((t) => t.target.startsWith('RSS'))?.status, 'not measured');
 
   const table = formatReport(report);
-  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', '5. CLI start-up', '7. Relay under a flood', "8. Mullvad's own client", 'Targets']) {
+  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', '5. CLI start-up', '7. Relay under a flood', "8. Mullvad's own client", '9. Cold start', 'Targets']) {
     assert.ok(table.includes(heading), `table has "${heading}"`);
   }
   assert.match(table, /QUICK smoke run/);

@@ -40,7 +40,14 @@ describe('pqpsk demo on the real bed', { skip }, () => {
       } else {
         assert.match(out, /ping 10\.64\.0\.1 through the switched tunnel: 3\/3 received/);
       }
-      assert.match(out, /torn down in \d+ ms\n?$/);
+      assert.match(out, /torn down in \d+(\.\d)? ms\n?$/);
+      // Times for people: whole milliseconds, one decimal below 10 ms, never float noise.
+      assert.match(out, /switched and verified in \d+ attempts?, \d+(\.\d)? ms in all/);
+      const ms = '\\d+(\\.\\d)? ms';
+      const timings = out.split('\n').filter((l) => l.includes('timings:'));
+      assert.equal(timings.length, multihop ? 2 : 1, out);
+      for (const line of timings) assert.match(line, new RegExp(`timings: keygen ${ms}, rpc ${ms}, decaps ${ms}, switch ${ms}, verify ${ms}, total ${ms}$`));
+      assert.doesNotMatch(out, /\d\.\d{2,} ms/, 'no time with more than one decimal');
       assert.ok(!out.includes('LEFT OVER'), out);
       ctx.diagnostic(out.split('\n').filter((l) => /timings|attempt,/.test(l)).join(' | '));
     });

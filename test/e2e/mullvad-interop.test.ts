@@ -80,7 +80,6 @@ test('Mullvad\'s own client upgrades a tunnel through pqpsk server with each KEM
 
 test('Mullvad\'s own client, started the moment a restarted relay accepts TCP, is served: 5 restarts, 5 upgrades', {
   skip: e2eSkip() || mullvadSkip(),
-  todo: 'the relay refuses calls that arrive while it opens ("relay is shutting down"); enable once they wait for it',
 }, async (ctx) => {
   requireBed();
   requireMullvadClient();

@@ -218,7 +218,7 @@ describe('the book', () => {
 });
 
 describe('smaller findings', () => {
-  test('a call arriving before the relay is open is refused at once, not queued', async () => {
+  test('a call arriving before the relay is open waits a bounded time, then is refused as starting, not queued', async () => {
     const w = await makeWorld();
     const port = await new Promise<number>((resolve) => {
       const probe = createNetServer().listen(0, '127.0.0.1', () => {
@@ -231,12 +231,12 @@ describe('smaller findings', () => {
     const gate = new Promise<void>((r) => (release = r));
     // (`show` too, for relays that read the full dump.)
     const slow = { show: async (i: string) => (await gate, w.wg.show(i)), publicKey: async (i: string) => (await gate, w.wg.publicKey(i)), peerRoutes: (i: string) => w.wg.peerRoutes(i), latestHandshakes: (i: string) => w.wg.latestHandshakes(i), set: w.wg.set.bind(w.wg) };
-    const starting = startRelayService({ iface: IFACE, listen: parseHostPort('listen', `127.0.0.1:${port}`), wg: slow, store: new MemoryBookStore(), kems: provider, rateLimit: null });
+    const starting = startRelayService({ iface: IFACE, listen: parseHostPort('listen', `127.0.0.1:${port}`), wg: slow, store: new MemoryBookStore(), kems: provider, rateLimit: null, openingWaitMs: 1000 });
     try {
       const request = (await clientRequest(w.P.raw)).request;
       const started = Date.now();
       const err = await rejection(callRegisterPeer(`127.0.0.1:${port}`, request, { deadline: Date.now() + 5000 }));
-      assert.match(err.message, /UNAVAILABLE|not available|starting/i);
+      assert.equal(err.message, 'relay answered UNAVAILABLE: relay is starting, retry in a few seconds');
       assert.ok(Date.now() - started < 4000, 'answered before the deadline');
     } finally {
       release();

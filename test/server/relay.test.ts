@@ -439,7 +439,7 @@ describe('shutdown', () => {
     assert.equal(line['parents'], 1);
     assert.equal(line['ephemerals_removed'], 2);
     assert.equal(w.relay.healthy, false);
-    await rejects(registerDirect(w.relay, w.P.raw, '10.64.0.2'), 'SETUP');
+    await rejects(registerDirect(w.relay, w.P.raw, '10.64.0.2'), 'STOPPING');
     // The next start finds nothing to reconcile.
     const sets2 = setCount(w.wg);
     const relay2 = await openRelay({ wg: w.wg, store: w.store, logger: new MemoryLogger(), clock: w.clock });

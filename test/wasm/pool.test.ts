@@ -150,3 +150,23 @@ test('the pool runs the engine it is given; both engines interoperate across thr
     await Promise.all([reference.close(), ours.close()]);
   }
 });
+
+test('warm(): every worker runs its warm-up, ahead of shared work; the pool serves normally afterwards', async () => {
+  const pool = createHqcWorkerPool({ size: 3 });
+  const local = createInThreadHqc256Kem();
+  try {
+    const warming = pool.warm();
+    // One warm-up per worker, each dispatched to its own worker (none waits in the shared queue).
+    const keys = await local.keygen();
+    const shared = pool.kem.encapsulate(keys.publicKey);
+    assert.equal(pool.queueDepth, 1, 'shared work waits while every worker warms');
+    await warming;
+    const { ciphertext, sharedSecret } = await shared;
+    assert.deepEqual(await local.decapsulate(ciphertext, keys.secretKey), sharedSecret);
+    assert.equal(pool.inFlight, 0);
+    await pool.close();
+    await pool.warm();
+  } finally {
+    await pool.close();
+  }
+});

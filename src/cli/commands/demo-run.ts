@@ -23,6 +23,7 @@ import {
   type BedRelay,
 } from '../../testbed/index.js';
 import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
+import { formatMs, timingsLine } from '../ms.js';
 import type { DemoArgs } from './demo.js';
 
 interface HopCheck {
@@ -51,7 +52,7 @@ export async function runDemo(options: { multihop: boolean; keep: boolean; print
     if (built.topology.kind === 'multihop') {
       const t = built.topology;
       clientNs = t.client.namespace;
-      say(`pqpsk demo: nested multihop — client ${t.client.namespace}, entry ${t.entry.namespace}, exit ${t.exit.namespace} (built in ${built.buildMs} ms)`);
+      say(`pqpsk demo: nested multihop — client ${t.client.namespace}, entry ${t.entry.namespace}, exit ${t.exit.namespace} (built in ${formatMs(built.buildMs)})`);
       for (const relay of [t.exit, t.entry]) {
         await startRelayServer(bed, relay, stateDir);
         say(`  pqpsk server listening on ${relay.serviceAddress}:1337 in ${relay.namespace}`);
@@ -65,7 +66,7 @@ export async function runDemo(options: { multihop: boolean; keep: boolean; print
     } else {
       const t = built.topology;
       clientNs = t.client.namespace;
-      say(`pqpsk demo: single hop — client ${t.client.namespace}, relay ${t.relay.namespace} (built in ${built.buildMs} ms)`);
+      say(`pqpsk demo: single hop — client ${t.client.namespace}, relay ${t.relay.namespace} (built in ${formatMs(built.buildMs)})`);
       await startRelayServer(bed, t.relay, stateDir);
       say(`  pqpsk server listening on ${t.relay.serviceAddress}:1337 in ${t.relay.namespace}`);
       args = ['--interface', t.client.iface, '--config-service', `${t.relay.serviceAddress}:1337`];
@@ -81,7 +82,7 @@ export async function runDemo(options: { multihop: boolean; keep: boolean; print
       return false;
     }
     const report = parseNegotiateJson(run.stdout);
-    say(`  switched and verified in ${report.attempts} attempt${report.attempts === 1 ? '' : 's'}, ${report.totalMs} ms in all`);
+    say(`  switched and verified in ${report.attempts} attempt${report.attempts === 1 ? '' : 's'}, ${formatMs(report.totalMs)} in all`);
 
     let allMatch = true;
     for (const check of hops) {
@@ -94,13 +95,12 @@ export async function runDemo(options: { multihop: boolean; keep: boolean; print
       const match = clientFp !== null && clientFp === relayFp && clientFp === hop.pskFingerprint;
       const moved = holder === hop.ephemeralPublicKey;
       allMatch &&= match && moved;
-      const t = hop.timings;
       say(`  ${check.label} hop, interface ${hop.interface}:`);
       say(`    parent key ${hop.parentPublicKey}  →  ephemeral key ${hop.ephemeralPublicKey}`);
       say(`    KEMs ${hop.algorithms.join(' + ')}`);
       say(`    PSK fingerprint  client ${clientFp ?? '(none)'}   relay ${relayFp ?? '(none)'}   ${match ? 'identical' : 'MISMATCH'}`);
       say(`    relay routes ${check.clientAddress} to ${holder === hop.ephemeralPublicKey ? 'the ephemeral peer' : holder}`);
-      say(`    timings: keygen ${t.keygenMs} ms, rpc ${t.rpcMs} ms, decaps ${t.decapsMs} ms, switch ${t.switchMs} ms, verify ${t.verifyMs} ms, total ${t.totalMs} ms`);
+      say(`    timings: ${timingsLine(hop.timings)}`);
     }
 
     let pings = true;
@@ -109,7 +109,7 @@ export async function runDemo(options: { multihop: boolean; keep: boolean; print
       const summary = /(\d+) packets transmitted, (\d+) received/.exec(ping.stdout);
       const rtt = /= [\d.]+\/([\d.]+)\//.exec(ping.stdout);
       pings &&= ping.exitCode === 0;
-      say(`  ping ${target} through the switched tunnel${options.multihop && target === pingTargets[0] ? 's' : ''}: ${summary ? `${summary[2]}/${summary[1]} received` : 'failed'}${rtt ? `, rtt avg ${rtt[1]} ms` : ''}`);
+      say(`  ping ${target} through the switched tunnel${options.multihop && target === pingTargets[0] ? 's' : ''}: ${summary ? `${summary[2]}/${summary[1]} received` : 'failed'}${rtt ? `, rtt avg ${formatMs(Number(rtt[1]))}` : ''}`);
     }
     ok = allMatch && pings;
     say(ok ? '  result: every tunnel carries its post-quantum PSK, identical on both ends' : '  result: FAILED (see above)');
@@ -128,7 +128,7 @@ export async function runDemo(options: { multihop: boolean; keep: boolean; print
   } finally {
     const down = await bed.teardown();
     await rm(stateDir, { recursive: true, force: true });
-    say(`  torn down in ${down.durationMs} ms${down.leftovers.length > 0 ? `; LEFT OVER: ${down.leftovers.join(', ')}` : ''}`);
+    say(`  torn down in ${formatMs(down.durationMs)}${down.leftovers.length > 0 ? `; LEFT OVER: ${down.leftovers.join(', ')}` : ''}`);
   }
 }
 

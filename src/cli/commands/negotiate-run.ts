@@ -14,10 +14,11 @@ import { Watcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
 import { interfaceIndex, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
-import type { ClientEvent, HopReport, HopSpec, NegotiationReport } from '../../client/types.js';
+import type { ClientEvent, HopReport, HopSpec, HopTimings, NegotiationReport } from '../../client/types.js';
 import { RealWgControl } from '../../wg/real.js';
 import { CONFIG_SERVICE_MSS, clampHostRoute, routeDevice } from '../../wg/route.js';
 import { parseDuration } from '../duration.js';
+import { jsonMs, timingsLine } from '../ms.js';
 import { openLogFile } from '../log-file.js';
 import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import type { NegotiateArgs } from './negotiate.js';
@@ -50,7 +51,7 @@ export function reportJson(report: NegotiationReport): object {
   return {
     ok: true,
     attempts: report.attempts,
-    totalMs: report.totalMs,
+    totalMs: jsonMs(report.totalMs),
     hops: report.hops.map((h) => ({
       role: h.role,
       interface: h.interface,
@@ -60,18 +61,28 @@ export function reportJson(report: NegotiationReport): object {
       ephemeralPublicKey: h.ephemeralPublicKey,
       pskFingerprint: h.pskFingerprint,
       algorithms: h.algorithms,
-      timings: h.timings,
+      timings: jsonTimings(h.timings),
     })),
+  };
+}
+
+/** A hop's step times at `--json`'s fixed precision (src/cli/ms.ts). */
+function jsonTimings(t: HopTimings): HopTimings {
+  return {
+    keygenMs: jsonMs(t.keygenMs),
+    rpcMs: jsonMs(t.rpcMs),
+    decapsMs: jsonMs(t.decapsMs),
+    switchMs: jsonMs(t.switchMs),
+    verifyMs: jsonMs(t.verifyMs),
+    totalMs: jsonMs(t.totalMs),
   };
 }
 
 /** One human line per hop. */
 export function hopLine(h: HopReport): string {
-  const t = h.timings;
   return (
     `${h.interface}${h.role === 'single' ? '' : ` (${h.role})`}: switched to ephemeral key ${h.ephemeralPublicKey}, ` +
-    `PSK fingerprint ${h.pskFingerprint} (${h.algorithms.join(' + ')}); ` +
-    `keygen ${t.keygenMs} ms, rpc ${t.rpcMs} ms, decaps ${t.decapsMs} ms, switch ${t.switchMs} ms, verify ${t.verifyMs} ms, total ${t.totalMs} ms`
+    `PSK fingerprint ${h.pskFingerprint} (${h.algorithms.join(' + ')}); ${timingsLine(h.timings)}`
   );
 }
 

@@ -141,7 +141,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('background-wait', { type: 'string', default: DEFAULT_BACKGROUND_WAIT, describe: 'With --background: return after this long at most' })
       .option('log-file', { type: 'string', describe: "With --background: append the watcher's output to this file (created 0600; a symlink is refused)" })
       .option('allow-other-peers', { type: 'boolean', default: false, describe: 'With --peer: switch an interface that has other peers too (their tunnels break)' })
-      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object' })
+      .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object (times in milliseconds, rounded to 0.1 ms)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print each step on stderr' })
       .option('mss-clamp', { type: 'boolean', default: true, describe: 'Small TCP segments both ways for the config service during negotiation (--no-mss-clamp to disable)' })
       .usage(
