@@ -1,7 +1,8 @@
 /**
- * Reading a peer's transfer counters: `wg show <iface> transfer`, which carries public keys
- * and byte counts only (never a key), so the watcher can tell a tunnel whose traffic goes
- * out and never comes back. Kept apart from WgControl: only the client's watcher needs it.
+ * Reading peers' transfer counters: `wg show <iface> transfer`, which carries public keys
+ * and byte counts only (never a key), so the client's watcher can tell a tunnel whose
+ * traffic goes out and never comes back, and the relay which of two peers tied on a
+ * handshake second the client sends on.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { PqpskError } from '../errors.js';
@@ -36,6 +37,25 @@ export function parseTransfer(iface: string, text: string): Map<string, PeerTran
     const tx = Number(f[2]);
     if (!/^\d{1,20}$/.test(f[1]!) || !/^\d{1,20}$/.test(f[2]!)) throw new PqpskError('WG_FAILURE', `${label}: expected byte counts`);
     out.set(f[0]!, { rx, tx });
+  }
+  return out;
+}
+
+/**
+ * The received bytes of `peers` alone from that output (pure): each key is looked up at a
+ * line start and only its line parsed, so an interface of 10 000 peers costs a search per
+ * wanted key, not a parse of every line. Absent keys are left out.
+ */
+export function pickReceived(iface: string, text: string, peers: ReadonlySet<string>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const key of peers) {
+    const at = text.startsWith(`${key}\t`) ? 0 : text.indexOf(`\n${key}\t`);
+    if (at < 0) continue;
+    const from = at === 0 ? 0 : at + 1;
+    const end = text.indexOf('\n', from);
+    const line = text.slice(from, end < 0 ? text.length : end);
+    const counters = parseTransfer(iface, line).get(key);
+    if (counters !== undefined) out.set(key, counters.rx);
   }
   return out;
 }
