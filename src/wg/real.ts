@@ -123,7 +123,7 @@ export class RealWgControl implements WgControl, RelayWg {
 
   async receivedBytes(iface: string, peers: ReadonlySet<string>): Promise<ReadonlyMap<string, number>> {
     const bytes = await runWg(() => transferCommand(iface), iface, this.options);
-    return pickReceived(iface, new TextDecoder().decode(bytes), peers);
+    return pickReceived(iface, bytes, peers);
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {
