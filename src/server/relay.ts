@@ -535,7 +535,7 @@ export class Relay {
   #wantsFastPoll(): boolean {
     const now = this.#clock.now();
     const counts = this.#summary.of(this.#keeper.book, this.#view.index, now);
-    return counts.anyPending || now - counts.newestRegisteredAt < this.#poll.freshMs || this.#ties.watching;
+    return counts.anyPending || now - counts.newestRegisteredAt < this.#poll.freshMs || this.#ties.urgent(now, this.#poll.freshMs);
   }
 }
 

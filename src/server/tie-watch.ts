@@ -41,9 +41,20 @@ export class TieWatch {
     return this.#received;
   }
 
-  /** Whether a tie is still undecided or unsettled: the relay then polls fast and reads again next pass. */
+  /** Whether a tie is still undecided or unsettled: the relay reads its counters again next pass. */
   get watching(): boolean {
     for (const state of this.#ties.values()) if (!state.settled) return true;
+    return false;
+  }
+
+  /**
+   * Whether an unsettled tie is recent (its second within `windowMs` of `nowMs`): the relay
+   * then polls fast, so the client's first packets decide it within a second. An older one
+   * is an idle client's (nothing moved since): it is read at the idle pace, a read every
+   * couple of seconds, until the client sends or a handshake ends the tie.
+   */
+  urgent(nowMs: number, windowMs: number): boolean {
+    for (const state of this.#ties.values()) if (!state.settled && nowMs - state.tie.second * 1000 < windowMs) return true;
     return false;
   }
 
