@@ -51,6 +51,8 @@ test('going back to the parent key within the ephemeral\'s handshake second: the
   };
   const handshakeOf = async (key: string): Promise<number> => (await relayWg.latestHandshakes(relay.iface)).get(key) ?? 0;
   const figures: Record<Order, number[]> = { 'at once': [], 'after a poll': [] };
+  /** Per round, the longest wait between two answered pings after the first. */
+  const silences: Record<Order, number[]> = { 'at once': [], 'after a poll': [] };
   const retried: string[] = [];
   try {
     await startRelayServer(bed, relay, stateDir);
@@ -87,7 +89,7 @@ test('going back to the parent key within the ephemeral\'s handshake second: the
         }
         await clientWg.set(client.iface, { privateKey: parentKey, peers: [{ publicKey: relay.publicKey, presharedKey: null }] });
         const back = Date.now();
-        const ping = await bed.runIn(client.namespace, ['ping', '-n', '-D', '-i', '0.05', '-c', '60', '-w', '3', relay.gateway], { timeoutMs: 10_000 });
+        const ping = await bed.runIn(client.namespace, ['ping', '-n', '-D', '-i', '0.05', '-c', '60', '-w', '4', relay.gateway], { timeoutMs: 10_000 });
         await nudge;
         watching = false;
         await watcher;
@@ -95,7 +97,8 @@ test('going back to the parent key within the ephemeral\'s handshake second: the
           const s = await handshakeOf(P);
           return s !== parentBefore ? s : undefined;
         });
-        const reply = /^\[(\d+\.\d+)\] \d+ bytes from/m.exec(ping.stdout);
+        // Reply times, ms after going back (`ping -D` prints each reply's wall-clock time).
+        const replies = [...ping.stdout.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Math.round(Number(m[1]) * 1000 - back));
         if (parentSecond !== ephemeralSecond) {
           // The ephemeral did not handshake in time, or the two handshakes straddled a
           // second: no tie to break, so not this test's case.
@@ -103,14 +106,23 @@ test('going back to the parent key within the ephemeral\'s handshake second: the
           assert.ok(attempt < TRIES, `${order}: ${TRIES} tries and never both handshakes in one second: ${retried.join('; ')}`);
           continue;
         }
-        assert.ok(reply !== null, `${order}, round ${(round >> 1) + 1}: no ping reply through the parent tunnel within 3 s\n${ping.stdout}`);
-        const flowedMs = Math.round(Number(reply[1]) * 1000 - back);
+        const label = `${order}, round ${(round >> 1) + 1}`;
+        assert.ok(replies.length > 0, `${label}: no ping reply through the parent tunnel within 3 s\n${ping.stdout}`);
+        const flowedMs = replies[0]!;
         figures[order].push(flowedMs);
-        assert.ok(flowedMs <= 1000, `${order}, round ${(round >> 1) + 1}: the parent's first ping reply came ${flowedMs} ms after going back`);
+        assert.ok(flowedMs <= 1000, `${label}: the parent's first ping reply came ${flowedMs} ms after going back`);
+        // And it keeps flowing once the relay has looked (a stranded parent answers a few
+        // pings, then nothing): a ping every 50 ms, none unanswered for 500 ms after the first second.
+        silences[order].push(Math.max(0, ...replies.slice(1).map((ms, i) => ms - replies[i]!)));
+        const marks = [Math.max(1000, flowedMs), ...replies.filter((ms) => ms > Math.max(1000, flowedMs))];
+        let widest = 0;
+        for (let i = 1; i < marks.length; i++) widest = Math.max(widest, marks[i]! - marks[i - 1]!);
+        assert.ok(widest <= 500 && marks.at(-1)! >= 2500, `${label}: the parent's traffic stopped after its first replies at ${replies.join(', ')} ms`);
         break;
       }
     }
     ctx.diagnostic(`going back → first ping reply through the parent, ms: at once ${figures['at once'].join(', ')}; after a poll ${figures['after a poll'].join(', ')}`);
+    ctx.diagnostic(`longest silence between replies after the first, ms: at once ${silences['at once'].join(', ')}; after a poll ${silences['after a poll'].join(', ')}`);
     if (retried.length > 0) ctx.diagnostic(`rounds run again (no same-second pair): ${retried.join('; ')}`);
   } finally {
     parentKey.fill(0);
