@@ -575,7 +575,8 @@ export class Handshake extends Step {
       real.wg.setLatestHandshake(IFACE, key, real.seconds);
       // A handshake is the family's client switching to that key.
       const parent = model.parents.includes(key) ? key : familyOf(model, key);
-      if (parent !== undefined && model.operator.has(parent) && !model.orphans.has(key)) model.sending.set(parent, { key, passes: 0 });
+      // (A key the operator took over is theirs: its traffic is not the family's.)
+      if (parent !== undefined && model.operator.has(parent) && !model.orphans.has(key) && (key === parent || !model.operator.has(key))) model.sending.set(parent, { key, passes: 0 });
     }
     await checkAlways(model, real);
   }
