@@ -26,6 +26,7 @@
  */
 import { PqpskError } from '../errors.js';
 import { RouteIndex } from './cidr.js';
+import { handshakeTie, tieWinner, type HandshakeTie, type ReceivedSince } from './handshake-tie.js';
 
 /** What the rules need to know of one WireGuard peer on the relay's interface. */
 export interface RelayPeerView {
@@ -109,6 +110,8 @@ export interface Plan {
   /** One group per parent; the relay may apply several groups in one `wg set`, in order. */
   readonly changes: readonly (readonly PeerOp[])[];
   readonly events: readonly PeerEvent[];
+  /** planTick's only: families tied on the latest handshake second (see handshake-tie.ts). */
+  readonly ties?: readonly HandshakeTie[];
 }
 
 export interface Timeouts {
@@ -433,12 +436,15 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  * addresses to whichever of parent and ephemerals handshook last (ties go to the newest
  * registration: a client switches forward, not back, within one second), remove what is
  * superseded, expired or orphaned, forget what vanished or was taken over, and give the
- * addresses back to the parent whenever the ephemeral holding them goes.
+ * addresses back to the parent whenever the ephemeral holding them goes. Members tied on
+ * the whole second go to the one whose received bytes moved (`received`), when the
+ * counters tell; the plan lists the ties it found, so the caller knows to read them.
  */
-export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerView[], nowMs: number, timeouts: Timeouts): Plan {
+export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerView[], nowMs: number, timeouts: Timeouts, received?: ReceivedSince): Plan {
   const index = asIndex(view);
   const changes: PeerOp[][] = [];
   const events: PeerEvent[] = [];
+  const ties: HandshakeTie[] = [];
   const keptParents: ParentRecord[] = [];
   const keptEphemerals: EphemeralRecord[] = [];
   const ephemeralsOf = indexEphemerals(book);
@@ -495,6 +501,11 @@ export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerVi
         liveHandshake = handshake;
       }
     }
+    const tie = overruled ? null : handshakeTie(parent, [parentPeer, ...alive.map((e) => index.get(e.ephemeral))]);
+    if (tie !== null) {
+      ties.push(tie);
+      live = tieWinner(tie, received) ?? live;
+    }
 
     // Keep the live one, and a pending registration made while it was live (the client
     // negotiated again and has not switched yet); everything else has been left behind.
@@ -521,7 +532,7 @@ export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerVi
       keptEphemerals.push(...keep);
     }
   }
-  return { book: { parents: keptParents, ephemerals: keptEphemerals }, changes, events };
+  return { book: { parents: keptParents, ephemerals: keptEphemerals }, changes, events, ties };
 }
 
 /**
@@ -558,6 +569,7 @@ export function joinPlans(plans: readonly Plan[]): Plan {
     book: { parents: plans.flatMap((p) => p.book.parents), ephemerals: plans.flatMap((p) => p.book.ephemerals) },
     changes: plans.flatMap((p) => p.changes),
     events: plans.flatMap((p) => p.events),
+    ties: plans.flatMap((p) => p.ties ?? []),
   };
 }
 

@@ -40,6 +40,7 @@ import { EphemeralSummary } from './ephemeral-summary.js';
 import { InterfaceView } from './interface-view.js';
 import { DEFAULT_RATE_LIMIT, DEFAULT_REFUSAL_BUDGET, InflightGate, RateLimiter, type RateLimit } from './limits.js';
 import { SerialQueue } from './serial.js';
+import { TieWatch } from './tie-watch.js';
 import { SILENT_LOGGER, describeError, type LogLevel, type Logger } from './log.js';
 import { RelayMetrics, type RegistrationResult } from './metrics.js';
 import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from './defaults.js';
@@ -117,6 +118,8 @@ export class Relay {
   readonly #keeper: BookKeeper;
   readonly #watcher: Watcher;
   readonly #summary: EphemeralSummary;
+  /** Families tied on a handshake second, and what their counters said. */
+  readonly #ties: TieWatch;
   /** The last pass that found nothing to do: until a change or an expiry, planning again would find the same. */
   #settled: { readonly book: RelayBook; readonly version: number; readonly until: number } | undefined;
   /** Every change of the book or of the interface's peers runs inside this lock. */
@@ -154,6 +157,8 @@ export class Relay {
     this.#view = view;
     this.#keeper = keeper;
     this.#summary = new EphemeralSummary(this.#timeouts);
+    const wg = this.#wg;
+    this.#ties = new TieWatch(wg.receivedBytes === undefined ? null : (peers) => wg.receivedBytes!(this.iface, peers));
     this.#watcher = new Watcher(
       { tick: () => this.#watcherPass(), wantsFastPoll: () => this.#wantsFastPoll() },
       clock,
@@ -406,11 +411,13 @@ export class Relay {
         index = await this.#view.refresh();
         full = true;
       }
+      let observed = false;
       for (;;) {
         const book = this.#keeper.book;
         if (book.parents.length === 0 && book.ephemerals.length === 0) return [];
         const settled = this.#settled;
-        if (settled !== undefined && settled.book === book && settled.version === index.version && this.#clock.now() <= settled.until) return [];
+        // An undecided tie is read each pass: its counters may decide it with nothing else changed.
+        if (settled !== undefined && settled.book === book && settled.version === index.version && this.#clock.now() <= settled.until && !this.#ties.watching) return [];
         // Reading and planning 10 000 families take tens of milliseconds: plan them a slice
         // at a time and let requests in between (the lock keeps the book and view still).
         const now = this.#clock.now();
@@ -418,7 +425,12 @@ export class Relay {
         const plans: Plan[] = [];
         for (const slice of slices) {
           await yieldToEventLoop();
-          plans.push(planTick(slice, index, now, this.#timeouts));
+          plans.push(planTick(slice, index, now, this.#timeouts, this.#ties.received));
+        }
+        // Ties are rare: the counters are read (once a pass) only while one stands undecided.
+        if (!observed) {
+          observed = true;
+          if (await this.#ties.observe(plans.flatMap((p) => p.ties ?? []), this.#clock.now())) continue;
         }
         // Most passes change nothing: tell so slice by slice, without joining the plans
         // or comparing the whole book in one task.
@@ -546,7 +558,7 @@ export class Relay {
   #wantsFastPoll(): boolean {
     const now = this.#clock.now();
     const counts = this.#summary.of(this.#keeper.book, this.#view.index, now);
-    return counts.anyPending || now - counts.newestRegisteredAt < this.#poll.freshMs;
+    return counts.anyPending || now - counts.newestRegisteredAt < this.#poll.freshMs || this.#ties.urgent(now, this.#poll.freshMs);
   }
 }
 

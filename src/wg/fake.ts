@@ -22,11 +22,12 @@ import { PqpskError } from '../errors.js';
 import { allowedIpsCommand, describeCommand, latestHandshakesCommand, privateKeyCommand, publicKeyCommand, setCommand, showCommand, showDumpCommand, type WgCommand } from './argv.js';
 import { canonicalCidr } from '../protocol/ip.js';
 import { WgError } from './errors.js';
+import { transferCommand } from './transfer.js';
 import { clampPrivateKey, publicKeyOf, publicKeyToText } from './keys.js';
 import type { RelayWg, WgControl, WgInterfaceState, WgInterfaceSummary, WgPeer, WgPeerChange, WgPeerRoute } from './types.js';
 
 /** The name of a WgControl method, as recorded and as targeted by `failNext`. */
-export type FakeOpName = 'show' | 'summary' | 'readPrivateKey' | 'latestHandshakes' | 'publicKey' | 'peerRoutes' | 'set';
+export type FakeOpName = 'show' | 'summary' | 'readPrivateKey' | 'latestHandshakes' | 'receivedBytes' | 'publicKey' | 'peerRoutes' | 'set';
 
 /** A peer change as recorded: no secret values, only whether a PSK was set or cleared. */
 export interface FakePeerRecord {
@@ -183,6 +184,18 @@ export class FakeWgControl implements WgControl, RelayWg {
     const state = this.iface('latestHandshakes', iface, cmd);
     this.remember({ op: 'latestHandshakes', iface });
     return new Map([...state.peers.values()].map((p) => [p.publicKey, p.latestHandshake]));
+  }
+
+  async receivedBytes(iface: string, peers: ReadonlySet<string>): Promise<Map<string, number>> {
+    const cmd = this.begin('receivedBytes', iface, () => transferCommand(iface));
+    const state = this.iface('receivedBytes', iface, cmd);
+    this.remember({ op: 'receivedBytes', iface });
+    const out = new Map<string, number>();
+    for (const key of peers) {
+      const p = state.peers.get(key);
+      if (p !== undefined) out.set(key, p.rxBytes);
+    }
+    return out;
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {

@@ -27,6 +27,7 @@ import {
   type PerPeerParser,
 } from './parse.js';
 import { runWg, type WgRunnerOptions } from './runner.js';
+import { pickReceived, transferCommand } from './transfer.js';
 import type { RelayWg, WgControl, WgInterfaceState, WgInterfaceSummary, WgPeerChange, WgPeerRoute } from './types.js';
 
 /**
@@ -118,6 +119,11 @@ export class RealWgControl implements WgControl, RelayWg {
   async latestHandshakes(iface: string): Promise<ReadonlyMap<string, number>> {
     const bytes = await runWg(() => latestHandshakesCommand(iface), iface, this.options);
     return inSlices(latestHandshakesParser(iface, bytes, linesOf(this.#handshakeLines, iface)));
+  }
+
+  async receivedBytes(iface: string, peers: ReadonlySet<string>): Promise<ReadonlyMap<string, number>> {
+    const bytes = await runWg(() => transferCommand(iface), iface, this.options);
+    return pickReceived(iface, bytes, peers);
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {

@@ -1,7 +1,8 @@
 /**
- * Reading a peer's transfer counters: `wg show <iface> transfer`, which carries public keys
- * and byte counts only (never a key), so the watcher can tell a tunnel whose traffic goes
- * out and never comes back. Kept apart from WgControl: only the client's watcher needs it.
+ * Reading peers' transfer counters: `wg show <iface> transfer`, which carries public keys
+ * and byte counts only (never a key), so the client's watcher can tell a tunnel whose
+ * traffic goes out and never comes back, and the relay which of two peers tied on a
+ * handshake second the client sends on.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { PqpskError } from '../errors.js';
@@ -36,6 +37,30 @@ export function parseTransfer(iface: string, text: string): Map<string, PeerTran
     const tx = Number(f[2]);
     if (!/^\d{1,20}$/.test(f[1]!) || !/^\d{1,20}$/.test(f[2]!)) throw new PqpskError('WG_FAILURE', `${label}: expected byte counts`);
     out.set(f[0]!, { rx, tx });
+  }
+  return out;
+}
+
+/**
+ * The received bytes of `peers` alone from that output (pure): each key is looked up at a
+ * line start in the bytes and only its line decoded and parsed, so an output of 10 000
+ * peers (half a megabyte) costs a search per wanted key, not a decode and parse of every
+ * line. Absent keys are left out.
+ */
+export function pickReceived(iface: string, output: Uint8Array, peers: ReadonlySet<string>): Map<string, number> {
+  const bytes = Buffer.from(output.buffer, output.byteOffset, output.byteLength);
+  const out = new Map<string, number>();
+  for (const key of peers) {
+    let at = 0;
+    if (bytes.subarray(0, key.length + 1).toString('latin1') !== `${key}\t`) {
+      const found = bytes.indexOf(`\n${key}\t`, 0, 'latin1');
+      if (found < 0) continue;
+      at = found + 1;
+    }
+    const end = bytes.indexOf(0x0a, at);
+    const line = bytes.toString('latin1', at, end < 0 ? bytes.length : end);
+    const counters = parseTransfer(iface, line).get(key);
+    if (counters !== undefined) out.set(key, counters.rx);
   }
   return out;
 }

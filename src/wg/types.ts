@@ -73,7 +73,7 @@ export interface WgPeerRoute {
 
 /**
  * The relay's reads. Each is a `wg show` whose output holds no private key and no PSK
- * (`public-key`, `allowed-ips`, `latest-handshakes`), so the relay's memory never holds
+ * (`public-key`, `allowed-ips`, `latest-handshakes`, `transfer`), so the relay's memory never holds
  * a secret it did not create itself — unlike `dump`, which prints every PSK.
  */
 export interface WgRouteReader {
@@ -83,6 +83,13 @@ export interface WgRouteReader {
   peerRoutes(iface: string): Promise<WgPeerRoute[]>;
   /** Every peer's latest handshake, unix seconds (0 = never): half of `peerRoutes`, for polling. */
   latestHandshakes(iface: string): Promise<ReadonlyMap<string, number>>;
+  /**
+   * Bytes received so far from each of `peers` (`wg show <if> transfer`, counts only;
+   * absent when not on the interface): read only while a family is tied on its latest
+   * handshake second, to tell which key the client sends on. A reader without it leaves
+   * such ties to the order in which the relay saw the handshakes.
+   */
+  receivedBytes?(iface: string, peers: ReadonlySet<string>): Promise<ReadonlyMap<string, number>>;
 }
 
 /** What the relay needs from WireGuard: secret-free reads and `wg set`. */

@@ -5,7 +5,7 @@
  * situation (see KnownFindings in relay-model.ts) until it is fixed; none is open now.
  */
 import { test } from 'node:test';
-import { ArmSetFault, Handshake, Operator, Pass, Register, RegisterConcurrently, Restart, replay } from './relay-model.js';
+import { ArmSetFault, Handshake, Operator, Pass, Register, RegisterConcurrently, Restart, SwitchWithinSecond, replay } from './relay-model.js';
 
 test('a registration whose `wg set` timed out after applying leaves a record, so the peer does not outlive the next pass unrecorded', async () => {
   await replay([new ArmSetFault('timeout-after-apply'), new Register(0, 'own', 'parent', 'valid'), new Pass()]);
@@ -70,4 +70,13 @@ test('a give-back whose `wg set` fails is still owed at the next pass (the write
     new Pass(),
     new Pass(),
   ]);
+});
+
+test('a client that goes back to its parent within the handshake second of its ephemeral gets its addresses by the next pass (its counters move, the ephemeral\'s do not)', async () => {
+  await replay([new RegisterConcurrently(0, 0, false), new SwitchWithinSecond(0, 'parent', false), new Pass(), new Pass()]);
+});
+
+test('the same, with a pass between the two handshakes and the switch forward', async () => {
+  await replay([new RegisterConcurrently(0, 0, false), new SwitchWithinSecond(0, 'parent', true), new Pass(), new Pass()]);
+  await replay([new Register(0, 'own', 'parent', 'valid'), new SwitchWithinSecond(0, 'ephemeral', true), new Pass(), new Pass()]);
 });

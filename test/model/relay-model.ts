@@ -16,6 +16,10 @@
  *   I5 after a restart, whatever the book (intact, lost, truncated, hand-edited), the relay
  *      opens and I1–I4 hold after one pass;
  *   I6 no log line carries a PSK the relay set;
+ *   I7 a client sending on a key (the one it last handshook with: a switch is a handshake,
+ *      and traffic moves that peer's received bytes before every pass) finds its parent's
+ *      addresses on that key by the pass after the one that first saw the switch — even
+ *      when the switch shares its handshake second with the key it left, in either order;
  *   and registrations answer as the model expects: an impostor PERMISSION_DENIED, an
  *   invalid request INVALID_ARGUMENT, a parent asking from its own tunnel OK, and neither a
  *   registration nor a watcher pass fails unless a fault was injected.
@@ -158,6 +162,12 @@ export class RelayModel {
   nextAddress = 1;
   parents: string[] = [];
   q = '';
+  /**
+   * Per parent, the key its client sends on now (set by a handshake, which is a switch)
+   * and the successful passes since. Dropped when the operator or a damaged book makes
+   * the family's addresses theirs to decide (I7 then asks nothing).
+   */
+  readonly sending = new Map<string, { key: string; passes: number }>();
 
   freshAddress(): string {
     const n = this.nextAddress++;
@@ -328,6 +338,7 @@ function descendsFrom(model: RelayModel, key: string, ancestor: string): boolean
 /** One watcher pass; it may fail only while an injected fault is pending. */
 async function pass(model: RelayModel, real: RelayWorld): Promise<boolean> {
   const armed = real.fault !== null;
+  await sendTraffic(model, real);
   try {
     await real.relay.tick();
   } catch (err) {
@@ -338,11 +349,38 @@ async function pass(model: RelayModel, real: RelayWorld): Promise<boolean> {
   model.operatorSincePass = false;
   await checkAlways(model, real);
   await checkAfterPass(model, real);
+  await checkSending(model, real);
   const peers = await real.show();
   for (const [parent, ips] of model.unseen) {
     if (!peers.some((p) => p.publicKey === parent && p.allowedIps.some((ip) => ips.has(ip)))) model.unseen.delete(parent);
   }
   return true;
+}
+
+/** Each client sends on its key: that peer's received bytes move, as WireGuard counts them. */
+async function sendTraffic(model: RelayModel, real: RelayWorld): Promise<void> {
+  const peers = (await real.wg.show(IFACE)).peers;
+  for (const { key } of model.sending.values()) {
+    const peer = peers.find((p) => p.publicKey === key);
+    if (peer !== undefined) real.wg.setTransfer(IFACE, key, peer.rxBytes + 1000, peer.txBytes);
+  }
+}
+
+/** I7, after a successful pass. */
+async function checkSending(model: RelayModel, real: RelayWorld): Promise<void> {
+  const peers = await real.show();
+  const owner = holders(peers);
+  for (const [parent, sending] of model.sending) {
+    sending.passes++;
+    const ips = model.operator.get(parent) ?? [];
+    if (sending.passes < 2 || ips.length === 0 || model.stranded.has(parent) || !peers.some((p) => p.publicKey === sending.key)) continue;
+    // A key or holder the relay lost the record of is, to it, an operator's peer: left alone.
+    if (model.orphans.has(sending.key) || ips.some((ip) => model.orphans.has(owner.get(ip) ?? ''))) continue;
+    for (const ip of ips) {
+      const holder = owner.get(ip);
+      assert.equal(holder, sending.key, `I7: the client of ${model.name(parent)} sends on ${model.name(sending.key)}, but ${ip} is on ${holder === undefined ? 'nobody' : model.name(holder)}`);
+    }
+  }
 }
 
 /** Note the addresses of `parent` that are lent to its ephemerals now, as the operator sets the parent (see RelayModel.unseen). */
@@ -533,12 +571,57 @@ export class Handshake extends Step {
     const peers = await real.show();
     const candidates = this.who === 'parent' ? model.parents.filter((p) => peers.some((x) => x.publicKey === p)) : peers.map((p) => p.publicKey).filter((k) => !model.operator.has(k) || model.registeredFor.has(k));
     const key = candidates[this.n % Math.max(1, candidates.length)];
-    if (key !== undefined) real.wg.setLatestHandshake(IFACE, key, real.seconds);
+    if (key !== undefined) {
+      real.wg.setLatestHandshake(IFACE, key, real.seconds);
+      // A handshake is the family's client switching to that key.
+      const parent = model.parents.includes(key) ? key : familyOf(model, key);
+      // (A key the operator took over is theirs: its traffic is not the family's.)
+      if (parent !== undefined && model.operator.has(parent) && !model.orphans.has(key) && (key === parent || !model.operator.has(key))) model.sending.set(parent, { key, passes: 0 });
+    }
     await checkAlways(model, real);
   }
 
   toString(): string {
     return `Handshake(${this.who} #${this.n})`;
+  }
+}
+
+/**
+ * The client of parent `i` switches between its parent key and its newest ephemeral on the
+ * interface and handshakes on both within one second: back to the parent (a rollback, a
+ * re-run of wg-quick) or forward to the ephemeral; the relay may or may not pass between.
+ */
+export class SwitchWithinSecond extends Step {
+  constructor(
+    readonly i: number,
+    readonly to: 'parent' | 'ephemeral',
+    readonly passBetween: boolean,
+  ) {
+    super();
+  }
+
+  async run(model: RelayModel, real: RelayWorld): Promise<void> {
+    const parent = model.parents[this.i % PARENTS]!;
+    const peers = await real.show();
+    const ephemeral = peers.map((p) => p.publicKey).filter((k) => !model.operator.has(k) && familyOf(model, k) === parent).at(-1);
+    if (ephemeral === undefined || !model.operator.has(parent)) {
+      await checkAlways(model, real);
+      return;
+    }
+    const [first, last] = this.to === 'parent' ? [ephemeral, parent] : [parent, ephemeral];
+    real.wg.setLatestHandshake(IFACE, first, real.seconds);
+    if (!model.orphans.has(first)) model.sending.set(parent, { key: first, passes: 0 });
+    if (this.passBetween) await pass(model, real);
+    // (The pass may have removed it: expired, or its parent gone.)
+    if ((await real.show()).some((p) => p.publicKey === last)) {
+      real.wg.setLatestHandshake(IFACE, last, real.seconds);
+      if (!model.orphans.has(last)) model.sending.set(parent, { key: last, passes: 0 });
+    }
+    await checkAlways(model, real);
+  }
+
+  toString(): string {
+    return `SwitchWithinSecond(P${this.i % PARENTS} to ${this.to}${this.passBetween ? ', pass between' : ''})`;
   }
 }
 
@@ -586,6 +669,8 @@ export class Operator extends Step {
   async run(model: RelayModel, real: RelayWorld): Promise<void> {
     const a = this.action;
     model.operatorSincePass = true;
+    // The operator decides where addresses go from now on: I7 asks nothing more of this run's clients.
+    model.sending.clear();
     const set = (peers: Parameters<FakeWgControl['set']>[1]['peers']): Promise<void> => real.wg.set(IFACE, { peers: peers ?? [] });
     switch (a.kind) {
       case 'add-peer': {
@@ -696,6 +781,9 @@ export class Restart extends Step {
 
   async run(model: RelayModel, real: RelayWorld): Promise<void> {
     real.fault = null;
+    // A new relay has seen nothing yet; a damaged book may strand what I7 would ask for.
+    if (this.fate !== 'intact') model.sending.clear();
+    for (const sending of model.sending.values()) sending.passes = 0;
     if (this.crashMidRegistration) {
       // The process dies between the write-ahead and the final book write of a registration.
       real.store.crashAfterSaves(1);
@@ -809,7 +897,8 @@ export function relayCommands(): fc.Arbitrary<Cmd>[] {
     fc.tuple(parent, fc.constantFrom<Source>('own', 'own', 'own', 'other-family', 'unrouted'), fc.constantFrom<Claim>('parent', 'parent', 'holder'), fc.constantFrom<Validity>('valid', 'valid', 'valid', 'valid', 'short-key', 'same-key', 'taken-key', 'relay-key')).map(([i, s, c, v]) => new Register(i, s, c, v)),
     fc.tuple(parent, parent, fc.boolean()).map(([i, j, same]) => new RegisterConcurrently(i, j, same)),
     fc.tuple(fc.constantFrom('parent' as const, 'ephemeral' as const, 'ephemeral' as const), fc.nat(7)).map(([w, n]) => new Handshake(w, n)),
-    fc.constantFrom(1000, 5000, PENDING_MS + 1000, TTL_MS + 1000, 86_400_000).map((ms) => new Advance(ms)),
+    fc.tuple(parent, fc.constantFrom('parent' as const, 'ephemeral' as const), fc.boolean()).map(([i, to, between]) => new SwitchWithinSecond(i, to, between)),
+    fc.constantFrom(250, 1000, 5000, PENDING_MS + 1000, TTL_MS + 1000, 86_400_000).map((ms) => new Advance(ms)),
     fc.constant(new Pass()),
     fc.constant(new Pass()),
     fc

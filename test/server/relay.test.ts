@@ -275,6 +275,67 @@ describe('watcher', () => {
     assert.equal(table[e1.ephemeral.publicKey], undefined);
   });
 
+  test('a rollback to the parent within the handshake second of the switch, both seen in one pass: the parent\'s traffic gets its addresses at the next pass', async () => {
+    // Our own client: it switches to E1, E1 handshakes, verification fails, and it rolls
+    // back to the parent key 60 ms later, late in the second. The relay's next look comes
+    // after the second ended: `wg` shows both handshakes in the same second.
+    const w = await makeWorld();
+    const second = w.clock.seconds + 1;
+    w.clock.ms = second * 1000 + 900;
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    assert.deepEqual(await w.relay.tick(), []);
+    w.clock.advance(20);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, second);
+    w.wg.setTransfer(IFACE, e1.ephemeral.publicKey, 148, 92);
+    w.clock.advance(60);
+    w.wg.setLatestHandshake(IFACE, w.P.publicKey, second);
+    const received = (await w.wg.show(IFACE)).peers.find((p) => p.publicKey === w.P.publicKey)!.rxBytes;
+    w.wg.setTransfer(IFACE, w.P.publicKey, received + 148, 0);
+    w.clock.advance(150); // the relay's pass, 130 ms into the next second
+    await w.relay.tick();
+    // The client's pings go out on the parent key; the relay counts them whatever it routes.
+    w.wg.setTransfer(IFACE, w.P.publicKey, received + 148 + 4 * 116, 0);
+    w.clock.advance(250);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['swap-back']);
+    const table = await peerTable(w.wg);
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, P_IPS);
+    assert.equal(table[e1.ephemeral.publicKey], undefined, 'the ephemeral the client left is removed');
+    assert.ok(w.wg.operations.some((o) => o.op === 'receivedBytes'), 'the tie was broken by the counters');
+    // The tie is over: later passes read no counters.
+    const reads = w.wg.operations.filter((o) => o.op === 'receivedBytes').length;
+    w.clock.advance(250);
+    await w.relay.tick();
+    assert.equal(w.wg.operations.filter((o) => o.op === 'receivedBytes').length, reads);
+  });
+
+  test('a switch forward in the handshake second of the parent keeps the ephemeral once its counters move, and stops reading them when the second is over', async () => {
+    const w = await makeWorld();
+    const second = w.clock.seconds + 1;
+    w.clock.ms = second * 1000 + 100;
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    w.wg.setLatestHandshake(IFACE, w.P.publicKey, second);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, second);
+    let bytes = 148;
+    const send = (): void => {
+      bytes += 500;
+      w.wg.setTransfer(IFACE, e1.ephemeral.publicKey, bytes, 0);
+    };
+    for (let pass = 0; pass < 6; pass++) {
+      send();
+      await w.relay.tick();
+      assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS, `pass ${pass}: the ephemeral holds the addresses`);
+      w.clock.advance(250);
+    }
+    // Settled by a window that began after the tied second: no more reads, and the verdict stays.
+    const reads = w.wg.operations.filter((o) => o.op === 'receivedBytes').length;
+    for (let pass = 0; pass < 3; pass++) {
+      await w.relay.tick();
+      w.clock.advance(250);
+    }
+    assert.equal(w.wg.operations.filter((o) => o.op === 'receivedBytes').length, reads);
+    assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS);
+  });
+
   test('a wg failure during a pass is logged once and the next pass recovers', async () => {
     const w = await makeWorld({ poll: { fastMs: 5, idleMs: 5, freshMs: 1000 } });
     await registerDirect(w.relay, w.P.raw, '10.64.0.2');

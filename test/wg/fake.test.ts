@@ -140,3 +140,12 @@ test('operations are recorded without secret values; failNext injects one failur
   }
   assert.match(inspect(wg), /<secret>/);
 });
+
+test('receivedBytes: the received counters of the peers asked for, absent ones left out', async () => {
+  const wg = new FakeWgControl();
+  wg.addInterface('wg0');
+  await wg.set('wg0', { peers: [{ publicKey: A }, { publicKey: B }] });
+  wg.setTransfer('wg0', B, 404, 348);
+  assert.deepEqual(await wg.receivedBytes('wg0', new Set([A, B, pub(12)])), new Map([[A, 0], [B, 404]]));
+  assert.equal(wg.operations.at(-1)?.op, 'receivedBytes');
+});
