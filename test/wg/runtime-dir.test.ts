@@ -1,0 +1,59 @@
+/**
+ * The secret channel's runtime directory at start: FIFO directories that dead pqpsk
+ * processes left behind (SIGKILL skips the exit handler) are removed — only those that
+ * are ours by name, owner and a pid that no longer exists — and everything else is kept.
+ * Each case runs in a fresh process, since a process makes its directory once.
+ */
+import assert from 'node:assert/strict';
+import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import { execa } from 'execa';
+
+const CHANNEL = fileURLToPath(new URL('../../src/wg/secret-channel.js', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'pqpsk-runtime-dir-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+/** A pid that belonged to a process which has exited. */
+async function deadPid(): Promise<number> {
+  const child = execa('true');
+  const pid = child.pid;
+  await child;
+  assert.ok(pid !== undefined);
+  return pid;
+}
+
+/** Opens one secret channel in a fresh process whose runtime base is `base`; returns the channel's directory. */
+async function openChannelIn(base: string): Promise<string> {
+  const script = `const { SecretChannel } = await import(${JSON.stringify(CHANNEL)}); const c = await SecretChannel.open(); process.stdout.write(c.dir);`;
+  const r = await execa(process.execPath, ['--input-type=module', '-e', script], { env: { PQPSK_RUNTIME_DIR: base }, reject: false, timeout: 30_000 });
+  assert.equal(r.exitCode, 0, String(r.stderr));
+  return String(r.stdout);
+}
+
+test('at start, the empty FIFO directories of dead pqpsk processes are removed; a live pid, another owner or another name is kept', async () => {
+  const base = join(root, 'run');
+  mkdirSync(base, { mode: 0o700 });
+  const dead = await deadPid();
+  const names = {
+    dead: `pqpsk-${dead}-AbC123`,
+    deadWithSlot: `pqpsk-${dead}-xYz789`,
+    live: `pqpsk-${process.pid}-Qwe456`,
+    otherOwner: `pqpsk-${dead}-Own000`,
+    otherName: `pqpsk-${dead}-toolongname`,
+    notOurs: `other-${dead}-AbC123`,
+  };
+  for (const name of Object.values(names)) mkdirSync(join(base, name), { mode: 0o700 });
+  mkdirSync(join(base, names.deadWithSlot, '0'), { mode: 0o700 });
+  const others = process.getuid?.() === 0;
+  if (others) chownSync(join(base, names.otherOwner), 65534, 65534);
+
+  const own = await openChannelIn(base);
+  assert.ok(own.startsWith(join(base, `pqpsk-`)), own);
+
+  const left = readdirSync(base).sort();
+  const expected = [names.live, names.otherName, names.notOurs, ...(others ? [names.otherOwner] : [])].sort();
+  assert.deepEqual(left, expected, 'the dead ones are gone, the rest is kept (and the new process removed its own at exit)');
+});
