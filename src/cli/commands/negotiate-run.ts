@@ -227,7 +227,7 @@ async function runBackground(args: NegotiateArgs): Promise<number> {
     hopsFromArgs(args);
     const waitMs = parseDuration('--background-wait', args['background-wait'], 100);
     const argv = process.argv.slice(2).filter((a) => a !== '--background' && !a.startsWith('--background='));
-    const log = args['log-file'] === undefined ? 'ignore' : openLogFile(args['log-file']);
+    const log = args['log-file'] === undefined ? 'ignore' : logOrIgnore(args['log-file']);
     let child;
     try {
       child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, '--watch', '--background-child'], {
@@ -272,6 +272,16 @@ async function runBackground(args: NegotiateArgs): Promise<number> {
     }
   } catch (err) {
     return failed(args, err);
+  }
+}
+
+/** The --log-file descriptor, or (said on stderr) no log: a log is never worth failing PostUp over. */
+function logOrIgnore(path: string): number | 'ignore' {
+  try {
+    return openLogFile(path);
+  } catch (err) {
+    process.stderr.write(`pqpsk negotiate: ${isPqpskError(err) ? err.message : 'cannot use --log-file'}; the watcher runs without a log\n`);
+    return 'ignore';
   }
 }
 
