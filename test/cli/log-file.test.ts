@@ -23,14 +23,15 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** A per-run interface name, so the interface lock never meets another test run's. */
 const IFACE = `pqlog${process.pid % 100000}`;
 
-function background(extra: string[], wg: Record<string, string> = { FAKE_WG_STDERR: 'Unable to access interface: No such device\n' }) {
+/** `negotiate --background` on the fake `wg`; its knobs carry pqpsk's prefix, the only variables the watcher keeps. */
+function background(extra: string[], wg: Record<string, string> = { PQPSK_FAKE_WG_STDERR: 'Unable to access interface: No such device\n' }) {
   return execa(process.execPath, [MAIN, 'negotiate', '--interface', IFACE, '--watch', '--background', '--json', ...extra], {
     reject: false,
     timeout: 60_000,
     extendEnv: true,
     env: {
       PATH: `${FAKE_WG_DIR}:${process.env['PATH'] ?? ''}`,
-      FAKE_WG_EXIT: '1',
+      PQPSK_FAKE_WG_EXIT: '1',
       ...wg,
       PQPSK_RUNTIME_DIR: join(dir, 'run'),
     },
@@ -60,7 +61,7 @@ test('a new --log-file is created with mode 0600', async () => {
 test('a log others could steer is refused with a warning, and the watcher runs without it: PostUp does not fail', async () => {
   // A watcher that starts and then fails on a `wg` error (not a local set-up error): the
   // parent then exits 0, as under wg-quick, unless something of its own is wrong.
-  const wgFails = { FAKE_WG_STDERR: 'something went wrong\n' };
+  const wgFails = { PQPSK_FAKE_WG_STDERR: 'something went wrong\n' };
   const target = join(dir, 'target');
   writeFileSync(target, 'untouched\n', { mode: 0o600 });
   const link = join(dir, 'link.log');

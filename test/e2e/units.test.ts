@@ -5,7 +5,8 @@
  *    carrying a private key and a PSK on a bed interface works there, and with the unit
  *    as it was before it had `RuntimeDirectory=` (the FIFO directory under a read-only
  *    /run) it fails with a set-up error that names the directory.
- * 2. `systemd-analyze verify` is clean and `systemd-analyze security --offline=yes`
+ * 2. No core dump and umask 077 in both.
+ * 3. `systemd-analyze verify` is clean and `systemd-analyze security --offline=yes`
  *    scores the client unit no worse than 4.1; the relay unit's score is printed.
  */
 import assert from 'node:assert/strict';
@@ -71,6 +72,13 @@ describe('e2e: the shipped units in their emulated file-system view', { skip: e2
       await bed.teardown();
     }
   });
+});
+
+test('each shipped unit forbids core dumps (a 1-byte limit, which the kernel honours for piped cores too) and sets umask 077', () => {
+  for (const unit of UNITS) {
+    const lines = shippedUnit(unit).split('\n');
+    assert.deepEqual(lines.filter((l) => /^(LimitCORE|UMask)=/.test(l)), ['LimitCORE=1', 'UMask=0077'], unit);
+  }
 });
 
 describe('the shipped units under systemd-analyze', () => {
