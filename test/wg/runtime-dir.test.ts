@@ -5,7 +5,7 @@
  * Each case runs in a fresh process, since a process makes its directory once.
  */
 import assert from 'node:assert/strict';
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,8 @@ import { after, test } from 'node:test';
 import { execa } from 'execa';
 
 const CHANNEL = fileURLToPath(new URL('../../src/wg/secret-channel.js', import.meta.url));
+/** The unprivileged user the tests act as. */
+const NOBODY = 65534;
 const root = mkdtempSync(join(tmpdir(), 'pqpsk-runtime-dir-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -25,10 +27,11 @@ async function deadPid(): Promise<number> {
   return pid;
 }
 
-/** Opens one secret channel in a fresh process whose runtime base is `base`; returns the channel's directory. */
-async function openChannelIn(base: string): Promise<string> {
+/** Opens one secret channel in a fresh process (run through `as`, e.g. setpriv) whose runtime base is `base`; returns the channel's directory. */
+async function openChannelIn(base: string, as: readonly string[] = []): Promise<string> {
   const script = `const { SecretChannel } = await import(${JSON.stringify(CHANNEL)}); const c = await SecretChannel.open(); process.stdout.write(c.dir);`;
-  const r = await execa(process.execPath, ['--input-type=module', '-e', script], { env: { PQPSK_RUNTIME_DIR: base }, reject: false, timeout: 30_000 });
+  const [file, ...args] = [...as, process.execPath, '--input-type=module', '-e', script];
+  const r = await execa(file!, args, { env: { PQPSK_RUNTIME_DIR: base }, reject: false, timeout: 30_000 });
   assert.equal(r.exitCode, 0, String(r.stderr));
   return String(r.stdout);
 }
@@ -48,7 +51,7 @@ test('at start, the empty FIFO directories of dead pqpsk processes are removed; 
   for (const name of Object.values(names)) mkdirSync(join(base, name), { mode: 0o700 });
   mkdirSync(join(base, names.deadWithSlot, '0'), { mode: 0o700 });
   const others = process.getuid?.() === 0;
-  if (others) chownSync(join(base, names.otherOwner), 65534, 65534);
+  if (others) chownSync(join(base, names.otherOwner), NOBODY, NOBODY);
 
   const own = await openChannelIn(base);
   assert.ok(own.startsWith(join(base, `pqpsk-`)), own);
@@ -56,4 +59,21 @@ test('at start, the empty FIFO directories of dead pqpsk processes are removed; 
   const left = readdirSync(base).sort();
   const expected = [names.live, names.otherName, names.notOurs, ...(others ? [names.otherOwner] : [])].sort();
   assert.deepEqual(left, expected, 'the dead ones are gone, the rest is kept (and the new process removed its own at exit)');
+});
+
+test('as an unprivileged user: its own dead directories are removed, root\'s are kept', { skip: process.getuid?.() === 0 ? false : 'needs root to act as another user' }, async () => {
+  chmodSync(root, 0o755);
+  const base = join(root, 'user-run');
+  mkdirSync(base, { mode: 0o700 });
+  chownSync(base, NOBODY, NOBODY);
+  const dead = await deadPid();
+  const mine = `pqpsk-${dead}-Mine01`;
+  const roots = `pqpsk-${dead}-Root01`;
+  mkdirSync(join(base, mine), { mode: 0o700 });
+  chownSync(join(base, mine), NOBODY, NOBODY);
+  mkdirSync(join(base, roots), { mode: 0o700 });
+
+  await openChannelIn(base, ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups']);
+
+  assert.deepEqual(readdirSync(base), [roots]);
 });
