@@ -27,13 +27,22 @@ async function deadPid(): Promise<number> {
   return pid;
 }
 
-/** Opens one secret channel in a fresh process (run through `as`, e.g. setpriv) whose runtime base is `base`; returns the channel's directory. */
-async function openChannelIn(base: string, as: readonly string[] = []): Promise<string> {
-  const script = `const { SecretChannel } = await import(${JSON.stringify(CHANNEL)}); const c = await SecretChannel.open(); process.stdout.write(c.dir);`;
+/** Opens one secret channel in a fresh process (run through `as`, e.g. setpriv) with `env`; its directory, or the error's code and message. */
+async function tryOpen(env: Record<string, string>, as: readonly string[] = []): Promise<string> {
+  const script =
+    `const { SecretChannel } = await import(${JSON.stringify(CHANNEL)}); ` +
+    `try { process.stdout.write((await SecretChannel.open()).dir); } catch (e) { process.stdout.write(e.code + ': ' + e.message); }`;
   const [file, ...args] = [...as, process.execPath, '--input-type=module', '-e', script];
-  const r = await execa(file!, args, { env: { PQPSK_RUNTIME_DIR: base }, reject: false, timeout: 30_000 });
+  const r = await execa(file!, args, { env, extendEnv: false, reject: false, timeout: 30_000 });
   assert.equal(r.exitCode, 0, String(r.stderr));
   return String(r.stdout);
+}
+
+/** Opens one secret channel in a fresh process whose runtime base is `base`; returns the channel's directory. */
+async function openChannelIn(base: string, as: readonly string[] = []): Promise<string> {
+  const dir = await tryOpen({ PQPSK_RUNTIME_DIR: base }, as);
+  assert.ok(dir.startsWith(join(base, 'pqpsk-')), dir);
+  return dir;
 }
 
 test('at start, the empty FIFO directories of dead pqpsk processes are removed; a live pid, another owner or another name is kept', async () => {
@@ -53,8 +62,7 @@ test('at start, the empty FIFO directories of dead pqpsk processes are removed; 
   const others = process.getuid?.() === 0;
   if (others) chownSync(join(base, names.otherOwner), NOBODY, NOBODY);
 
-  const own = await openChannelIn(base);
-  assert.ok(own.startsWith(join(base, `pqpsk-`)), own);
+  await openChannelIn(base);
 
   const left = readdirSync(base).sort();
   const expected = [names.live, names.otherName, names.notOurs, ...(others ? [names.otherOwner] : [])].sort();
@@ -76,4 +84,22 @@ test('as an unprivileged user: its own dead directories are removed, root\'s are
   await openChannelIn(base, ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups']);
 
   assert.deepEqual(readdirSync(base), [roots]);
+});
+
+test('systemd\'s $RUNTIME_DIRECTORY is used, with the same checks; a directory that cannot be made is a set-up error naming it', async () => {
+  const unit = join(root, 'unit-runtime');
+  mkdirSync(unit, { mode: 0o700 });
+  assert.ok((await tryOpen({ RUNTIME_DIRECTORY: unit })).startsWith(join(unit, 'pqpsk-')), 'the channel lives in the unit\'s runtime directory');
+  chmodSync(unit, 0o777);
+  assert.equal(await tryOpen({ RUNTIME_DIRECTORY: unit }), `SETUP: runtime directory ${unit}: must be a directory owned by this user and not writable by others`);
+  if (process.getuid?.() !== 0) return;
+  // An unprivileged user pointed at a directory it may not create.
+  chmodSync(root, 0o755);
+  const closed = join(root, 'closed');
+  mkdirSync(closed, { mode: 0o755 });
+  const base = join(closed, 'run');
+  assert.equal(
+    await tryOpen({ PQPSK_RUNTIME_DIR: base }, ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups']),
+    `SETUP: runtime directory ${base}: permission denied (EACCES)`,
+  );
 });
