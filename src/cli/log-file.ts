@@ -1,38 +1,69 @@
 /**
  * `negotiate --background --log-file PATH`: where the detached watcher's output goes. The
- * parent opens the file and hands the descriptor to the child as its stdout and stderr,
- * so a file the parent may not write is refused while the parent can still say so
- * (exit 2), instead of a watcher that runs with its lines lost.
+ * parent opens the file and hands the descriptor to the child as its stdout and stderr.
+ * A log that cannot be used safely is refused with one line on stderr, and the watcher
+ * runs without it: a wg-quick PostUp must never fail (and take the interface down) over
+ * a log file, which another local user could otherwise arrange by planting one.
  */
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 import { PqpskError } from '../errors.js';
 
 /**
- * Opens `path` for appending (created with mode 0600), never through a symlink: a log
- * written as root must not follow a link someone planted to a file they want clobbered.
- * A FIFO or device is refused (O_NONBLOCK keeps a FIFO without a reader from blocking
- * the open), and so is a file owned by another user or writable by group or others.
+ * Opens `path` for appending (created with mode 0600), refusing anything another user
+ * could have steered: every directory on the way must be a real directory (no symlink)
+ * owned by root or this user and not writable by group or others (unless sticky, as
+ * /tmp is: there nobody else can rename or replace what root or we own); the file itself
+ * must not be a symlink (O_NOFOLLOW), a FIFO or device (O_NONBLOCK keeps a FIFO without
+ * a reader from blocking), owned by another user, writable by group or others, or have a
+ * second hard link (another name for it, perhaps somewhere the caller never meant).
  * Returns the descriptor; the caller closes it once the child holds its copy.
  */
 export function openLogFile(path: string): number {
+  const uid = process.getuid?.();
+  const absolute = resolve(path);
+  for (const dir of ancestors(dirname(absolute))) checkDirectory(path, dir, uid);
   let fd: number;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
+    fd = openSync(absolute, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new PqpskError('SETUP', `--log-file ${path}: ${code === 'ELOOP' ? 'is a symlink; give the real file' : code === 'ENXIO' ? 'not a regular file' : `cannot open (${code})`}`);
+    throw refused(path, code === 'ELOOP' ? 'is a symlink; give the real file' : code === 'ENXIO' ? 'not a regular file' : `cannot open (${code})`);
   }
   try {
     const st = fstatSync(fd);
-    const uid = process.getuid?.();
-    if (!st.isFile()) throw new PqpskError('SETUP', `--log-file ${path}: not a regular file`);
-    if (uid !== undefined && st.uid !== uid) throw new PqpskError('SETUP', `--log-file ${path}: owned by uid ${st.uid}, not by this process (uid ${uid})`);
-    if ((st.mode & 0o022) !== 0) {
-      throw new PqpskError('SETUP', `--log-file ${path}: writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-    }
+    if (!st.isFile()) throw refused(path, 'not a regular file');
+    if (uid !== undefined && st.uid !== uid) throw refused(path, `owned by uid ${st.uid}, not by this process (uid ${uid})`);
+    if ((st.mode & 0o022) !== 0) throw refused(path, `writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    if (st.nlink !== 1) throw refused(path, `has ${st.nlink} hard links; give a file of its own`);
     return fd;
   } catch (err) {
     closeSync(fd);
     throw err;
   }
+}
+
+/** `/`, `/a`, `/a/b` for `/a/b`: each directory the kernel walks to reach the file. */
+function ancestors(dir: string): string[] {
+  const parts = dir.split(sep).filter((p) => p !== '');
+  return ['/', ...parts.map((_, i) => `/${parts.slice(0, i + 1).join('/')}`)];
+}
+
+function checkDirectory(path: string, dir: string, uid: number | undefined): void {
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch (err) {
+    throw refused(path, `directory ${dir}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`);
+  }
+  if (st.isSymbolicLink()) throw refused(path, `directory ${dir} is a symlink; give the path without symlinks`);
+  if (!st.isDirectory()) throw refused(path, `${dir} is not a directory`);
+  if (st.uid !== 0 && st.uid !== uid) throw refused(path, `directory ${dir} is owned by uid ${st.uid}, not by root or this user`);
+  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
+    throw refused(path, `directory ${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`);
+  }
+}
+
+function refused(path: string, why: string): PqpskError {
+  return new PqpskError('SETUP', `--log-file ${path}: ${why}`);
 }

@@ -10,7 +10,7 @@
  *
  * How it is made safe:
  * - the FIFOs live in a private directory (mode 0700, owner only) made once per process
- *   under a root-owned runtime directory (`runtimeBase`), one numbered subdirectory per
+ *   under a runtime directory owned by this user (`runtimeBase`), one numbered subdirectory per
  *   `wg set` holding one FIFO per secret (mode 0600), removed as soon as `wg` has exited;
  * - the writer opens the FIFO with O_WRONLY|O_NONBLOCK, which fails with ENXIO while no
  *   reader has it open, and retries with a short back-off (the runner feeds a command's
@@ -26,7 +26,7 @@
  */
 import { constants } from 'node:fs';
 import { rmSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PqpskError } from '../errors.js';
@@ -34,12 +34,17 @@ import type { Launcher } from './launcher.js';
 
 /**
  * Where FIFO directories live: `$PQPSK_RUNTIME_DIR` when set (tests give each run its
- * own), else `/run/pqpsk` for root — a root-owned runtime directory, never a shared,
- * world-writable temporary one — else the temporary directory.
+ * own); else `$RUNTIME_DIRECTORY`, which systemd sets for a unit with `RuntimeDirectory=`
+ * (under `ProtectSystem=strict` the rest of /run is read-only); else `/run/pqpsk` for
+ * root — a root-owned runtime directory, never a shared, world-writable temporary one —
+ * else the temporary directory. Whichever it is passes the same ownership and mode checks.
  */
 export function runtimeBase(): string {
   const configured = process.env['PQPSK_RUNTIME_DIR'];
   if (configured !== undefined && configured !== '') return configured;
+  // systemd joins several directories with ':' when a unit names more than one.
+  const systemd = process.env['RUNTIME_DIRECTORY']?.split(':')[0];
+  if (systemd !== undefined && systemd.startsWith('/')) return systemd;
   return process.getuid?.() === 0 ? '/run/pqpsk' : tmpdir();
 }
 
@@ -49,23 +54,82 @@ let nextSlot = 0;
 /**
  * This process's private 0700 directory under the runtime base, made once and reused by
  * every `wg set` (each gets its own numbered subdirectory), removed when the process exits.
+ * A file-system refusal (read-only, no permission) is a set-up error that names the
+ * directory, so an operator can tell which path a sandbox must leave writable.
  */
 function ownDirectory(): Promise<string> {
   processDir ??= (async () => {
     const base = runtimeBase();
-    await mkdir(base, { recursive: true, mode: 0o700 });
-    const st = await lstat(base);
+    await onDisk(base, () => mkdir(base, { recursive: true, mode: 0o700 }));
+    const st = await onDisk(base, () => lstat(base));
     const uid = process.getuid?.();
     if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
       throw new PqpskError('SETUP', `runtime directory ${base}: must be a directory owned by this user and not writable by others`);
     }
-    const dir = await mkdtemp(join(base, `pqpsk-${process.pid}-`));
-    await chmod(dir, 0o700);
+    await removeDeadDirectories(base, uid);
+    const dir = await onDisk(base, () => mkdtemp(join(base, `pqpsk-${process.pid}-`)));
+    await onDisk(dir, () => chmod(dir, 0o700));
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     return dir;
   })();
   processDir.catch(() => (processDir = undefined));
   return processDir;
+}
+
+/** Runs one file-system step on `path`, turning its errno into a SETUP error naming `path`. */
+async function onDisk<T>(path: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unknown error';
+    const hint =
+      code === 'EROFS'
+        ? 'read-only file system (under systemd, give the unit RuntimeDirectory= or list the directory in ReadWritePaths=)'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : 'cannot create';
+    throw new PqpskError('SETUP', `runtime directory ${path}: ${hint} (${code})`);
+  }
+}
+
+/** What this process names its own directory: `pqpsk-<pid>-<six characters from mkdtemp>`. */
+const OWN_DIRECTORY = /^pqpsk-([1-9][0-9]{0,9})-[A-Za-z0-9]{6}$/;
+
+/**
+ * Removes the FIFO directories that processes which died without their exit handler
+ * (SIGKILL, a crash) left under `base`. Only ours: the name pattern above, a real
+ * directory owned by this user, and a pid that no longer exists — a live pid (even one
+ * reused by another program) keeps its directory. Best effort: a failure is not an error.
+ */
+async function removeDeadDirectories(base: string, uid: number | undefined): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = OWN_DIRECTORY.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+    const path = join(base, name);
+    try {
+      const st = await lstat(path);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      await rm(path, { recursive: true, force: true });
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+/** Whether a process with this pid exists (EPERM: it does, under another user). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
 }
 
 /** A private directory for one invocation's FIFOs. */
@@ -75,7 +139,7 @@ export class SecretChannel {
   /** Creates this invocation's directory; FIFOs are added by `makeFifos`. */
   static async open(): Promise<SecretChannel> {
     const dir = join(await ownDirectory(), String(nextSlot++));
-    await mkdir(dir, { mode: 0o700 });
+    await onDisk(dir, () => mkdir(dir, { mode: 0o700 }));
     return new SecretChannel(dir);
   }
 

@@ -5,8 +5,8 @@
  */
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { createClientKems, parseKemList } from '../../client/kems.js';
-import { spawn } from 'node:child_process';
 import { closeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { readParentKeys } from '../../client/config-file.js';
 import { InterfaceLock, LEAVING_WAIT_MS, holderIsLeaving, type HolderInfo, type YieldOptions } from '../../client/lock.js';
 import { negotiate, type MssGuard, type RouteDevice, type NegotiateDeps } from '../../client/negotiate.js';
@@ -19,6 +19,7 @@ import { RealWgControl } from '../../wg/real.js';
 import { CONFIG_SERVICE_MSS, clampHostRoute, routeDevice } from '../../wg/route.js';
 import { parseDuration } from '../duration.js';
 import { jsonMs, timingsLine } from '../ms.js';
+import { spawnDetached } from '../detach.js';
 import { openLogFile } from '../log-file.js';
 import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import type { NegotiateArgs } from './negotiate.js';
@@ -226,14 +227,11 @@ async function runBackground(args: NegotiateArgs): Promise<number> {
   try {
     hopsFromArgs(args);
     const waitMs = parseDuration('--background-wait', args['background-wait'], 100);
-    const argv = process.argv.slice(2).filter((a) => a !== '--background' && !a.startsWith('--background='));
-    const log = args['log-file'] === undefined ? 'ignore' : openLogFile(args['log-file']);
+    const argv = childArgv(process.argv.slice(2), args['config-file']);
+    const log = args['log-file'] === undefined ? 'ignore' : logOrIgnore(args['log-file']);
     let child;
     try {
-      child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, '--watch', '--background-child'], {
-        detached: true,
-        stdio: ['ignore', log, log, 'ipc'],
-      });
+      child = spawnDetached(process.execPath, [...process.execArgv, process.argv[1]!, ...argv, '--watch', '--background-child'], ['ignore', log, log, 'ipc']);
     } finally {
       // The child holds its own copy of the descriptor from here on.
       if (typeof log === 'number') closeSync(log);
@@ -243,6 +241,11 @@ async function runBackground(args: NegotiateArgs): Promise<number> {
       child.on('message', (m: { kind: string; ok?: boolean; code?: number; message?: string }) => {
         clearTimeout(timer);
         resolve(m);
+      });
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        const why = err.code === 'ENOENT' ? 'the `prlimit` program (util-linux) was not found on PATH; it keeps the watcher from dumping core' : `could not start the watcher (${err.code ?? 'unknown error'})`;
+        resolve({ kind: 'failed', code: EXIT_USAGE, message: why });
       });
       child.on('exit', (code) => {
         clearTimeout(timer);
@@ -272,6 +275,32 @@ async function runBackground(args: NegotiateArgs): Promise<number> {
     }
   } catch (err) {
     return failed(args, err);
+  }
+}
+
+/**
+ * The watcher's argv: ours without --background, and with --config-file made absolute,
+ * since the watcher runs in `/` (see ../detach.ts).
+ */
+export function childArgv(argv: readonly string[], configFile: string | undefined): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--background' || a.startsWith('--background=')) continue;
+    if (a === '--config-file' || a === '--configFile') i++;
+    else if (!a.startsWith('--config-file=') && !a.startsWith('--configFile=')) out.push(a);
+  }
+  if (configFile !== undefined) out.push('--config-file', resolve(configFile));
+  return out;
+}
+
+/** The --log-file descriptor, or (said on stderr) no log: a log is never worth failing PostUp over. */
+function logOrIgnore(path: string): number | 'ignore' {
+  try {
+    return openLogFile(path);
+  } catch (err) {
+    process.stderr.write(`pqpsk negotiate: ${isPqpskError(err) ? err.message : 'cannot use --log-file'}; the watcher runs without a log\n`);
+    return 'ignore';
   }
 }
 

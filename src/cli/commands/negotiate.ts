@@ -85,8 +85,10 @@ Watching (--watch):
   most --background-wait) with exit 0 whatever the relay did: for wg-quick's PostUp.
   Its output is discarded unless --log-file PATH: then every line it writes, dated, is
   appended to PATH. The file is opened before the watcher starts, created with mode
-  0600, never through a symlink, and refused (exit 2) if it is not a regular file
-  owned by this user and closed to writes by group and others.
+  0600, never through a symlink (in PATH or a directory above it). A file that is not
+  a regular file of this user with one link and closed to group and others, or a
+  directory on the way that another user owns or may write, is refused with a warning,
+  and the watcher runs without a log: PostUp never fails over the log.
 
 One manager per interface:
   A run holds a lock on the interface (freed by the kernel when it dies); a second run
@@ -139,7 +141,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
       .option('config-file', { type: 'string', describe: 'Where the parent private key is: a wg-quick file, a systemd-networkd .netdev (PrivateKey or PrivateKeyFile) or a wg genkey key file (default /etc/wireguard/<if>.conf if present)' })
       .option('background', { type: 'boolean', default: false, describe: 'Start the watcher detached; return 0 once the first attempt settles (for PostUp)' })
       .option('background-wait', { type: 'string', default: DEFAULT_BACKGROUND_WAIT, describe: 'With --background: return after this long at most' })
-      .option('log-file', { type: 'string', describe: "With --background: append the watcher's output to this file (created 0600; a symlink is refused)" })
+      .option('log-file', { type: 'string', describe: "With --background: append the watcher's output to this file (created 0600; a symlink or a file others could steer is refused, with a warning)" })
       .option('allow-other-peers', { type: 'boolean', default: false, describe: 'With --peer: switch an interface that has other peers too (their tunnels break)' })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object (times in milliseconds, rounded to 0.1 ms)' })
       .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Print each step on stderr' })
