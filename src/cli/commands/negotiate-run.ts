@@ -321,7 +321,7 @@ function clientDeps(args: NegotiateArgs, show: { progress?: boolean } = {}): Omi
 /** Say why the run ends (`stamp`: the date that starts every line of a log file) and pick the exit code. */
 function failed(args: NegotiateArgs, err: unknown, stamp = ''): number {
   const message = isPqpskError(err) ? err.message : 'unexpected error';
-  if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
+  if (args.json) process.stdout.write(`${stamp}${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
   process.stderr.write(`${stamp}pqpsk negotiate: ${message}\n`);
   return exitCodeFor(err);
 }
