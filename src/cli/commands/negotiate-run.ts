@@ -66,7 +66,8 @@ export function waitText(ms: number): string {
  * "gave up" line.
  */
 export function attemptFailedLine(e: Extract<ClientEvent, { kind: 'attempt-failed' }>): string {
-  return `attempt ${e.attempt} failed: ${e.message}${e.nextInMs === null ? '' : `; next attempt in ${waitText(e.nextInMs)}`}`;
+  const next = e.nextInMs === null ? '' : e.nextInMs >= 1 ? `; next attempt in ${waitText(e.nextInMs)}` : '; trying again now';
+  return `attempt ${e.attempt} failed: ${e.message}${next}`;
 }
 
 /** The `--json` object: per hop what can be shown (never a secret). */
