@@ -28,6 +28,8 @@ export interface ParentStatus {
 export interface RelayStatus {
   readonly interface: string;
   readonly book: string;
+  /** Whether the book file exists (absent: no client registered yet, or another --state-dir). */
+  readonly bookFound: boolean;
   /** Why the book could not be read in full (empty when it could; the relay logs the same at start). */
   readonly bookProblems: readonly string[];
   readonly parents: readonly ParentStatus[];
@@ -44,7 +46,7 @@ const iso = (ms: number): string | null => (ms > 0 ? new Date(ms).toISOString() 
  * ephemerals holds addresses. Parents sorted on-ephemeral last, then by key, so the ones
  * still exposed come first.
  */
-export function relayStatus(iface: string, bookLocation: string, book: RelayBook, problems: readonly string[], routes: readonly WgPeerRoute[]): RelayStatus {
+export function relayStatus(iface: string, bookLocation: string, bookFound: boolean, book: RelayBook, problems: readonly string[], routes: readonly WgPeerRoute[]): RelayStatus {
   const byKey = new Map(routes.map((r) => [r.publicKey, r]));
   const ephemeralKeys = new Set(book.ephemerals.map((e) => e.ephemeral));
   const parents: ParentStatus[] = [];
@@ -70,6 +72,7 @@ export function relayStatus(iface: string, bookLocation: string, book: RelayBook
   return {
     interface: iface,
     book: bookLocation,
+    bookFound,
     bookProblems: problems,
     parents,
     vanishedEphemerals: vanished,

@@ -56,6 +56,7 @@ test('per parent: on ephemeral or not, since when, last handshake; totals; read-
     const s = await readRelayStatus('wg0', dir, wg);
     assert.deepEqual(s.totals, { parents: 3, onEphemeral: 1, onParentKey: 2, ephemeralPeers: 2 });
     assert.equal(s.vanishedEphemerals, 1);
+    assert.equal(s.bookFound, true);
     const p1 = s.parents.find((p) => p.parent === P1)!;
     assert.deepEqual(p1, {
       parent: P1,
@@ -93,7 +94,10 @@ test('without a book (the relay never ran with this state directory): every peer
     const empty = join(dir, 'none');
     const s = await readRelayStatus('wg0', empty, wg);
     assert.deepEqual(s.totals, { parents: 5, onEphemeral: 0, onParentKey: 5, ephemeralPeers: 0 });
-    assert.match(relayStatusText(s, NOW), /^wg0: 0 of 5 parents on a post-quantum ephemeral key/);
+    assert.equal(s.bookFound, false);
+    const text = relayStatusText(s, NOW).split('\n');
+    assert.match(text[0]!, /^wg0: 0 of 5 parents on a post-quantum ephemeral key/);
+    assert.equal(text[1], `  (no book at ${join(empty, 'wg0.book.json')}: no client has registered here yet, or the relay runs with another --state-dir)`);
     assert.deepEqual(readdirSync(dir).sort(), ['wg0.book.json'], 'nothing created');
   } finally {
     rmSync(dir, { recursive: true, force: true });

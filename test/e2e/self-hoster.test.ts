@@ -5,7 +5,8 @@
  * --config-service. Nothing answers at the default 10.64.0.1:1337 (the relay does not
  * forward), so the run must say so, naming that address and the option to pass, and say
  * why each attempt failed as it goes; with the relay stopped, "nothing listening" names
- * 10.8.0.1:1337; with the option it suggests, the run succeeds.
+ * 10.8.0.1:1337; with the option it suggests, the run succeeds, and `pqpsk server status`
+ * shows the client's parent on its ephemeral key, with the relay running and after.
  */
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -39,6 +40,8 @@ describe("a self-hoster's first run: relay on 10.8.0.1, full-tunnel wg-quick cli
     await bed.ip(t.relay.namespace, 'address', 'flush', 'dev', t.relay.iface);
     await bed.ip(t.relay.namespace, 'address', 'add', '10.8.0.1/24', 'dev', t.relay.iface);
     await bed.ip(t.client.namespace, 'link', 'del', t.client.iface);
+    const gone = await bed.runIn(t.relay.namespace, ['wg', 'set', t.relay.iface, 'peer', t.client.publicKey, 'remove']);
+    assert.equal(gone.exitCode, 0, gone.stderr);
     iface = `pqs${bed.suffix}`.slice(0, 15);
     const key = generatePrivateKey();
     const pub = publicKeyToText(publicKeyOf(key));
@@ -82,5 +85,15 @@ describe("a self-hoster's first run: relay on 10.8.0.1, full-tunnel wg-quick cli
     const fixed = await runNegotiate(bed, t.client.namespace, ['--interface', iface, '--config-service', '10.8.0.1:1337', '--max-time', '30s']);
     assert.equal(fixed.exitCode, 0, `the option the message suggests works: ${fixed.stderr}`);
     assert.match(fixed.stdout, new RegExp(`^${iface}: switched to ephemeral key `));
+
+    // The operator's view, while the relay runs (no lock taken) and after it stopped.
+    for (const phase of ['running', 'stopped']) {
+      if (phase === 'stopped') await server.stop();
+      const view = await bed.runIn(t.relay.namespace, [...PQPSK_ARGV, 'server', 'status', '--interface', t.relay.iface, '--state-dir', join(dir, 'state')]);
+      ctx.diagnostic(`server status (${phase}):\n${view.stdout}`);
+      assert.equal(view.exitCode, 0, view.stderr);
+      assert.match(view.stdout, new RegExp(`^${t.relay.iface}: 1 of 1 parent on a post-quantum ephemeral key `));
+      assert.match(view.stdout, /^ {2}\S+ {2}on ephemeral \S+ since \S+; handshake \d+ s ago; 10\.8\.0\.2\/32$/m);
+    }
   });
 });

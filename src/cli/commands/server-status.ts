@@ -34,7 +34,7 @@ What it shows, per parent (each peer that is not one of the relay's ephemerals):
   Then the totals. Parents on their parent key are listed first.
 
 Exit codes: 0 shown; 2 no such interface, no \`wg\`, or a state directory that cannot be
-trusted. JSON fields: interface, book, bookProblems, parents[] (parent, onEphemeral,
+trusted. JSON fields: interface, book, bookFound, bookProblems, parents[] (parent, onEphemeral,
 ephemeral, ephemeralSince, lastHandshake, allowedIps, waitingEphemerals),
 vanishedEphemerals, totals (parents, onEphemeral, onParentKey, ephemeralPeers).`;
 
