@@ -8,7 +8,7 @@
  * Wiping is best effort in JS: the engine or a library may hold copies we cannot reach.
  */
 import { inspect } from 'node:util';
-import { PqpskError, isPqpskError } from '../errors.js';
+import { PqpskError } from '../errors.js';
 import { Psk } from '../kem/psk.js';
 import type { Kem, KemKeypair, KemName } from '../kem/types.js';
 import { buildRegisterRequest } from '../protocol/request.js';
@@ -80,7 +80,8 @@ export class Exchange {
 /**
  * Run one exchange against `service` (`ip:port`) on behalf of `parentPublicKey` (32 raw
  * bytes: the key the interface holds now). `timeoutMs` covers connect, key generation,
- * the call and decapsulation; passing it is a TIMEOUT error naming the step.
+ * the call and decapsulation; passing it is a TIMEOUT error naming the service and the
+ * step (the call's own failures name the service and say what happened).
  */
 export async function exchange(parentPublicKey: Uint8Array, service: string, timeoutMs: number, deps: ExchangeDeps): Promise<Exchange> {
   const now = deps.now ?? Date.now;
@@ -88,7 +89,7 @@ export async function exchange(parentPublicKey: Uint8Array, service: string, tim
   const start = now();
   const deadline = start + timeoutMs;
   const overdue = (step: string): void => {
-    if (now() > deadline) throw new PqpskError('TIMEOUT', `attempt timed out after ${timeoutMs} ms (during ${step})`);
+    if (now() > deadline) throw new PqpskError('TIMEOUT', `attempt with ${service} ran out of its ${Math.round(timeoutMs)} ms during ${step}`);
   };
   if (deps.kems.length === 0) throw new PqpskError('INVALID_INPUT', 'KEM list: expected at least one KEM');
 
@@ -107,7 +108,7 @@ export async function exchange(parentPublicKey: Uint8Array, service: string, tim
       publicKey,
       deps.kems.map((kem, i) => ({ name: kem.name, publicKey: keypairs[i]!.publicKey })),
     );
-    const response = await call(service, request, { deadline });
+    const response = await call(service, request, { deadline, budgetMs: timeoutMs });
     const rpcEnd = now();
     const ciphertexts = ciphertextsFromResponse(response, deps.kems);
 
@@ -127,11 +128,6 @@ export async function exchange(parentPublicKey: Uint8Array, service: string, tim
       rpcMs: rpcEnd - keygenEnd,
       decapsMs: end - rpcEnd,
     });
-  } catch (err) {
-    if (isPqpskError(err, 'TIMEOUT') && !/attempt timed out/.test(err.message)) {
-      throw new PqpskError('TIMEOUT', `attempt timed out after ${timeoutMs} ms (${err.message})`, { cause: err });
-    }
-    throw err;
   } finally {
     for (const pair of keypairs) pair.secretKey.fill(0);
     for (const secret of shared) secret.fill(0);

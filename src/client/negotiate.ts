@@ -13,6 +13,7 @@
 import { PqpskError, isPqpskError, type PqpskErrorCode } from '../errors.js';
 import type { Kem } from '../kem/types.js';
 import { attemptTimeoutMs, negotiationOrder } from '../protocol/plan.js';
+import { ServiceCallError } from '../rpc/status.js';
 import { publicKeyFromText, publicKeyOf, publicKeyToText } from '../wg/keys.js';
 import type { WgControl } from '../wg/types.js';
 import { exchange, type Exchange, type RegisterCall } from './exchange.js';
@@ -107,13 +108,17 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
       } catch (err) {
         if (!isPqpskError(err) || LOCAL_CODES.includes(err.code)) throw err;
         lastError = err;
-        emit({ kind: 'attempt-failed', attempt: attempt + 1, code: err.code, message: err.message });
-        if (err instanceof RollbackFailed) throw err;
+        if (err instanceof RollbackFailed) {
+          emit({ kind: 'attempt-failed', attempt: attempt + 1, code: err.code, message: err.message, nextInMs: null });
+          throw err;
+        }
       }
       // An attempt owns its whole window: a quick failure (nothing listening) waits it out,
       // so retries follow the schedule instead of spinning.
-      const rest = Math.min(attemptStart + timeoutMs, deadline) - clock.monotonic();
-      if (rest > 0 && (options.maxAttempts === null || attempt + 1 < options.maxAttempts)) await clock.sleep(rest);
+      const rest = Math.max(0, Math.min(attemptStart + timeoutMs, deadline) - clock.monotonic());
+      const another = (options.maxAttempts === null || attempt + 1 < options.maxAttempts) && clock.monotonic() + rest < deadline;
+      emit({ kind: 'attempt-failed', attempt: attempt + 1, code: lastError.code, message: lastError.message, nextInMs: another ? Math.round(rest) : null });
+      if (rest > 0 && another) await clock.sleep(rest);
     }
     const code: PqpskErrorCode = lastError === null || LOCAL_CODES.includes(lastError.code) ? 'TIMEOUT' : lastError.code;
     const after = options.maxAttempts !== null && attempt >= options.maxAttempts ? `${attempt} attempt${attempt === 1 ? '' : 's'}` : `${attempt} attempt${attempt === 1 ? '' : 's'} in ${Math.round((clock.monotonic() - start) / 1000)} s (--max-time)`;
@@ -358,7 +363,9 @@ export class Negotiation {
         const ex = await this.#throughHop(hop, async () => {
           await this.#checkRoute(hop);
           const stopOrGone = signal === undefined || gone === undefined ? (signal ?? gone) : AbortSignal.any([signal, gone]);
-          return untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2), stopOrGone, (ex) => ex.wipe(), () => (gone?.aborted === true ? goneAway() : stopped()));
+          return untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2), stopOrGone, (ex) => ex.wipe(), () => (gone?.aborted === true ? goneAway() : stopped())).catch((err: unknown) => {
+            throw withAdvice(err, hop.spec);
+          });
         });
         exchanges.push(ex);
         spans.push({ exchangeMs: clock.monotonic() - begun, switchMs: 0, verifyMs: 0 });
@@ -537,6 +544,12 @@ export class Negotiation {
       throw new RollbackFailed('TUNNEL_DOWN', `${messageOf(cause)}; rollback: ${failures.join('; ')}`, { cause });
     }
   }
+}
+
+/** `err`, with the hop's advice added when nothing at all answered at its config service. */
+function withAdvice(err: unknown, spec: HopSpec): unknown {
+  if (!(err instanceof ServiceCallError) || err.outcome !== 'no-answer' || spec.noAnswerAdvice === undefined) return err;
+  return new ServiceCallError(err.code, err.service, err.outcome, `${err.message} — ${spec.noAnswerAdvice}`, { cause: err });
 }
 
 /** Thrown when an attempt is abandoned before any switch because its caller is stopping. */

@@ -3,6 +3,7 @@
  * there is one (through its lock socket) and from the interface either way, so it works
  * with no watcher at all. Public facts only: keys, a PSK fingerprint, times, counters.
  */
+import { PqpskError } from '../errors.js';
 import type { WgControl } from '../wg/types.js';
 import { askHolder } from './lock.js';
 import type { WatchStatus } from './watch.js';
@@ -22,7 +23,12 @@ export interface TunnelStatus {
   readonly state: string;
   readonly publicKey: string | null;
   readonly peer: string | null;
+  /** Whether WireGuard holds a PSK for the relay peer (read from the interface, never the PSK). */
+  readonly psk: boolean;
+  /** First 8 bytes of SHA-256(PSK), hex; only a running watcher that negotiated the PSK knows it. */
   readonly pskFingerprint: string | null;
+  /** The relay's config service the running watcher uses; null without a watcher. */
+  readonly configService: string | null;
   readonly latestHandshake: string | null;
   readonly negotiatedAt: string | null;
   readonly nextRotationAt: string | null;
@@ -40,7 +46,9 @@ export interface StatusDeps {
 }
 
 /**
- * The status of `iface` (relay peer: `peer`, or the interface's only peer). Whether a PSK
+ * The status of `iface` (relay peer: `peer`, or the interface's only peer; with several
+ * peers and no `peer` there is no telling which is the relay, so that is an error listing
+ * them rather than a verdict about none). Whether a PSK
  * is set comes from the interface; its fingerprint only from a watcher that negotiated
  * it, because the PSK itself is never read back from WireGuard.
  */
@@ -49,7 +57,13 @@ export async function readTunnelStatus(iface: string, peer: string | null, deps:
   const holder = await (deps.askHolder ?? askHolder)(iface);
   const watch = holder?.mode === 'watch' ? ((holder['status'] as WatchStatus | null) ?? null) : null;
   const state = await deps.wg.summary(iface);
-  const relay = peer === null ? (state.peers.length === 1 ? state.peers[0]! : null) : (state.peers.find((p) => p.publicKey === peer) ?? null);
+  if (peer === null && state.peers.length > 1) {
+    throw new PqpskError('INVALID_INPUT', `${iface} has ${state.peers.length} peers; name the relay with --peer, one of: ${state.peers.map((p) => p.publicKey).join(', ')}`);
+  }
+  if (peer !== null && !state.peers.some((p) => p.publicKey === peer)) {
+    throw new PqpskError('NOT_FOUND', `${iface}: no peer with the public key given by --peer (its peers: ${state.peers.map((p) => p.publicKey).join(', ') || 'none'})`);
+  }
+  const relay = peer === null ? (state.peers[0] ?? null) : (state.peers.find((p) => p.publicKey === peer) ?? null);
   const hasPsk = relay?.hasPresharedKey === true;
   const handshakes = relay === null ? new Map<string, number>() : await deps.wg.latestHandshakes(iface);
   const hop = watch?.hops.find((h) => h.interface === iface);
@@ -64,7 +78,9 @@ export async function readTunnelStatus(iface: string, peer: string | null, deps:
     state: watch?.phase ?? 'unwatched',
     publicKey: state.publicKey === '' ? null : state.publicKey,
     peer: relay?.publicKey ?? null,
+    psk: hasPsk,
     pskFingerprint: fingerprint,
+    configService: hop?.service ?? null,
     latestHandshake: iso(handshakeMs),
     negotiatedAt: iso(watch?.negotiatedAt),
     nextRotationAt: iso(watch?.nextRotationAt),

@@ -14,6 +14,11 @@ export interface HopSpec {
   /** The relay's config service, `ip:port`, reached through this hop's tunnel. */
   readonly service: string;
   /**
+   * Advice added when nothing at all answers at `service` (e.g. that it was only the
+   * default, and the option that names the right one); the CLI alone knows it.
+   */
+  readonly noAnswerAdvice?: string;
+  /**
    * Switch the key of an interface that has other peers too (they stop working until
    * their ends learn the new key). Only with an explicit `peer`.
    */
@@ -62,6 +67,6 @@ export type ClientEvent =
   | { readonly kind: 'exchanged'; readonly role: HopRole; readonly iface: string; readonly ephemeralPublicKey: string; readonly pskFingerprint: string }
   | { readonly kind: 'switched'; readonly role: HopRole; readonly iface: string }
   | { readonly kind: 'verified'; readonly role: HopRole; readonly iface: string }
-  | { readonly kind: 'attempt-failed'; readonly attempt: number; readonly code: string; readonly message: string }
+  | { readonly kind: 'attempt-failed'; readonly attempt: number; readonly code: string; readonly message: string; readonly nextInMs: number | null }
   | { readonly kind: 'rolled-back'; readonly role: HopRole; readonly iface: string; readonly working: boolean; readonly message?: string }
   | { readonly kind: 'mss-clamp'; readonly service: string; readonly applied: boolean; readonly message: string };

@@ -89,7 +89,7 @@ export interface WatchStatus {
   readonly rotations: number;
   readonly recoveries: number;
   readonly lastError: string | null;
-  readonly hops: readonly { readonly role: string; readonly interface: string; readonly publicKey: string; readonly parentPublicKey: string; readonly pskFingerprint: string | null }[];
+  readonly hops: readonly { readonly role: string; readonly interface: string; readonly service?: string; readonly publicKey: string; readonly parentPublicKey: string; readonly pskFingerprint: string | null }[];
 }
 
 /** One tunnel (or multihop pair) kept post-quantum. Create with `Watcher.open`, then `run()`. */
@@ -107,6 +107,8 @@ export class Watcher {
   /** The PSK fingerprint of each hop's working key, when it came from a negotiation. */
   #fingerprints = new Map<string, string>();
   #firstSettled: ((ok: boolean, message: string) => void) | null = null;
+  /** Why the tunnel is suspect, logged once a probe settles it; `quiet`: only traffic out, none back. */
+  #suspicion: { why: string; quiet: boolean } | null = null;
 
   private constructor(negotiation: Negotiation, options: WatchOptions, deps: WatchDeps, indexes: ReadonlyMap<string, number>) {
     this.#negotiation = negotiation;
@@ -169,6 +171,7 @@ export class Watcher {
       hops: this.#negotiation.hops.map((h) => ({
         role: h.spec.role,
         interface: h.spec.iface,
+        service: h.spec.service,
         publicKey: h.working.publicKeyText,
         parentPublicKey: h.parent.publicKeyText,
         pskFingerprint: h.onEphemeral ? (this.#fingerprints.get(h.spec.iface) ?? null) : null,
@@ -318,15 +321,33 @@ export class Watcher {
     });
   }
 
+  /**
+   * Feed the policy and log what changed. A suspicion is not news until a probe settles
+   * it: it is logged with its outcome, and not at all when a quiet tunnel (traffic out,
+   * none back: an idle tunnel's keepalives) turns out to be healthy.
+   */
   #feed(input: WatchInput): void {
-    const before = this.#state.phase;
-    this.#state = advance(this.#state, input, this.#options.policy, this.#deps.random ?? Math.random);
+    const prior = this.#state;
+    const before = prior.phase;
+    this.#state = advance(prior, input, this.#options.policy, this.#deps.random ?? Math.random);
     const after = this.#state.phase;
     // A rotation that must go through the parent key passes through `dead` without the tunnel being dead.
     const routeOnly = after === 'dead' && this.#state.rotating;
-    if (before !== after && !routeOnly && (after === 'suspect' || after === 'dead' || after === 'outage')) {
-      this.#log(`tunnel ${after}${this.#state.lastError === null ? '' : `: ${this.#state.lastError}`}`);
+    if (before === after || routeOnly) return;
+    const error = this.#state.lastError === null ? '' : `: ${this.#state.lastError}`;
+    if (after === 'suspect') {
+      this.#suspicion = suspicionOf(prior, input, this.#options.policy);
+      return;
     }
+    if (before === 'suspect') {
+      const { why, quiet } = this.#suspicion ?? { why: 'unknown', quiet: false };
+      this.#suspicion = null;
+      if (after === 'protected' && quiet) return;
+      const outcome = after === 'protected' ? 'a probe was answered: still protected' : after === 'dead' ? `a probe went unanswered: tunnel dead${error}` : `then tunnel ${after}${error}`;
+      this.#log(`tunnel suspect (${why}), ${outcome}`);
+      return;
+    }
+    if (after === 'dead' || after === 'outage') this.#log(`tunnel ${after}${error}`);
   }
 
   #pause(ms: number): Promise<void> {
@@ -353,6 +374,15 @@ export class Watcher {
     this.#firstSettled = null;
     settle?.(ok, message);
   }
+}
+
+/** Why `input` made a tunnel in state `prior` suspect, in the log's words. */
+function suspicionOf(prior: WatchState, input: WatchInput, policy: WatchPolicyConfig): { why: string; quiet: boolean } {
+  if (input.kind === 'negotiate-failed') return { why: `an exchange failed: ${input.message}`, quiet: false };
+  if (input.kind === 'tick' && Math.abs(input.now - prior.seenAt) > policy.jumpMs) {
+    return { why: `the clock jumped ${Math.round((input.now - prior.seenAt) / 1000)} s (a suspend?)`, quiet: false };
+  }
+  return { why: `traffic went out and nothing came back for ${Math.round(policy.silenceMs / 100) / 10} s`, quiet: true };
 }
 
 function reportText(r: HopReport): string {

@@ -5,9 +5,8 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { PqpskError } from '../errors.js';
 import { registerPeerMethod, type RegisterRequestInput, type WireRegisterResponse } from './proto.js';
-import { errorForStatus } from './status.js';
+import { errorForStatus, ServiceCallError } from './status.js';
 
 /** The largest answer we accept: the HQC-256 + ML-KEM-1024 answer is ~16 KB. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -15,6 +14,8 @@ export const MAX_RESPONSE_BYTES = 64 * 1024;
 export interface RegisterCallOptions {
   /** Absolute deadline, ms since the epoch: covers connect + call. */
   readonly deadline: number;
+  /** The time the caller's attempt was given, named when it runs out (default: until `deadline`). */
+  readonly budgetMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -34,9 +35,9 @@ export function channelTarget(target: string): string {
 }
 
 /**
- * Call RegisterPeerV1 on `target` (`ip:port`). Every failure becomes a PqpskError: TIMEOUT
- * for a passed deadline, RPC_FAILURE otherwise (connection refused reads "relay answered
- * UNAVAILABLE: …").
+ * Call RegisterPeerV1 on `target` (`ip:port`). Every failure becomes a ServiceCallError
+ * naming `target` and what went wrong in the user's words (src/rpc/status.ts): nothing
+ * listening, no answer at all, or what the relay answered.
  */
 export async function callRegisterPeer(target: string, request: RegisterRequestInput, options: RegisterCallOptions): Promise<WireRegisterResponse> {
   const method = registerPeerMethod();
@@ -51,6 +52,18 @@ export async function callRegisterPeer(target: string, request: RegisterRequestI
     // One channel per call: channelz would register and trace each one for nothing.
     'grpc.enable_channelz': 0,
   });
+  const started = Date.now();
+  // Whether the HTTP/2 connection ever came up tells "no answer at all" from an answer.
+  let connected = false;
+  const channel = client.getChannel();
+  const follow = (state: grpc.connectivityState): void => {
+    if (state === grpc.connectivityState.READY) connected = true;
+    if (connected || state === grpc.connectivityState.SHUTDOWN) return;
+    channel.watchConnectivityState(state, options.deadline, (err) => {
+      if (err === undefined) follow(channel.getConnectivityState(false));
+    });
+  };
+  follow(channel.getConnectivityState(false));
   try {
     return await new Promise<WireRegisterResponse>((resolve, reject) => {
       const call = client.makeUnaryRequest(
@@ -61,8 +74,8 @@ export async function callRegisterPeer(target: string, request: RegisterRequestI
         new grpc.Metadata(),
         { deadline: options.deadline },
         (err, value) => {
-          if (err) reject(errorForStatus(err.code, err.details, err));
-          else if (value === undefined) reject(new PqpskError('RPC_FAILURE', 'relay answered with an empty message'));
+          if (err) reject(errorForStatus(target, { code: err.code, details: err.details, connected, budgetMs: options.budgetMs ?? options.deadline - started }, err));
+          else if (value === undefined) reject(new ServiceCallError('RPC_FAILURE', target, 'answered', `relay at ${target} answered with an empty message`));
           else resolve(value);
         },
       );

@@ -55,24 +55,97 @@ export function statusForError(err: unknown): StatusReply {
 }
 
 /**
- * Client side: turn a failed call into a PqpskError. The relay's `details` are remote
- * text; they are kept (trimmed, control characters removed) so the user learns what the
- * relay objected to, labelled as the relay's words.
+ * How far a failed call got, as the user can act on it: nothing listening (`refused`),
+ * no route (`unreachable`), no answer at all before the deadline (`no-answer`: the
+ * connection never came up — a dropped SYN, a relay that does not forward), a connection
+ * that was lost (`dropped`), or an answer from the relay (`answered`).
  */
-export function errorForStatus(code: number, details: string, cause?: unknown): PqpskError {
-  const said = sanitizeRemoteText(details);
-  const name = Status[code] ?? `status ${code}`;
-  const message = `relay answered ${name}${said ? `: ${said}` : ''}`;
+export type CallOutcome = 'refused' | 'unreachable' | 'no-answer' | 'dropped' | 'answered';
+
+/**
+ * A failed call to a config service: the message names the service and says what to
+ * check, never a gRPC status name or the library's own wording; `outcome` lets a caller
+ * add advice it alone knows (that the address was a default, say).
+ */
+export class ServiceCallError extends PqpskError {
+  readonly service: string;
+  readonly outcome: CallOutcome;
+
+  constructor(code: PqpskErrorCode, service: string, outcome: CallOutcome, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.service = service;
+    this.outcome = outcome;
+  }
+}
+
+/** What a failed call looked like from here: its status, and whether a connection ever came up. */
+export interface FailedCall {
+  readonly code: number;
+  readonly details: string;
+  /** The HTTP/2 connection to the service was established at some point of the call. */
+  readonly connected: boolean;
+  /** How long the call was given, ms. */
+  readonly budgetMs: number;
+}
+
+/**
+ * Texts the gRPC library writes itself (not the relay) when a connection fails or breaks;
+ * they explain nothing to a user, so only the system error in them is kept.
+ */
+const LOCAL_FAILURE = /No connection established|Connection dropped|Call dropped|RST_STREAM|Failed to (?:parse|start)|Waiting for LB pick|Deadline exceeded after|Cancelled on client/i;
+
+/** Plain words for what the relay itself answered, by status. */
+const ANSWERS: ReadonlyMap<number, string> = new Map([
+  [Status.INVALID_ARGUMENT, 'rejected the request'],
+  [Status.PERMISSION_DENIED, 'refused the request'],
+  [Status.RESOURCE_EXHAUSTED, 'is busy, try again later'],
+  [Status.UNIMPLEMENTED, 'does not offer this request (is it a pqpsk or Mullvad config service?)'],
+  [Status.UNAVAILABLE, 'is not available'],
+  [Status.INTERNAL, 'failed to serve the request'],
+  [Status.DEADLINE_EXCEEDED, 'ran out of time'],
+]);
+
+/**
+ * Client side: turn a failed call to `service` into a ServiceCallError that says what
+ * happened in the user's words. The relay's `details` are remote text; they are kept
+ * (trimmed, control characters removed) only when the relay itself answered, labelled as
+ * its words; what the gRPC library wrote stays in `cause` for debugging.
+ */
+export function errorForStatus(service: string, call: FailedCall, cause?: unknown): ServiceCallError {
   const options = cause === undefined ? {} : { cause };
-  switch (code) {
+  const within = `${Math.max(0, Math.round(call.budgetMs))} ms`;
+  const system = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|EADDRNOTAVAIL)\b/.exec(call.details)?.[1];
+  const local = LOCAL_FAILURE.test(call.details) || call.code === Status.CANCELLED;
+  if (!call.connected && (system === 'ECONNREFUSED' || system === 'ECONNRESET')) {
+    const how = system === 'ECONNREFUSED' ? 'connection refused' : 'connection reset';
+    return new ServiceCallError('RPC_FAILURE', service, 'refused', `nothing listening on ${service} (${how}) — is \`pqpsk server\` running there?`, options);
+  }
+  if (!call.connected && system !== undefined) {
+    return new ServiceCallError('RPC_FAILURE', service, 'unreachable', `no route to ${service} (host or network unreachable) — is the tunnel up?`, options);
+  }
+  if (/Received message larger than max/.test(call.details)) {
+    // Either end may have refused it (the relay a request, this client an answer).
+    return new ServiceCallError('RESOURCE_EXHAUSTED', service, 'answered', `a message to or from ${service} was larger than allowed`, options);
+  }
+  if (call.code === Status.DEADLINE_EXCEEDED && (!call.connected || local)) {
+    return call.connected
+      ? new ServiceCallError('TIMEOUT', service, 'no-answer', `${service} accepted the connection but gave no answer within ${within}`, options)
+      : new ServiceCallError('TIMEOUT', service, 'no-answer', `no answer at all from ${service} within ${within}`, options);
+  }
+  if (!call.connected || local) {
+    return new ServiceCallError('RPC_FAILURE', service, 'dropped', `the connection to ${service} ${call.connected ? 'broke' : 'failed'} before the relay answered`, options);
+  }
+  const said = sanitizeRemoteText(call.details);
+  const message = `relay at ${service} ${ANSWERS.get(call.code) ?? 'answered with an error'}${said ? `: ${said}` : ''}`;
+  switch (call.code) {
     case Status.DEADLINE_EXCEEDED:
-      return new PqpskError('TIMEOUT', message, options);
+      return new ServiceCallError('TIMEOUT', service, 'answered', message, options);
     case Status.PERMISSION_DENIED:
-      return new PqpskError('PERMISSION_DENIED', message, options);
+      return new ServiceCallError('PERMISSION_DENIED', service, 'answered', message, options);
     case Status.RESOURCE_EXHAUSTED:
-      return new PqpskError('RESOURCE_EXHAUSTED', message, options);
+      return new ServiceCallError('RESOURCE_EXHAUSTED', service, 'answered', message, options);
     default:
-      return new PqpskError('RPC_FAILURE', message, options);
+      return new ServiceCallError('RPC_FAILURE', service, 'answered', message, options);
   }
 }
 

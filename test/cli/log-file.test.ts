@@ -46,8 +46,11 @@ test('the detached watcher writes its stdout and stderr into --log-file, appende
   assert.match(String(r.stderr), new RegExp(`no such WireGuard interface ${IFACE}`), 'the parent says why the watcher ended');
   const lines = readFileSync(log, 'utf8').split('\n');
   assert.equal(lines[0], 'an earlier line', 'appended, not truncated');
-  assert.ok(lines.some((l) => l.startsWith(`pqpsk negotiate: no such WireGuard interface ${IFACE} `)), `the child's stderr line is in the file:\n${lines.join('\n')}`);
-  assert.ok(lines.some((l) => l.startsWith('{"ok":false,"code":"NOT_FOUND"')), `the child's stdout line is in the file:\n${lines.join('\n')}`);
+  // Every line the watcher writes is dated, its last words too.
+  const dated = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
+  assert.ok(lines.some((l) => dated.test(l) && l.replace(dated, '').startsWith(`pqpsk negotiate: no such WireGuard interface ${IFACE} `)), `the child's dated stderr line is in the file:\n${lines.join('\n')}`);
+  assert.ok(lines.some((l) => dated.test(l) && l.replace(dated, '').startsWith('{"ok":false,"code":"NOT_FOUND"')), `the child's dated stdout line is in the file:\n${lines.join('\n')}`);
+  assert.ok(lines.slice(1).every((l) => l === '' || dated.test(l)), `no undated line:\n${lines.join('\n')}`);
 });
 
 test('a new --log-file is created with mode 0600', async () => {

@@ -1,6 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { DEFAULT_SERVICE } from '../../src/cli/commands/negotiate.js';
+import { attemptFailedLine, noAnswerAdvice, waitText } from '../../src/cli/commands/negotiate-run.js';
 import { createClientKems } from '../../src/client/kems.js';
 import { negotiate, type MssGuard, type NegotiateDeps, type NegotiateOptions, type RouteDevice } from '../../src/client/negotiate.js';
 import type { ClientEvent, HopSpec } from '../../src/client/types.js';
@@ -102,9 +105,53 @@ test('nothing listening: attempts follow the scaled 8/16/32 s schedule, no switc
   const timeouts = events.flatMap((e) => (e.kind === 'attempt' ? [e.timeoutMs] : []));
   assert.deepEqual(timeouts, [40, 80, 160]);
   assert.ok(starts[1]! - starts[0]! >= 40 && starts[2]! - starts[1]! >= 80, 'each failed attempt waits out its window');
-  assert.match(err.message, /^gave up after 3 attempts: .*UNAVAILABLE.*; wg0 left on its parent key, which works$/);
+  const said = `nothing listening on 127.0.0.1:${port} (connection refused) — is \`pqpsk server\` running there?`;
+  assert.equal(err.message, `gave up after 3 attempts: ${said}; wg0 left on its parent key, which works`);
+  const failures = events.flatMap((e) => (e.kind === 'attempt-failed' ? [e] : []));
+  assert.equal(failures.length, 3, 'each failed attempt says why, as it happens');
+  // The scaled 40 and 80 ms windows may end before key generation or the refusal: each says so, naming the address.
+  for (const f of failures) assert.ok(f.message.includes(`127.0.0.1:${port}`) && !/UNAVAILABLE|LB pick|relay answered/.test(f.message), f.message);
+  assert.equal(failures[2]!.message, said);
+  assert.ok(failures[0]!.nextInMs! >= 0 && failures[0]!.nextInMs! <= 40 && Number.isInteger(failures[0]!.nextInMs), 'with the whole-ms wait until the next');
+  assert.equal(failures[2]!.nextInMs, null, 'no next attempt after the last');
+  assert.equal(
+    attemptFailedLine(failures[0]!),
+    `attempt 1 failed: ${failures[0]!.message}; ${failures[0]!.nextInMs! >= 1 ? `next attempt in ${failures[0]!.nextInMs} ms` : 'trying again now'}`,
+  );
   assert.equal(exitCodeFor(err), 1);
   assert.equal(setOps(wg).length, 1, 'only the set-up set; no switch');
+});
+
+test('no answer at all from the default config service: the address, the attempt\'s whole ms, and the option to pass', async () => {
+  const wg = new FakeWgControl();
+  const relayKey = wgKeypair().publicKey;
+  await clientInterface(wg, 'wg0', relayKey, '0.0.0.0/0');
+  const sockets: Socket[] = [];
+  const silent = createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const service = `127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  const net = new SimNetwork(wg, new Map());
+  const events: ClientEvent[] = [];
+  const hop: HopSpec = { role: 'single', iface: 'wg0', peer: null, service, noAnswerAdvice: noAnswerAdvice('--config-service', DEFAULT_SERVICE) };
+  try {
+    const err = await rejection(negotiate(options([hop], { maxAttempts: 1, maxTotalMs: 700.6, timeoutScale: 1 }), deps(wg, net, events)));
+    assert.equal(
+      err.message.replace(/within \d+ ms/, 'within N ms'),
+      `gave up after 1 attempt: no answer at all from ${service} within N ms — the default (where Mullvad's relays answer); for your own relay pass --config-service <relay tunnel address>:1337; wg0 left on its previous key`,
+    );
+    assert.ok(Number(/within (\d+) ms/.exec(err.message)![1]) > 600, 'the attempt\'s time, in whole ms');
+    assert.equal(err.code, 'TIMEOUT');
+    assert.doesNotMatch(err.message, /LB pick|DEADLINE_EXCEEDED|relay answered/);
+  } finally {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  }
+});
+
+test('the advice for a config service the user named asks about the tunnel and the port', () => {
+  assert.equal(noAnswerAdvice('--config-service', '10.8.0.1:1337'), 'is the tunnel up (a recent handshake in `wg show`), and does the relay let TCP port 1337 in?');
+  assert.equal(waitText(7600.4), '8 s');
+  assert.equal(waitText(40.4), '40 ms');
 });
 
 test('wrong-length ciphertext: typed error naming algorithm, actual and expected; no switch', async () => {

@@ -33,7 +33,20 @@ test('durations: seconds, milliseconds, minutes; a bare number and nonsense are 
 });
 
 test('hops from arguments: single hop, multihop, and the mistakes', () => {
-  assert.deepEqual(hopsFromArgs({ ...base, interface: 'wg0' }), [{ role: 'single', iface: 'wg0', peer: null, service: '10.64.0.1:1337' }]);
+  assert.deepEqual(hopsFromArgs({ ...base, interface: 'wg0' }), [
+    {
+      role: 'single',
+      iface: 'wg0',
+      peer: null,
+      service: '10.64.0.1:1337',
+      noAnswerAdvice: "the default (where Mullvad's relays answer); for your own relay pass --config-service <relay tunnel address>:1337",
+    },
+  ]);
+  assert.equal(
+    hopsFromArgs({ ...base, interface: 'wg0', 'config-service': '10.8.0.1:1337' })[0]!.noAnswerAdvice,
+    'is the tunnel up (a recent handshake in `wg show`), and does the relay let TCP port 1337 in?',
+    'a service the user named: the tunnel and the port are what to check',
+  );
   assert.deepEqual(hopsFromArgs({ ...base, entry: 'wg-in', exit: 'wg-out' }).map((h) => [h.role, h.iface, h.service]), [
     ['entry', 'wg-in', '10.64.0.1:1337'],
     ['exit', 'wg-out', '10.65.0.1:1337'],

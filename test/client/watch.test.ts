@@ -197,3 +197,52 @@ test('the interface replaced by a new one of the same name mid-verification: no 
   assert.ok(lines.includes('wg0 was replaced by a new interface of that name; stopping'), lines.join('\n'));
   assert.equal(keyChanges(wg), changesBefore + 1, 'the switch, and no rollback after it');
 });
+
+/** A watcher on wg0 whose relay link carries `traffic` and answers probes as `answers` says, stopped by `until`. */
+async function watchLines(answers: boolean, until: (line: string) => boolean, ticksBeforeSilence = 0): Promise<string[]> {
+  const wg = new FakeWgControl();
+  const relayKey = wgKeypair().publicKey;
+  const parent = await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
+  const net = new SimNetwork(wg, new Map([[relay.address, { iface: 'wg0', relayPeer: relayKey, relay, parentPublicKey: parent.publicKey }]]));
+  const lines: string[] = [];
+  let tx = 0;
+  let ticks = 0;
+  let probes = 0;
+  const watcher: Watcher = await Watcher.open(
+    { hops: [{ role: 'single', iface: 'wg0', peer: null, service: relay.address }], policy: { ...DEFAULT_POLICY, rotateMs: 3_600_000 }, timeoutScale: 1, verifyTimeoutMs: 1500, tickMs: 2000, probeTimeoutMs: 2000 },
+    simWatchDeps(
+      wg,
+      kems,
+      net,
+      (line) => {
+        lines.push(line);
+        if (until(line)) watcher.stop();
+      },
+      {
+        // Keepalives go out, nothing comes back: what an idle tunnel looks like between probes.
+        traffic: async () => ({ rx: 0, tx: ++ticks > ticksBeforeSilence ? (tx += 148) : tx }),
+        answers: async () => {
+          if (++probes >= 3 && answers) watcher.stop();
+          return answers;
+        },
+      },
+    ),
+  );
+  try {
+    await watcher.run();
+  } finally {
+    watcher.close();
+  }
+  return lines;
+}
+
+test('an idle healthy tunnel: suspicions that a probe clears are not logged', async () => {
+  const lines = await watchLines(true, () => false);
+  assert.ok(lines.some((l) => l.startsWith('switched: ')), lines.join('\n'));
+  assert.deepEqual(lines.filter((l) => /suspect/.test(l)), [], 'no unresolved "tunnel suspect" line');
+});
+
+test('a suspicion a probe confirms is logged once, with its cause and its outcome', async () => {
+  const lines = await watchLines(false, (l) => l.startsWith('tunnel suspect'));
+  assert.deepEqual(lines.filter((l) => /suspect/.test(l)), ['tunnel suspect (traffic went out and nothing came back for 1.5 s), a probe went unanswered: tunnel dead: the relay does not answer the ephemeral key']);
+});

@@ -5,7 +5,7 @@ import * as net from 'node:net';
 import { PqpskError } from '../../src/errors.js';
 import { callRegisterPeer, channelTarget } from '../../src/rpc/client.js';
 import { peerIp, startRpcServer, type RegisterHandler } from '../../src/rpc/server.js';
-import { PERMISSION_DENIED_DETAILS } from '../../src/rpc/status.js';
+import { PERMISSION_DENIED_DETAILS, ServiceCallError } from '../../src/rpc/status.js';
 import { rejection } from '../fixtures/errors.js';
 
 const request = { wg_parent_pubkey: Buffer.alloc(32, 1), wg_ephemeral_peer_pubkey: Buffer.alloc(32, 2) };
@@ -53,7 +53,7 @@ test('validation errors reach the client as INVALID_ARGUMENT with their labelled
     async (target) => {
       const err = await rejection(callRegisterPeer(target, request, { deadline: soon() }));
       assert.equal(err.code, 'RPC_FAILURE');
-      assert.match(err.message, /INVALID_ARGUMENT: wg_parent_pubkey: expected 32 bytes, got 3/);
+      assert.equal(err.message, `relay at ${target} rejected the request: wg_parent_pubkey: expected 32 bytes, got 3`);
     },
   );
 });
@@ -69,7 +69,7 @@ test('an unexpected handler error never sends its message to the client', async 
   );
   try {
     const err = await rejection(callRegisterPeer(server.address, request, { deadline: soon() }));
-    assert.match(err.message, /INTERNAL/);
+    assert.equal(err.message, `relay at ${server.address} failed to serve the request: internal error while registering the ephemeral peer`);
     assert.doesNotMatch(err.message, /PRIVATEKEYBYTES/);
     assert.equal(logged.length, 1, 'the relay still sees the full error for its own log');
   } finally {
@@ -85,7 +85,7 @@ test('permission errors carry one fixed message', async () => {
     async (target) => {
       const err = await rejection(callRegisterPeer(target, request, { deadline: soon() }));
       assert.equal(err.code, 'PERMISSION_DENIED');
-      assert.ok(err.message.endsWith(PERMISSION_DENIED_DETAILS));
+      assert.equal(err.message, `relay at ${target} refused the request: ${PERMISSION_DENIED_DETAILS}`);
     },
   );
 });
@@ -121,14 +121,73 @@ test('a handler slower than the deadline gives the client TIMEOUT', async () => 
   );
 });
 
-test('nothing listening: the call fails as RPC_FAILURE without waiting for the deadline', async () => {
+/** Words of the gRPC library or status names that tell a user nothing they can act on. */
+const INTERNALS = /LB pick|No connection established|Deadline exceeded|UNAVAILABLE|DEADLINE_EXCEEDED|PERMISSION_DENIED|INVALID_ARGUMENT|INTERNAL|relay answered/;
+
+test('nothing listening: the call fails at once, naming the address and asking whether the relay runs there', async () => {
   const probe = net.createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
   const { port } = probe.address() as net.AddressInfo;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const started = Date.now();
   const err = await rejection(callRegisterPeer(`127.0.0.1:${port}`, request, { deadline: Date.now() + 20_000 }));
+  assert.ok(Date.now() - started < 10_000, 'no wait for the deadline');
   assert.equal(err.code, 'RPC_FAILURE');
-  assert.match(err.message, /UNAVAILABLE/);
+  assert.equal(err.message, `nothing listening on 127.0.0.1:${port} (connection refused) — is \`pqpsk server\` running there?`);
+  assert.ok(err instanceof ServiceCallError && err.outcome === 'refused');
+});
+
+test('a listener that resets every connection reads as nothing listening too', async () => {
+  const server = net.createServer((socket) => socket.resetAndDestroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const target = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  try {
+    const err = await rejection(callRegisterPeer(target, request, { deadline: Date.now() + 5000 }));
+    assert.equal(err.message, `nothing listening on ${target} (connection reset) — is \`pqpsk server\` running there?`);
+  } finally {
+    server.close();
+  }
+});
+
+test('a server that takes the TCP connection and never answers: "no answer at all", the address and whole milliseconds, no library words', async () => {
+  const sockets: net.Socket[] = [];
+  const server = net.createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const target = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  try {
+    const err = await rejection(callRegisterPeer(target, request, { deadline: Date.now() + 600.4 }));
+    assert.equal(err.code, 'TIMEOUT');
+    assert.match(err.message, new RegExp(`^no answer at all from ${target.replace(/\./g, '\\.')} within \\d+ ms$`));
+    assert.doesNotMatch(err.message, INTERNALS);
+    assert.ok(err instanceof ServiceCallError && err.outcome === 'no-answer');
+    assert.ok(sockets.length > 0, 'the TCP connection was taken');
+  } finally {
+    for (const s of sockets) s.destroy();
+    server.close();
+  }
+});
+
+test('what a relay answered is said in words, with its own text, and no status name', async () => {
+  const cases: [PqpskError, RegExp][] = [
+    [new PqpskError('INVALID_INPUT', 'kem list: expected 1 to 3 KEMs, got 0'), /^relay at \S+ rejected the request: kem list: expected 1 to 3 KEMs, got 0$/],
+    [new PqpskError('RESOURCE_EXHAUSTED', 'too many requests for this parent; retry in 1s'), /^relay at \S+ is busy, try again later: too many requests for this parent; retry in 1s$/],
+    [new PqpskError('SETUP', 'anything'), /^relay at \S+ is not available: relay is shutting down$/],
+    [new PqpskError('UNSUPPORTED_FEATURE', 'DAITA is not offered'), /^relay at \S+ does not offer this request \(is it a pqpsk or Mullvad config service\?\): DAITA is not offered$/],
+  ];
+  for (const [thrown, expected] of cases) {
+    await withServer(
+      async () => {
+        throw thrown;
+      },
+      async (target) => {
+        const err = await rejection(callRegisterPeer(target, request, { deadline: soon() }));
+        assert.match(err.message, expected);
+        assert.ok(err.message.includes(target), 'the address is named');
+        assert.doesNotMatch(err.message, INTERNALS);
+        assert.ok(err instanceof ServiceCallError && err.outcome === 'answered');
+      },
+    );
+  }
 });
 
 test('binding an address in use is a SETUP error naming the address', async () => {

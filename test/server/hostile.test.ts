@@ -33,31 +33,31 @@ describe('hostile requests over loopback gRPC', () => {
   const withKems = (kem_pubkeys: { algorithm_name: string; key_data: Uint8Array }[]): RegisterRequestInput => ({ ...base, post_quantum: { kem_pubkeys } });
 
   const cases: { name: string; request: () => RegisterRequestInput; status: RegExp; mentions?: RegExp }[] = [
-    { name: 'short parent key', request: () => ({ ...base, wg_parent_pubkey: new Uint8Array(31) }), status: /INVALID_ARGUMENT/, mentions: /wg_parent_pubkey: expected 32 bytes, got 31/ },
-    { name: 'long ephemeral key', request: () => ({ ...base, wg_ephemeral_peer_pubkey: new Uint8Array(33) }), status: /INVALID_ARGUMENT/, mentions: /wg_ephemeral_peer_pubkey: expected 32 bytes, got 33/ },
-    { name: 'empty parent key', request: () => ({ ...base, wg_parent_pubkey: new Uint8Array(0) }), status: /INVALID_ARGUMENT/, mentions: /wg_parent_pubkey/ },
-    { name: 'ephemeral equal to parent', request: () => ({ ...base, wg_ephemeral_peer_pubkey: base.wg_parent_pubkey }), status: /INVALID_ARGUMENT/, mentions: /must differ/ },
-    { name: 'unknown algorithm', request: () => withKems([{ algorithm_name: 'RSA-4096', key_data: mlkemKey() }]), status: /INVALID_ARGUMENT/, mentions: /"RSA-4096" is not a known KEM \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)/ },
-    { name: 'defined but unimplemented algorithm', request: () => withKems([{ algorithm_name: 'Kyber1024', key_data: mlkemKey() }]), status: /UNIMPLEMENTED/, mentions: /"Kyber1024" is defined by the protocol but not implemented by pqpsk \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)/ },
+    { name: 'short parent key', request: () => ({ ...base, wg_parent_pubkey: new Uint8Array(31) }), status: /rejected the request/, mentions: /wg_parent_pubkey: expected 32 bytes, got 31/ },
+    { name: 'long ephemeral key', request: () => ({ ...base, wg_ephemeral_peer_pubkey: new Uint8Array(33) }), status: /rejected the request/, mentions: /wg_ephemeral_peer_pubkey: expected 32 bytes, got 33/ },
+    { name: 'empty parent key', request: () => ({ ...base, wg_parent_pubkey: new Uint8Array(0) }), status: /rejected the request/, mentions: /wg_parent_pubkey/ },
+    { name: 'ephemeral equal to parent', request: () => ({ ...base, wg_ephemeral_peer_pubkey: base.wg_parent_pubkey }), status: /rejected the request/, mentions: /must differ/ },
+    { name: 'unknown algorithm', request: () => withKems([{ algorithm_name: 'RSA-4096', key_data: mlkemKey() }]), status: /rejected the request/, mentions: /"RSA-4096" is not a known KEM \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)/ },
+    { name: 'defined but unimplemented algorithm', request: () => withKems([{ algorithm_name: 'Kyber1024', key_data: mlkemKey() }]), status: /does not offer this request/, mentions: /"Kyber1024" is defined by the protocol but not implemented by pqpsk \(supported: ML-KEM-1024, HQC-256, Classic-McEliece-460896f-round3\)/ },
     {
       name: 'duplicate algorithms',
       request: () => withKems([{ algorithm_name: 'ML-KEM-1024', key_data: mlkemKey() }, { algorithm_name: 'ML-KEM-1024', key_data: mlkemKey() }]),
-      status: /INVALID_ARGUMENT/,
+      status: /rejected the request/,
       mentions: /repeats/,
     },
     {
       name: 'Kyber1024 beside ML-KEM-1024',
       request: () => withKems([{ algorithm_name: 'Kyber1024', key_data: mlkemKey() }, { algorithm_name: 'ML-KEM-1024', key_data: mlkemKey() }]),
-      status: /INVALID_ARGUMENT/,
+      status: /rejected the request/,
     },
-    { name: 'empty algorithm list', request: () => withKems([]), status: /INVALID_ARGUMENT/, mentions: /post_quantum\.kem_pubkeys: expected at least one/ },
-    { name: 'missing post_quantum', request: () => ({ ...base, post_quantum: null }), status: /INVALID_ARGUMENT/, mentions: /post_quantum: missing/ },
-    { name: 'KEM key one byte short', request: () => withKems([{ algorithm_name: 'ML-KEM-1024', key_data: mlkemKey().subarray(1) }]), status: /INVALID_ARGUMENT/, mentions: /ML-KEM-1024 public key: expected 1568 bytes, got 1567/ },
-    { name: 'HQC-256 key of ML-KEM size', request: () => withKems([{ algorithm_name: 'HQC-256', key_data: mlkemKey() }]), status: /INVALID_ARGUMENT/, mentions: /HQC-256 public key: expected 7245 bytes, got 1568/ },
-    { name: 'DAITA v1', request: () => ({ ...base, daita: { activate_daita: true } }), status: /UNIMPLEMENTED/, mentions: /DAITA is not supported by this relay/ },
-    { name: 'DAITA v2', request: () => ({ ...base, daita_v2: { version: 2, platform: 'linux_wg_go', level: 'level_default' } }), status: /UNIMPLEMENTED/, mentions: /DAITA is not supported by this relay/ },
-    { name: 'ephemeral key already a peer', request: () => ({ ...base, wg_ephemeral_peer_pubkey: world.Q.raw }), status: /INVALID_ARGUMENT/, mentions: /already a peer/ },
-    { name: "ephemeral key is the relay's own", request: () => ({ ...base, wg_ephemeral_peer_pubkey: world.relayKey.raw }), status: /INVALID_ARGUMENT/, mentions: /own key/ },
+    { name: 'empty algorithm list', request: () => withKems([]), status: /rejected the request/, mentions: /post_quantum\.kem_pubkeys: expected at least one/ },
+    { name: 'missing post_quantum', request: () => ({ ...base, post_quantum: null }), status: /rejected the request/, mentions: /post_quantum: missing/ },
+    { name: 'KEM key one byte short', request: () => withKems([{ algorithm_name: 'ML-KEM-1024', key_data: mlkemKey().subarray(1) }]), status: /rejected the request/, mentions: /ML-KEM-1024 public key: expected 1568 bytes, got 1567/ },
+    { name: 'HQC-256 key of ML-KEM size', request: () => withKems([{ algorithm_name: 'HQC-256', key_data: mlkemKey() }]), status: /rejected the request/, mentions: /HQC-256 public key: expected 7245 bytes, got 1568/ },
+    { name: 'DAITA v1', request: () => ({ ...base, daita: { activate_daita: true } }), status: /does not offer this request/, mentions: /DAITA is not supported by this relay/ },
+    { name: 'DAITA v2', request: () => ({ ...base, daita_v2: { version: 2, platform: 'linux_wg_go', level: 'level_default' } }), status: /does not offer this request/, mentions: /DAITA is not supported by this relay/ },
+    { name: 'ephemeral key already a peer', request: () => ({ ...base, wg_ephemeral_peer_pubkey: world.Q.raw }), status: /rejected the request/, mentions: /already a peer/ },
+    { name: "ephemeral key is the relay's own", request: () => ({ ...base, wg_ephemeral_peer_pubkey: world.relayKey.raw }), status: /rejected the request/, mentions: /own key/ },
   ];
 
   for (const c of cases) {

@@ -22,7 +22,7 @@ import { jsonMs, timingsLine } from '../ms.js';
 import { spawnDetached } from '../detach.js';
 import { openLogFile } from '../log-file.js';
 import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
-import type { NegotiateArgs } from './negotiate.js';
+import { DEFAULT_SERVICE, type NegotiateArgs } from './negotiate.js';
 
 /** The hops the arguments describe (single hop, or entry + exit), checked. */
 export function hopsFromArgs(
@@ -38,13 +38,38 @@ export function hopsFromArgs(
     parseService('--entry-service', args['entry-service']);
     parseService('--exit-service', args['exit-service']);
     return [
-      { role: 'entry', iface: args.entry, peer: args['entry-peer'] ?? null, service: args['entry-service'], ...others },
-      { role: 'exit', iface: args.exit, peer: args['exit-peer'] ?? null, service: args['exit-service'], ...others },
+      { role: 'entry', iface: args.entry, peer: args['entry-peer'] ?? null, service: args['entry-service'], noAnswerAdvice: noAnswerAdvice('--entry-service', args['entry-service']), ...others },
+      { role: 'exit', iface: args.exit, peer: args['exit-peer'] ?? null, service: args['exit-service'], noAnswerAdvice: noAnswerAdvice('--exit-service', args['exit-service']), ...others },
     ];
   }
   if (args.interface === undefined) throw new PqpskError('INVALID_INPUT', 'expected --interface (or --entry and --exit)');
   parseService('--config-service', args['config-service']);
-  return [{ role: 'single', iface: args.interface, peer: args.peer ?? null, service: args['config-service'], ...others }];
+  return [{ role: 'single', iface: args.interface, peer: args.peer ?? null, service: args['config-service'], noAnswerAdvice: noAnswerAdvice('--config-service', args['config-service']), ...others }];
+}
+
+/**
+ * What to check when nothing at all answers at `service`: the default is where Mullvad's
+ * relays answer, and a self-hosted relay listens on its own tunnel address instead, which
+ * only `option` can name; a service the user named has a tunnel or firewall in the way.
+ */
+export function noAnswerAdvice(option: string, service: string): string {
+  if (service === DEFAULT_SERVICE) return `the default (where Mullvad's relays answer); for your own relay pass ${option} <relay tunnel address>:1337`;
+  return `is the tunnel up (a recent handshake in \`wg show\`), and does the relay let TCP port ${parseService(option, service).port} in?`;
+}
+
+/** A wait as the user reads it: whole seconds, or whole ms under one second. */
+export function waitText(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms)} ms`;
+}
+
+/**
+ * The line a failed attempt prints even without --verbose, so a run that keeps failing
+ * says why at once instead of after minutes of silence; the last one is left to the
+ * "gave up" line.
+ */
+export function attemptFailedLine(e: Extract<ClientEvent, { kind: 'attempt-failed' }>): string {
+  const next = e.nextInMs === null ? '' : e.nextInMs >= 1 ? `; next attempt in ${waitText(e.nextInMs)}` : '; trying again now';
+  return `attempt ${e.attempt} failed: ${e.message}${next}`;
 }
 
 /** The `--json` object: per hop what can be shown (never a secret). */
@@ -91,7 +116,7 @@ export function hopLine(h: HopReport): string {
 export function eventLine(e: ClientEvent): string {
   switch (e.kind) {
     case 'attempt':
-      return `attempt ${e.attempt} (timeout ${e.timeoutMs} ms)`;
+      return `attempt ${e.attempt} (timeout ${Math.round(e.timeoutMs)} ms)`;
     case 'exchanged':
       return `${e.role} ${e.iface}: negotiated, ephemeral key ${e.ephemeralPublicKey}, PSK fingerprint ${e.pskFingerprint}`;
     case 'switched':
@@ -99,7 +124,7 @@ export function eventLine(e: ClientEvent): string {
     case 'verified':
       return `${e.role} ${e.iface}: verified`;
     case 'attempt-failed':
-      return `attempt ${e.attempt} failed: ${e.message}`;
+      return attemptFailedLine(e);
     case 'rolled-back':
       return `${e.role} ${e.iface}: rolled back${e.working ? ', tunnel works' : `: ${e.message ?? 'tunnel does not work'}`}`;
     case 'mss-clamp':
@@ -146,7 +171,7 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
     const parentKeys = await parentKeysFor(args, hops);
     const report = await negotiate(
       { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs, parentKeys },
-      { ...clientDeps(args), kems },
+      { ...clientDeps(args, { progress: true }), kems },
     );
     if (args.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
     else for (const h of report.hops) process.stdout.write(`${hopLine(h)}\n`);
@@ -208,7 +233,7 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
   } catch (err) {
     // Into the log first: once told, the parent exits, and whoever reads the log then
     // must find the line there (stdio on a file is written synchronously).
-    const code = failed(args, err);
+    const code = failed(args, err, stamp());
     report({ kind: 'failed', code: exitCodeFor(err), message: isPqpskError(err) ? err.message : 'unexpected error' });
     return code;
   } finally {
@@ -330,19 +355,32 @@ function yieldToLeaving(indexes: ReadonlyMap<string, number>): YieldOptions {
 /** How long a watcher's probe waits for an answer through the tunnel. */
 const PROBE_TIMEOUT_MS = 2_000;
 
-function clientDeps(args: NegotiateArgs): Omit<NegotiateDeps, 'kems'> {
+/**
+ * The dependencies every mode shares. `progress`: a one-shot run says on stderr why each
+ * attempt failed and when the next begins, --verbose or not (a watcher logs its own).
+ */
+function clientDeps(args: NegotiateArgs, show: { progress?: boolean } = {}): Omit<NegotiateDeps, 'kems'> {
+  const print = (line: string): void => void process.stderr.write(`pqpsk: ${line}\n`);
+  const onEvent = args.verbose
+    ? (e: ClientEvent): void => print(eventLine(e))
+    : show.progress === true
+      ? (e: ClientEvent): void => {
+          if (e.kind === 'attempt-failed' && e.nextInMs !== null) print(attemptFailedLine(e));
+        }
+      : undefined;
   return {
     wg: new RealWgControl(),
     mssGuard: mssGuardFor(args['mss-clamp']),
     routeDevice: routeDeviceOf,
     ...(args['hold-after-switch'] > 0 ? { holdAfterSwitchMs: args['hold-after-switch'] } : {}),
-    ...(args.verbose ? { onEvent: (e: ClientEvent) => process.stderr.write(`pqpsk: ${eventLine(e)}\n`) } : {}),
+    ...(onEvent === undefined ? {} : { onEvent }),
   };
 }
 
-function failed(args: NegotiateArgs, err: unknown): number {
+/** Say why the run ends (`stamp`: the date that starts every line of a log file) and pick the exit code. */
+function failed(args: NegotiateArgs, err: unknown, stamp = ''): number {
   const message = isPqpskError(err) ? err.message : 'unexpected error';
-  if (args.json) process.stdout.write(`${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
-  process.stderr.write(`pqpsk negotiate: ${message}\n`);
+  if (args.json) process.stdout.write(`${stamp}${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
+  process.stderr.write(`${stamp}pqpsk negotiate: ${message}\n`);
   return exitCodeFor(err);
 }

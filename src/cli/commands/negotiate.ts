@@ -90,6 +90,17 @@ Watching (--watch):
   directory on the way that another user owns or may write, is refused with a warning,
   and the watcher runs without a log: PostUp never fails over the log.
 
+When it fails:
+  Each failed attempt prints one line at once (why, and when the next one starts); the
+  last line says where the interface was left. What the reasons mean:
+    nothing listening on IP:PORT     the relay's host answers, but no config service runs
+                                     there: is \`pqpsk server\` running on it?
+    no answer at all from IP:PORT    nothing came back. 10.64.0.1:1337, the default, is where
+                                     Mullvad's relays answer; your own relay listens on its
+                                     tunnel address: --config-service 10.8.0.1:1337, say.
+    relay at IP:PORT refused …       the relay's own words (e.g. the parent key is not the
+                                     peer this tunnel belongs to, or it is busy).
+
 One manager per interface:
   A run holds a lock on the interface (freed by the kernel when it dies); a second run
   exits 2 naming the holder, unless the holder is on its way out (stopping, or its
@@ -120,7 +131,7 @@ export const negotiateCommand: CommandModule<object, NegotiateArgs> = {
     yargs
       .option('interface', { alias: 'i', type: 'string', describe: 'WireGuard interface (single hop)' })
       .option('peer', { type: 'string', describe: "Relay public key (default: the interface's only peer)" })
-      .option('config-service', { type: 'string', default: DEFAULT_SERVICE, describe: 'Config service ip:port inside the tunnel' })
+      .option('config-service', { type: 'string', default: DEFAULT_SERVICE, describe: "Config service ip:port inside the tunnel: Mullvad's by default; for your own relay its tunnel address, port 1337" })
       .option('entry', { type: 'string', describe: 'Multihop: the entry (outer) interface' })
       .option('exit', { type: 'string', describe: 'Multihop: the exit (inner) interface' })
       .option('entry-peer', { type: 'string', describe: "Multihop: entry relay public key (default: the only peer)" })

@@ -3,13 +3,14 @@
  * command, so it imports only yargs' types and modules that import nothing heavy; the
  * work is in server-run.ts, loaded by the handler when this command runs.
  */
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { formatDuration } from '../duration.js';
 import { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from '../../kem/hqc-engines.js';
 import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, DEFAULT_STATE_DIR, MIN_EPHEMERAL_TTL_MS, PENDING_TIMEOUT_MS } from '../../server/defaults.js';
 import { DEFAULT_SERVICE_PORT } from '../../server/listen.js';
 import { examplePath } from '../examples.js';
 import { LOG_LEVELS, type LogLevel } from '../../server/log.js';
+import { serverStatusCommand } from './server-status.js';
 
 /** The parsed options of `pqpsk server`. */
 export interface ServerArgs {
@@ -86,12 +87,21 @@ Exit codes:
   Start-up problems (no such interface, no \`wg\`, address in use, unreadable state file)
   print one line and exit 2. Needs root (CAP_NET_ADMIN) to change the interface.`;
 
+/**
+ * The relay's options are its own: `server status` must not list or require them. yargs
+ * takes `global(keys, false)` for that, which its type declarations leave out.
+ */
+function ownOptions<T>(yargs: Argv<T>): Argv<T> {
+  const keys = ['interface', 'listen', 'metrics', 'ephemeral-ttl', 'rate-limit', 'allow-wide-parents', 'max-inflight', 'log-level', 'state-dir', 'hqc-workers', 'hqc-engine'];
+  return (yargs as unknown as { global(keys: readonly string[], global: boolean): Argv<T> }).global(keys, false);
+}
+
 /** The `server` subcommand; the handler loads the relay's modules. */
 export const serverCommand: CommandModule<object, ServerArgs> = {
   command: 'server',
   describe: 'Run the post-quantum ephemeral-peer relay service for a WireGuard interface',
   builder: (yargs) =>
-    yargs
+    ownOptions(yargs)
       .usage('$0 server --interface <wg-if> [options]\n\nRun the relay side of the ephemeral-peer protocol beside wg-quick.')
       .option('interface', {
         alias: 'i',
@@ -141,6 +151,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         default: DEFAULT_HQC_ENGINE,
         describe: "HQC-256 build the workers run: pqpsk (the project's own, faster) or pqclean (the upstream reference)",
       })
+      .command(serverStatusCommand)
       .epilog(EPILOG),
   handler: async (argv) => (await import('./server-run.js')).run(argv),
 };

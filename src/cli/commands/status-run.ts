@@ -13,8 +13,9 @@ export function statusText(s: TunnelStatus): string {
   const lines = [
     `${s.interface}: ${s.protected ? 'post-quantum protected' : 'NOT post-quantum protected'} (${s.state === 'unwatched' ? 'no watcher running' : `watcher pid ${s.watcherPid}, ${s.state}`})`,
     `  public key       ${s.publicKey ?? '(none)'}`,
-    `  PSK fingerprint  ${s.pskFingerprint ?? '(no PSK)'}`,
+    `  PSK fingerprint  ${s.pskFingerprint ?? (s.psk ? '(a PSK is set; only the watcher that negotiated it knows its fingerprint)' : '(no PSK)')}`,
     `  latest handshake ${s.latestHandshake ?? 'never'}`,
+    `  config service   ${s.configService ?? '(known to a running watcher only)'}`,
   ];
   if (s.state !== 'unwatched') {
     lines.push(

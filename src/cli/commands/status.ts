@@ -19,12 +19,15 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
   builder: (yargs: Argv<object>) =>
     yargs
       .option('interface', { alias: 'i', type: 'string', demandOption: true, describe: 'WireGuard interface' })
-      .option('peer', { type: 'string', describe: "Relay public key (default: the interface's only peer)" })
+      .option('peer', { type: 'string', describe: "Relay public key (default: the interface's only peer; needed when it has several)" })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object (fields in the README)' })
       .epilog(
-        'Exit codes: 0 status read (protected or not: see the output); 2 no such interface or no `wg`.\n' +
-          'JSON fields: interface, protected, state, publicKey, peer, pskFingerprint, latestHandshake,\n' +
-          'negotiatedAt, nextRotationAt, rotations, recoveries, lastError, watcherPid.',
+        'Protected: on an ephemeral key with a PSK and a handshake within 180 s (and, with a watcher, its verdict).\n' +
+          'The PSK fingerprint and the config service come from a running watcher; without one, only whether a PSK is set.\n' +
+          'Exit codes: 0 status read (protected or not: see the output); 2 no such interface or peer, several peers\n' +
+          'and no --peer (the error lists their public keys), or no `wg`.\n' +
+          'JSON fields: interface, protected, state, publicKey, peer, psk, pskFingerprint, configService,\n' +
+          'latestHandshake, negotiatedAt, nextRotationAt, rotations, recoveries, lastError, watcherPid.',
       ) as unknown as Argv<StatusArgs>,
   handler: async (args) => (await import('./status-run.js')).run(args),
 };
