@@ -18,7 +18,8 @@
 // applies itself as its own fast path; an older copy reaches the same answer one
 // grapheme at a time — and the package itself is loaded only for other text. Its
 // module set-up (a Unicode segmenter, emoji regular expressions) is then never paid for
-// pqpsk's ASCII help.
+// pqpsk's help. The help's few typographic characters (NARROW below: dashes, ±, ×, →,
+// ≥…) count as one column each too; the build checks that each copy agrees.
 //
 // The bundle's first line starts node with the heap settings of src/cli/node-flags.ts
 // (compiled by the `tsc` step before this one), so `pqpsk` runs as it was measured.
@@ -46,7 +47,16 @@ const keepModuleAddresses = {
   },
 };
 
-/** `string-width` imports → a wrapper with the printable-ASCII rule, loading the package lazily. */
+/** Characters outside ASCII that pqpsk's help uses, each one column wide to every `string-width`. */
+const NARROW = '±×—–…→←≥≤‘’“”·•';
+
+/** Refuses to build when a copy of `string-width` measures a NARROW character otherwise. */
+async function checkNarrow(path) {
+  const { default: width } = await import(pathToFileURL(path).href);
+  for (const c of NARROW) if (width(c) !== 1) throw new Error(`${path}: measures ${JSON.stringify(c)} as ${width(c)} columns; remove it from NARROW`);
+}
+
+/** `string-width` imports → a wrapper with the printable-ASCII (+ NARROW) rule, loading the package lazily. */
 const asciiStringWidth = {
   name: 'ascii-string-width',
   setup(b) {
@@ -54,13 +64,15 @@ const asciiStringWidth = {
       if (args.pluginData === 'real') return undefined;
       const real = await b.resolve(args.path, { importer: args.importer, resolveDir: args.resolveDir, kind: args.kind, pluginData: 'real' });
       if (real.errors.length > 0) return { errors: real.errors };
+      await checkNarrow(real.path);
       return { path: real.path, namespace: 'ascii-string-width' };
     });
     b.onLoad({ filter: /.*/, namespace: 'ascii-string-width' }, (args) => ({
       contents: [
         'let real;',
+        // NARROW only with default options: `ambiguousIsNarrow: false` widens some of them.
         'export default function stringWidth(input, options) {',
-        '  if (typeof input === "string" && /^[\\u0020-\\u007E]*$/.test(input)) return input.length;',
+        `  if (typeof input === "string" && (options === undefined ? /^[\\u0020-\\u007E${NARROW}]*$/u : /^[\\u0020-\\u007E]*$/).test(input)) return input.length;`,
         `  real ??= require(${JSON.stringify(args.path)}).default;`,
         '  return real(input, options);',
         '}',

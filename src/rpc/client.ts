@@ -4,9 +4,31 @@
  * messages and PqpskErrors only.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
-import { registerPeerMethod, type RegisterRequestInput, type WireRegisterResponse } from './proto.js';
+import type * as Grpc from '@grpc/grpc-js';
+import type { RegisterPeerMethod, RegisterRequestInput, WireRegisterResponse } from './proto.js';
 import { errorForStatus, ServiceCallError } from './status.js';
+
+/** grpc-js's module.exports. */
+type GrpcJs = (typeof Grpc)['default'];
+
+let loading: Promise<{ grpc: GrpcJs; method: RegisterPeerMethod }> | undefined;
+
+/**
+ * grpc-js and the service definition, loaded once. They are most of what a one-shot
+ * client loads, so they are not imported with this module, which would load them
+ * before the client does anything: loading starts once this module is evaluated and
+ * goes on while the client reads its interface and routes (other processes, running
+ * beside it) and makes its keys, so a run that fails early (no such interface) does not
+ * wait for them and the call rarely does.
+ */
+function rpcModules(): Promise<{ grpc: GrpcJs; method: RegisterPeerMethod }> {
+  // `default`: the package's module.exports, both from node (a CommonJS package) and from
+  // the bundle, whose chunk for it exports nothing else.
+  loading ??= Promise.all([import('@grpc/grpc-js'), import('./proto.js')]).then(([grpc, proto]) => ({ grpc: grpc.default, method: proto.registerPeerMethod() }));
+  return loading;
+}
+// A failure here surfaces at the call, which awaits the same promise.
+setImmediate(() => void rpcModules().catch(() => undefined));
 
 /** The largest answer we accept: the HQC-256 + ML-KEM-1024 answer is ~16 KB. */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -40,7 +62,7 @@ export function channelTarget(target: string): string {
  * listening, no answer at all, or what the relay answered.
  */
 export async function callRegisterPeer(target: string, request: RegisterRequestInput, options: RegisterCallOptions): Promise<WireRegisterResponse> {
-  const method = registerPeerMethod();
+  const { grpc, method } = await rpcModules();
   const client = new grpc.Client(channelTarget(target), grpc.credentials.createInsecure(), {
     'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
     'grpc.enable_retries': 0,
@@ -56,7 +78,7 @@ export async function callRegisterPeer(target: string, request: RegisterRequestI
   // Whether the HTTP/2 connection ever came up tells "no answer at all" from an answer.
   let connected = false;
   const channel = client.getChannel();
-  const follow = (state: grpc.connectivityState): void => {
+  const follow = (state: Grpc.connectivityState): void => {
     if (state === grpc.connectivityState.READY) connected = true;
     if (connected || state === grpc.connectivityState.SHUTDOWN) return;
     channel.watchConnectivityState(state, options.deadline, (err) => {

@@ -1,11 +1,11 @@
 /**
  * How the runner starts a program: the one seam between `wg` commands and process
- * creation. Two launchers: `inProcessLauncher` spawns from this process (execa), right for
+ * creation. Two launchers: `inProcessLauncher` spawns from this process (program.ts), right for
  * short-lived commands; `WgSpawner` (spawner.ts) hands each command to a small helper
  * process, which a long-running relay uses so that creating a process never stalls its
  * event loop.
  */
-import { execa } from 'execa';
+import { runProgram } from './program.js';
 
 /** What a finished program left: its output bytes and how it ended. */
 export interface LaunchResult {
@@ -39,31 +39,19 @@ export interface Launcher {
 /** Most output a command may print (a `wg show` of a very large interface stays far below). */
 export const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
-/** Spawns from this process: no helper to start, but each spawn forks this process. */
+/**
+ * Spawns from this process: no helper to start, but each spawn forks this process. The
+ * program gets this process's environment with `options.env` over it.
+ */
 export const inProcessLauncher: Launcher = {
   launch(file, args, options) {
-    const child = execa(file, [...args], {
-      reject: false,
-      stdin: 'ignore',
-      encoding: 'buffer',
-      stripFinalNewline: false,
-      timeout: options.timeoutMs,
-      forceKillAfterDelay: 1000,
-      maxBuffer: MAX_OUTPUT_BYTES,
-      env: { ...options.env },
-    });
-    const done = child.then((r): LaunchResult => ({
-      stdout: toBytes(r.stdout),
-      stderr: toBytes(r.stderr),
-      exitCode: typeof r.exitCode === 'number' ? r.exitCode : null,
-      signal: typeof r.signal === 'string' ? r.signal : null,
-      timedOut: r.timedOut === true,
-      spawnCode: r.exitCode === undefined && typeof r.code === 'string' ? r.code : null,
-    }));
-    return { done, kill: () => void child.kill('SIGKILL') };
+    return runProgram(file, args, { env: environmentWith(options.env), timeoutMs: options.timeoutMs, maxBytes: MAX_OUTPUT_BYTES });
   },
 };
 
-function toBytes(value: unknown): Uint8Array {
-  return value instanceof Uint8Array ? value : new Uint8Array(0);
+/** This process's environment as it is now, with `extra` over it: what either launcher's program gets. */
+export function environmentWith(extra: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) env[name] = value;
+  return { ...env, ...extra };
 }

@@ -3,7 +3,7 @@
  * ruleset` (no secret in it) and a pure check of its text for a rule that drops the
  * service port on every interface but the WireGuard one (examples/nftables-pqpsk.nft).
  */
-import { execa } from 'execa';
+import { inProcessLauncher } from './launcher.js';
 
 /**
  * True when some rule drops TCP to `port` unless it arrived on `iface` — the form
@@ -19,6 +19,6 @@ export function rulesetGuardsService(ruleset: string, iface: string, port: numbe
 
 /** `nft list ruleset`, or null when nft is missing or fails (no permission, no nf_tables). */
 export async function readNftRuleset(): Promise<string | null> {
-  const r = await execa('nft', ['list', 'ruleset'], { reject: false, stdin: 'ignore', timeout: 5000, env: { LC_ALL: 'C' } });
-  return r.failed || typeof r.stdout !== 'string' ? null : r.stdout;
+  const r = await inProcessLauncher.launch('nft', ['list', 'ruleset'], { timeoutMs: 5000, env: { LC_ALL: 'C' } }).done;
+  return r.spawnCode !== null || r.timedOut || r.exitCode !== 0 ? null : new TextDecoder().decode(r.stdout);
 }

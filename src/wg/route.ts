@@ -8,7 +8,7 @@
  * is the one other program src/wg/ spawns; nothing secret is on these command lines, and
  * failures are still wrapped so no output is echoed.
  */
-import { execa } from 'execa';
+import { inProcessLauncher } from './launcher.js';
 import { PqpskError } from '../errors.js';
 
 /** The segment size Mullvad's client uses for its config-service connection. */
@@ -186,11 +186,11 @@ export async function clampHostRoute(ip: string, options: ServiceRouteOptions = 
  */
 export async function routeDevice(ip: string): Promise<string | null> {
   if (!/^[0-9A-Fa-f:.]+$/.test(ip)) throw new PqpskError('INVALID_INPUT', `not an IP address: ${ip.slice(0, 60)}`);
-  const result = await execa('ip', ['-j', ip.includes(':') ? '-6' : '-4', 'route', 'get', ip], { reject: false, timeout: 5_000, env: { LC_ALL: 'C' }, stdin: 'ignore' });
+  const result = await runIp(['-j', ip.includes(':') ? '-6' : '-4', 'route', 'get', ip]);
   // `ip route get` exits non-zero for an unreachable address: that is "no route", not a fault.
   if (result.failed) return result.exitCode === 2 ? null : fail(`ip route get ${ip}`, result.exitCode);
   try {
-    const parsed: unknown = JSON.parse(String(result.stdout).trim() || '[]');
+    const parsed: unknown = JSON.parse(result.stdout.trim() || '[]');
     const first = Array.isArray(parsed) ? (parsed[0] as RouteJson | undefined) : undefined;
     return typeof first?.dev === 'string' ? first.dev : null;
   } catch {
@@ -198,7 +198,7 @@ export async function routeDevice(ip: string): Promise<string | null> {
   }
 }
 
-function fail(command: string, exitCode: number | undefined): never {
+function fail(command: string, exitCode: number | null): never {
   const code = typeof exitCode === 'number' ? `exit code ${exitCode}` : 'did not run';
   throw new PqpskError('WG_FAILURE', `\`${command}\` failed (${code})`);
 }
@@ -214,7 +214,14 @@ async function ipJson(args: string[]): Promise<RouteJson[]> {
 }
 
 async function ip_(args: string[]): Promise<string> {
-  const result = await execa('ip', args, { reject: false, timeout: 5_000, env: { LC_ALL: 'C' }, stdin: 'ignore' });
+  const result = await runIp(args);
   if (result.failed) fail(`ip ${args.join(' ')}`, result.exitCode);
-  return String(result.stdout).trim();
+  return result.stdout.trim();
+}
+
+/** One `ip` run: its stdout as text, and whether it failed (did not start, was killed, or exited non-zero). */
+async function runIp(args: string[]): Promise<{ failed: boolean; exitCode: number | null; stdout: string }> {
+  const r = await inProcessLauncher.launch('ip', args, { timeoutMs: 5_000, env: { LC_ALL: 'C' } }).done;
+  const failed = r.spawnCode !== null || r.timedOut || r.exitCode !== 0;
+  return { failed, exitCode: r.exitCode, stdout: new TextDecoder().decode(r.stdout) };
 }

@@ -1,13 +1,13 @@
 /**
  * The helper process behind WgSpawner (spawner.ts): it starts the commands its parent
  * sends over the IPC channel and answers each with its output and how it ended. It is
- * small, so forking it is cheap — that is its whole point. It loads nothing of the
- * project, holds no secret (`wg` reads keys from FIFOs the parent feeds), and exits when
- * its parent goes away, killing whatever it still runs.
+ * small, so forking it is cheap — that is its whole point. Of the project it loads only
+ * program.ts (which imports nothing of it but types), holds no secret (`wg` reads keys
+ * from FIFOs the parent feeds), and exits when its parent goes away, killing whatever it
+ * still runs.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-// Types only: erased when compiled, so the helper still loads nothing of the project.
-import type { LaunchResult } from './launcher.js';
+import type { Launch, LaunchResult } from './launcher.js';
+import { runProgram } from './program.js';
 
 /** What the parent asks for. */
 export type SpawnerRequest =
@@ -19,55 +19,20 @@ export interface SpawnerReply extends LaunchResult {
   readonly id: number;
 }
 
-/** SIGKILL follows a timed-out command's SIGTERM after this long. */
-const FORCE_KILL_AFTER_MS = 1000;
-
-const running = new Map<number, ChildProcess>();
+const running = new Map<number, Launch>();
 
 function start(request: Extract<SpawnerRequest, { file: string }>): void {
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  let bytes = 0;
-  let timedOut = false;
-  let answered = false;
-  const answer = (reply: Omit<SpawnerReply, 'id' | 'stdout' | 'stderr' | 'timedOut'>): void => {
-    if (answered) return;
-    answered = true;
-    clearTimeout(timer);
-    clearTimeout(forceKill);
-    running.delete(request.id);
-    const stdout = Buffer.concat(out);
-    const stderr = Buffer.concat(err);
-    tell({ id: request.id, stdout, stderr, timedOut, ...reply } satisfies SpawnerReply);
-    stdout.fill(0);
-    for (const chunk of out) chunk.fill(0);
-  };
-  const child = spawn(request.file, [...request.args], { stdio: ['ignore', 'pipe', 'pipe'], env: request.env });
+  const child = runProgram(request.file, request.args, { env: request.env, timeoutMs: request.timeoutMs, maxBytes: request.maxBytes });
   running.set(request.id, child);
-  let forceKill: NodeJS.Timeout | undefined;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGTERM');
-    forceKill = setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
-  }, request.timeoutMs);
-  const collect = (into: Buffer[]) => (chunk: Buffer): void => {
-    bytes += chunk.length;
-    if (bytes > request.maxBytes) {
-      child.kill('SIGKILL');
-      return;
-    }
-    into.push(chunk);
-  };
-  child.stdout?.on('data', collect(out));
-  child.stderr?.on('data', collect(err));
-  child.once('error', (e: NodeJS.ErrnoException) => {
-    answer({ exitCode: null, signal: null, spawnCode: typeof e.code === 'string' ? e.code : 'EUNKNOWN' });
+  void child.done.then((result) => {
+    running.delete(request.id);
+    tell({ id: request.id, ...result } satisfies SpawnerReply);
+    result.stdout.fill(0);
   });
-  child.once('close', (code, signal) => answer({ exitCode: code, signal, spawnCode: null }));
 }
 
 process.on('message', (request: SpawnerRequest) => {
-  if ('kill' in request) running.get(request.id)?.kill('SIGKILL');
+  if ('kill' in request) running.get(request.id)?.kill();
   else start(request);
 });
 
@@ -78,7 +43,7 @@ function tell(message: SpawnerReply): void {
 
 /** Nothing this helper started may outlive it. */
 function shutdown(): never {
-  for (const child of running.values()) child.kill('SIGKILL');
+  for (const child of running.values()) child.kill();
   process.exit(0);
 }
 

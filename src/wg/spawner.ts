@@ -8,7 +8,7 @@
  * secrets go to `wg` through FIFOs this process feeds (secret-channel.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { MAX_OUTPUT_BYTES, type Launch, type Launcher, type LaunchOptions, type LaunchResult } from './launcher.js';
+import { environmentWith, MAX_OUTPUT_BYTES, type Launch, type Launcher, type LaunchOptions, type LaunchResult } from './launcher.js';
 import type { SpawnerReply, SpawnerRequest } from './spawner-child.js';
 
 const CHILD = new URL('./spawner-child.js', import.meta.url);
@@ -24,7 +24,7 @@ export class WgSpawner implements Launcher {
     const child = this.#helper();
     const id = this.#nextId++;
     const done = new Promise<LaunchResult>((resolve) => this.#pending.set(id, resolve));
-    this.#send(child, { id, file, args: [...args], env: environment(options.env), timeoutMs: options.timeoutMs, maxBytes: MAX_OUTPUT_BYTES });
+    this.#send(child, { id, file, args: [...args], env: environmentWith(options.env), timeoutMs: options.timeoutMs, maxBytes: MAX_OUTPUT_BYTES });
     this.#refWhileBusy(child);
     return { done, kill: () => this.#send(child, { id, kill: true }) };
   }
@@ -103,13 +103,6 @@ export class WgSpawner implements Launcher {
       child.channel?.unref();
     }
   }
-}
-
-/** This process's environment as it is now, with `extra` over it (what an in-process spawn would get). */
-function environment(extra: Readonly<Record<string, string>>): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) env[name] = value;
-  return { ...env, ...extra };
 }
 
 /** The result of a command the helper never ran (closed, or died first). */

@@ -112,3 +112,12 @@ test('absent sub-messages decode to null, empty lists stay distinguishable', () 
   const emptyList = method.requestDeserialize(Buffer.from(lenField(3, [])));
   assert.deepEqual(emptyList.post_quantum, { kem_pubkeys: [] });
 });
+
+test('the built-in descriptor is proto/ephemeralpeer.proto, parsed (so editing one without the other fails here)', async () => {
+  const { default: protobuf } = await import('protobufjs');
+  const { EPHEMERALPEER_DESCRIPTOR } = await import('../../src/rpc/descriptor.js');
+  const parsed = new protobuf.Root().loadSync(new URL('../../../proto/ephemeralpeer.proto', import.meta.url).pathname, { keepCase: true });
+  // Through JSON text: protobufjs builds some of these objects without a prototype.
+  const plain = (root: InstanceType<typeof protobuf.Root>): unknown => JSON.parse(JSON.stringify(root.toJSON()));
+  assert.deepEqual(plain(protobuf.Root.fromJSON(EPHEMERALPEER_DESCRIPTOR)), plain(parsed));
+});

@@ -14,3 +14,13 @@ export function sample(name: string): string {
 export function testKey(seed: number): Uint8Array {
   return Uint8Array.from({ length: 32 }, (_, i) => (seed * 31 + i * 7 + 1) & 0xff);
 }
+
+/** Whether `pid` still runs (a zombie waiting for init to reap it does not). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -11,7 +11,7 @@ import { after, test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
 import { RealWgControl } from '../../src/wg/real.js';
 import { WgSpawner } from '../../src/wg/spawner.js';
-import { REPO_ROOT } from './helpers.js';
+import { alive, REPO_ROOT } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pqpsk-spawner-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,16 +22,6 @@ function program(name: string, body: string): string {
   writeFileSync(path, `#!/bin/sh\n${body}\n`);
   chmodSync(path, 0o755);
   return path;
-}
-
-/** Whether `pid` still runs (a zombie waiting for init to reap it does not). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
