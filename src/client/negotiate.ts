@@ -13,6 +13,7 @@
 import { PqpskError, isPqpskError, type PqpskErrorCode } from '../errors.js';
 import type { Kem } from '../kem/types.js';
 import { attemptTimeoutMs, negotiationOrder } from '../protocol/plan.js';
+import { REJECT_AFTER_MS } from '../protocol/wireguard.js';
 import { ServiceCallError } from '../rpc/status.js';
 import { publicKeyFromText, publicKeyOf, publicKeyToText } from '../wg/keys.js';
 import type { WgControl } from '../wg/types.js';
@@ -281,10 +282,22 @@ export class Negotiation {
     const answers = this.#deps.answers ?? tunnelAnswers;
     const probe = this.#deps.probe ?? netProbe;
     const timeoutMs = this.#settings.verifyTimeoutMs;
+    const handshake = async (hop: HopState): Promise<number> => (await this.#deps.wg.latestHandshakes(hop.spec.iface)).get(hop.peer) ?? 0;
+    // Evidence that the relay's WireGuard takes the hop's current key: the config service
+    // answering through the tunnel, or a handshake made while we looked. The second needs
+    // no config service, so a wrong --config-service (nothing on 10.64.0.1 when the relay
+    // is on 10.8.0.1) is not taken for a dead tunnel. On a parent key the run never moved
+    // from, a WireGuard session younger than reject-after-time counts too: a parent key is
+    // configured on the relay, not registered, so nothing this run did can have made the
+    // relay forget it, and a fresh session shows it took it.
     const works = (hop: HopState): Promise<boolean> =>
       this.#throughHop(hop, async () => {
+        const before = await handshake(hop);
         await probe.poke(hop.spec.service).catch(() => undefined);
-        return answers(hop.spec.service, timeoutMs).catch(() => false);
+        if (await answers(hop.spec.service, timeoutMs).catch(() => false)) return true;
+        const after = await handshake(hop);
+        if (after > before) return true;
+        return hop.working === hop.parent && !hop.moved && after > 0 && this.#clock.now() - after * 1000 < REJECT_AFTER_MS;
       });
     const said: string[] = [];
     let working = true;

@@ -4,12 +4,11 @@
  * with no watcher at all. Public facts only: keys, a PSK fingerprint, times, counters.
  */
 import { PqpskError } from '../errors.js';
+import { REJECT_AFTER_MS } from '../protocol/wireguard.js';
 import type { WgControl } from '../wg/types.js';
 import { askHolder } from './lock.js';
 import type { WatchStatus } from './watch.js';
 
-/** A handshake older than this (WireGuard's reject-after time) means the session is gone. */
-export const REJECT_AFTER_MS = 180_000;
 
 /**
  * The `status --json` object. Field names are stable (documented in the README); times

@@ -137,7 +137,7 @@ test('no answer at all from the default config service: the address, the attempt
     const err = await rejection(negotiate(options([hop], { maxAttempts: 1, maxTotalMs: 700.6, timeoutScale: 1 }), deps(wg, net, events)));
     assert.equal(
       err.message.replace(/within \d+ ms/, 'within N ms'),
-      `gave up after 1 attempt: no answer at all from ${service} within N ms — the default (where Mullvad's relays answer); for your own relay pass --config-service <relay tunnel address>:1337; wg0 left on its previous key`,
+      `gave up after 1 attempt: no answer at all from ${service} within N ms — the default (where Mullvad's relays answer); for your own relay pass --config-service <relay tunnel address>:1337; wg0 left on its parent key, which works`,
     );
     assert.ok(Number(/within (\d+) ms/.exec(err.message)![1]) > 600, 'the attempt\'s time, in whole ms');
     assert.equal(err.code, 'TIMEOUT');

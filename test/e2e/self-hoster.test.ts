@@ -66,7 +66,7 @@ describe("a self-hoster's first run: relay on 10.8.0.1, full-tunnel wg-quick cli
   test('the relay not running: "nothing listening on 10.8.0.1:1337", asking whether `pqpsk server` runs there', async () => {
     const r = await runNegotiate(bed, t.client.namespace, ['--interface', iface, '--config-service', '10.8.0.1:1337', '--max-attempts', '1']);
     assert.equal(r.exitCode, 1, r.stderr);
-    assert.equal(r.stderr.trim(), `pqpsk negotiate: gave up after 1 attempt: nothing listening on 10.8.0.1:1337 (connection refused) — is \`pqpsk server\` running there?; ${iface} left on its previous key`);
+    assert.equal(r.stderr.trim(), `pqpsk negotiate: gave up after 1 attempt: nothing listening on 10.8.0.1:1337 (connection refused) — is \`pqpsk server\` running there?; ${iface} left on its parent key, which works`);
   });
 
   test('without --config-service: each failed attempt says why at once, and the run ends naming 10.64.0.1:1337 and --config-service', async (ctx) => {
@@ -79,7 +79,7 @@ describe("a self-hoster's first run: relay on 10.8.0.1, full-tunnel wg-quick cli
     const lines = r.stderr.trim().split('\n');
     const advice = "— the default (where Mullvad's relays answer); for your own relay pass --config-service <relay tunnel address>:1337";
     assert.equal(lines[0], `pqpsk: attempt 1 failed: no answer at all from 10.64.0.1:1337 within 8000 ms ${advice}; trying again now`);
-    assert.match(lines[lines.length - 1]!, new RegExp(`^pqpsk negotiate: gave up after 2 attempts in 9 s \\(--max-time\\): no answer at all from 10\\.64\\.0\\.1:1337 within \\d+ ms ${advice.replace(/[()]/g, '\\$&')}; ${iface} left on its previous key$`));
+    assert.match(lines[lines.length - 1]!, new RegExp(`^pqpsk negotiate: gave up after 2 attempts in 9 s \\(--max-time\\): no answer at all from 10\\.64\\.0\\.1:1337 within \\d+ ms ${advice.replace(/[()]/g, '\\$&')}; ${iface} left on its parent key, which works$`));
     assert.doesNotMatch(r.stderr, INTERNALS);
 
     const fixed = await runNegotiate(bed, t.client.namespace, ['--interface', iface, '--config-service', '10.8.0.1:1337', '--max-time', '30s']);
