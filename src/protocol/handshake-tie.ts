@@ -77,7 +77,7 @@ export function tieWinner(tie: HandshakeTie, received: ReceivedSince | undefined
 /**
  * What one window between two reads showed about a tie: the bytes each member received
  * (undefined when the tie has no window yet: first seen at the later read) and the member
- * that held the family's addresses at both reads (null when none did or it changed, so
+ * that held the family's addresses through the window (null when none or several did, so
  * the window cannot say whose data the kernel would have counted).
  */
 export interface TieWindow {
@@ -100,7 +100,7 @@ export interface WindowVerdict {
  * read, as on wireguard-go, whose drops never reach the interface's statistics).
  *
  * A member's counter moving alone decides, as on wireguard-go. Otherwise, on a tie of
- * exactly two members whose holder stayed the holder and received nothing while the frame
+ * exactly two members whose holder received nothing while the frame
  * errors rose, the other member is the key the client sends on: its data was dropped as
  * coming from an address that is not its own. Three members leave two candidates, so no
  * verdict. Frame errors are one number for the whole interface and carry no peer, so they

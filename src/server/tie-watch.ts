@@ -33,8 +33,6 @@ interface TieState {
   /** The counters at the last read, and when (relay clock, ms). */
   baseline: ReadonlyMap<string, number> | null;
   baselineAt: number;
-  /** The member holding the family's addresses at the last read. */
-  baselineHolder: string | null;
   /** What planTick is told from the last deciding window, and who it names. */
   decided: ReadonlyMap<string, number> | null;
   winner: string | null;
@@ -92,7 +90,7 @@ export class TieWatch {
     for (const tie of ties) {
       const id = `${tie.parent} ${tie.second} ${tie.members.join(' ')}`;
       const known = this.#ties.get(id);
-      const state = known ?? { tie, baseline: null, baselineAt: 0, baselineHolder: null, decided: null, winner: null, settled: false };
+      const state = known ?? { tie, baseline: null, baselineAt: 0, decided: null, winner: null, settled: false };
       if (known !== undefined) known.tie = tie;
       next.set(id, state);
       if (!state.settled) for (const key of tie.members) wanted.add(key);
@@ -112,7 +110,9 @@ export class TieWatch {
         const { tie, baseline } = state;
         if (baseline === null) return { tie, received: undefined, holder: null };
         const moved = new Map(tie.members.map((key) => [key, Math.max(0, (counters.get(key) ?? 0) - (baseline.get(key) ?? 0))]));
-        return { tie, received: moved, holder: state.baselineHolder === tie.holder ? tie.holder : null };
+        // The holder now is the holder of the whole window: the relay moves addresses only
+        // right after a read (the pass that read them applies its plan), never between.
+        return { tie, received: moved, holder: tie.holder };
       });
       const verdicts = windowVerdicts(windows, rose);
       for (const [i, state] of read.entries()) {
@@ -125,7 +125,6 @@ export class TieWatch {
         }
         state.baseline = new Map(state.tie.members.map((key) => [key, counters.get(key) ?? 0]));
         state.baselineAt = nowMs;
-        state.baselineHolder = state.tie.holder;
       }
     }
     if (changed || ended) {
