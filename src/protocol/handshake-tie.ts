@@ -100,9 +100,9 @@ export interface WindowVerdict {
  * read, as on wireguard-go, whose drops never reach the interface's statistics).
  *
  * A member's counter moving alone decides, as on wireguard-go. Otherwise, on a tie of
- * exactly two members whose holder received nothing while the frame
- * errors rose, the other member is the key the client sends on: its data was dropped as
- * coming from an address that is not its own. Three members leave two candidates, so no
+ * exactly two members whose holder received nothing while the frame errors rose, the
+ * other member is the key the client sends on: its data was dropped as coming from an
+ * address that is not its own. Three members leave two candidates, so no
  * verdict. Frame errors are one number for the whole interface and carry no peer, so they
  * are ascribed to a tie only when it is the one tie read in the window whose client may be
  * sending on a key without the addresses (every other tie's holder alone moved): with
