@@ -437,8 +437,9 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
  * registration: a client switches forward, not back, within one second), remove what is
  * superseded, expired or orphaned, forget what vanished or was taken over, and give the
  * addresses back to the parent whenever the ephemeral holding them goes. Members tied on
- * the whole second go to the one whose received bytes moved (`received`), when the
- * counters tell; the plan lists the ties it found, so the caller knows to read them.
+ * the whole second go to the one the client sends on (`received`: its bytes, or on the
+ * kernel the frame errors ascribed to it, see handshake-tie.ts), when the evidence tells;
+ * the plan lists the ties it found, so the caller knows to read it.
  */
 export function planTick(book: RelayBook, view: PeerIndex | readonly RelayPeerView[], nowMs: number, timeouts: Timeouts, received?: ReceivedSince): Plan {
   const index = asIndex(view);

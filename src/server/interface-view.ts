@@ -197,7 +197,7 @@ export class InterfaceView {
   /**
    * `wg` reports handshakes in whole seconds, so a client that switches to its ephemeral
    * key and back to its parent within one second leaves a tie, which planTick, until the
-   * peers' counters tell, gives to the ephemeral — and the parent's traffic would stay
+   * peers' counters (or the kernel's frame errors) tell, gives to the ephemeral — and the parent's traffic would stay
    * dead until its next handshake.
    * We know more than `wg` says: the order in which we *saw* each value change. Within
    * its second, each handshake gets the fraction of when we first saw it (never moved

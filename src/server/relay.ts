@@ -158,7 +158,10 @@ export class Relay {
     this.#keeper = keeper;
     this.#summary = new EphemeralSummary(this.#timeouts);
     const wg = this.#wg;
-    this.#ties = new TieWatch(wg.receivedBytes === undefined ? null : (peers) => wg.receivedBytes!(this.iface, peers));
+    this.#ties = new TieWatch(
+      wg.receivedBytes === undefined ? null : (peers) => wg.receivedBytes!(this.iface, peers),
+      wg.frameErrors === undefined ? null : () => wg.frameErrors!(this.iface),
+    );
     this.#watcher = new Watcher(
       { tick: () => this.#watcherPass(), wantsFastPoll: () => this.#wantsFastPoll() },
       clock,

@@ -12,7 +12,10 @@
  * - the private key is stored clamped, as WireGuard reports it back;
  * - a missing interface is NOT_FOUND with the real control's message.
  * It records every call (secrets reduced to 'set'/'cleared') and lets tests set
- * handshake times and transfer counters, or make the next call fail. An allowed-ip →
+ * handshake times and transfer counters, or make the next call fail. `receiveData` counts
+ * a data packet the way the chosen WireGuard does: wireguard-go on the peer whatever its
+ * source address; Linux's kernel module, when the source belongs (by allowed-ips) to
+ * another peer or to none, on the interface's frame errors and not on the peer. An allowed-ip →
  * holder index makes a change cost what it changes, so the benchmark can hold a relay
  * with tens of thousands of peers in it (with recording off, so the record of calls does
  * not count as the relay's memory).
@@ -27,7 +30,10 @@ import { clampPrivateKey, publicKeyOf, publicKeyToText } from './keys.js';
 import type { RelayWg, WgControl, WgInterfaceState, WgInterfaceSummary, WgPeer, WgPeerChange, WgPeerRoute } from './types.js';
 
 /** The name of a WgControl method, as recorded and as targeted by `failNext`. */
-export type FakeOpName = 'show' | 'summary' | 'readPrivateKey' | 'latestHandshakes' | 'receivedBytes' | 'publicKey' | 'peerRoutes' | 'set';
+export type FakeOpName = 'show' | 'summary' | 'readPrivateKey' | 'latestHandshakes' | 'receivedBytes' | 'frameErrors' | 'publicKey' | 'peerRoutes' | 'set';
+
+/** Which WireGuard's counting `receiveData` follows (see the module comment). */
+export type FakeCounting = 'wireguard-go' | 'kernel';
 
 /** A peer change as recorded: no secret values, only whether a PSK was set or cleared. */
 export interface FakePeerRecord {
@@ -66,6 +72,8 @@ interface InterfaceState {
   readonly peers: Map<string, PeerState>;
   /** Which peer holds each allowed-ip (canonical CIDR); every peer's list agrees with it. */
   readonly holders: Map<string, PeerState>;
+  /** `rx_frame_errors`: data dropped for its source address (kernel counting only). */
+  frameErrors: number;
 }
 
 /** In-memory WireGuard for unit tests; see the module comment for what it models. */
@@ -78,16 +86,19 @@ export class FakeWgControl implements WgControl, RelayWg {
   private readonly interfaces = new Map<string, InterfaceState>();
   private readonly failures: { op: FakeOpName; error: Error }[] = [];
   private readonly recording: boolean;
+  /** How `receiveData` counts. */
+  readonly counting: FakeCounting;
 
-  constructor(options: { readonly record?: boolean } = {}) {
+  constructor(options: { readonly record?: boolean; readonly counting?: FakeCounting } = {}) {
     this.recording = options.record ?? true;
+    this.counting = options.counting ?? 'wireguard-go';
   }
 
   /** Creates an interface, optionally with a private key (copied and clamped). */
   addInterface(name: string, options: { privateKey?: Uint8Array; listenPort?: number } = {}): void {
     showDumpCommand(name); // validates the name exactly as the real control would
     if (this.interfaces.has(name)) throw new PqpskError('INVALID_INPUT', `fake: interface ${name} already exists`);
-    const state: InterfaceState = { privateKey: null, publicKey: '', listenPort: options.listenPort ?? 51820, peers: new Map(), holders: new Map() };
+    const state: InterfaceState = { privateKey: null, publicKey: '', listenPort: options.listenPort ?? 51820, peers: new Map(), holders: new Map(), frameErrors: 0 };
     if (options.privateKey !== undefined) applyPrivateKey(state, options.privateKey);
     this.interfaces.set(name, state);
   }
@@ -114,6 +125,18 @@ export class FakeWgControl implements WgControl, RelayWg {
     const p = this.peer(iface, publicKey);
     p.rxBytes = rxBytes;
     p.txBytes = txBytes;
+  }
+
+  /**
+   * A data packet of `bytes` from `publicKey` whose inner source is `source` (a canonical
+   * host CIDR such as `10.64.0.2/32`). wireguard-go counts it on the peer; the kernel only
+   * when the peer holds `source`, else it drops it and adds a frame error on the interface.
+   */
+  receiveData(iface: string, publicKey: string, bytes: number, source: string): void {
+    const p = this.peer(iface, publicKey);
+    const state = this.lookup(iface);
+    if (this.counting === 'kernel' && state.holders.get(source) !== p) state.frameErrors++;
+    else p.rxBytes += bytes;
   }
 
   /** A copy of the PSK currently set on a peer (null when none); the test wipes it. */
@@ -196,6 +219,13 @@ export class FakeWgControl implements WgControl, RelayWg {
       if (p !== undefined) out.set(key, p.rxBytes);
     }
     return out;
+  }
+
+  async frameErrors(iface: string): Promise<number | null> {
+    const cmd = this.begin('frameErrors', iface, () => transferCommand(iface));
+    const state = this.iface('frameErrors', iface, cmd);
+    this.remember({ op: 'frameErrors', iface });
+    return state.frameErrors;
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {

@@ -27,7 +27,7 @@ import {
   type PerPeerParser,
 } from './parse.js';
 import { runWg, type WgRunnerOptions } from './runner.js';
-import { pickReceived, transferCommand } from './transfer.js';
+import { pickReceived, readFrameErrors, transferCommand } from './transfer.js';
 import type { RelayWg, WgControl, WgInterfaceState, WgInterfaceSummary, WgPeerChange, WgPeerRoute } from './types.js';
 
 /**
@@ -124,6 +124,10 @@ export class RealWgControl implements WgControl, RelayWg {
   async receivedBytes(iface: string, peers: ReadonlySet<string>): Promise<ReadonlyMap<string, number>> {
     const bytes = await runWg(() => transferCommand(iface), iface, this.options);
     return pickReceived(iface, bytes, peers);
+  }
+
+  async frameErrors(iface: string): Promise<number | null> {
+    return readFrameErrors(iface);
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {

@@ -104,3 +104,20 @@ export function readInterfaceCounters(iface: string): PeerTransfer | null {
     return null;
   }
 }
+
+/**
+ * The interface's `statistics/rx_frame_errors` from sysfs (no spawn, no secret): Linux's
+ * WireGuard adds one for each data packet it drops because its source address belongs, by
+ * allowed-ips, to another peer (and does not count that packet on the peer that sent it).
+ * wireguard-go drops such packets in user space and leaves it at 0. Null when sysfs does
+ * not have it.
+ */
+export function readFrameErrors(iface: string): number | null {
+  checkInterfaceName(iface);
+  try {
+    const n = Number(readFileSync(`/sys/class/net/${iface}/statistics/rx_frame_errors`, 'latin1').trim());
+    return Number.isSafeInteger(n) && n >= 0 ? n : null;
+  } catch {
+    return null;
+  }
+}

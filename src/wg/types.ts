@@ -90,6 +90,12 @@ export interface WgRouteReader {
    * such ties to the order in which the relay saw the handshakes.
    */
   receivedBytes?(iface: string, peers: ReadonlySet<string>): Promise<ReadonlyMap<string, number>>;
+  /**
+   * The interface's `rx_frame_errors` (null when it cannot be read): Linux's WireGuard
+   * counts there the data it drops as coming from another peer's address, which it does
+   * not count on the peer. Read with `receivedBytes`, only while a tie stands undecided.
+   */
+  frameErrors?(iface: string): Promise<number | null>;
 }
 
 /** What the relay needs from WireGuard: secret-free reads and `wg set`. */

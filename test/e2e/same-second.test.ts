@@ -6,6 +6,10 @@
  * client's first packet, whether it saw the ephemeral's handshake on its own first (it
  * moved the addresses there) or both together. Traffic starts only inside the bed's
  * namespaces; secrets reach the test through memory (the test client's fd 3) and are wiped.
+ * The bed is wireguard-go, which counts the parent's dropped pings on the parent: this
+ * shows the byte evidence only. Linux's WireGuard (no counting, a frame error instead)
+ * cannot be run here; its evidence is tested against the in-memory WireGuard's kernel
+ * mode (test/server/relay.test.ts, the relay model), not end to end.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

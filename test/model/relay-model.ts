@@ -17,9 +17,12 @@
  *      opens and I1–I4 hold after one pass;
  *   I6 no log line carries a PSK the relay set;
  *   I7 a client sending on a key (the one it last handshook with: a switch is a handshake,
- *      and traffic moves that peer's received bytes before every pass) finds its parent's
+ *      and it sends data from its parent's address before every pass) finds its parent's
  *      addresses on that key by the pass after the one that first saw the switch — even
- *      when the switch shares its handshake second with the key it left, in either order;
+ *      when the switch shares its handshake second with the key it left, in either order,
+ *      and under either WireGuard's counting (chosen per run): wireguard-go's, which counts
+ *      that data on the peer, or Linux's, which drops it uncounted on a key without that
+ *      address and adds a frame error on the interface instead;
  *   and registrations answer as the model expects: an impostor PERMISSION_DENIED, an
  *   invalid request INVALID_ARGUMENT, a parent asking from its own tunnel OK, and neither a
  *   registration nor a watcher pass fails unless a fault was injected.
@@ -41,13 +44,16 @@ import { FileBookStore, type BookStore } from '../../src/server/book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay, type RelayOptions } from '../../src/server/relay.js';
 import { WgError } from '../../src/wg/errors.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl, type FakeCounting } from '../../src/wg/fake.js';
 import type { RelayPeerView } from '../../src/protocol/peer-state.js';
 import { asWire, provider, secretForms, type Keypair } from '../server/helpers.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { inThreadKems } from '../fixtures/kems.js';
 
 export const IFACE = 'wgm0';
+
+/** A source address inside no allowed-ip the model ever gives. */
+const UNROUTED_SOURCE = '10.98.0.1/32';
 
 let keyCounter = 0;
 
@@ -181,7 +187,7 @@ export class RelayModel {
 
 /** The real side: the fake interface, the store, the clock, the relay and its log. */
 export class RelayWorld {
-  readonly wg = new FakeWgControl();
+  readonly wg: FakeWgControl;
   readonly logger = new MemoryLogger();
   ms = START_MS;
   relay!: Relay;
@@ -191,21 +197,31 @@ export class RelayWorld {
   /** Set while the wrapper below owes the next `wg set` a fault. */
   fault: SetFault | null = null;
   /** The control the relay is given: the fake, with faults injected into `set`. */
-  readonly control: FakeWgControl = new Proxy(this.wg, {
-    get: (target, prop, receiver) => {
-      if (prop === 'set') {
-        return async (iface: string, change: Parameters<FakeWgControl['set']>[1]) => {
-          const fault = this.fault;
-          this.fault = null;
-          if (fault === 'fail') throw new WgError('WG_FAILURE', '`wg` failed (injected)', 'wg set (model)', 1);
-          await target.set(iface, change);
-          if (fault === 'timeout-after-apply') throw new WgError('TIMEOUT', '`wg` timed out (injected, after applying)', 'wg set (model)', null);
-        };
-      }
-      const value = Reflect.get(target, prop, receiver) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
+  readonly control: FakeWgControl;
+
+  /** `counting`: whose WireGuard the fake counts received data like. */
+  constructor(counting: FakeCounting = 'wireguard-go') {
+    this.wg = new FakeWgControl({ counting });
+    this.control = this.wrap(this.wg);
+  }
+
+  private wrap(wg: FakeWgControl): FakeWgControl {
+    return new Proxy(wg, {
+      get: (target, prop, receiver) => {
+        if (prop === 'set') {
+          return async (iface: string, change: Parameters<FakeWgControl['set']>[1]) => {
+            const fault = this.fault;
+            this.fault = null;
+            if (fault === 'fail') throw new WgError('WG_FAILURE', '`wg` failed (injected)', 'wg set (model)', 1);
+            await target.set(iface, change);
+            if (fault === 'timeout-after-apply') throw new WgError('TIMEOUT', '`wg` timed out (injected, after applying)', 'wg set (model)', null);
+          };
+        }
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
 
   get seconds(): number {
     return Math.floor(this.ms / 1000);
@@ -233,10 +249,10 @@ export class RelayWorld {
   }
 }
 
-export async function setupWorld(): Promise<{ model: RelayModel; real: RelayWorld }> {
+export async function setupWorld(counting: FakeCounting = 'wireguard-go'): Promise<{ model: RelayModel; real: RelayWorld }> {
   keyCounter = 0;
   const model = new RelayModel();
-  const real = new RelayWorld();
+  const real = new RelayWorld(counting);
   real.wg.addInterface(IFACE, { privateKey: real.relayKey.privateKey });
   for (const { name, ips } of INITIAL) {
     const key = wgKeypair().publicKey;
@@ -357,12 +373,15 @@ async function pass(model: RelayModel, real: RelayWorld): Promise<boolean> {
   return true;
 }
 
-/** Each client sends on its key: that peer's received bytes move, as WireGuard counts them. */
+/**
+ * Each client sends data on its key from its parent's first address (from an address no
+ * peer holds when the operator gave the parent none), counted as the run's WireGuard does.
+ */
 async function sendTraffic(model: RelayModel, real: RelayWorld): Promise<void> {
   const peers = (await real.wg.show(IFACE)).peers;
-  for (const { key } of model.sending.values()) {
-    const peer = peers.find((p) => p.publicKey === key);
-    if (peer !== undefined) real.wg.setTransfer(IFACE, key, peer.rxBytes + 1000, peer.txBytes);
+  for (const [parent, { key }] of model.sending) {
+    if (!peers.some((p) => p.publicKey === key)) continue;
+    real.wg.receiveData(IFACE, key, 1000, model.operator.get(parent)?.[0] ?? UNROUTED_SOURCE);
   }
 }
 
@@ -447,7 +466,7 @@ export class Register extends Step {
     const owner = holders(before);
     const family = model.operator.get(parent) ?? [];
     const other = this.source === 'other-family' ? model.operator.get(model.q) ?? [] : [];
-    const address = (this.source === 'own' ? family[0] : other[0]) ?? '10.98.0.1/32';
+    const address = (this.source === 'own' ? family[0] : other[0]) ?? UNROUTED_SOURCE;
     const sourceIp = address.slice(0, address.indexOf('/'));
     const tunnel = owner.get(address) ?? null;
     const claimed = this.claim === 'holder' && tunnel !== null && model.registeredFor.get(tunnel) === parent ? tunnel : parent;
@@ -519,7 +538,7 @@ export class RegisterConcurrently extends Step {
     const shared = wgKeypair();
     const calls = [this.i, this.j].map(async (n) => {
       const parent = model.parents[n % PARENTS]!;
-      const address = model.operator.get(parent)?.[0] ?? '10.98.0.1/32';
+      const address = model.operator.get(parent)?.[0] ?? UNROUTED_SOURCE;
       const ephemeral = this.sameKey ? shared : wgKeypair();
       model.registeredFor.set(ephemeral.publicKey, parent);
       try {
@@ -788,7 +807,7 @@ export class Restart extends Step {
       // The process dies between the write-ahead and the final book write of a registration.
       real.store.crashAfterSaves(1);
       const parent = model.parents[this.n % PARENTS]!;
-      const address = model.operator.get(parent)?.[0] ?? '10.98.0.1/32';
+      const address = model.operator.get(parent)?.[0] ?? UNROUTED_SOURCE;
       const ephemeral = wgKeypair();
       model.registeredFor.set(ephemeral.publicKey, parent);
       model.names.set(ephemeral.publicKey, `E${model.names.size}(${model.name(parent)}, crashed)`);
@@ -919,8 +938,8 @@ export function relayCommands(): fc.Arbitrary<Cmd>[] {
 }
 
 /** Run one fixed sequence (a shrunk counterexample) on a fresh world: a plain regression test. */
-export async function replay(commands: readonly Cmd[]): Promise<void> {
-  const { model, real } = await setupWorld();
+export async function replay(commands: readonly Cmd[], counting: FakeCounting = 'wireguard-go'): Promise<void> {
+  const { model, real } = await setupWorld(counting);
   try {
     for (const cmd of commands) await cmd.run(model, real);
   } finally {
@@ -941,9 +960,10 @@ export function emptyStats(): ModelStats {
 }
 
 /** The property: any sequence of up to `maxCommands` commands keeps every invariant. */
-export function relayProperty(maxCommands: number, stats: ModelStats = emptyStats(), known: KnownFindings = STRICT): fc.IAsyncPropertyWithHooks<[Iterable<Cmd>]> {
-  return fc.asyncProperty(fc.commands(relayCommands(), { maxCommands, size: 'large' }), async (cmds) => {
-    const { model, real } = await setupWorld();
+export function relayProperty(maxCommands: number, stats: ModelStats = emptyStats(), known: KnownFindings = STRICT): fc.IAsyncPropertyWithHooks<[FakeCounting, Iterable<Cmd>]> {
+  const counting = fc.constantFrom<FakeCounting>('wireguard-go', 'kernel');
+  return fc.asyncProperty(counting, fc.commands(relayCommands(), { maxCommands, size: 'large' }), async (how, cmds) => {
+    const { model, real } = await setupWorld(how);
     model.known = known;
     let steps = 0;
     const counted = [...cmds].map((cmd): Cmd => ({

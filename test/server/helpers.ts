@@ -15,7 +15,7 @@ import type { KemProvider } from '../../src/server/encapsulate.js';
 import type { Clock } from '../../src/server/clock.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay, type RelayOptions } from '../../src/server/relay.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl, type FakeCounting } from '../../src/wg/fake.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { inThreadKems } from '../fixtures/kems.js';
 
@@ -97,9 +97,9 @@ export interface World {
   relay: Relay;
 }
 
-/** A relay interface with peers P and Q, and a Relay opened on it. */
-export async function makeWorld(overrides: Partial<RelayOptions> = {}, store = new MemoryBookStore()): Promise<World> {
-  const wg = new FakeWgControl();
+/** A relay interface with peers P and Q, and a Relay opened on it; `counting` as in FakeWgControl. */
+export async function makeWorld(overrides: Partial<RelayOptions> = {}, store = new MemoryBookStore(), counting: FakeCounting = 'wireguard-go'): Promise<World> {
+  const wg = new FakeWgControl({ counting });
   const relayKey = wgKeypair();
   wg.addInterface(IFACE, { privateKey: relayKey.privateKey });
   const P = wgKeypair();

@@ -308,6 +308,34 @@ describe('watcher', () => {
     assert.equal(w.wg.operations.filter((o) => o.op === 'receivedBytes').length, reads);
   });
 
+  test('on Linux\'s WireGuard the same rollback is told by the frame errors: the parent\'s pings are dropped uncounted while the ephemeral holds the addresses', async () => {
+    // The test bed runs wireguard-go only; the kernel's counting is the fake's kernel mode.
+    const w = await makeWorld({}, undefined, 'kernel');
+    const second = w.clock.seconds + 1;
+    w.clock.ms = second * 1000 + 900;
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    assert.deepEqual(await w.relay.tick(), []);
+    assert.equal(w.wg.operations.filter((o) => o.op === 'frameErrors').length, 0, 'no tie: no frame errors read');
+    w.clock.advance(20);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, second);
+    w.wg.setTransfer(IFACE, e1.ephemeral.publicKey, 148, 92);
+    w.clock.advance(60);
+    w.wg.setLatestHandshake(IFACE, w.P.publicKey, second);
+    w.clock.advance(150);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['swap'], 'undecided: the newest registration holds for now');
+    for (let ping = 0; ping < 4; ping++) w.wg.receiveData(IFACE, w.P.publicKey, 116, P_IPS[0]!);
+    w.clock.advance(250);
+    assert.deepEqual((await w.relay.tick()).map((e) => e.kind), ['swap-back']);
+    const table = await peerTable(w.wg);
+    assert.deepEqual(table[w.P.publicKey]?.allowedIps, P_IPS);
+    assert.equal(table[e1.ephemeral.publicKey], undefined, 'the ephemeral the client left is removed');
+    const frameReads = w.wg.operations.filter((o) => o.op === 'frameErrors').length;
+    assert.equal(frameReads, w.wg.operations.filter((o) => o.op === 'receivedBytes').length, 'read with the counters, at their cadence');
+    w.clock.advance(250);
+    await w.relay.tick();
+    assert.equal(w.wg.operations.filter((o) => o.op === 'frameErrors').length, frameReads, 'the tie is over: no more reads');
+  });
+
   test('a switch forward in the handshake second of the parent keeps the ephemeral once its counters move, and stops reading them when the second is over', async () => {
     const w = await makeWorld();
     const second = w.clock.seconds + 1;

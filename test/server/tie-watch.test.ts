@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TieWatch } from '../../src/server/tie-watch.js';
 
-const TIE = { parent: 'P', second: 1000, members: ['P', 'E1'] };
+const TIE = { parent: 'P', second: 1000, members: ['P', 'E1'], holder: null };
 
 function counting(): { watch: TieWatch; reads: () => number; rx: Map<string, number> } {
   const rx = new Map([['P', 0], ['E1', 0]]);
@@ -49,4 +49,35 @@ test('both members moving decides nothing; an old undecided tie stops asking for
   const blind = new TieWatch(null);
   assert.equal(await blind.observe([TIE], 1_000_400), false);
   assert.equal(blind.watching, false);
+});
+
+test('kernel: frame errors rising under a silent holder decide without settling; the counters then settle it', async () => {
+  const rx = new Map([['P', 0], ['E1', 0]]);
+  let frames = 10;
+  let frameReads = 0;
+  const watch = new TieWatch(
+    async (peers) => new Map([...peers].map((k) => [k, rx.get(k) ?? 0])),
+    async () => {
+      frameReads++;
+      return frames;
+    },
+  );
+  const held = { ...TIE, holder: 'E1' };
+  await watch.observe([held], 1_000_400);
+  frames = 14;
+  assert.equal(await watch.observe([held], 1_000_650), true, 'the client sends on P, dropped as from E1\'s address');
+  assert.deepEqual(watch.received, new Map([['P', 4], ['E1', 0]]));
+  await watch.observe([held], 1_001_150);
+  frames = 20;
+  await watch.observe([held], 1_001_400);
+  assert.ok(watch.watching, 'frame errors name no peer: never settled by them');
+  // The relay moved the addresses to P: its data now counts on it.
+  const moved = { ...TIE, holder: 'P' };
+  rx.set('P', 1000);
+  frames = 30;
+  assert.equal(await watch.observe([moved], 1_001_650), false, 'same winner: nothing new to plan');
+  assert.equal(watch.watching, false, 'settled by P\'s own counter');
+  const before = frameReads;
+  await watch.observe([moved], 1_001_900);
+  assert.equal(frameReads, before, 'a settled tie reads no frame errors either');
 });

@@ -149,3 +149,19 @@ test('receivedBytes: the received counters of the peers asked for, absent ones l
   assert.deepEqual(await wg.receivedBytes('wg0', new Set([A, B, pub(12)])), new Map([[A, 0], [B, 404]]));
   assert.equal(wg.operations.at(-1)?.op, 'receivedBytes');
 });
+
+test('receiveData: wireguard-go counts data on the peer whatever its source; the kernel drops data from another peer\'s address into the interface\'s frame errors', async () => {
+  for (const counting of ['wireguard-go', 'kernel'] as const) {
+    const wg = new FakeWgControl({ counting });
+    wg.addInterface('wg0');
+    await wg.set('wg0', { peers: [{ publicKey: A, allowedIps: ['10.64.0.2/32'] }, { publicKey: B }] });
+    wg.receiveData('wg0', A, 100, '10.64.0.2/32');
+    wg.receiveData('wg0', B, 100, '10.64.0.2/32');
+    wg.receiveData('wg0', B, 100, '10.64.0.9/32');
+    const rx = await wg.receivedBytes('wg0', new Set([A, B]));
+    const frames = await wg.frameErrors('wg0');
+    if (counting === 'kernel') assert.deepEqual([rx, frames], [new Map([[A, 100], [B, 0]]), 2], 'kernel: only honest data counts on the peer');
+    else assert.deepEqual([rx, frames], [new Map([[A, 100], [B, 200]]), 0], 'wireguard-go: all of it counts, no frame errors');
+    assert.equal(wg.operations.at(-1)?.op, 'frameErrors');
+  }
+});

@@ -1,7 +1,8 @@
-/** `wg show <if> transfer`: picking a few peers' received bytes out of a large output. */
+/** `wg show <if> transfer`: picking a few peers' received bytes out of a large output; the interface's frame errors from sysfs. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pickReceived } from '../../src/wg/transfer.js';
+import { existsSync } from 'node:fs';
+import { pickReceived, readFrameErrors } from '../../src/wg/transfer.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -23,4 +24,11 @@ test('pickReceived: a damaged line of a wanted key is an error that names the co
     assert.ok(!err.message.includes(k));
     return true;
   });
+});
+
+test('readFrameErrors: a count for an interface sysfs has, null for one it has not, a bad name refused', { skip: existsSync('/sys/class/net/lo/statistics/rx_frame_errors') ? false : 'no sysfs here' }, () => {
+  const n = readFrameErrors('lo');
+  assert.ok(typeof n === 'number' && Number.isSafeInteger(n) && n >= 0, `lo: ${String(n)}`);
+  assert.equal(readFrameErrors('nosuchif0'), null);
+  assert.throws(() => readFrameErrors('../lo'));
 });
