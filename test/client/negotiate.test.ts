@@ -265,11 +265,23 @@ test('a one-shot run that gives up on a working ephemeral key leaves it there: e
 
 test('a one-shot run that gives up with no answer on either key says so: TUNNEL_DOWN, exit 3', async () => {
   const { wg, parent, net, hop, parentKeys } = await onForgottenKey('wrong-length');
-  const err = await rejection(negotiate(options([hop], { parentKeys }), deps(wg, net, [], { answers: async () => false })));
+  // The relay's WireGuard is down: nothing answers, and no key gets a handshake.
+  const silent = { poke: async () => undefined, connect: async () => Promise.reject(new Error('no session')) };
+  const err = await rejection(negotiate(options([hop], { parentKeys }), deps(wg, net, [], { answers: async () => false, probe: silent })));
   assert.equal(err.code, 'TUNNEL_DOWN');
   assert.match(err.message, /; wg0 back on its parent key, but nothing answers through the tunnel on either key: is the relay's WireGuard up and reachable\?$/);
   assert.equal(exitCodeFor(err), 3);
   assert.equal((await wg.show('wg0')).publicKey, parent.publicKey, 'the parent key is the best bet left');
+});
+
+test('giving up with a config service that never answers: a handshake on the parent key still shows the tunnel works (exit 1, not 3)', async () => {
+  const { wg, parent, net, hop, parentKeys } = await onForgottenKey('wrong-length');
+  // A wrong --config-service: nothing answers there, but the relay's WireGuard takes the parent key.
+  const err = await rejection(negotiate(options([hop], { parentKeys }), deps(wg, net, [], { answers: async () => false })));
+  assert.equal(err.code, 'RPC_FAILURE');
+  assert.match(err.message, /; wg0 back on its parent key, which works \(its ephemeral key got no answer\)$/);
+  assert.equal(exitCodeFor(err), 1);
+  assert.equal((await wg.show('wg0')).publicKey, parent.publicKey);
 });
 
 /** Multihop on the fake: entry wg-entry (outer), exit wg-exit reached through it. */

@@ -171,7 +171,9 @@ test('what a relay answered is said in words, with its own text, and no status n
   const cases: [PqpskError, RegExp][] = [
     [new PqpskError('INVALID_INPUT', 'kem list: expected 1 to 3 KEMs, got 0'), /^relay at \S+ rejected the request: kem list: expected 1 to 3 KEMs, got 0$/],
     [new PqpskError('RESOURCE_EXHAUSTED', 'too many requests for this parent; retry in 1s'), /^relay at \S+ is busy, try again later: too many requests for this parent; retry in 1s$/],
-    [new PqpskError('SETUP', 'anything'), /^relay at \S+ is not available: relay is shutting down$/],
+    [new PqpskError('SETUP', 'anything'), /^relay at \S+ failed to serve the request: the relay hit a fault of its own \(logged there\), not in the request; retry later$/],
+    [new PqpskError('STOPPING', 'anything'), /^relay at \S+ is not available: relay is shutting down$/],
+    [new PqpskError('STARTING', 'anything'), /^relay at \S+ is not available: relay is starting, retry in a few seconds$/],
     [new PqpskError('UNSUPPORTED_FEATURE', 'DAITA is not offered'), /^relay at \S+ does not offer this request \(is it a pqpsk or Mullvad config service\?\): DAITA is not offered$/],
   ];
   for (const [thrown, expected] of cases) {

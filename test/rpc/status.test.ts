@@ -41,7 +41,7 @@ test('a `wg set` failing during a registration reaches the client as a relay fau
     // P owns 127.0.0.1/32, so the loopback call authenticates; its batch's `wg set` fails.
     w.wg.failNext('set');
     const err = await rejection(callRegisterPeer(server.address, (await clientRequest(w.P.raw)).request, { deadline: Date.now() + 10_000 }));
-    assert.equal(err.message, `relay answered INTERNAL: ${LOCAL_FAULT_DETAILS}`);
+    assert.equal(err.message, `relay at ${server.address} failed to serve the request: ${LOCAL_FAULT_DETAILS}`);
     assert.doesNotMatch(err.message, /shutting down/);
   } finally {
     server.forceShutdown();
