@@ -19,7 +19,7 @@ import { REPO_ROOT } from '../wg/helpers.js';
 
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
-test('200 connections that never read: the holder keeps at most a handful open, and still answers status', async () => {
+test('200 connections that never read: the holder keeps at most a handful open, and still answers status', async (ctx) => {
   const prefix = `pqpsk-test-${randomBytes(6).toString('hex')}`;
   const lock = pathToFileURL(join(REPO_ROOT, 'dist/src/client/lock.js')).href;
   const script = [
@@ -44,6 +44,7 @@ test('200 connections that never read: the holder keeps at most a handful open, 
     await Promise.all(flood.map((s) => once(s, 'connect').catch(() => undefined)));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const during = openFds(pid);
+    ctx.diagnostic(`holder's open descriptors: ${before} before the flood, ${during} during it`);
     assert.ok(during - before <= MAX_LOCK_CONNECTIONS, `the holder had ${before} descriptors open before the flood and ${during} during it`);
     const answer = await askHolder('wg0', 2_000, lockName('wg0', prefix));
     assert.deepEqual(answer, { pid, mode: 'negotiate', leaving: false, interfaces: { wg0: 3 }, status: null });
