@@ -15,6 +15,7 @@
  * hard are both 1, so the watcher cannot raise it back without CAP_SYS_RESOURCE.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { PqpskError } from '../errors.js';
 
 /** What the watcher keeps of the caller's environment: where programs are, the locale and time zone, and pqpsk's own settings. */
 export function watcherEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
@@ -31,13 +32,17 @@ const KEPT = new Set(['PATH', 'LANG', 'LC_ALL', 'LC_CTYPE', 'LC_MESSAGES', 'TZ']
  * Spawns `command args` detached, with RLIMIT_CORE 1 (see above), `/` as working
  * directory (a core or a busy mount point would otherwise land in, or pin, wherever the
  * caller stood), umask 077, and the trimmed environment. A missing `prlimit` surfaces
- * as the child's 'error' event with code ENOENT.
+ * as the child's 'error' event with code ENOENT, as does a lack of descriptors
+ * (EMFILE); a start failure Node throws instead becomes a SETUP error.
  */
 export function spawnDetached(command: string, args: readonly string[], stdio: StdioOptions): ChildProcess {
   // The umask is inherited at fork; Node sets no other one for a child.
   const previous = process.umask(0o077);
   try {
     return spawn('prlimit', ['--core=1:1', '--', command, ...args], { detached: true, cwd: '/', env: watcherEnvironment(process.env), stdio });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    throw new PqpskError('SETUP', `could not start the watcher (${typeof code === 'string' ? code : 'unknown error'})`);
   } finally {
     process.umask(previous);
   }

@@ -13,10 +13,17 @@
  * last watcher is still letting go — waits for the name to come free instead of failing,
  * but only for a fixed time: a holder that never lets go, or a stranger that answers
  * "leaving" forever, costs a few seconds and then the usual refusal.
+ *
+ * Any local user can connect, so the socket is a door to keep narrow: a few connections
+ * at a time (more are closed at once), each destroyed once its line is written or after
+ * a second, whichever comes first — a flood of connections that never read costs the
+ * holder a few descriptors, not all of them. And since any local user can also answer
+ * on a free name, what a holder says is checked field by field (./holder-reply.ts).
  */
 import { createServer, connect, type Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PqpskError } from '../errors.js';
+import { MAX_REPLY_BYTES, parseHolderReply, type HolderReply } from './holder-reply.js';
 
 /** The abstract socket name for `iface` (a leading NUL byte puts it in the abstract namespace). */
 export function lockName(iface: string, prefix = 'pqpsk'): string {
@@ -38,7 +45,7 @@ export interface HolderInfo {
 /** How a new run treats a holder on its way out. */
 export interface YieldOptions {
   /** Whether `holder` of `iface`'s lock is on its way out, so the lock is worth waiting for. */
-  readonly leaving: (holder: HolderInfo, iface: string) => boolean;
+  readonly leaving: (holder: HolderReply, iface: string) => boolean;
   /** The most a run waits, in all, for holders on their way out. */
   readonly waitMs: number;
 }
@@ -49,12 +56,21 @@ export const LEAVING_WAIT_MS = 5_000;
 /** How often a waiting run tries the lock again. */
 const RETRY_MS = 100;
 
+/** Connections the lock socket serves at once; more are closed as they arrive. */
+export const MAX_LOCK_CONNECTIONS = 4;
+
+/** The longest a connection to the lock socket stays open. */
+export const LOCK_CONNECTION_MS = 1_000;
+
+/** What asking the lock's holder found: nobody, a well-formed reply, or an answer not worth believing. */
+export type HolderAnswer = HolderReply | null | 'untrusted';
+
 /**
  * Whether `holder` is on its way out from `iface`: it says it is leaving, or it manages
  * another interface of that name (one deleted since, whose index `currentIndex` is not).
  * An index of 0 means "not known" and proves nothing.
  */
-export function holderIsLeaving(holder: HolderInfo, iface: string, currentIndex: number): boolean {
+export function holderIsLeaving(holder: Pick<HolderInfo, 'leaving' | 'interfaces'>, iface: string, currentIndex: number): boolean {
   if (holder.leaving === true) return true;
   const held = holder.interfaces?.[iface];
   return typeof held === 'number' && held > 0 && currentIndex > 0 && held !== currentIndex;
@@ -94,8 +110,11 @@ async function listen(name: string, info: () => HolderInfo, iface: string, yield
   for (;;) {
     const server = createServer((socket) => {
       socket.on('error', () => undefined);
-      socket.end(`${JSON.stringify(info())}\n`);
+      const timer = setTimeout(() => socket.destroy(), LOCK_CONNECTION_MS).unref();
+      socket.on('close', () => clearTimeout(timer));
+      socket.end(`${JSON.stringify(info())}\n`, () => socket.destroy());
     });
+    server.maxConnections = MAX_LOCK_CONNECTIONS;
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -115,41 +134,40 @@ async function listen(name: string, info: () => HolderInfo, iface: string, yield
     }
     const left = deadline - performance.now();
     const holder = await askHolder(iface, Math.max(RETRY_MS, Math.min(2_000, left)), name);
-    const leaving = holder !== null && yieldTo !== undefined && yieldTo.leaving(holder, iface);
+    const known = holder === null || holder === 'untrusted' ? null : holder;
+    const leaving = known !== null && yieldTo !== undefined && yieldTo.leaving(known, iface);
     if (leaving && deadline - performance.now() > 0) {
       await sleep(RETRY_MS);
       continue;
     }
-    const who = holder === null ? 'another pqpsk process' : `pqpsk pid ${holder.pid} (${holder.mode === 'watch' ? 'negotiate --watch' : 'negotiate'})`;
+    const who = known === null ? 'another pqpsk process' : `pqpsk pid ${known.pid} (${known.mode === 'watch' ? 'negotiate --watch' : 'negotiate'})`;
     const still = leaving ? `, which is stopping but did not let go within ${Math.round((yieldTo?.waitMs ?? 0) / 1000)} s` : '';
     throw new PqpskError('SETUP', `${iface} is managed by ${who}${still}; not touching it`);
   }
 }
 
-/** Ask the holder of `iface`'s lock about itself; null when nobody holds it or it does not answer. */
-export function askHolder(iface: string, timeoutMs = 2_000, name = lockName(iface)): Promise<HolderInfo | null> {
+/**
+ * Ask the holder of `iface`'s lock about itself: null when nobody holds it; 'untrusted'
+ * when something holds it but gives no well-formed reply in time (or too long a one).
+ */
+export function askHolder(iface: string, timeoutMs = 2_000, name = lockName(iface)): Promise<HolderAnswer> {
   return new Promise((resolve) => {
     const socket = connect(name);
-    let text = '';
-    const done = (value: HolderInfo | null): void => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (value: HolderAnswer): void => {
       clearTimeout(timer);
       socket.destroy();
       resolve(value);
     };
-    const timer = setTimeout(() => done(null), timeoutMs);
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      text += chunk;
-      if (text.length > 64 * 1024) done(null);
+    const timer = setTimeout(() => done('untrusted'), timeoutMs);
+    socket.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_REPLY_BYTES) done('untrusted');
+      else chunks.push(chunk);
     });
-    socket.on('end', () => {
-      try {
-        const parsed = JSON.parse(text) as HolderInfo;
-        done(typeof parsed.pid === 'number' ? parsed : null);
-      } catch {
-        done(null);
-      }
-    });
-    socket.on('error', () => done(null));
+    socket.on('end', () => done(parseHolderReply(Buffer.concat(chunks).toString('utf8')) ?? 'untrusted'));
+    // Nobody bound the name (or only a dead socket file): no holder. Anything else is someone there.
+    socket.on('error', (err: NodeJS.ErrnoException) => done(err.code === 'ECONNREFUSED' || err.code === 'ENOENT' ? null : 'untrusted'));
   });
 }

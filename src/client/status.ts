@@ -7,7 +7,6 @@ import { PqpskError } from '../errors.js';
 import { REJECT_AFTER_MS } from '../protocol/wireguard.js';
 import type { WgControl } from '../wg/types.js';
 import { askHolder } from './lock.js';
-import type { WatchStatus } from './watch.js';
 
 
 /**
@@ -35,6 +34,8 @@ export interface TunnelStatus {
   readonly recoveries: number | null;
   readonly lastError: string | null;
   readonly watcherPid: number | null;
+  /** Something answered on the lock socket, but not with a well-formed reply: nothing it said is used. */
+  readonly untrustedAnswer: boolean;
 }
 
 /** What reading a status needs from outside. */
@@ -53,8 +54,9 @@ export interface StatusDeps {
  */
 export async function readTunnelStatus(iface: string, peer: string | null, deps: StatusDeps): Promise<TunnelStatus> {
   const now = (deps.now ?? Date.now)();
-  const holder = await (deps.askHolder ?? askHolder)(iface);
-  const watch = holder?.mode === 'watch' ? ((holder['status'] as WatchStatus | null) ?? null) : null;
+  const answer = await (deps.askHolder ?? askHolder)(iface);
+  const holder = answer === 'untrusted' ? null : answer;
+  const watch = holder?.mode === 'watch' ? holder.status : null;
   const state = await deps.wg.summary(iface);
   if (peer === null && state.peers.length > 1) {
     throw new PqpskError('INVALID_INPUT', `${iface} has ${state.peers.length} peers; name the relay with --peer, one of: ${state.peers.map((p) => p.publicKey).join(', ')}`);
@@ -87,5 +89,6 @@ export async function readTunnelStatus(iface: string, peer: string | null, deps:
     recoveries: watch?.recoveries ?? null,
     lastError: watch?.lastError ?? null,
     watcherPid: holder?.pid ?? null,
+    untrustedAnswer: answer === 'untrusted',
   };
 }

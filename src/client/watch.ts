@@ -189,7 +189,12 @@ export class Watcher {
       }
     } catch (err) {
       // Whatever an abandoned step threw once the interface was deleted is moot.
-      if (!this.#gone.signal.aborted) throw err;
+      if (!this.#gone.signal.aborted) {
+        // A run that fails never settles its first attempt: whoever waits on it (the
+        // --background parent) must hear the failure, not a "stopped" that outran it.
+        this.#firstSettled = null;
+        throw err;
+      }
     } finally {
       endPoll();
       this.#settleFirst(false, 'stopped');

@@ -37,7 +37,13 @@ export function runProgram(file: string, args: readonly string[], options: Progr
   let bytes = 0;
   let timedOut = false;
   let forceKill: NodeJS.Timeout | undefined;
-  const child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...options.env } });
+  let child: ChildProcess;
+  try {
+    child = spawn(file, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...options.env } });
+  } catch (e) {
+    // Node throws, rather than emits, the start failures it does not expect at run time.
+    return { done: Promise.resolve({ stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), exitCode: null, signal: null, timedOut: false, spawnCode: errorCode(e) }), kill: () => undefined };
+  }
   running.add(child);
   if (!killOnExit) {
     killOnExit = true;
@@ -69,9 +75,11 @@ export function runProgram(file: string, args: readonly string[], options: Progr
     };
     child.stdout?.on('data', collect(out));
     child.stderr?.on('data', collect(err));
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      answer({ exitCode: null, signal: null, spawnCode: typeof e.code === 'string' ? e.code : 'EUNKNOWN' });
-    });
+    // Every emitter of the child has a listener: an 'error' with none would end this process.
+    child.stdout?.on('error', () => undefined);
+    child.stderr?.on('error', () => undefined);
+    // `on`, not `once`: a second 'error' (a failed kill) must find a listener too.
+    child.on('error', (e) => answer({ exitCode: null, signal: null, spawnCode: errorCode(e) }));
     child.once('close', (code, signal) => answer({ exitCode: code, signal, spawnCode: null }));
   });
   const timer = setTimeout(() => {
@@ -80,4 +88,10 @@ export function runProgram(file: string, args: readonly string[], options: Progr
     forceKill = setTimeout(() => child.kill('SIGKILL'), FORCE_KILL_AFTER_MS);
   }, options.timeoutMs);
   return { done, kill: () => void child.kill('SIGKILL') };
+}
+
+/** The errno name (EMFILE, ENOENT…) of a failure to start a process. */
+export function errorCode(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' ? code : 'EUNKNOWN';
 }

@@ -9,6 +9,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { environmentWith, MAX_OUTPUT_BYTES, type Launch, type Launcher, type LaunchOptions, type LaunchResult } from './launcher.js';
+import { errorCode } from './program.js';
 import type { SpawnerReply, SpawnerRequest } from './spawner-child.js';
 
 const CHILD = new URL('./spawner-child.js', import.meta.url);
@@ -18,10 +19,18 @@ export class WgSpawner implements Launcher {
   readonly #pending = new Map<number, (result: LaunchResult) => void>();
   #nextId = 1;
   #closed = false;
+  /** Why the last helper could not start (EMFILE, EAGAIN…), for the commands it took with it. */
+  #startFailure: string | undefined;
 
   launch(file: string, args: readonly string[], options: LaunchOptions): Launch {
     if (this.#closed) return { done: Promise.resolve(failedLaunch('ESPAWNERCLOSED')), kill: () => undefined };
-    const child = this.#helper();
+    let child: ChildProcess;
+    try {
+      child = this.#helper();
+    } catch (err) {
+      // Node throws, rather than emits, the start failures it does not expect at run time.
+      return { done: Promise.resolve(failedLaunch(errorCode(err))), kill: () => undefined };
+    }
     const id = this.#nextId++;
     const done = new Promise<LaunchResult>((resolve) => this.#pending.set(id, resolve));
     this.#send(child, { id, file, args: [...args], env: environmentWith(options.env), timeoutMs: options.timeoutMs, maxBytes: MAX_OUTPUT_BYTES });
@@ -37,7 +46,8 @@ export class WgSpawner implements Launcher {
   /** Stop the helper (it kills what it still runs); later launches fail as not started. */
   close(): void {
     this.#closed = true;
-    this.#child?.disconnect();
+    // A helper that never started has no channel to disconnect.
+    if (this.#child?.connected === true) this.#child.disconnect();
     this.#child = undefined;
     this.#failAll('ESPAWNERCLOSED');
   }
@@ -67,7 +77,10 @@ export class WgSpawner implements Launcher {
       if (child.pid !== undefined) killQuietly(-child.pid);
       this.#failAll('ESPAWNERDIED');
     });
-    child.on('error', () => undefined);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) this.#startFailure = errorCode(err);
+    });
+    this.#startFailure = undefined;
     this.#child = child;
     return child;
   }
@@ -75,9 +88,10 @@ export class WgSpawner implements Launcher {
   /** A command the helper cannot be told about fails as not started (a kill for it is moot). */
   #send(child: ChildProcess, request: SpawnerRequest): void {
     const lost = (): void => {
-      if ('file' in request) this.#settle(request.id, failedLaunch('ESPAWNERDIED'));
+      if ('file' in request) this.#settle(request.id, failedLaunch(this.#startFailure ?? 'ESPAWNERDIED'));
     };
-    if (!child.connected) return lost();
+    // A helper that could not start says why on its 'error' event, a tick later.
+    if (!child.connected) return void setImmediate(lost);
     child.send(request, (err) => {
       if (err !== null) lost();
     });

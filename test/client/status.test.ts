@@ -76,7 +76,7 @@ test('with a watcher: its fingerprint and config service are shown', async () =>
     lastError: null,
     hops: [{ role: 'single', interface: 'wg0', service: '10.8.0.1:1337', publicKey: ephemeral, parentPublicKey: parent, pskFingerprint: '0123456789abcdef' }],
   };
-  const s = await readTunnelStatus('wg0', null, { wg, now: () => NOW, askHolder: async () => ({ pid: 4242, mode: 'watch', status: watch }) });
+  const s = await readTunnelStatus('wg0', null, { wg, now: () => NOW, askHolder: async () => ({ pid: 4242, mode: 'watch', leaving: false, interfaces: {}, status: watch }) });
   assert.equal(s.configService, '10.8.0.1:1337');
   const text = statusText(s);
   assert.match(text, /^wg0: post-quantum protected \(watcher pid 4242, protected\)$/m);

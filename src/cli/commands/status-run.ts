@@ -11,7 +11,7 @@ import type { StatusArgs } from './status.js';
 /** The human form: one line of verdict, then one line per known fact. */
 export function statusText(s: TunnelStatus): string {
   const lines = [
-    `${s.interface}: ${s.protected ? 'post-quantum protected' : 'NOT post-quantum protected'} (${s.state === 'unwatched' ? 'no watcher running' : `watcher pid ${s.watcherPid}, ${s.state}`})`,
+    `${s.interface}: ${s.protected ? 'post-quantum protected' : 'NOT post-quantum protected'} (${s.state === 'unwatched' ? (s.untrustedAnswer ? 'no trustworthy watcher answered; read from the interface only' : 'no watcher running') : `watcher pid ${s.watcherPid}, ${s.state}`})`,
     `  public key       ${s.publicKey ?? '(none)'}`,
     `  PSK fingerprint  ${s.pskFingerprint ?? (s.psk ? '(a PSK is set; only the watcher that negotiated it knows its fingerprint)' : '(no PSK)')}`,
     `  latest handshake ${s.latestHandshake ?? 'never'}`,
