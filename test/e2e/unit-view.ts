@@ -4,6 +4,11 @@
  * PID 1. Emulated: `ProtectSystem=strict` (every mount read-only but /proc, /sys, /dev),
  * `ReadWritePaths=`, `RuntimeDirectory=` (made 0700, writable, and passed in
  * $RUNTIME_DIRECTORY as systemd does), `StateDirectory=`, `PrivateTmp=` and `ProtectHome=`.
+ *
+ * An installed pqpsk lives under /usr, which the unit leaves readable; the one under test
+ * lives in this repository, which may sit under /tmp or /home (a CI clone, a developer's
+ * checkout) that the unit hides. So the repository is carried into the view, read-only,
+ * at its own path: everything else about the view stays as the unit says.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +23,9 @@ export interface UnitView {
   readonly privateTmp: boolean;
   readonly protectHome: boolean;
 }
+
+/** The repository root (dist/test/e2e → three folders up): the code the view must still reach. */
+const REPOSITORY = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
 
 /** A shipped unit's text, by file name under examples/systemd/. */
 export function shippedUnit(name: string): string {
@@ -54,6 +62,18 @@ export function inView(view: UnitView, command: readonly string[]): string[] {
   const writable = [...view.readWritePaths, ...made];
   const q = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`;
   const lines = ['set -e'];
+  const hidden = [...(view.privateTmp ? ['/tmp', '/var/tmp'] : []), ...(view.protectHome ? ['/home', '/root'] : [])];
+  const carry = hidden.some((root) => REPOSITORY.startsWith(`${root}/`));
+  // Held at a stage in /dev/shm (left writable, as /dev is) while /tmp or /home is replaced.
+  // -n: /run (util-linux's mount table) is read-only by the time the stage moves.
+  if (carry) {
+    lines.push(
+      'stage=$(mktemp -d /dev/shm/pqpsk-unit-view-XXXXXX)',
+      `trap 'umount -n "$stage" 2>/dev/null; rmdir "$stage" 2>/dev/null' EXIT`,
+      `mount -n --bind ${q(REPOSITORY)} "$stage"`,
+      `mount -n -o remount,bind,ro "$stage"`,
+    );
+  }
   for (const dir of made) lines.push(`mkdir -p -m 0700 ${q(dir)}`);
   for (const path of writable) lines.push(`mount --bind ${q(path)} ${q(path)}`);
   if (view.protectSystemStrict) {
@@ -67,7 +87,9 @@ export function inView(view: UnitView, command: readonly string[]): string[] {
     for (const path of writable) lines.push(`mount -o remount,bind,rw ${q(path)}`);
   }
   if (view.privateTmp) lines.push('mount -t tmpfs -o mode=1777 tmpfs /tmp', 'mount -t tmpfs -o mode=1777 tmpfs /var/tmp');
-  if (view.protectHome) for (const home of ['/home', '/root']) lines.push(`[ ! -d ${home} ] || mount -t tmpfs -o ro,mode=0755 tmpfs ${home}`);
+  if (view.protectHome) for (const home of ['/home', '/root']) lines.push(`[ ! -d ${home} ] || mount -t tmpfs -o mode=0755 tmpfs ${home}`);
+  if (carry) lines.push(`mkdir -p ${q(REPOSITORY)}`, `mount -n --move "$stage" ${q(REPOSITORY)}`, 'rmdir "$stage"');
+  if (view.protectHome) for (const home of ['/home', '/root']) lines.push(`[ ! -d ${home} ] || mount -n -o remount,ro ${home}`);
   if (view.protectSystemStrict) lines.push(`if touch /run/.pqpsk-unit-view-probe 2>/dev/null; then rm -f /run/.pqpsk-unit-view-probe; echo 'unit view: /run is still writable' >&2; exit 99; fi`);
   if (view.runtimeDirectories[0] !== undefined) lines.push(`export RUNTIME_DIRECTORY=${q(view.runtimeDirectories.join(':'))}`);
   lines.push(`exec ${command.map(q).join(' ')}`);
