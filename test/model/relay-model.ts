@@ -106,7 +106,25 @@ class CrashableStore implements BookStore {
       }
       this.#crashAfter--;
     }
-    await this.inner.save(book);
+    const saving = this.inner.save(book);
+    this.#saving.add(saving);
+    try {
+      await saving;
+    } finally {
+      this.#saving.delete(saving);
+    }
+  }
+
+  /** Saves under way; at most one per registration batch or pass of the abandoned relay. */
+  readonly #saving = new Set<Promise<void>>();
+
+  /**
+   * Waits until no save of this store is under way. A crashed process writes nothing after
+   * its death; in the model the abandoned relay's promises still run, so a restart waits
+   * for the write it had started before the new relay touches the same files.
+   */
+  async quiesce(): Promise<void> {
+    await Promise.allSettled([...this.#saving]);
   }
 }
 
@@ -819,8 +837,10 @@ export class Restart extends Step {
     }
     // A crashed relay writes nothing more: without this, the abandoned instance's last
     // book write (not awaited by its registration) could land beside the new relay's and
-    // fail on the shared temporary file, which no real crash can do.
+    // fail on the shared temporary file, which no real crash can do. A write it had already
+    // started is let finish first, for the same reason.
     if (!this.clean) real.store.crashed = true;
+    await real.store.quiesce();
     // A recorded ephemeral that holds nothing but has handshaken looks, to a relay reading
     // its book back, like an operator's peer whose addresses went elsewhere: it may leave
     // it unrecorded rather than risk removing the operator's (I4 over I3).
