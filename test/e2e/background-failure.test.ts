@@ -5,12 +5,11 @@
  * Nothing is sent: the refusal comes before any request.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { MAIN_JS, buildSingleHop, writeParentConfig, type Bed, type SingleHop } from '../../src/testbed/index.js';
+import { MAIN_JS, type Bed, type SingleHop } from '../../src/testbed/index.js';
 import { e2eSkip, requireBed } from './gate.js';
+import { privateSingleHopWithParent } from './helpers.js';
 
 const skip = e2eSkip();
 
@@ -22,13 +21,7 @@ describe('--background on the real bed: a watcher that fails at once', { skip },
 
   before(async () => {
     requireBed();
-    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-bgfail-'));
-    await chmod(dir, 0o700);
-    const built = await buildSingleHop();
-    bed = built.bed;
-    t = built.topology;
-    configFile = join(dir, `${t.client.iface}.conf`);
-    await writeParentConfig(bed, t.client.namespace, t.client.iface, configFile);
+    ({ bed, topology: t, dir, configFile } = await privateSingleHopWithParent('pqpsk-e2e-bgfail-'));
   });
   after(async () => {
     await bed?.teardown();

@@ -1,8 +1,11 @@
-/** Leftover checks and counters shared by the bed e2e tests. */
+/** Leftover checks, counters and set-ups shared by the bed e2e tests. */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { execa } from 'execa';
-import { UAPI_DIR, type Bed } from '../../src/testbed/index.js';
+import { UAPI_DIR, buildSingleHop, writeParentConfig, type Bed, type SingleHop } from '../../src/testbed/index.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 
 /** Everything on the machine that carries this run's suffix: namespaces, root links, UAPI sockets. */
@@ -52,3 +55,21 @@ export async function currentKey(bed: Bed, ns: string, iface: string): Promise<s
   }
 }
 
+/**
+ * A single-hop bed and a private (0700) folder for what a test keeps beside it: the
+ * parent's wg-quick file, the relay's book, wg-quick files. The caller tears both down.
+ */
+export async function privateSingleHop(prefix: string): Promise<{ bed: Bed; topology: SingleHop['topology']; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  await chmod(dir, 0o700);
+  const { bed, topology } = await buildSingleHop();
+  return { bed, topology, dir };
+}
+
+/** The same, with the client's parent key written as a wg-quick file in the folder (for --config-file). */
+export async function privateSingleHopWithParent(prefix: string): Promise<{ bed: Bed; topology: SingleHop['topology']; dir: string; configFile: string }> {
+  const hop = await privateSingleHop(prefix);
+  const configFile = join(hop.dir, `${hop.topology.client.iface}.conf`);
+  await writeParentConfig(hop.bed, hop.topology.client.namespace, hop.topology.client.iface, configFile);
+  return { ...hop, configFile };
+}

@@ -9,13 +9,13 @@
  * shows the client's parent on its ephemeral key, with the relay running and after.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PQPSK_ARGV, buildSingleHop, runNegotiate, type Bed, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
+import { PQPSK_ARGV, runNegotiate, type Bed, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
 import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { e2eSkip, requireBed } from './gate.js';
+import { privateSingleHop } from './helpers.js';
 
 const skip = e2eSkip();
 /** Words of the gRPC library and status names: a user can act on none of them. */
@@ -31,11 +31,7 @@ describe("a self-hoster's first run: relay on 10.8.0.1, full-tunnel wg-quick cli
 
   before(async () => {
     requireBed();
-    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-selfhost-'));
-    await chmod(dir, 0o700);
-    const built = await buildSingleHop();
-    bed = built.bed;
-    t = built.topology;
+    ({ bed, topology: t, dir } = await privateSingleHop('pqpsk-e2e-selfhost-'));
     // The relay as a self-hoster numbers it: 10.8.0.1/24, nothing on 10.64.0.1.
     await bed.ip(t.relay.namespace, 'address', 'flush', 'dev', t.relay.iface);
     await bed.ip(t.relay.namespace, 'address', 'add', '10.8.0.1/24', 'dev', t.relay.iface);

@@ -7,25 +7,22 @@
  * keys reach it only through memory and throwaway files in a private directory.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readParentKey } from '../../src/client/config-file.js';
 import {
   PQPSK_ARGV,
-  buildSingleHop,
   parseNegotiateJson,
   runNegotiate,
   startRelayServer,
-  writeParentConfig,
   type Bed,
   type BedProcess,
   type SingleHop,
 } from '../../src/testbed/index.js';
 import { encodeKeyBase64 } from '../../src/wg/keys.js';
 import { e2eSkip, requireBed } from './gate.js';
-import { currentKey } from './helpers.js';
+import { currentKey, privateSingleHopWithParent } from './helpers.js';
 
 const skip = e2eSkip();
 
@@ -40,13 +37,7 @@ describe('stopping the relay, releasing it, re-upping its interface, and SaveCon
 
   before(async () => {
     requireBed();
-    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-stop-'));
-    await chmod(dir, 0o700);
-    const built = await buildSingleHop();
-    bed = built.bed;
-    t = built.topology;
-    configFile = join(dir, `${t.client.iface}.conf`);
-    await writeParentConfig(bed, t.client.namespace, t.client.iface, configFile);
+    ({ bed, topology: t, dir, configFile } = await privateSingleHopWithParent('pqpsk-e2e-stop-'));
   });
   after(async () => {
     await server?.stop('SIGKILL');

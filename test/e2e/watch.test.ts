@@ -12,8 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { MAIN_JS, buildMultihop, buildSingleHop, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, type Bed, type BedProcess, type Multihop, type SingleHop } from '../../src/testbed/index.js';
 import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
-import { writeParentConfig } from '../../src/testbed/index.js';
-import { alive, currentKey, waitGone } from './helpers.js';
+import { alive, currentKey, privateSingleHop, privateSingleHopWithParent, waitGone } from './helpers.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const skip = e2eSkip();
@@ -55,14 +54,8 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
 
   before(async () => {
     requireBed();
-    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-watch-'));
-    await chmod(dir, 0o700);
-    const built = await buildSingleHop();
-    bed = built.bed;
-    t = built.topology;
+    ({ bed, topology: t, dir, configFile } = await privateSingleHopWithParent('pqpsk-e2e-watch-'));
     server = await startRelayServer(bed, t.relay, dir);
-    configFile = join(dir, `${t.client.iface}.conf`);
-    await writeParentConfig(bed, t.client.namespace, t.client.iface, configFile);
   });
   after(async () => {
     await watcher?.stop('SIGKILL');
@@ -252,11 +245,7 @@ describe('the documented PostUp line under wg-quick, with the relay unreachable'
 
   before(async () => {
     requireBed();
-    dir = await mkdtemp(join(tmpdir(), 'pqpsk-e2e-postup-'));
-    await chmod(dir, 0o700);
-    const built = await buildSingleHop();
-    bed = built.bed;
-    t = built.topology;
+    ({ bed, topology: t, dir } = await privateSingleHop('pqpsk-e2e-postup-'));
     // No `pqpsk server`: the relay's WireGuard answers, its config service does not. The
     // bed's own client tunnel makes way for the one wg-quick brings up from a file.
     await bed.ip(t.client.namespace, 'link', 'del', t.client.iface);
