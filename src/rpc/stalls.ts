@@ -163,13 +163,13 @@ export class StallWatch {
    * the listener has no free slot. Goes first the oldest stalled connection, then one
    * that carries no call and has been quiet for a window — the source's own when the
    * source is full. A full source's new connection gets in even when none of those
-   * exists: the source's connection whose request has been arriving longest goes, if
-   * that has been a quarter of a window and nothing came since the last look. A newcomer
-   * and a stalling attacker from one address look alike when they connect, and an
-   * attacker who reconnects at once would take every slot the moment it is judged
+   * exists: the source's connection whose request has been arriving longest goes. A
+   * newcomer and a stalling attacker from one address look alike when they connect, and
+   * an attacker who reconnects at once would take every slot the moment it is judged
    * stalled; only afterwards does the honest one send its request whole. So the newest
-   * connection gets the slot, and a connection whose request is whole (being answered),
-   * or still coming in, is never closed for it.
+   * connection gets the slot, and a connection whose request is whole (being answered)
+   * is never closed for it. The price: a slow upload from an address whose slots are all
+   * taken, none of them stalled, gives way to that address's next connection.
    * Returns the closed connection, or undefined when none could go (the new one is then
    * refused).
    */
@@ -265,12 +265,14 @@ export class StallWatch {
     return w.slow || now - w.lastProgress >= this.#limits.stallWindowMs;
   }
 
-  /** A request arriving for a quarter of a window, on a connection that read nothing since the last look, with no answered call aboard. */
+  /**
+   * A request that has been arriving for a moment (a 80th of a window, 50 ms by default:
+   * longer than a small request takes to be handed over once its bytes are in) on a
+   * connection with no answered call aboard.
+   */
   #lagging(w: Watched, now: number): boolean {
     if (w.arriving.size === 0 || w.calls !== w.arriving.size) return false;
-    const quiet = w.socket.bytesRead === w.lastRead;
-    this.#look(w, now);
-    return quiet && now - Math.min(...w.arriving.values()) >= this.#limits.stallWindowMs / 4;
+    return now - Math.min(...w.arriving.values()) >= this.#limits.stallWindowMs / 80;
   }
 
   /** The connection's bytes read now, noting progress. */
