@@ -8,6 +8,7 @@ import { createServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { PqpskError } from '../errors.js';
 import { ephemeralPeerService, registerPeerMethod, type ReceivedRegisterRequest, type RegisterResponseInput } from './proto.js';
+import { StallWatch, type StallLimits, type StalledClose, type StallReason } from './stalls.js';
 import { statusForError } from './status.js';
 
 /** What a handler knows about the call besides the request. */
@@ -26,7 +27,7 @@ export type RegisterHandler = (request: ReceivedRegisterRequest, context: Regist
  * What one remote party can hold open on the relay. A unary service needs one stream per
  * call and a handful of calls per connection; everything beyond is an attack's memory.
  */
-export interface ConnectionLimits {
+export interface ConnectionLimits extends StallLimits {
   /** HTTP/2 streams a connection may have open (SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly maxStreamsPerConnection: number;
   /** TCP connections one source address may hold; more are closed at once. */
@@ -42,13 +43,31 @@ export interface ConnectionLimits {
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({
-  maxStreamsPerConnection: 8,
+  // A negotiation is one call on its own connection (ours and the published client's);
+  // a second stream covers a call retried on a connection whose first stream is closing.
+  maxStreamsPerConnection: 2,
   // A client makes one connection per negotiation; a few allow retries and a second hop.
   maxConnectionsPerSource: 4,
   maxConnections: 1024,
   idleMs: 30_000,
   maxAgeMs: 300_000,
   maxSessionMemoryMb: 4,
+  // The largest request (a Classic McEliece key, about 535 KB) takes 67 s at 64 kbit/s
+  // and 45 s at 96 kbit/s. Our client gives an attempt 8, 16, 32 then 48 s, so no client
+  // of ours waits longer than 48 s for an answer: 90 s lets a client with a longer
+  // deadline than ours finish that request at 48 kbit/s, and no message holds memory
+  // longer than that.
+  messageDeadlineMs: 90_000,
+  // Stalled means nothing read for 4 s, or under 1 KB/s (8 kbit/s, an eighth of a poor
+  // 64 kbit/s link) over 4 s, while a message is arriving: a steady slow link is never
+  // stalled, and 4 s outlasts TCP's first retransmission back-offs on a lossy one; a
+  // sender that stops is found within 4 to 5 s, inside a client's first attempt (8 s).
+  stallWindowMs: 4000,
+  minBytesPerSecond: 1024,
+  // Four largest requests at once from one address (its four connections each carrying
+  // one), and 64 MiB in all; beyond either, stalled connections are closed first.
+  maxPartialBytesPerSource: 4 * 535_000,
+  maxPartialBytes: 64 * 1024 * 1024,
 });
 
 export interface RpcServerOptions {
@@ -65,6 +84,8 @@ export interface RpcServerOptions {
    * accept, not a decoded request.
    */
   readonly sourceAllowed?: (ip: string) => boolean;
+  /** Told of every connection closed for stalling (for the relay's rate-limited log). */
+  readonly onStalledClose?: (close: StalledClose) => void;
 }
 
 /** Live figures for /metrics. */
@@ -75,6 +96,10 @@ export interface RpcStats {
   readonly calls: number;
   /** Connections closed at once for exceeding a cap, by which cap. */
   readonly refusedConnections: { readonly perSource: number; readonly total: number; readonly refusedSource: number };
+  /** Connections closed for stalling a message, by why (src/rpc/stalls.ts). */
+  readonly stalledConnections: Readonly<Record<StallReason, number>>;
+  /** Bytes of requests received in part and held now. */
+  readonly partialRequestBytes: number;
 }
 
 export interface RpcServer {
@@ -136,7 +161,11 @@ function serviceDefinition(sizes: WeakMap<object, number>): grpc.ServiceDefiniti
  */
 export async function startRpcServer(address: string, handler: RegisterHandler, options: RpcServerOptions): Promise<RpcServer> {
   const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+  const watch = new StallWatch(limits, options.onStalledClose ?? (() => undefined));
+  // Each decoded request's encoded size, keyed weakly by the decoded object (nothing outlives the call).
+  const sizes = new WeakMap<object, number>();
   const server = new grpc.Server({
+    interceptors: [stallInterceptor(watch, sizes)],
     'grpc.max_receive_message_length': options.maxRequestBytes,
     'grpc.max_send_message_length': 64 * 1024,
     'grpc.max_concurrent_streams': limits.maxStreamsPerConnection,
@@ -148,9 +177,7 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
     'grpc.enable_channelz': 0,
   });
   let calls = 0;
-  const gate = new ConnectionGate(limits, options.sourceAllowed ?? (() => true));
-  // Each decoded request's encoded size, keyed weakly by the decoded object (nothing outlives the call).
-  const sizes = new WeakMap<object, number>();
+  const gate = new ConnectionGate(limits, options.sourceAllowed ?? (() => true), watch);
   server.addService(serviceDefinition(sizes), {
     RegisterPeerV1: (
       call: grpc.ServerUnaryCall<ReceivedRegisterRequest, RegisterResponseInput>,
@@ -215,10 +242,17 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
   return {
     address: `${host}:${port}`,
     port,
-    stats: () => ({ connections: gate.open, calls, refusedConnections: gate.refused }),
+    stats: () => ({
+      connections: gate.open,
+      calls,
+      refusedConnections: gate.refused,
+      stalledConnections: watch.closed,
+      partialRequestBytes: watch.partialBytes,
+    }),
     shutdown: () =>
       new Promise<void>((resolve) => {
         listener.close();
+        watch.stop();
         server.tryShutdown(() => {
           injector.destroy();
           gate.destroyAll();
@@ -227,6 +261,7 @@ export async function startRpcServer(address: string, handler: RegisterHandler, 
       }),
     forceShutdown: () => {
       listener.close();
+      watch.stop();
       server.forceShutdown();
       injector.destroy();
       gate.destroyAll();
@@ -243,11 +278,13 @@ class ConnectionGate {
   readonly #sockets = new Set<Socket>();
   readonly #limits: ConnectionLimits;
   readonly #allowed: (ip: string) => boolean;
+  readonly #watch: StallWatch;
   readonly refused = { perSource: 0, total: 0, refusedSource: 0 };
 
-  constructor(limits: ConnectionLimits, allowed: (ip: string) => boolean) {
+  constructor(limits: ConnectionLimits, allowed: (ip: string) => boolean, watch: StallWatch) {
     this.#limits = limits;
     this.#allowed = allowed;
+    this.#watch = watch;
   }
 
   get open(): number {
@@ -260,9 +297,15 @@ class ConnectionGate {
     const source = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
     const mine = this.#perSource.get(source);
     let refusal: keyof ConnectionGate['refused'] | null = null;
-    if (this.#sockets.size >= this.#limits.maxConnections) refusal = 'total';
-    else if ((mine?.size ?? 0) >= this.#limits.maxConnectionsPerSource) refusal = 'perSource';
-    else if (!this.#allowed(source)) refusal = 'refusedSource';
+    const totalFull = this.#sockets.size >= this.#limits.maxConnections;
+    const sourceFull = (mine?.size ?? 0) >= this.#limits.maxConnectionsPerSource;
+    if (!this.#allowed(source)) refusal = totalFull ? 'total' : sourceFull ? 'perSource' : 'refusedSource';
+    else if (sourceFull || totalFull) {
+      // A stalled connection (of this source first) makes room; forget it now, not at its 'close'.
+      const freed = this.#watch.makeRoom(source, sourceFull);
+      if (freed === undefined) refusal = sourceFull ? 'perSource' : 'total';
+      else this.#forget(freed.socket, freed.source);
+    }
     if (refusal !== null) {
       this.refused[refusal]++;
       socket.destroy();
@@ -272,12 +315,15 @@ class ConnectionGate {
     set.add(socket);
     this.#perSource.set(source, set);
     this.#sockets.add(socket);
-    socket.once('close', () => {
-      this.#sockets.delete(socket);
-      set.delete(socket);
-      if (set.size === 0 && this.#perSource.get(source) === set) this.#perSource.delete(source);
-    });
+    socket.once('close', () => this.#forget(socket, source));
+    this.#watch.track(socket, source);
     return true;
+  }
+
+  #forget(socket: Socket, source: string): void {
+    this.#sockets.delete(socket);
+    const set = this.#perSource.get(source);
+    if (set?.delete(socket) === true && set.size === 0) this.#perSource.delete(source);
   }
 
   /** Close every connection of `source`. */
@@ -288,6 +334,32 @@ class ConnectionGate {
   destroyAll(): void {
     for (const socket of this.#sockets) socket.destroy();
   }
+}
+
+/**
+ * Tells the stall watch when each call's headers arrive, when its request is whole and
+ * when it ends, through grpc-js's public server-interceptor interface (the connection is
+ * recognised by the peer address and port grpc-js reports for the call).
+ */
+function stallInterceptor(watch: StallWatch, sizes: WeakMap<object, number>): grpc.ServerInterceptor {
+  return (_method, call) => {
+    const connection = call.getConnectionInfo();
+    const ticket = watch.callStarted(connection.remoteAddress, connection.remotePort);
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMessage: (message: unknown, pass) => {
+            ticket.messageWhole(typeof message === 'object' && message !== null ? sizes.get(message) : undefined);
+            pass(message);
+          },
+          onCancel: () => ticket.ended(),
+        }),
+      sendStatus: (status, pass) => {
+        ticket.ended();
+        pass(status);
+      },
+    });
+  };
 }
 
 function bindReason(err: Error): string {

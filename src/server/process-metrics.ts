@@ -2,7 +2,8 @@
  * The process figures an operator watches during an attack, under the names Prometheus'
  * Node.js client (prom-client) gives them, so existing dashboards and alerts apply:
  * CPU, resident memory, open file descriptors, heap, event-loop lag; plus the gRPC
- * listener's open connections, calls in flight and connections refused by cap.
+ * listener's open connections, calls in flight, connections refused by cap, and
+ * connections closed for stalling a request (with the partly received bytes held now).
  */
 import { readdirSync } from 'node:fs';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
@@ -12,6 +13,8 @@ export interface ListenerStats {
   readonly connections: number;
   readonly calls: number;
   readonly refusedConnections: Readonly<Record<string, number>>;
+  readonly stalledConnections: Readonly<Record<string, number>>;
+  readonly partialRequestBytes: number;
 }
 
 const START_SECONDS = Math.round(Date.now() / 1000 - process.uptime());
@@ -59,6 +62,10 @@ export class ProcessMetrics {
       out.push('# HELP pqpsk_rpc_refused_connections_total Connections closed on accept, by the cap they exceeded.');
       out.push('# TYPE pqpsk_rpc_refused_connections_total counter');
       for (const [cap, n] of Object.entries(listener.refusedConnections).sort()) out.push(`pqpsk_rpc_refused_connections_total{cap="${cap}"} ${n}`);
+      out.push('# HELP pqpsk_rpc_stalled_connections_total Connections closed because a request stopped arriving, by why: deadline (not whole in time), source_budget or total_budget (too many partly received bytes), source_slots or total_slots (room for a new connection).');
+      out.push('# TYPE pqpsk_rpc_stalled_connections_total counter');
+      for (const [reason, n] of Object.entries(listener.stalledConnections).sort()) out.push(`pqpsk_rpc_stalled_connections_total{reason="${reason}"} ${n}`);
+      gauge('pqpsk_rpc_partial_request_bytes', 'Bytes of requests received in part and held now.', listener.partialRequestBytes);
     }
     return `${out.join('\n')}\n`;
   }

@@ -21,6 +21,7 @@ import { ProcessMetrics } from './process-metrics.js';
 import type { RateLimit } from './limits.js';
 import type { HostPort } from './listen.js';
 import { SILENT_LOGGER, describeError, type Logger } from './log.js';
+import { stallLogger } from './stall-log.js';
 import { RelayMetrics } from './metrics.js';
 import { DEFAULT_MAX_INFLIGHT, OPENING_WAIT_MS } from './defaults.js';
 import { OpeningWait } from './opening.js';
@@ -108,8 +109,10 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
     // once when maxInflight registrations are running or when it is bigger than its own
     // algorithms need. So registrations pin at most maxInflight × MAX_REQUEST_BYTES
     // (32 × 535 KB ≈ 17 MB at the default). Messages still arriving stay under the
-    // transport's budgets (src/rpc/server.ts): per connection 8 streams and 4 MB of HTTP/2
-    // session memory, per source 4 connections (16 MB).
+    // transport's budgets (src/rpc/server.ts, src/rpc/stalls.ts): per connection 2 streams
+    // and 4 MB of HTTP/2 session memory; partly received requests 2.1 MB per source and
+    // 64 MiB in all, stalled connections closed first, and no message arriving for more
+    // than 90 s.
     // Calls arriving before the relay is open wait for it (opening.ts): at most
     // maxInflight of them, each at most OPENING_WAIT_MS, so a start pins at most the same
     // maxInflight × MAX_REQUEST_BYTES; later ones are refused at once, "relay is starting".
@@ -122,6 +125,7 @@ export async function startRelayService(config: RelayServiceConfig): Promise<Rel
       return opened!.register(request, context);
     }, {
       sourceAllowed: (ip) => opened?.acceptsSource(ip) ?? true,
+      onStalledClose: stallLogger(logger, config.iface),
       ...(config.connectionLimits === undefined ? {} : { limits: config.connectionLimits }),
       maxRequestBytes: MAX_REQUEST_BYTES,
     });

