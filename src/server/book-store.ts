@@ -1,5 +1,5 @@
 /**
- * Where the relay keeps its book (src/protocol/peer-state.ts RelayBook) across restarts:
+ * Where the relay keeps its book (src/protocol/relay-book.ts RelayBook) across restarts:
  * which ephemeral peers it registered for which parent, and the parents' own
  * allowed-ips. Public keys and addresses only — never a PSK — yet the file is still
  * private (mode 0600, directory 0700): it maps a relay's users to their tunnel addresses.
@@ -12,8 +12,7 @@ import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PqpskError } from '../errors.js';
 import { canonicalCidr } from '../protocol/ip.js';
-import type { EphemeralRecord, ParentRecord, RelayBook } from '../protocol/peer-state.js';
-import { EMPTY_BOOK } from '../protocol/peer-state.js';
+import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../protocol/relay-book.js';
 import { checkInterfaceName } from '../wg/argv.js';
 import { isPublicKeyText } from '../wg/keys.js';
 

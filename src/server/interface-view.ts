@@ -5,7 +5,8 @@
  * cache is re-read by the watcher and under the lock, just before anything is changed.
  * Only secret-free reads are used (see WgRouteReader).
  */
-import { PeerIndex, sameList, type RelayPeerView } from '../protocol/peer-state.js';
+import { PeerIndex, sameList } from '../protocol/peer-index.js';
+import type { WgPeerRoute } from '../protocol/wg-peer.js';
 import { yieldToEventLoop } from '../yield.js';
 import type { RelayWg, WgPeerChange } from '../wg/types.js';
 import type { Clock } from './clock.js';
@@ -69,7 +70,7 @@ export class InterfaceView {
    * Read every peer without touching the cache: a caller may read outside the lock and
    * `install` the result under it, if nothing changed the interface in between.
    */
-  read(): Promise<RelayPeerView[]> {
+  read(): Promise<WgPeerRoute[]> {
     return this.#wg.peerRoutes(this.#iface);
   }
 
@@ -78,7 +79,7 @@ export class InterfaceView {
    * a read of 10 000 peers of which a few changed costs a comparison per peer, and the
    * index keeps its entries (and its `version`) for the rest.
    */
-  install(peers: readonly RelayPeerView[]): PeerIndex {
+  install(peers: readonly WgPeerRoute[]): PeerIndex {
     const now = this.#clock.now();
     this.#fullReadAt = now;
     this.#installRange(peers, 0, peers.length, now);
@@ -94,7 +95,7 @@ export class InterfaceView {
    * interface holds the lock, as the caller does, and re-authenticates on the finished
    * index.
    */
-  async installInSlices(peers: readonly RelayPeerView[], slice = INSTALL_SLICE): Promise<PeerIndex> {
+  async installInSlices(peers: readonly WgPeerRoute[], slice = INSTALL_SLICE): Promise<PeerIndex> {
     const now = this.#clock.now();
     this.#fullReadAt = now;
     for (let from = 0; from < peers.length; from += slice) {
@@ -106,7 +107,7 @@ export class InterfaceView {
     return this.#index;
   }
 
-  #installRange(peers: readonly RelayPeerView[], from: number, to: number, now: number): void {
+  #installRange(peers: readonly WgPeerRoute[], from: number, to: number, now: number): void {
     const index = this.#index;
     for (let i = from; i < to; i++) {
       const p = peers[i]!;
@@ -122,7 +123,7 @@ export class InterfaceView {
    * count means the same set; otherwise drop the peers the read did not list.
    * (`#seen` holds only keys of the index: removals delete from both.)
    */
-  #dropAbsent(peers: readonly RelayPeerView[]): void {
+  #dropAbsent(peers: readonly WgPeerRoute[]): void {
     const index = this.#index;
     if (index.size === peers.length) return;
     const present = new Set(peers.map((p) => p.publicKey));

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PeerIndex } from '../../src/protocol/peer-state.js';
+import { PeerIndex } from '../../src/protocol/peer-index.js';
 import { InterfaceView } from '../../src/server/interface-view.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
 import type { WgPeerChange } from '../../src/wg/types.js';

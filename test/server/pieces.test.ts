@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { EMPTY_BOOK, type RelayBook } from '../../src/protocol/peer-state.js';
+import { EMPTY_BOOK, type RelayBook } from '../../src/protocol/relay-book.js';
 import { FileBookStore, parseBook } from '../../src/server/book-store.js';
 import { formatDuration, parseDuration } from '../../src/cli/duration.js';
 import { InflightGate, RateLimiter } from '../../src/server/limits.js';

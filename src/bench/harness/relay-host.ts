@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { PqpskError } from '../../errors.js';
-import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../../protocol/peer-state.js';
+import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../../protocol/relay-book.js';
 import { MemoryBookStore } from '../../server/book-store.js';
 import { parseHostPort } from '../../server/listen.js';
 import { DEFAULT_POLL, type PollIntervals } from '../../server/relay.js';
