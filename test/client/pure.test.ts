@@ -53,6 +53,7 @@ test('hops from arguments: single hop, multihop, and the mistakes', () => {
   ]);
   assert.throws(() => hopsFromArgs({ ...base }), /expected --interface/);
   assert.throws(() => hopsFromArgs({ ...base, entry: 'wg-in' }), /both --entry and --exit/);
+  assert.throws(() => hopsFromArgs({ ...base, entry: 'wg-in', exit: 'wg-in' }), { message: '--entry and --exit: expected two different interfaces' });
   assert.throws(() => hopsFromArgs({ ...base, interface: 'wg0', exit: 'x' }), /not with --entry/);
   assert.throws(() => hopsFromArgs({ ...base, interface: 'wg0', 'config-service': '10.64.0.1' }), /--config-service: expected ip:port/);
 });
