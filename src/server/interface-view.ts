@@ -68,32 +68,21 @@ export class InterfaceView {
 
   /**
    * Read every peer without touching the cache: a caller may read outside the lock and
-   * `install` the result under it, if nothing changed the interface in between.
+   * install the result under it, if nothing changed the interface in between.
    */
   read(): Promise<WgPeerRoute[]> {
     return this.#wg.peerRoutes(this.#iface);
   }
 
   /**
-   * Make a read the cache. Only what differs from the cached index is changed in it, so
-   * a read of 10 000 peers of which a few changed costs a comparison per peer, and the
-   * index keeps its entries (and its `version`) for the rest.
-   */
-  install(peers: readonly WgPeerRoute[]): PeerIndex {
-    const now = this.#clock.now();
-    this.#fullReadAt = now;
-    this.#installRange(peers, 0, peers.length, now);
-    this.#dropAbsent(peers);
-    return this.#index;
-  }
-
-  /**
-   * `install`, `slice` peers per task with the event loop let in between, and the same
-   * index at the end. Between slices the index holds some peers as read and the rest as
-   * before, each peer whole: requests that authenticate on it meanwhile see a cache a
-   * moment staler for some peers, which is what a cache is anyway; whatever changes the
-   * interface holds the lock, as the caller does, and re-authenticates on the finished
-   * index.
+   * Make a read the cache, `slice` peers per task with the event loop let in between.
+   * Only what differs from the cached index is changed in it, so a read of 10 000 peers
+   * of which a few changed costs a comparison per peer, and the index keeps its entries
+   * (and its `version`) for the rest. Between slices the index holds some peers as read
+   * and the rest as before, each peer whole: requests that authenticate on it meanwhile
+   * see a cache a moment staler for some peers, which is what a cache is anyway; whatever
+   * changes the interface holds the lock, as the caller does, and re-authenticates on the
+   * finished index.
    */
   async installInSlices(peers: readonly WgPeerRoute[], slice = INSTALL_SLICE): Promise<PeerIndex> {
     const now = this.#clock.now();

@@ -5,7 +5,7 @@ import { hopsFromArgs, reportJson } from '../../src/cli/commands/negotiate-run.j
 import { parseDuration } from '../../src/cli/duration.js';
 import { parseKemList } from '../../src/client/kems.js';
 import { parseService } from '../../src/client/probe.js';
-import { parsePresharedKeys } from '../../src/wg/psk-read.js';
+import { parsePresharedKeys } from '../../src/testbed/psk-read.js';
 import { clampWords, hostRouteArgs, lockedMetrics, routeAdvmss, withoutMtu } from '../../src/wg/route.js';
 
 const base = {

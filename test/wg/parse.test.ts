@@ -2,20 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
 import fc from 'fast-check';
-import {
-  PeerRouteJoin,
-  PerPeerLines,
-  allowedIpsParser,
-  joinPeerRoutes,
-  latestHandshakesParser,
-  maskDumpSecrets,
-  parseAllowedIps,
-  parseDump,
-  parseLatestHandshakes,
-  parsePublicKey,
-  parseSummary,
-  type PerPeerParser,
-} from '../../src/wg/parse.js';
+import { maskDumpSecrets, parseDump } from '../../src/testbed/wg-dump.js';
+import { parseSummary } from '../../src/wg/parse-summary.js';
+import { PerPeerLines, allowedIpsParser, latestHandshakesParser, parsePublicKey, type PerPeerParser } from '../../src/wg/per-peer-parse.js';
+import { PeerRouteJoin } from '../../src/wg/peer-route-join.js';
 import { seedFromEnv } from '../fuzz/harness.js';
 import { sample } from './helpers.js';
 
@@ -91,11 +81,11 @@ test('maskDumpSecrets blanks the private key and PSKs in place and parsing still
 });
 
 test('latest-handshakes: recorded, empty, zero', () => {
-  const m = parseLatestHandshakes('wg9', sample('many-peers.latest-handshakes.txt'));
+  const m = latestHandshakesParser('wg9', sample('many-peers.latest-handshakes.txt')).finish();
   assert.equal(m.size, 15);
   assert.equal(m.get(HANDSHAKE_PEER), 1795317768);
   assert.equal([...m.values()].filter((v) => v === 0).length, 14);
-  assert.equal(parseLatestHandshakes('wg9', sample('fresh.latest-handshakes.txt')).size, 0);
+  assert.equal(latestHandshakesParser('wg9', sample('fresh.latest-handshakes.txt')).finish().size, 0);
 });
 
 test('malformed output is a WG_FAILURE naming line and field, without the text', () => {
@@ -115,21 +105,21 @@ test('malformed output is a WG_FAILURE naming line and field, without the text',
       String(re),
     );
   }
-  assert.throws(() => parseLatestHandshakes('wg9', `${HANDSHAKE_PEER}\tsoon\n`), /line 1 latest handshake is not a non-negative integer/);
-  assert.throws(() => parseLatestHandshakes('wg9', `${HANDSHAKE_PEER}\n`), /line 1 has 1 fields, expected 2/);
+  assert.throws(() => latestHandshakesParser('wg9', `${HANDSHAKE_PEER}\tsoon\n`).finish(), /line 1 latest handshake is not a non-negative integer/);
+  assert.throws(() => latestHandshakesParser('wg9', `${HANDSHAKE_PEER}\n`).finish(), /line 1 has 1 fields, expected 2/);
 });
 
 test('allowed-ips and public-key output: the relay\'s secret-free reads', () => {
   const a = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
   const b = 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=';
-  const ips = parseAllowedIps('wg0', `${a}\t10.64.0.2/32 fc00::2/128\n${b}\t(none)\n`);
+  const ips = allowedIpsParser('wg0', `${a}\t10.64.0.2/32 fc00::2/128\n${b}\t(none)\n`).finish();
   assert.deepEqual([...ips], [[a, ['10.64.0.2/32', 'fc00::2/128']], [b, []]]);
-  const joined = joinPeerRoutes(ips, new Map([[a, 1700000000]]));
+  const joined = joinAll(ips, new Map([[a, 1700000000]]));
   assert.deepEqual(joined, [
     { publicKey: a, allowedIps: ['10.64.0.2/32', 'fc00::2/128'], latestHandshake: 1700000000 },
     { publicKey: b, allowedIps: [], latestHandshake: 0 },
   ]);
-  assert.throws(() => parseAllowedIps('wg0', 'not-a-key\t(none)\n'), /allowed-ips` output: line 1 public key is not a WireGuard key/);
+  assert.throws(() => allowedIpsParser('wg0', 'not-a-key\t(none)\n').finish(), /allowed-ips` output: line 1 public key is not a WireGuard key/);
   assert.equal(parsePublicKey('wg0', `${a}\n`), a);
   assert.equal(parsePublicKey('wg0', '(none)\n'), '');
   assert.throws(() => parsePublicKey('wg0', 'junk\n'), /public-key` output: not a WireGuard key/);
@@ -181,8 +171,8 @@ test(`per-peer parses that reuse the previous output's lines give exactly what a
       const ipLines = new PerPeerLines<readonly string[]>();
       for (const text of outputs) {
         const bytes = new TextEncoder().encode(text);
-        assert.deepEqual(outcome(() => parseLatestHandshakes('wg0', bytes, handshakeLines)), outcome(() => parseLatestHandshakes('wg0', bytes)));
-        assert.deepEqual(outcome(() => parseAllowedIps('wg0', bytes, ipLines)), outcome(() => parseAllowedIps('wg0', bytes)));
+        assert.deepEqual(outcome(() => latestHandshakesParser('wg0', bytes, handshakeLines).finish()), outcome(() => latestHandshakesParser('wg0', bytes).finish()));
+        assert.deepEqual(outcome(() => allowedIpsParser('wg0', bytes, ipLines).finish()), outcome(() => allowedIpsParser('wg0', bytes).finish()));
       }
     }),
     { seed: seedFromEnv(20_261_128), numRuns: 300 },
@@ -213,10 +203,10 @@ test(`per-peer parses run a slice of lines at a time give exactly the whole pars
         const ia = allowedIpsParser('wg0', a, ipLines);
         const ib = allowedIpsParser('wg0', b, ipLines);
         const [na, nb] = [first.split('\n').length - 1, second.split('\n').length - 1];
-        assert.deepEqual(outcome(() => sliced(ha, size, na)), outcome(() => parseLatestHandshakes('wg0', a)));
-        assert.deepEqual(outcome(() => sliced(ia, size, na)), outcome(() => parseAllowedIps('wg0', a)));
-        assert.deepEqual(outcome(() => sliced(hb, size, nb)), outcome(() => parseLatestHandshakes('wg0', b)));
-        assert.deepEqual(outcome(() => sliced(ib, size, nb)), outcome(() => parseAllowedIps('wg0', b)));
+        assert.deepEqual(outcome(() => sliced(ha, size, na)), outcome(() => latestHandshakesParser('wg0', a).finish()));
+        assert.deepEqual(outcome(() => sliced(ia, size, na)), outcome(() => allowedIpsParser('wg0', a).finish()));
+        assert.deepEqual(outcome(() => sliced(hb, size, nb)), outcome(() => latestHandshakesParser('wg0', b).finish()));
+        assert.deepEqual(outcome(() => sliced(ib, size, nb)), outcome(() => allowedIpsParser('wg0', b).finish()));
       }
     }),
     { seed: seedFromEnv(20_261_128), numRuns: 300 },
@@ -239,7 +229,7 @@ test(`joining the two reads a slice of peers at a time gives every allowed-ips p
         while (!join.step(size)) steps++;
         assert.deepEqual(join.result, expected);
         assert.ok(steps <= Math.floor(ips.size / size) + 1, 'each step joins its whole slice');
-        assert.deepEqual(joinPeerRoutes(ips, handshakes), expected);
+        assert.deepEqual(joinAll(ips, handshakes), expected);
       },
     ),
     { seed: seedFromEnv(20_261_128), numRuns: 500 },
@@ -260,24 +250,31 @@ test('an output byte for byte the last one is not parsed again: its map is the l
   const a = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
   const text = `${a}\t1700000000\n`;
   const lines = new PerPeerLines<number>();
-  const first = parseLatestHandshakes('wg0', text, lines);
+  const first = latestHandshakesParser('wg0', text, lines).finish();
   const again = latestHandshakesParser('wg0', new TextEncoder().encode(text), lines);
   assert.equal(again.done, true, 'nothing left to parse');
   assert.equal(again.result, first);
-  const changed = parseLatestHandshakes('wg0', `${a}\t1700000001\n`, lines);
+  const changed = latestHandshakesParser('wg0', `${a}\t1700000001\n`, lines).finish();
   assert.notEqual(changed, first);
   assert.equal(changed.get(a), 1700000001);
   // A failed parse never becomes the last output.
-  assert.throws(() => parseLatestHandshakes('wg0', `${a}\tsoon\n`, lines), /latest handshake is not a non-negative integer/);
-  assert.equal(parseLatestHandshakes('wg0', `${a}\t1700000001\n`, lines), changed);
+  assert.throws(() => latestHandshakesParser('wg0', `${a}\tsoon\n`, lines).finish(), /latest handshake is not a non-negative integer/);
+  assert.equal(latestHandshakesParser('wg0', `${a}\t1700000001\n`, lines).finish(), changed);
 });
 
 test('an unchanged line of the next read hands back the value parsed last time', () => {
   const a = 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
   const b = 'BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA=';
   const lines = new PerPeerLines<readonly string[]>();
-  const first = parseAllowedIps('wg0', `${a}\t10.64.0.2/32\n${b}\t10.64.0.3/32\n`, lines);
-  const second = parseAllowedIps('wg0', `${b}\t10.64.0.4/32\n${a}\t10.64.0.2/32\n`, lines);
+  const first = allowedIpsParser('wg0', `${a}\t10.64.0.2/32\n${b}\t10.64.0.3/32\n`, lines).finish();
+  const second = allowedIpsParser('wg0', `${b}\t10.64.0.4/32\n${a}\t10.64.0.2/32\n`, lines).finish();
   assert.equal(second.get(a), first.get(a));
   assert.deepEqual(second.get(b), ['10.64.0.4/32']);
 });
+
+/** The join of the two reads in one go, as the relay makes it a slice at a time. */
+function joinAll(ips: ReadonlyMap<string, readonly string[]>, handshakes: ReadonlyMap<string, number>): PeerRouteJoin['result'] {
+  const join = new PeerRouteJoin(ips, handshakes);
+  join.step(Number.POSITIVE_INFINITY);
+  return join.result;
+}

@@ -19,7 +19,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { PqpskError } from '../../errors.js';
 import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../../protocol/relay-book.js';
-import { MemoryBookStore } from '../../server/book-store.js';
+import { MemoryBookStore } from './memory-book-store.js';
 import { parseHostPort } from '../../server/listen.js';
 import { DEFAULT_POLL, type PollIntervals } from '../../server/relay.js';
 import { startRelayService, type RelayService } from '../../server/service.js';
