@@ -10,7 +10,10 @@
  */
 import { PqpskError, isPqpskError } from '../errors.js';
 import { attemptTimeoutMs } from '../protocol/plan.js';
-import { LOCAL_CODES, Negotiation, RollbackFailed, type NegotiateDeps } from './negotiate.js';
+import { LOCAL_CODES } from './negotiate.js';
+import { Negotiation } from './negotiation.js';
+import type { NegotiateDeps } from './negotiation-deps.js';
+import { RollbackFailed } from './rollback.js';
 import { tunnelAnswers } from './probe.js';
 import type { HopReport, HopSpec } from './types.js';
 import { systemClock } from './verify.js';

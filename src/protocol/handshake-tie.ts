@@ -14,7 +14,7 @@
  *   what shows it is the holder staying silent while the interface's frame errors rise.
  * Both are public: the counters carry no key and the frame errors are a sysfs number.
  */
-import type { RelayPeerView } from './peer-state.js';
+import type { WgPeerRoute } from './wg-peer.js';
 
 /**
  * A family's members tied on the latest handshake second: `members` (at least two, with
@@ -40,9 +40,9 @@ export type ReceivedSince = ReadonlyMap<string, number>;
  * its addresses), or null. Handshakes may carry a fraction (the relay's own order of
  * observation): the whole second is what `wg` said, and what the tie is about.
  */
-export function handshakeTie(parent: string, candidates: readonly (RelayPeerView | undefined)[]): HandshakeTie | null {
+export function handshakeTie(parent: string, candidates: readonly (WgPeerRoute | undefined)[]): HandshakeTie | null {
   let second = 0;
-  let members: RelayPeerView[] = [];
+  let members: WgPeerRoute[] = [];
   for (const peer of candidates) {
     if (peer === undefined || peer.latestHandshake <= 0) continue;
     const s = Math.floor(peer.latestHandshake);

@@ -7,7 +7,9 @@
  * of event loop; asking after every watcher pass and every `/metrics` scrape would
  * repeat it many times a second for nothing.
  */
-import { classifyEphemeral, stateHoldsUntil, type ParentRecord, type PeerIndex, type RelayBook, type Timeouts } from '../protocol/peer-state.js';
+import { classifyEphemeral, stateHoldsUntil } from '../protocol/ephemeral-state.js';
+import type { PeerIndex } from '../protocol/peer-index.js';
+import type { ParentRecord, RelayBook, Timeouts } from '../protocol/relay-book.js';
 
 export interface EphemeralCounts {
   readonly live: number;

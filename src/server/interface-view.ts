@@ -5,7 +5,8 @@
  * cache is re-read by the watcher and under the lock, just before anything is changed.
  * Only secret-free reads are used (see WgRouteReader).
  */
-import { PeerIndex, sameList, type RelayPeerView } from '../protocol/peer-state.js';
+import { PeerIndex, sameList } from '../protocol/peer-index.js';
+import type { WgPeerRoute } from '../protocol/wg-peer.js';
 import { yieldToEventLoop } from '../yield.js';
 import type { RelayWg, WgPeerChange } from '../wg/types.js';
 import type { Clock } from './clock.js';
@@ -67,34 +68,23 @@ export class InterfaceView {
 
   /**
    * Read every peer without touching the cache: a caller may read outside the lock and
-   * `install` the result under it, if nothing changed the interface in between.
+   * install the result under it, if nothing changed the interface in between.
    */
-  read(): Promise<RelayPeerView[]> {
+  read(): Promise<WgPeerRoute[]> {
     return this.#wg.peerRoutes(this.#iface);
   }
 
   /**
-   * Make a read the cache. Only what differs from the cached index is changed in it, so
-   * a read of 10 000 peers of which a few changed costs a comparison per peer, and the
-   * index keeps its entries (and its `version`) for the rest.
+   * Make a read the cache, `slice` peers per task with the event loop let in between.
+   * Only what differs from the cached index is changed in it, so a read of 10 000 peers
+   * of which a few changed costs a comparison per peer, and the index keeps its entries
+   * (and its `version`) for the rest. Between slices the index holds some peers as read
+   * and the rest as before, each peer whole: requests that authenticate on it meanwhile
+   * see a cache a moment staler for some peers, which is what a cache is anyway; whatever
+   * changes the interface holds the lock, as the caller does, and re-authenticates on the
+   * finished index.
    */
-  install(peers: readonly RelayPeerView[]): PeerIndex {
-    const now = this.#clock.now();
-    this.#fullReadAt = now;
-    this.#installRange(peers, 0, peers.length, now);
-    this.#dropAbsent(peers);
-    return this.#index;
-  }
-
-  /**
-   * `install`, `slice` peers per task with the event loop let in between, and the same
-   * index at the end. Between slices the index holds some peers as read and the rest as
-   * before, each peer whole: requests that authenticate on it meanwhile see a cache a
-   * moment staler for some peers, which is what a cache is anyway; whatever changes the
-   * interface holds the lock, as the caller does, and re-authenticates on the finished
-   * index.
-   */
-  async installInSlices(peers: readonly RelayPeerView[], slice = INSTALL_SLICE): Promise<PeerIndex> {
+  async installInSlices(peers: readonly WgPeerRoute[], slice = INSTALL_SLICE): Promise<PeerIndex> {
     const now = this.#clock.now();
     this.#fullReadAt = now;
     for (let from = 0; from < peers.length; from += slice) {
@@ -106,7 +96,7 @@ export class InterfaceView {
     return this.#index;
   }
 
-  #installRange(peers: readonly RelayPeerView[], from: number, to: number, now: number): void {
+  #installRange(peers: readonly WgPeerRoute[], from: number, to: number, now: number): void {
     const index = this.#index;
     for (let i = from; i < to; i++) {
       const p = peers[i]!;
@@ -122,7 +112,7 @@ export class InterfaceView {
    * count means the same set; otherwise drop the peers the read did not list.
    * (`#seen` holds only keys of the index: removals delete from both.)
    */
-  #dropAbsent(peers: readonly RelayPeerView[]): void {
+  #dropAbsent(peers: readonly WgPeerRoute[]): void {
     const index = this.#index;
     if (index.size === peers.length) return;
     const present = new Set(peers.map((p) => p.publicKey));

@@ -1,5 +1,5 @@
 /**
- * The relay: carries out src/protocol/peer-state.ts's decisions on a real interface.
+ * The relay: carries out the decisions of src/protocol's relay rules (plan-*.ts) on a real interface.
  * Per request: admission (per-source refusal budget) → validate → authenticate against
  * the cached interface view → rate-limit → encapsulate (outside the interface lock) →
  * join the next batch. A batch runs under the lock: one read of the interface, each
@@ -12,24 +12,13 @@ import { PqpskError, isPqpskError } from '../errors.js';
 import { keyTag } from '../protocol/keys.js';
 import { publicKeyToText } from '../wg/keys.js';
 import type { ReceivedRegisterRequest, RegisterResponseInput } from '../protocol/messages.js';
-import {
-  STRICT_AUTH,
-  authenticate,
-  familySlices,
-  joinPlans,
-  planRecovery,
-  planRegistration,
-  planRelease,
-  planTick,
-  sameBook,
-  slicePlanUnchanged,
-  type AuthPolicy,
-  type PeerEvent,
-  type PeerOp,
-  type Plan,
-  type RelayBook,
-  type Timeouts,
-} from '../protocol/peer-state.js';
+import { authenticate, STRICT_AUTH, type AuthPolicy } from '../protocol/authenticate.js';
+import { planRecovery } from '../protocol/plan-recovery.js';
+import { planRegistration } from '../protocol/plan-registration.js';
+import { planRelease } from '../protocol/plan-release.js';
+import { familySlices, joinPlans, sameBook, slicePlanUnchanged } from '../protocol/plan-slices.js';
+import { planTick } from '../protocol/plan-tick.js';
+import type { PeerEvent, Plan, RelayBook, Timeouts } from '../protocol/relay-book.js';
 import { validateRegisterRequest } from '../protocol/request.js';
 import { yieldToEventLoop } from '../yield.js';
 import type { RelayWg, WgPeerChange } from '../wg/types.js';
@@ -369,7 +358,7 @@ export class Relay {
             const at = changes.findIndex((c) => c.publicKey === op.publicKey);
             if (at >= 0) changes.splice(at, 1);
           } else {
-            changes.push(toChange(op));
+            changes.push(op);
           }
           index.removeUnrouted(op.publicKey);
         }
@@ -528,8 +517,8 @@ export class Relay {
   }
 
   /** A plan's changes, all groups in one `wg set`, through the write-ahead commit. */
-  async #apply(next: RelayBook, groups: readonly (readonly PeerOp[])[]): Promise<void> {
-    const changes = groups.flat().map(toChange);
+  async #apply(next: RelayBook, groups: readonly (readonly WgPeerChange[])[]): Promise<void> {
+    const changes = groups.flat();
     await this.#keeper.commit(next, changes.length === 0 ? null : () => this.#set(changes));
   }
 
@@ -579,11 +568,6 @@ async function unchangedBySlices(book: RelayBook, slices: readonly RelayBook[], 
     ephemerals += slice.ephemerals.length;
   }
   return ephemerals === book.ephemerals.length;
-}
-
-function toChange(op: PeerOp): WgPeerChange {
-  if (op.remove === true) return { publicKey: op.publicKey, remove: true };
-  return op.allowedIps === undefined ? { publicKey: op.publicKey } : { publicKey: op.publicKey, allowedIps: [...op.allowedIps] };
 }
 
 /** The metrics label of a failed registration, matching src/rpc/status.ts's mapping. */

@@ -4,7 +4,7 @@
  * handshakes). Pure: the caller reads both; nothing here asks the running relay, takes its
  * lock or writes, so it answers the same whether the relay runs or not.
  */
-import type { RelayBook } from '../protocol/peer-state.js';
+import type { RelayBook } from '../protocol/relay-book.js';
 import type { WgPeerRoute } from '../wg/types.js';
 
 /** One parent peer (a peer on the interface the book does not record as an ephemeral). */

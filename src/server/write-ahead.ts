@@ -6,7 +6,8 @@
  * an unrecorded peer.
  */
 import { PqpskError } from '../errors.js';
-import { sameList, type EphemeralRecord, type ParentRecord, type RelayBook } from '../protocol/peer-state.js';
+import { sameList } from '../protocol/peer-index.js';
+import type { EphemeralRecord, ParentRecord, RelayBook } from '../protocol/relay-book.js';
 import type { BookStore } from './book-store.js';
 import { describeError, type Logger } from './log.js';
 

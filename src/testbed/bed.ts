@@ -15,7 +15,7 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { PqpskError } from '../errors.js';
-import { RealWgControl } from '../wg/real.js';
+import { BedWgControl } from './wg-dump.js';
 import { registerBed, unregisterBed } from './cleanup.js';
 import { BedProcess, mustRun, run, runIn, runSyncQuiet, type RunOptions, type RunResult, type SpawnOptions } from './exec.js';
 import { checkSuffix, namespaceName, newSuffix, uapiSocket } from './names.js';
@@ -135,8 +135,8 @@ export class Bed {
   }
 
   /** A WgControl acting inside `ns` (real `wg`, via `ip netns exec`). */
-  wg(ns: string): RealWgControl {
-    return new RealWgControl({ netns: ns });
+  wg(ns: string): BedWgControl {
+    return new BedWgControl({ netns: ns });
   }
 
   /** Runs a command inside `ns` and returns its result (non-zero exits are returned, not thrown). */

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { launcherArgv } from '../cli/node-flags.js';
 import { PqpskError } from '../errors.js';
 import { pskFingerprint } from '../kem/psk.js';
-import { readPresharedKey } from '../wg/psk-read.js';
+import { readPresharedKey } from './psk-read.js';
 import type { Bed } from './bed.js';
 import type { BedProcess, RunResult } from './exec.js';
 import type { BedRelay } from './topologies.js';

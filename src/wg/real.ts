@@ -1,34 +1,25 @@
 /**
  * WgControl over the real `wg` program (userspace wireguard-go or the kernel module).
- * Each method is one `wg` invocation through runner.ts; parsing is parse.ts.
+ * Each method is one `wg` invocation through runner.ts; parsing is parse-summary.ts and
+ * per-peer-parse.ts, the join of the relay's two reads peer-route-join.ts.
  */
 import { PqpskError } from '../errors.js';
 import {
   allowedIpsCommand,
   latestHandshakesCommand,
   publicKeyCommand,
-  listenPortCommand,
   privateKeyCommand,
   setCommand,
   showCommand,
-  showDumpCommand,
 } from './argv.js';
 import { decodeKeyBase64 } from './keys.js';
 import { yieldToEventLoop } from '../yield.js';
-import {
-  PeerRouteJoin,
-  PerPeerLines,
-  allowedIpsParser,
-  latestHandshakesParser,
-  maskDumpSecrets,
-  parseDump,
-  parsePublicKey,
-  parseSummary,
-  type PerPeerParser,
-} from './parse.js';
+import { parseSummary } from './parse-summary.js';
+import { PerPeerLines, allowedIpsParser, latestHandshakesParser, parsePublicKey, type PerPeerParser } from './per-peer-parse.js';
+import { PeerRouteJoin } from './peer-route-join.js';
 import { runWg, type WgRunnerOptions } from './runner.js';
 import { pickReceived, readFrameErrors, transferCommand } from './transfer.js';
-import type { RelayWg, WgControl, WgInterfaceState, WgInterfaceSummary, WgPeerChange, WgPeerRoute } from './types.js';
+import type { RelayWg, WgControl, WgInterfaceSummary, WgPeerChange, WgPeerRoute } from './types.js';
 
 /**
  * Lines of a per-peer read parsed (or peers joined) per task: about a millisecond, so a
@@ -45,28 +36,13 @@ export class RealWgControl implements WgControl, RelayWg {
   /** The last join of the two per interface, kept while both reads come back unchanged. */
   readonly #routes = new Map<string, { ips: ReadonlyMap<string, readonly string[]>; handshakes: ReadonlyMap<string, number>; routes: readonly WgPeerRoute[] }>();
 
-  constructor(private readonly options: WgRunnerOptions = {}) {}
+  constructor(protected readonly options: WgRunnerOptions = {}) {}
 
   /** `wg show <iface>`: public key, peers and which have a PSK; keys print as `(hidden)`. */
   async summary(iface: string): Promise<WgInterfaceSummary> {
     const bytes = await runWg(() => showCommand(iface), iface, this.options);
     try {
       return parseSummary(iface, bytes);
-    } finally {
-      bytes.fill(0);
-    }
-  }
-
-  /**
-   * Not part of WgControl, and never run by the client or the relay: the test bed and the
-   * demo read a whole interface with it. `wg show <iface> dump`, with the private key and
-   * PSKs masked in place before the text is decoded.
-   */
-  async show(iface: string): Promise<WgInterfaceState> {
-    const bytes = await runWg(() => showDumpCommand(iface), iface, this.options);
-    try {
-      maskDumpSecrets(bytes);
-      return parseDump(iface, new TextDecoder().decode(bytes));
     } finally {
       bytes.fill(0);
     }
@@ -135,10 +111,6 @@ export class RealWgControl implements WgControl, RelayWg {
     out.fill(0);
   }
 
-  /** Not part of WgControl: the test bed pins relays to a known port (0 = WireGuard picks). */
-  async setListenPort(iface: string, port: number): Promise<void> {
-    await runWg(() => listenPortCommand(iface, port), iface, this.options);
-  }
 }
 
 /** Run a parser to the end, PARSE_SLICE_LINES at a time, letting the event loop in between. */

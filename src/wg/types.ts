@@ -6,6 +6,10 @@
  * PSKs) only as raw 32-byte Uint8Arrays, handed to `wg` through the secret channel,
  * never on argv, in a file or in an error message.
  */
+import type { WgPeerChange, WgPeerRoute } from '../protocol/wg-peer.js';
+
+/** A peer's change and its secret-free line are pure types the relay's rules share (src/protocol). */
+export type { WgPeerChange, WgPeerRoute };
 
 export interface WgPeer {
   readonly publicKey: string;
@@ -49,27 +53,7 @@ export interface WgInterfaceSummary {
   readonly peers: readonly WgPeerSummary[];
 }
 
-/** One peer change in a `wg set`. Omitted fields are left as they are. */
-export interface WgPeerChange {
-  readonly publicKey: string;
-  /** Remove the peer entirely (other fields ignored). */
-  readonly remove?: boolean;
-  /** 32 secret bytes to set, or null to clear the PSK. */
-  readonly presharedKey?: Uint8Array | null;
-  /** Replaces the peer's allowed-ips with exactly this list (empty list clears them). */
-  readonly allowedIps?: readonly string[];
-  readonly endpoint?: string;
-  readonly persistentKeepalive?: number;
-}
 
-/** What the relay reads of a peer: nothing that carries a secret. */
-export interface WgPeerRoute {
-  readonly publicKey: string;
-  /** CIDR strings as `wg` prints them. */
-  readonly allowedIps: readonly string[];
-  /** Unix seconds of the latest handshake; 0 means never. */
-  readonly latestHandshake: number;
-}
 
 /**
  * The relay's reads. Each is a `wg show` whose output holds no private key and no PSK

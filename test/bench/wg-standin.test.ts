@@ -14,8 +14,8 @@ import { StandinInterface } from '../../src/bench/harness/standin-interface.js';
 import { WgStandin } from '../../src/bench/harness/wg-standin.js';
 import { isPqpskError } from '../../src/errors.js';
 import { publicKeyToText } from '../../src/wg/keys.js';
-import { parseAllowedIps, parseLatestHandshakes, parsePublicKey } from '../../src/wg/parse.js';
-import { RealWgControl } from '../../src/wg/real.js';
+import { allowedIpsParser, latestHandshakesParser, parsePublicKey } from '../../src/wg/per-peer-parse.js';
+import { BedWgControl } from '../../src/testbed/wg-dump.js';
 
 const key = (): string => publicKeyToText(randomBytes(32));
 
@@ -34,22 +34,22 @@ describe('the stand-in interface', () => {
   test('its `wg show` text reads back through the relay\'s parsers', () => {
     const wg = start();
     assert.equal(parsePublicKey('wg0', wg.show('wg0', 'public-key', true)!), own);
-    assert.deepEqual(parseAllowedIps('wg0', wg.show('wg0', 'allowed-ips', true)!), new Map([[a, ['10.0.0.1/32', '10.0.0.2/32']], [b, []]]));
-    assert.deepEqual(parseLatestHandshakes('wg0', wg.show('wg0', 'latest-handshakes', true)!), new Map([[a, 7], [b, 0]]));
+    assert.deepEqual(allowedIpsParser('wg0', wg.show('wg0', 'allowed-ips', true)!).finish(), new Map([[a, ['10.0.0.1/32', '10.0.0.2/32']], [b, []]]));
+    assert.deepEqual(latestHandshakesParser('wg0', wg.show('wg0', 'latest-handshakes', true)!).finish(), new Map([[a, 7], [b, 0]]));
     assert.equal(wg.show('wg0', 'endpoints', true), null, 'a form it does not know');
   });
 
   test('an allowed-ip given to a peer leaves its holder; a removed peer frees what it held', () => {
     const wg = start();
     wg.set(['peer', c, 'preshared-key', '/k', 'allowed-ips', '10.0.0.2/32', 'peer', b, 'allowed-ips', '10.0.0.9/32'], (p) => (p === '/k' ? 'psk\n' : ''));
-    assert.deepEqual(parseAllowedIps('wg0', wg.show('wg0', 'allowed-ips', true)!), new Map([[a, ['10.0.0.1/32']], [b, ['10.0.0.9/32']], [c, ['10.0.0.2/32']]]));
+    assert.deepEqual(allowedIpsParser('wg0', wg.show('wg0', 'allowed-ips', true)!).finish(), new Map([[a, ['10.0.0.1/32']], [b, ['10.0.0.9/32']], [c, ['10.0.0.2/32']]]));
     assert.match(wg.show('wg0', 'preshared-keys', true)!, new RegExp(`^${c.replace(/[+/]/g, '\\$&')}\tpsk$`, 'm'));
     wg.set(['peer', c, 'remove', 'peer', a, 'allowed-ips', '10.0.0.1/32,10.0.0.2/32'], () => '');
     assert.equal(wg.size, 2);
-    assert.deepEqual(parseAllowedIps('wg0', wg.show('wg0', 'allowed-ips', true)!).get(a), ['10.0.0.1/32', '10.0.0.2/32']);
+    assert.deepEqual(allowedIpsParser('wg0', wg.show('wg0', 'allowed-ips', true)!).finish().get(a), ['10.0.0.1/32', '10.0.0.2/32']);
     // An address c held before its removal is free again: giving it to b takes it from no one else.
     wg.set(['peer', b, 'allowed-ips', '10.0.0.2/32'], () => '');
-    assert.deepEqual(parseAllowedIps('wg0', wg.show('wg0', 'allowed-ips', true)!), new Map([[a, ['10.0.0.1/32']], [b, ['10.0.0.2/32']]]));
+    assert.deepEqual(allowedIpsParser('wg0', wg.show('wg0', 'allowed-ips', true)!).finish(), new Map([[a, ['10.0.0.1/32']], [b, ['10.0.0.2/32']]]));
   });
 });
 
@@ -65,7 +65,7 @@ describe('the stand-in server and its `wg`', () => {
     const [own, parent, ephemeral] = [key(), key(), key()];
     const standin = await WgStandin.start('pqstand0', own, [{ publicKey: parent, allowedIps: ['127.1.0.1/32'], latestHandshake: 0, psk: false }]);
     try {
-      const wg = new RealWgControl({ wgPath: standin.wgPath });
+      const wg = new BedWgControl({ wgPath: standin.wgPath });
       assert.equal(await wg.publicKey('pqstand0'), own);
       // The PSK goes through the runner's FIFO, which the server reads like `wg` does.
       const psk = randomBytes(32);

@@ -50,3 +50,10 @@ test('bundled pqpsk --version prints the package version', async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+/);
 });
+
+test('negotiate flags that make no sense are refused by their flag names, exit 2', async () => {
+  const attempts = await run(MAIN, ['negotiate', '--interface', 'pqnosuch0', '--max-attempts', '0', '--no-mss-clamp']);
+  assert.deepEqual(attempts, { code: 2, stdout: '', stderr: 'pqpsk negotiate: --max-attempts: expected a whole number ≥ 1, got 0\n' });
+  const same = await run(MAIN, ['negotiate', '--entry', 'pqnosuch0', '--exit', 'pqnosuch0', '--no-mss-clamp']);
+  assert.deepEqual(same, { code: 2, stdout: '', stderr: 'pqpsk negotiate: --entry and --exit: expected two different interfaces\n' });
+});

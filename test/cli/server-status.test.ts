@@ -10,7 +10,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRelayStatus, relayStatusText } from '../../src/cli/commands/server-status-run.js';
-import { FileBookStore } from '../../src/server/book-store.js';
+import { FileBookStore } from '../../src/server/file-book-store.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
 import { wgKeypair } from '../client/helpers.js';
 

@@ -5,7 +5,9 @@ import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { DEFAULT_SERVICE } from '../../src/cli/commands/negotiate.js';
 import { attemptFailedLine, noAnswerAdvice, waitText } from '../../src/cli/commands/negotiate-run.js';
 import { createClientKems } from '../../src/client/kems.js';
-import { negotiate, type MssGuard, type NegotiateDeps, type NegotiateOptions, type RouteDevice } from '../../src/client/negotiate.js';
+import { negotiate, type NegotiateOptions } from '../../src/client/negotiate.js';
+import type { MssGuard, RouteDevice } from '../../src/client/hop-route.js';
+import type { NegotiateDeps } from '../../src/client/negotiation-deps.js';
 import type { ClientEvent, HopSpec } from '../../src/client/types.js';
 import { pskFingerprint } from '../../src/kem/psk.js';
 import type { Kem } from '../../src/kem/types.js';
@@ -398,6 +400,19 @@ test('usage errors end at once with exit code 2 and touch nothing', async () => 
   const badPeer = await rejection(negotiate(options([{ ...hop, peer: wgKeypair().publicKey }]), deps(wg, net, [])));
   assert.equal(badPeer.code, 'NOT_FOUND');
   assert.equal(setOps(wg).length, 1);
+});
+
+test('options a caller got wrong are refused by their option names, before anything is read', async () => {
+  const wg = new FakeWgControl();
+  const net = new SimNetwork(wg, new Map());
+  const hop: HopSpec = { role: 'single', iface: 'wg0', peer: null, service: '127.0.0.1:1' };
+  const refused = async (extra: Partial<NegotiateOptions>, hops: HopSpec[] = [hop]): Promise<string> => (await rejection(negotiate(options(hops, extra), deps(wg, net, [])))).message;
+  assert.equal(await refused({ maxAttempts: 0 }), 'maxAttempts: expected a whole number ≥ 1, got 0');
+  assert.equal(await refused({ maxTotalMs: -1 }), 'maxTotalMs: expected a positive number of milliseconds, got -1');
+  assert.equal(await refused({ verifyTimeoutMs: Number.NaN }), 'verifyTimeoutMs: expected a positive number of milliseconds, got NaN');
+  const entry: HopSpec = { ...hop, role: 'entry' };
+  assert.equal(await refused({}, [entry, { ...hop, role: 'exit' }]), 'hops: expected the entry and the exit on two different interfaces');
+  assert.equal(wg.operations.length, 0);
 });
 
 test('verify retries the TCP connect while the relay moves allowed-ips; a service that never answers means rollback', async () => {

@@ -5,7 +5,7 @@ import { hopsFromArgs, reportJson } from '../../src/cli/commands/negotiate-run.j
 import { parseDuration } from '../../src/cli/duration.js';
 import { parseKemList } from '../../src/client/kems.js';
 import { parseService } from '../../src/client/probe.js';
-import { parsePresharedKeys } from '../../src/wg/psk-read.js';
+import { parsePresharedKeys } from '../../src/testbed/psk-read.js';
 import { clampWords, hostRouteArgs, lockedMetrics, routeAdvmss, withoutMtu } from '../../src/wg/route.js';
 
 const base = {
@@ -53,6 +53,7 @@ test('hops from arguments: single hop, multihop, and the mistakes', () => {
   ]);
   assert.throws(() => hopsFromArgs({ ...base }), /expected --interface/);
   assert.throws(() => hopsFromArgs({ ...base, entry: 'wg-in' }), /both --entry and --exit/);
+  assert.throws(() => hopsFromArgs({ ...base, entry: 'wg-in', exit: 'wg-in' }), { message: '--entry and --exit: expected two different interfaces' });
   assert.throws(() => hopsFromArgs({ ...base, interface: 'wg0', exit: 'x' }), /not with --entry/);
   assert.throws(() => hopsFromArgs({ ...base, interface: 'wg0', 'config-service': '10.64.0.1' }), /--config-service: expected ip:port/);
 });

@@ -20,7 +20,7 @@ import { Watcher } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import { isPqpskError } from '../../src/errors.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
-import { RealWgControl } from '../../src/wg/real.js';
+import { BedWgControl } from '../../src/testbed/wg-dump.js';
 import type { WgControl, WgInterfaceState, WgPeerChange } from '../../src/wg/types.js';
 import { FAKE_WG, fakeWgLog } from '../fixtures/recording-wg.js';
 import { clientInterface, SimNetwork, simWatchDeps, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
@@ -38,7 +38,7 @@ const b64 = (key: Uint8Array | null): string | null => (key === null ? null : Bu
 
 /** The client's WgControl over the fake executable, which answers what the in-memory fake holds. */
 class MirroredWg implements WgControl {
-  readonly #real = new RealWgControl({ wgPath: FAKE_WG });
+  readonly #real = new BedWgControl({ wgPath: FAKE_WG });
   constructor(private readonly mem: FakeWgControl) {}
 
   async summary(iface: string) {

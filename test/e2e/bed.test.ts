@@ -15,7 +15,7 @@ import {
   uapiSocket,
 } from '../../src/testbed/index.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
-import { RealWgControl } from '../../src/wg/real.js';
+import { BedWgControl } from '../../src/testbed/wg-dump.js';
 import { e2eSkip, requireBed } from './gate.js';
 import { assertNothingLeft, traces } from './helpers.js';
 
@@ -61,7 +61,7 @@ describe('e2e against real wireguard-go in network namespaces', { skip }, () => 
       key.fill(0);
 
       // UAPI sockets are shared across namespaces: the root namespace's wg sees the relay too.
-      assert.equal((await new RealWgControl().show(relay.iface)).publicKey, relay.publicKey);
+      assert.equal((await new BedWgControl().show(relay.iface)).publicKey, relay.publicKey);
     } finally {
       const report = await bed.teardown();
       teardownMs = report.durationMs;
@@ -232,7 +232,7 @@ describe('e2e against real wireguard-go in network namespaces', { skip }, () => 
         wg.set(name, { privateKey: new Uint8Array(32).fill(7), peers: [{ publicKey: 'OtnngjnFJ2xqM26LTnZDkhQoMv1SAhcWr1FXOFNPVGA=', presharedKey: new Uint8Array(32).fill(9) }] }),
         (e: unknown) => isPqpskError(e, 'NOT_FOUND') && e.message.includes('private-key <secret channel>'),
       );
-      await assert.rejects(new RealWgControl({ netns: `pqpsk-${bed.suffix}-nosuchns` }).show(name), (e: unknown) => isPqpskError(e, 'NOT_FOUND'));
+      await assert.rejects(new BedWgControl({ netns: `pqpsk-${bed.suffix}-nosuchns` }).show(name), (e: unknown) => isPqpskError(e, 'NOT_FOUND'));
     } finally {
       assert.deepEqual((await bed.teardown()).leftovers, []);
     }

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { pskFingerprint } from '../../src/kem/psk.js';
 import { buildSingleHop, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
-import { readPresharedKey } from '../../src/wg/psk-read.js';
+import { readPresharedKey } from '../../src/testbed/psk-read.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { runTestClient, type ClientSecrets } from '../server/run-client.js';
 import { e2eSkip, requireBed } from './gate.js';

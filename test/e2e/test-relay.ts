@@ -15,10 +15,10 @@ import type { KemName } from '../../src/kem/types.js';
 import { routeOwner } from '../../src/protocol/cidr.js';
 import { MAX_REQUEST_BYTES, validateRegisterRequest } from '../../src/protocol/request.js';
 import { startRpcServer } from '../../src/rpc/server.js';
-import { FileBookStore } from '../../src/server/book-store.js';
+import { FileBookStore } from '../../src/server/file-book-store.js';
 import { Relay } from '../../src/server/relay.js';
 import { publicKeyToText } from '../../src/wg/keys.js';
-import { RealWgControl } from '../../src/wg/real.js';
+import { BedWgControl } from '../../src/testbed/wg-dump.js';
 
 const [iface, address, stateDir, ...flags] = process.argv.slice(2);
 if (iface === undefined || address === undefined || stateDir === undefined) {
@@ -27,7 +27,7 @@ if (iface === undefined || address === undefined || stateDir === undefined) {
 }
 const parentTunnelOnly = flags.includes('parent-tunnel-only');
 const ttl = flags.find((f) => f.startsWith('ttl='));
-const wg = new RealWgControl();
+const wg = new BedWgControl();
 const kems = new Map(createClientKems(['ML-KEM-1024', 'HQC-256']).map((k) => [k.name, k]));
 const relay = await Relay.open({
   iface,

@@ -20,8 +20,11 @@ import { validateRegisterRequest } from '../../src/protocol/request.js';
 import { registerPeerMethod } from '../../src/rpc/proto.js';
 import { statusForError } from '../../src/rpc/status.js';
 import { status as Status } from '@grpc/grpc-js';
-import { FileBookStore, MemoryBookStore, parseBook, serializeBook } from '../../src/server/book-store.js';
-import { maskDumpSecrets, parseDump, parseLatestHandshakes } from '../../src/wg/parse.js';
+import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
+import { parseBook, serializeBook } from '../../src/server/book-codec.js';
+import { FileBookStore } from '../../src/server/file-book-store.js';
+import { maskDumpSecrets, parseDump } from '../../src/testbed/wg-dump.js';
+import { latestHandshakesParser } from '../../src/wg/per-peer-parse.js';
 import { isPublicKeyText } from '../../src/wg/keys.js';
 import { startRelayService, type RelayService } from '../../src/server/service.js';
 import { parseHostPort } from '../../src/server/listen.js';
@@ -198,7 +201,7 @@ const handshakesText: fc.Arbitrary<string> = fc
   .map(([lines, newline]) => lines.map((l) => l.join('\t')).join('\n') + (newline && lines.length > 0 ? '\n' : ''));
 
 function checkHandshakes(text: string): void {
-  const map = parsedOrRefused(() => parseLatestHandshakes('wg0', text), ['WG_FAILURE'], keyLike(text));
+  const map = parsedOrRefused(() => latestHandshakesParser('wg0', text).finish(), ['WG_FAILURE'], keyLike(text));
   if (map === null) return;
   for (const [key, seconds] of map) {
     assert.ok(isPublicKeyText(key));
@@ -250,7 +253,7 @@ function bookTarget(): AnyTarget {
   return defineTarget({
     name: 'book',
     what: 'relay book file text → FileBookStore.load: a consistent book, or SETUP naming the file',
-    sources: ['src/server/book-store.ts'],
+    sources: ['src/server/book-codec.ts', 'src/server/file-book-store.ts'],
     // One input in sixteen goes through a real file; the rest through the parser the loader calls.
     input: fc.record({ text: bookText, viaFile: usually(false, fc.constant(true), 15) }),
     smokeRuns: 400,
@@ -461,11 +464,11 @@ export function fuzzTargets(): AnyTarget[] {
       check: checkRequestBytes,
       smokeRuns: 600,
     }),
-    defineTarget({ name: 'wg-dump', what: '`wg show dump` text → parseDump (+ maskDumpSecrets): typed peers or WG_FAILURE without keys', sources: ['src/wg/parse.ts'], input: anyDump, check: checkDump, smokeRuns: 600 }),
+    defineTarget({ name: 'wg-dump', what: '`wg show dump` text → parseDump (+ maskDumpSecrets): typed peers or WG_FAILURE without keys', sources: ['src/testbed/wg-dump.ts'], input: anyDump, check: checkDump, smokeRuns: 600 }),
     defineTarget({
       name: 'wg-handshakes',
-      what: '`wg show latest-handshakes` text → parseLatestHandshakes: key → seconds or WG_FAILURE',
-      sources: ['src/wg/parse.ts'],
+      what: '`wg show latest-handshakes` text → latestHandshakesParser: key → seconds or WG_FAILURE',
+      sources: ['src/wg/per-peer-parse.ts'],
       input: fc.oneof(handshakesText, mutatedText(handshakesText), anyText),
       check: checkHandshakes,
       smokeRuns: 400,

@@ -40,12 +40,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { isPqpskError } from '../../src/errors.js';
 import type { RegisterRequestInput, WireRegisterRequest } from '../../src/protocol/messages.js';
-import { FileBookStore, type BookStore } from '../../src/server/book-store.js';
+import type { BookStore } from '../../src/server/book-store.js';
+import { FileBookStore } from '../../src/server/file-book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay, type RelayOptions } from '../../src/server/relay.js';
 import { WgError } from '../../src/wg/errors.js';
 import { FakeWgControl, type FakeCounting } from '../../src/wg/fake.js';
-import type { RelayPeerView } from '../../src/protocol/peer-state.js';
+import type { WgPeerRoute } from '../../src/protocol/wg-peer.js';
 import { asWire, provider, secretForms, type Keypair } from '../server/helpers.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { inThreadKems } from '../fixtures/kems.js';
@@ -262,7 +263,7 @@ export class RelayWorld {
     this.relay = await Relay.open(options);
   }
 
-  async show(): Promise<RelayPeerView[]> {
+  async show(): Promise<WgPeerRoute[]> {
     return (await this.wg.show(IFACE)).peers.map((p) => ({ publicKey: p.publicKey, allowedIps: [...p.allowedIps], latestHandshake: p.latestHandshake }));
   }
 }
@@ -293,7 +294,7 @@ export async function teardownWorld(real: RelayWorld): Promise<void> {
 
 // ---------------------------------------------------------------- invariants
 
-function holders(peers: readonly RelayPeerView[]): Map<string, string> {
+function holders(peers: readonly WgPeerRoute[]): Map<string, string> {
   const owner = new Map<string, string>();
   for (const p of peers) for (const ip of p.allowedIps) owner.set(ip, p.publicKey);
   return owner;

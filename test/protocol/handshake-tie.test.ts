@@ -2,10 +2,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { handshakeTie, tieWinner, windowVerdicts, type HandshakeTie, type TieWindow } from '../../src/protocol/handshake-tie.js';
-import { planTick, type RelayBook, type RelayPeerView } from '../../src/protocol/peer-state.js';
+import { planTick } from '../../src/protocol/plan-tick.js';
+import type { RelayBook } from '../../src/protocol/relay-book.js';
+import type { WgPeerRoute } from '../../src/protocol/wg-peer.js';
 
 const T = { pendingMs: 120_000, idleMs: 600_000 };
-const peer = (publicKey: string, latestHandshake: number, allowedIps: string[] = []): RelayPeerView => ({ publicKey, allowedIps, latestHandshake });
+const peer = (publicKey: string, latestHandshake: number, allowedIps: string[] = []): WgPeerRoute => ({ publicKey, allowedIps, latestHandshake });
 
 test('a tie is the members sharing the latest whole second; fractions (order of observation) do not split it', () => {
   assert.deepEqual(handshakeTie('P', [peer('P', 1000.2), peer('E1', 1000.999), peer('E2', 999)]), { parent: 'P', second: 1000, members: ['P', 'E1'], holder: null });

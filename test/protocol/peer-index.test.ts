@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PeerIndex, type RelayPeerView } from '../../src/protocol/peer-state.js';
+import { PeerIndex } from '../../src/protocol/peer-index.js';
+import type { WgPeerRoute } from '../../src/protocol/wg-peer.js';
 import { seedFromEnv } from '../fuzz/harness.js';
 
 const KEYS = Array.from({ length: 6 }, (_, i) => `${String.fromCharCode(65 + i).repeat(42)}A=`);
@@ -20,14 +21,14 @@ const state = fc
     holder: fc.array(fc.integer({ min: -1, max: KEYS.length - 1 }), { minLength: CIDRS.length, maxLength: CIDRS.length }),
     handshake: fc.array(fc.constantFrom(0, 1000, 1000.5, 2000), { minLength: KEYS.length, maxLength: KEYS.length }),
   })
-  .map(({ present, holder, handshake }): RelayPeerView[] =>
+  .map(({ present, holder, handshake }): WgPeerRoute[] =>
     KEYS.flatMap((publicKey, k) =>
       present[k] === true ? [{ publicKey, allowedIps: CIDRS.filter((_, c) => holder[c] === k), latestHandshake: handshake[k]! }] : [],
     ),
   );
 
 /** The steps from `from` to `to`, in an order the test chooses: puts of what changed, deletes of what went. */
-function steps(from: readonly RelayPeerView[], to: readonly RelayPeerView[]): ((index: PeerIndex) => void)[] {
+function steps(from: readonly WgPeerRoute[], to: readonly WgPeerRoute[]): ((index: PeerIndex) => void)[] {
   const next = new Map(to.map((p) => [p.publicKey, p]));
   const out: ((index: PeerIndex) => void)[] = [];
   for (const p of to) out.push((index) => index.put(p));
@@ -48,7 +49,7 @@ test(`peer index: updated through random states in random orders, it answers as 
   fc.assert(
     fc.property(fc.array(fc.tuple(state, fc.infiniteStream(fc.nat())), { minLength: 1, maxLength: 8 }), (states) => {
       const index = new PeerIndex([]);
-      let previous: RelayPeerView[] = [];
+      let previous: WgPeerRoute[] = [];
       for (const [next, order] of states) {
         const todo = steps(previous, next);
         // Shuffle by the generated stream: moves between peers land in either order.
@@ -64,7 +65,7 @@ test(`peer index: updated through random states in random orders, it answers as 
 });
 
 test('peer index: version moves only when a put or delete changes something', () => {
-  const peer: RelayPeerView = { publicKey: KEYS[0]!, allowedIps: ['10.0.0.1/32'], latestHandshake: 0 };
+  const peer: WgPeerRoute = { publicKey: KEYS[0]!, allowedIps: ['10.0.0.1/32'], latestHandshake: 0 };
   const index = new PeerIndex([]);
   const v0 = index.version;
   index.put(peer);

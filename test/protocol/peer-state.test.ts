@@ -1,16 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  EMPTY_BOOK,
-  authenticate,
-  planRecovery,
-  planRegistration,
-  planRelease,
-  planTick,
-  type PeerOp,
-  type RelayBook,
-  type RelayPeerView,
-} from '../../src/protocol/peer-state.js';
+import { authenticate } from '../../src/protocol/authenticate.js';
+import { planRecovery } from '../../src/protocol/plan-recovery.js';
+import { planRegistration } from '../../src/protocol/plan-registration.js';
+import { planRelease } from '../../src/protocol/plan-release.js';
+import { planTick } from '../../src/protocol/plan-tick.js';
+import { EMPTY_BOOK, type RelayBook } from '../../src/protocol/relay-book.js';
+import type { WgPeerChange, WgPeerRoute } from '../../src/protocol/wg-peer.js';
 
 const P = 'PARENT_A'; // the client's normal peer, 10.64.0.2/32
 const Q = 'PARENT_B'; // another client, 10.64.0.3/32
@@ -24,7 +20,7 @@ class Iface {
     this.peers.set(P, { allowedIps: [...IPS_P], latestHandshake: 1000 });
     this.peers.set(Q, { allowedIps: ['10.64.0.3/32'], latestHandshake: 1000 });
   }
-  view(): RelayPeerView[] {
+  view(): WgPeerRoute[] {
     return [...this.peers].map(([publicKey, p]) => ({ publicKey, ...p }));
   }
   add(key: string): void {
@@ -35,7 +31,7 @@ class Iface {
     assert.ok(peer, `no peer ${key}`);
     peer.latestHandshake = at;
   }
-  apply(changes: readonly (readonly PeerOp[])[]): void {
+  apply(changes: readonly (readonly WgPeerChange[])[]): void {
     for (const op of changes.flat()) {
       if (op.remove) {
         this.peers.delete(op.publicKey);

@@ -7,7 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { familySlices, joinPlans, planTick, sameBook, slicePlanUnchanged, type RelayBook, type RelayPeerView } from '../../src/protocol/peer-state.js';
+import { familySlices, joinPlans, sameBook, slicePlanUnchanged } from '../../src/protocol/plan-slices.js';
+import { planTick } from '../../src/protocol/plan-tick.js';
+import type { RelayBook } from '../../src/protocol/relay-book.js';
+import type { WgPeerRoute } from '../../src/protocol/wg-peer.js';
 import { isPqpskError } from '../../src/errors.js';
 import { seedFromEnv } from '../fuzz/harness.js';
 
@@ -26,7 +29,7 @@ const book: fc.Arbitrary<RelayBook> = fc.record({
 });
 
 /** An interface: each key present or not, each address on at most one peer, handshakes old or fresh. */
-const view: fc.Arbitrary<RelayPeerView[]> = fc
+const view: fc.Arbitrary<WgPeerRoute[]> = fc
   .record({
     present: fc.array(fc.boolean(), { minLength: KEYS.length, maxLength: KEYS.length }),
     holder: fc.array(fc.integer({ min: -1, max: KEYS.length - 1 }), { minLength: ADDRESSES.length, maxLength: ADDRESSES.length }),

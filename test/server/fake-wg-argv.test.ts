@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MemoryBookStore } from '../../src/server/book-store.js';
+import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay } from '../../src/server/relay.js';
 import { FakeWgControl } from '../../src/wg/fake.js';

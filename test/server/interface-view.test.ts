@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PeerIndex } from '../../src/protocol/peer-state.js';
+import { PeerIndex } from '../../src/protocol/peer-index.js';
 import { InterfaceView } from '../../src/server/interface-view.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
 import type { WgPeerChange } from '../../src/wg/types.js';
@@ -115,7 +115,7 @@ test(`interface view: a read installed a slice at a time gives the index a whole
     fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 3 }), async (steps, size) => {
       await lockstep(steps, async (wg, whole, sliced) => {
         const read = await wg.peerRoutes(IFACE);
-        whole.install(read);
+        await whole.installInSlices(read, Number.POSITIVE_INFINITY);
         await sliced.installInSlices(read, size);
       });
     }),
@@ -141,7 +141,7 @@ test(`interface view: handshakes-only reads installed a slice at a time, or inst
         // The same map again: the sliced view may skip it, and must end as the reference.
         assert.equal((await sliced.installHandshakes(read, size)) === null, a === null);
         if (a === null) {
-          whole.install(await wg.peerRoutes(IFACE));
+          await whole.installInSlices(await wg.peerRoutes(IFACE), Number.POSITIVE_INFINITY);
           await sliced.installInSlices(await wg.peerRoutes(IFACE), size);
         }
       });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
 import { callRegisterPeer } from '../../src/rpc/client.js';
-import { MemoryBookStore } from '../../src/server/book-store.js';
+import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
 import { parseHostPort } from '../../src/server/listen.js';
 import { OpeningWait } from '../../src/server/opening.js';
 import { startRelayService, type RelayService } from '../../src/server/service.js';

@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
 import type { Kem, KemName } from '../../src/kem/types.js';
 import { callRegisterPeer } from '../../src/rpc/client.js';
-import { MemoryBookStore } from '../../src/server/book-store.js';
+import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
 import { parseHostPort } from '../../src/server/listen.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { startRelayService, type RelayServiceConfig } from '../../src/server/service.js';

@@ -13,7 +13,7 @@ import { inspect } from 'node:util';
 import { isPqpskError } from '../../src/errors.js';
 import { WgError } from '../../src/wg/errors.js';
 import type { Launcher } from '../../src/wg/launcher.js';
-import { RealWgControl } from '../../src/wg/real.js';
+import { BedWgControl } from '../../src/testbed/wg-dump.js';
 import type { WgRunnerOptions } from '../../src/wg/runner.js';
 import { WgSpawner } from '../../src/wg/spawner.js';
 import { REPO_ROOT, sample, testKey } from './helpers.js';
@@ -59,7 +59,7 @@ const LAUNCHERS: readonly [string, Launcher | undefined][] = [
 ];
 
 for (const [how, launcher] of LAUNCHERS) {
-  const control = (options: WgRunnerOptions = {}): RealWgControl => new RealWgControl(launcher === undefined ? options : { ...options, launcher });
+  const control = (options: WgRunnerOptions = {}): BedWgControl => new BedWgControl(launcher === undefined ? options : { ...options, launcher });
 
   test(`${how}: fake wg: a private key and a PSK reach wg only through the secret channel (FIFOs), never argv/env/stdin`, async () => {
     const wg = control();

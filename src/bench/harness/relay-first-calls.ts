@@ -15,7 +15,7 @@ import { createClientKems } from '../../client/kems.js';
 import { PqpskError } from '../../errors.js';
 import type { KemName } from '../../kem/types.js';
 import { callRegisterPeer } from '../../rpc/client.js';
-import { MemoryBookStore } from '../../server/book-store.js';
+import { MemoryBookStore } from './memory-book-store.js';
 import { parseHostPort } from '../../server/listen.js';
 import { startRelayService } from '../../server/service.js';
 import { FakeWgControl } from '../../wg/fake.js';

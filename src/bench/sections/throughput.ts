@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileBookStore } from '../../server/book-store.js';
+import { FileBookStore } from '../../server/file-book-store.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.js';
 import { RealWgControl } from '../../wg/real.js';
 import { WgSpawner } from '../../wg/spawner.js';

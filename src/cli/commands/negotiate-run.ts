@@ -9,7 +9,9 @@ import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readParentKeys } from '../../client/config-file.js';
 import { InterfaceLock, LEAVING_WAIT_MS, holderIsLeaving, type HolderInfo, type YieldOptions } from '../../client/lock.js';
-import { negotiate, type MssGuard, type RouteDevice, type NegotiateDeps } from '../../client/negotiate.js';
+import { negotiate } from '../../client/negotiate.js';
+import type { MssGuard, RouteDevice } from '../../client/hop-route.js';
+import type { NegotiateDeps } from '../../client/negotiation-deps.js';
 import { Watcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
 import { interfaceIndex, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
@@ -35,6 +37,7 @@ export function hopsFromArgs(
     if (args.entry === undefined || args.exit === undefined) {
       throw new PqpskError('INVALID_INPUT', 'multihop: expected both --entry and --exit');
     }
+    if (args.entry === args.exit) throw new PqpskError('INVALID_INPUT', '--entry and --exit: expected two different interfaces');
     parseService('--entry-service', args['entry-service']);
     parseService('--exit-service', args['exit-service']);
     return [
@@ -166,11 +169,13 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
     const kems = createClientKems(parseKemList(args.kem), args['hqc-engine']);
     const verifyTimeoutMs = parseDuration('--verify-timeout', args['verify-timeout'], 100);
     const maxTotalMs = parseDuration('--max-time', args['max-time'], 100);
+    const maxAttempts = args['max-attempts'] ?? null;
+    if (maxAttempts !== null && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) throw new PqpskError('INVALID_INPUT', `--max-attempts: expected a whole number ≥ 1, got ${maxAttempts}`);
     const indexes = interfaceIndexes(hops);
     lock = await InterfaceLock.acquire(hops.map((h) => h.iface), () => ({ pid: process.pid, mode: 'negotiate', interfaces: Object.fromEntries(indexes) }), undefined, yieldToLeaving(indexes));
     const parentKeys = await parentKeysFor(args, hops);
     const report = await negotiate(
-      { hops, maxAttempts: args['max-attempts'] ?? null, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs, parentKeys },
+      { hops, maxAttempts, timeoutScale: args['timeout-scale'], verifyTimeoutMs, maxTotalMs, parentKeys },
       { ...clientDeps(args, { progress: true }), kems },
     );
     if (args.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);

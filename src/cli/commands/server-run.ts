@@ -5,7 +5,7 @@
  * graceful stop. Loaded only when the command runs (see server.ts).
  */
 import { PqpskError, isPqpskError } from '../../errors.js';
-import { FileBookStore } from '../../server/book-store.js';
+import { FileBookStore } from '../../server/file-book-store.js';
 import { formatDuration, parseDuration } from '../duration.js';
 import { MIN_EPHEMERAL_TTL_MS } from '../../server/defaults.js';
 import { defaultListenAddress, parseHostPort } from '../../server/listen.js';

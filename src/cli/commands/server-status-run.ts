@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { isPqpskError } from '../../errors.js';
-import { FileBookStore } from '../../server/book-store.js';
+import { FileBookStore } from '../../server/file-book-store.js';
 import { relayStatus, type RelayStatus } from '../../server/status-view.js';
 import { RealWgControl } from '../../wg/real.js';
 import type { WgRouteReader } from '../../wg/types.js';

@@ -6,9 +6,9 @@
  * becoming a JS string and wiped afterwards (best effort).
  */
 import { PqpskError } from '../errors.js';
-import { checkInterfaceName, type WgCommand } from './argv.js';
-import { decodeKeyBase64, isPublicKeyText } from './keys.js';
-import { runWg, type WgRunnerOptions } from './runner.js';
+import { checkInterfaceName, type WgCommand } from '../wg/argv.js';
+import { decodeKeyBase64, isPublicKeyText } from '../wg/keys.js';
+import { runWg, type WgRunnerOptions } from '../wg/runner.js';
 
 /** `wg show <iface> preshared-keys`: `<public key>\t<psk or (none)>` per peer. */
 export function presharedKeysCommand(iface: string): WgCommand {

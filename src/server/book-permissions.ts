@@ -1,0 +1,60 @@
+/**
+ * Whom the relay trusts with its book: a state directory and book files that are ours,
+ * no symlink, and not writable by group or others — whoever can write there can rewrite
+ * the book, and the book decides which peers the relay removes.
+ */
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import { PqpskError } from '../errors.js';
+
+/**
+ * Refuse a state directory that is a symlink, not ours, or writable by group or others:
+ * whoever can write there can rewrite the book, and the book decides which peers the
+ * relay removes. A missing directory is fine (the first save creates it 0700).
+ */
+export async function checkStateDir(dir: string): Promise<void> {
+  let st;
+  try {
+    st = await lstat(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new PqpskError('SETUP', `state directory ${dir}: cannot inspect (${errnoOf(err)})`);
+  }
+  if (st.isSymbolicLink()) throw new PqpskError('SETUP', `state directory ${dir}: is a symlink; give the real directory`);
+  if (!st.isDirectory()) throw new PqpskError('SETUP', `state directory ${dir}: not a directory`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) throw new PqpskError('SETUP', `state directory ${dir}: owned by uid ${st.uid}, not by this process (uid ${uid})`);
+  if ((st.mode & 0o022) !== 0) throw new PqpskError('SETUP', `state directory ${dir}: writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
+}
+
+/**
+ * Read a book file without following a symlink, only if it is ours and not writable by
+ * others; null (with the reason in `problems`) when absent or untrusted.
+ */
+export async function readPrivateFile(path: string, problems: string[]): Promise<string | null> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') problems.push(`${path}: cannot open (${code === 'ELOOP' ? 'a symlink' : errnoOf(err)})`);
+    return null;
+  }
+  try {
+    const st = await handle.stat();
+    const uid = process.getuid?.();
+    if (!st.isFile()) problems.push(`${path}: not a regular file`);
+    else if (uid !== undefined && st.uid !== uid) problems.push(`${path}: owned by uid ${st.uid}, not by this process`);
+    else if ((st.mode & 0o022) !== 0) problems.push(`${path}: writable by group or others`);
+    else return await handle.readFile('utf8');
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The errno code of a failed file operation, for messages (never its text: it may name more). */
+export function errnoOf(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? code : 'I/O error';
+}

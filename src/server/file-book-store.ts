@@ -1,0 +1,94 @@
+/**
+ * The book on disk: one private JSON file per interface, written atomically (a temporary
+ * file, fsync, rename, fsync the directory), so a crash leaves either the old book or the
+ * new one, never half of one, with the previous good version kept beside it. Public keys
+ * and addresses only — never a PSK — yet the file is private (mode 0600, directory 0700):
+ * it maps a relay's users to their tunnel addresses.
+ */
+import { constants } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PqpskError } from '../errors.js';
+import { EMPTY_BOOK, type RelayBook } from '../protocol/relay-book.js';
+import { checkInterfaceName } from '../wg/argv.js';
+import { salvageBook, serializeBook } from './book-codec.js';
+import { checkStateDir, errnoOf, readPrivateFile } from './book-permissions.js';
+import type { BookStore } from './book-store.js';
+
+/** Suffix of the previous version of the book. */
+const PREVIOUS = '.prev';
+
+/** One JSON file per interface in `dir`: `<dir>/<iface>.book.json`. */
+export class FileBookStore implements BookStore {
+  readonly location: string;
+  readonly #dir: string;
+
+  constructor(dir: string, iface: string) {
+    checkInterfaceName(iface);
+    this.#dir = dir;
+    this.location = join(dir, `${iface}.book.json`);
+  }
+
+  problems: readonly string[] = [];
+  /** False after a load found the current file untrusted: it must not become the previous version. */
+  #rotate = true;
+
+  /**
+   * The stored book, or what can be salvaged of it: a damaged, foreign-owned, loosely
+   * writable or symlinked file is not trusted; the previous good version (kept beside it
+   * at each save) is tried next, then the empty book — every record dropped is named in
+   * `problems`. The state directory itself must be ours and not writable by others
+   * (SETUP otherwise: nothing in it could be trusted).
+   */
+  async load(): Promise<RelayBook> {
+    await checkStateDir(this.#dir);
+    const problems: string[] = [];
+    for (const path of [this.location, `${this.location}${PREVIOUS}`]) {
+      const text = await readPrivateFile(path, problems);
+      const salvaged = text === null ? null : salvageBook(path, text);
+      if (path === this.location) this.#rotate = problems.length === 0 && salvaged?.problems.length === 0;
+      if (salvaged === null) continue;
+      problems.push(...salvaged.problems);
+      if (salvaged.usable) {
+        this.problems = problems;
+        return salvaged.book;
+      }
+    }
+    this.problems = problems;
+    return EMPTY_BOOK;
+  }
+
+  async save(book: RelayBook): Promise<void> {
+    const text = `${JSON.stringify(serializeBook(book), null, 1)}\n`;
+    const tmp = `${this.location}.tmp`;
+    try {
+      await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+      // A temporary file left by a crash may have any mode: never reuse it.
+      await rm(tmp, { force: true });
+      const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(text, 'utf8');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      // The current version becomes the previous one: a book damaged later still has a
+      // good predecessor to recover from.
+      if (this.#rotate) {
+        await rename(this.location, `${this.location}${PREVIOUS}`).catch((err: unknown) => {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        });
+      }
+      await rename(tmp, this.location);
+      this.#rotate = true;
+      const dir = await open(this.#dir, constants.O_RDONLY);
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
+    } catch (err) {
+      throw new PqpskError('SETUP', `state file ${this.location}: cannot write (${errnoOf(err)})`);
+    }
+  }
+}
