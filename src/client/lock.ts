@@ -71,10 +71,10 @@ function networkNamespace(): string {
 /** The longest path a Unix socket can be bound to on Linux (sun_path less its terminating NUL). */
 const MAX_SOCKET_PATH = 107;
 
-/** The lock socket's path for `iface` in this network namespace, under `dir`. */
-export function lockPath(iface: string, dir = lockDirectory()): string {
+/** The lock socket's path for `iface` in this network namespace, under `dir` (another `ending`: a file kept beside it). */
+export function lockPath(iface: string, dir = lockDirectory(), ending = 'lock'): string {
   // encodeURIComponent keeps a `/` in a name from reaching the path as a separator.
-  const path = join(dir, `${networkNamespace()}-${encodeURIComponent(iface)}.lock`);
+  const path = join(dir, `${networkNamespace()}-${encodeURIComponent(iface)}.${ending}`);
   if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
     throw new PqpskError('SETUP', `lock directory ${dir}: too long a path for a socket (${path} is over ${MAX_SOCKET_PATH} bytes)`);
   }
@@ -89,6 +89,15 @@ async function unfitDirectory(dir: string): Promise<string | null> {
   if (uid !== undefined && st.uid !== uid) return `owned by uid ${st.uid}, not by this user (uid ${uid})`;
   if ((st.mode & 0o077) !== 0) return `mode ${(st.mode & 0o777).toString(8)}: group or others have access; it must be 0700`;
   return null;
+}
+
+/** Whether `dir` exists and is fit to hold locks: what is in it was put there by this user. */
+export async function lockDirectoryIsOurs(dir: string): Promise<boolean> {
+  try {
+    return (await unfitDirectory(dir)) === null;
+  } catch {
+    return false;
+  }
 }
 
 /** Makes `dir` (0700) if missing and checks it: a SETUP error naming it when it is not fit. */
