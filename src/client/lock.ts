@@ -25,8 +25,8 @@
  * but only for a fixed time: a holder that never lets go costs a few seconds and then the
  * usual refusal.
  *
- * The socket is still a door to keep narrow (a crashed check, a second root tool): a few
- * connections at a time (more are closed at once), each destroyed once its line is
+ * The socket is still a door to keep narrow (any root process, or a pqpsk of another
+ * version, may connect): a few connections at a time (more are closed at once), each destroyed once its line is
  * written or after a second, whichever comes first; and what a holder says is checked
  * field by field (./holder-reply.ts).
  */
