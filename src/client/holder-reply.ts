@@ -1,6 +1,7 @@
 /**
- * What the holder of an interface's lock said about itself, checked field by field. Any
- * local process can bind the lock's name and answer, so its line is untrusted input:
+ * What the holder of an interface's lock said about itself, checked field by field. Only
+ * the lock directory's owner can bind there, but what answers may still not be a pqpsk of
+ * this version (another tool, a path reused), so its line is untrusted input:
  * a reply is either entirely well-formed — known names, integers in range, keys and
  * fingerprints of the right shape — or it is rejected as a whole. Strings it carries
  * are kept to printable ASCII, so nothing it says can move a terminal's cursor.
@@ -32,7 +33,8 @@ const PID_MAX = 4_194_304;
 /** Times are epoch milliseconds (not always whole: a rotation's jitter is not) before the year 10000. */
 const TIME_MAX = 253_402_300_800_000;
 const IFACE = /^[A-Za-z0-9_=+.-]{1,15}$/;
-const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+/** A WireGuard key in base64 (32 bytes: 43 characters, the last of 4 bits, and `=`). */
+export const WG_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const FINGERPRINT = /^[0-9a-f]{16}$/;
 /** ip:port or [ipv6]:port, as --service takes it. */
 const SERVICE = /^(?:[0-9.]{7,15}|\[[0-9A-Fa-f:.]{2,45}\]):[0-9]{1,5}$/;
@@ -108,7 +110,8 @@ function checkStatus(value: unknown): WatchStatus | null {
   };
 }
 
-function checkHop(value: unknown): WatchStatus['hops'][number] | null {
+/** One hop as a watcher reports it (or as a one-shot run noted it), or null at any defect. */
+export function checkHop(value: unknown): WatchStatus['hops'][number] | null {
   if (!isRecord(value)) return null;
   const { role, interface: iface, service, publicKey, parentPublicKey, pskFingerprint } = value;
   if (typeof role !== 'string' || !ROLES.has(role)) return null;
@@ -127,6 +130,7 @@ function isInt(value: unknown, min: number, max: number): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
 }
 
-function isTime(value: unknown): value is number | null {
+/** An epoch-milliseconds time in range, or null. */
+export function isTime(value: unknown): value is number | null {
   return value === null || (typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= TIME_MAX);
 }

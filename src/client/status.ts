@@ -2,10 +2,17 @@
  * `pqpsk status`: is a tunnel post-quantum right now? Read from the running watcher when
  * there is one (through its lock socket) and from the interface either way, so it works
  * with no watcher at all. Public facts only: keys, a PSK fingerprint, times, counters.
+ *
+ * "A PSK is set" alone proves nothing: a static, classical PSK on the parent key looks
+ * the same from the interface. So the tunnel counts as post-quantum only when the key it
+ * is on is one pqpsk switched to — the running watcher's ephemeral key, or with no
+ * watcher, the key a one-shot run noted (./key-note.ts) — and a PSK of unknown origin
+ * is reported as such, not protected.
  */
 import { PqpskError } from '../errors.js';
 import { REJECT_AFTER_MS } from '../protocol/wireguard.js';
 import type { WgControl } from '../wg/types.js';
+import { readKeyNote } from './key-note.js';
 import { askHolder } from './lock.js';
 
 
@@ -23,6 +30,12 @@ export interface TunnelStatus {
   readonly peer: string | null;
   /** Whether WireGuard holds a PSK for the relay peer (read from the interface, never the PSK). */
   readonly psk: boolean;
+  /**
+   * Where the PSK came from: `pqpsk` when the interface is on the key a watcher or an
+   * earlier one-shot run of pqpsk switched to, `unknown` for any other PSK (a static one
+   * on the parent key, another tool's), null without a PSK.
+   */
+  readonly pskOrigin: 'pqpsk' | 'unknown' | null;
   /** First 8 bytes of SHA-256(PSK), hex; only a running watcher that negotiated the PSK knows it. */
   readonly pskFingerprint: string | null;
   /** The relay's config service the running watcher uses; null without a watcher. */
@@ -43,6 +56,7 @@ export interface StatusDeps {
   readonly wg: WgControl;
   readonly now?: () => number;
   readonly askHolder?: typeof askHolder;
+  readonly readKeyNote?: typeof readKeyNote;
 }
 
 /**
@@ -67,11 +81,15 @@ export async function readTunnelStatus(iface: string, peer: string | null, deps:
   const relay = peer === null ? (state.peers[0] ?? null) : (state.peers.find((p) => p.publicKey === peer) ?? null);
   const hasPsk = relay?.hasPresharedKey === true;
   const handshakes = relay === null ? new Map<string, number>() : await deps.wg.latestHandshakes(iface);
-  const hop = watch?.hops.find((h) => h.interface === iface);
+  const watched = watch?.hops.find((h) => h.interface === iface);
+  // With no watcher, what a one-shot run noted, if the interface is still on its key and relay.
+  const note = watch === null && hasPsk ? await (deps.readKeyNote ?? readKeyNote)(iface) : null;
+  const noted = note !== null && note.hop.publicKey === state.publicKey && note.hop.publicKey !== note.hop.parentPublicKey && note.peer === relay?.publicKey ? note : null;
+  const hop = watched ?? noted?.hop;
   const fingerprint = hasPsk && hop !== undefined && hop.publicKey === state.publicKey ? hop.pskFingerprint : null;
   const handshakeMs = (relay === null ? 0 : (handshakes.get(relay.publicKey) ?? 0)) * 1000;
   const fresh = handshakeMs > 0 && now - handshakeMs < REJECT_AFTER_MS;
-  const onEphemeral = hop === undefined ? hasPsk : hop.publicKey === state.publicKey && hop.publicKey !== hop.parentPublicKey;
+  const onEphemeral = hop !== undefined && hop.publicKey === state.publicKey && hop.publicKey !== hop.parentPublicKey;
   const iso = (ms: number | null | undefined): string | null => (ms === null || ms === undefined || ms <= 0 ? null : new Date(ms).toISOString());
   return {
     interface: iface,
@@ -80,10 +98,11 @@ export async function readTunnelStatus(iface: string, peer: string | null, deps:
     publicKey: state.publicKey === '' ? null : state.publicKey,
     peer: relay?.publicKey ?? null,
     psk: hasPsk,
+    pskOrigin: hasPsk ? (onEphemeral ? 'pqpsk' : 'unknown') : null,
     pskFingerprint: fingerprint,
     configService: hop?.service ?? null,
     latestHandshake: iso(handshakeMs),
-    negotiatedAt: iso(watch?.negotiatedAt),
+    negotiatedAt: iso(watch?.negotiatedAt ?? noted?.negotiatedAt),
     nextRotationAt: iso(watch?.nextRotationAt),
     rotations: watch?.rotations ?? null,
     recoveries: watch?.recoveries ?? null,

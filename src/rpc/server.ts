@@ -364,7 +364,8 @@ function stallInterceptor(watch: StallWatch, sizes: WeakMap<object, number>): gr
 
 function bindReason(err: Error): string {
   const text = err.message;
-  if (/EADDRINUSE/.test(text)) return 'address already in use';
+  // Any local user may bind a port above 1023 while the relay is down: say what that means.
+  if (/EADDRINUSE/.test(text)) return 'address already in use: another process holds it, and clients that reach this address now talk to that process, not to pqpsk (ss -ltnp names it)';
   if (/EADDRNOTAVAIL/.test(text)) return 'no interface on this machine has that address';
   if (/EACCES/.test(text)) return 'permission denied';
   return text.split('\n')[0] ?? 'bind failed';

@@ -1,16 +1,17 @@
 /**
- * `pqpsk status` against a stranger on the lock socket: any local user can bind the
- * name and answer, so an answer that is not entirely well-formed is not used at all —
+ * `pqpsk status` against a stranger on the lock socket: should anything but a pqpsk holder
+ * answer there (only the lock directory's owner can bind in it now), then an answer that is not entirely well-formed is not used at all —
  * status reads the interface alone and says so in its first line — and no string it
  * carries reaches the terminal with a control character in it. The fake holders listen
- * on the very name the lock uses, under an interface name of this run only.
+ * on the very path the lock uses, under an interface name of this run only (a squatter
+ * with the rights to bind there).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { statusText } from '../../src/cli/commands/status-run.js';
 import { parseHolderReply } from '../../src/client/holder-reply.js';
-import { lockName } from '../../src/client/lock.js';
+import { lockPath, openLockDirectory } from '../../src/client/lock.js';
 import { readTunnelStatus } from '../../src/client/status.js';
 import type { WatchStatus } from '../../src/client/watch.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
@@ -29,9 +30,10 @@ async function fakeHolder(reply: string): Promise<Server> {
     socket.on('error', () => undefined);
     socket.end(reply);
   });
+  await openLockDirectory();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(lockName(IFACE), resolve);
+    server.listen(lockPath(IFACE), resolve);
   });
   servers.push(server);
   return server;

@@ -8,23 +8,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
-import { askHolder, lockName, MAX_LOCK_CONNECTIONS } from '../../src/client/lock.js';
+import { askHolder, lockPath, MAX_LOCK_CONNECTIONS } from '../../src/client/lock.js';
 import { REPO_ROOT } from '../wg/helpers.js';
 
 const openFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 test('200 connections that never read: the holder keeps at most a handful open, and still answers status', async (ctx) => {
-  const prefix = `pqpsk-test-${randomBytes(6).toString('hex')}`;
+  const dir = mkdtempSync(join(tmpdir(), 'pqpsk-lock-test-'));
   const lock = pathToFileURL(join(REPO_ROOT, 'dist/src/client/lock.js')).href;
   const script = [
     `import { InterfaceLock } from ${JSON.stringify(lock)};`,
-    `await InterfaceLock.acquire(['wg0'], () => ({ pid: process.pid, mode: 'negotiate', interfaces: { wg0: 3 } }), ${JSON.stringify(prefix)});`,
+    `await InterfaceLock.acquire(['wg0'], () => ({ pid: process.pid, mode: 'negotiate', interfaces: { wg0: 3 } }), ${JSON.stringify(dir)});`,
     `process.stdout.write('ready\\n');`,
     `setInterval(() => undefined, 60_000);`,
   ].join('\n');
@@ -35,7 +35,7 @@ test('200 connections that never read: the holder keeps at most a handful open, 
     const pid = holder.pid!;
     const before = openFds(pid);
     for (let i = 0; i < 200; i++) {
-      const s = connect(lockName('wg0', prefix));
+      const s = connect(lockPath('wg0', dir));
       s.on('error', () => undefined);
       // Never read: the holder's line stays unread in the socket.
       s.pause();
@@ -46,7 +46,7 @@ test('200 connections that never read: the holder keeps at most a handful open, 
     const during = openFds(pid);
     ctx.diagnostic(`holder's open descriptors: ${before} before the flood, ${during} during it`);
     assert.ok(during - before <= MAX_LOCK_CONNECTIONS, `the holder had ${before} descriptors open before the flood and ${during} during it`);
-    const answer = await askHolder('wg0', 2_000, lockName('wg0', prefix));
+    const answer = await askHolder('wg0', 2_000, lockPath('wg0', dir));
     assert.deepEqual(answer, { pid, mode: 'negotiate', leaving: false, interfaces: { wg0: 3 }, status: null });
   } finally {
     for (const s of flood) s.destroy();

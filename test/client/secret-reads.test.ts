@@ -155,9 +155,9 @@ test('one-shot, a re-run that rolls back, a rotating watcher and status: no dump
     // 5. status: whether a PSK is set, from the secret-free form; no key read at all.
     from = log.runs().length;
     mem.setLatestHandshake('wg0', relayKey, Math.floor(Date.now() / 1000));
-    const status = await readTunnelStatus('wg0', null, { wg, askHolder: async () => null });
+    const status = await readTunnelStatus('wg0', null, { wg, askHolder: async () => null, readKeyNote: async () => null });
     assertSecretFree(showForms(from), 0, 'status');
-    assert.equal(status.protected, true, 'on an ephemeral key with a PSK and a fresh handshake');
+    assert.deepEqual({ psk: status.psk, pskOrigin: status.pskOrigin }, { psk: true, pskOrigin: 'unknown' }, 'a PSK is seen; with no watcher and no note, not vouched for');
     assert.equal(status.pskFingerprint, null, 'no watcher, no fingerprint: the PSK is not read');
   } finally {
     good.close();

@@ -103,6 +103,11 @@ describe('negotiate on the real bed: single hop, a kill -9, then faults that end
     await assertSwitched(json);
     assert.equal(await routeOf(bed, t.client.namespace, '10.64.0.1/32'), routeBefore, 'the clamp is undone');
     ctx.diagnostic(`timings ${JSON.stringify(json.hops[0]!.timings)} total ${json.totalMs} ms`);
+    // No watcher: status knows the key is pqpsk's from what the run noted beside its lock.
+    const status = await bed.runIn(t.client.namespace, [process.execPath, MAIN_JS, 'status', '--interface', t.client.iface]);
+    assert.equal(status.exitCode, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`^${t.client.iface}: post-quantum protected \\(no watcher running\\)$`, 'm'));
+    assert.match(status.stdout, new RegExp(`^ {2}PSK fingerprint {2}${json.hops[0]!.pskFingerprint}$`, 'm'));
   });
 
   test('on an ephemeral key, the parent key from a networkd .netdev (PrivateKeyFile) or a raw `wg genkey` file: switched again', async () => {

@@ -2,7 +2,8 @@
  * The shipped systemd units (examples/systemd/) as their processes see the machine.
  *
  * 1. Each unit's file-system view, rebuilt in a mount namespace (unit-view.ts): a `wg set`
- *    carrying a private key and a PSK on a bed interface works there, and with the unit
+ *    carrying a private key and a PSK on a bed interface works there (for the client unit,
+ *    after taking the interface's lock in /run/pqpsk, as its process does), and with the unit
  *    as it was before it had `RuntimeDirectory=` (the FIFO directory under a read-only
  *    /run) it fails with a set-up error that names the directory.
  * 2. No core dump and umask 077 in both.
@@ -33,9 +34,9 @@ function withoutRuntimeDirectory(text: string): string {
     .join('\n');
 }
 
-/** Runs the child (a keyed `wg set` on `iface`) inside `view`. */
-function setKeysIn(view: UnitView, iface: string, peer: string) {
-  const [file, ...args] = inView(view, [process.execPath, CHILD, iface, peer]);
+/** Runs the child (a keyed `wg set` on `iface`, after taking its lock with `lock`) inside `view`. */
+function setKeysIn(view: UnitView, iface: string, peer: string, lock: boolean) {
+  const [file, ...args] = inView(view, [process.execPath, CHILD, iface, peer, ...(lock ? ['lock'] : [])]);
   return execa(file!, args, { reject: false, timeout: 60_000, env: { RUNTIME_DIRECTORY: '', PQPSK_RUNTIME_DIR: '' } });
 }
 
@@ -51,14 +52,16 @@ describe('e2e: the shipped units in their emulated file-system view', { skip: e2
         assert.equal(view.runtimeDirectories.length, 1, `${unit} has its own RuntimeDirectory=`);
         made.push(...[...view.runtimeDirectories, ...view.stateDirectories].filter((d) => !existsSync(d)));
         const peer = publicKeyToText(publicKeyOf(generatePrivateKey()));
-        const r = await setKeysIn(view, iface, peer);
+        // The client unit's process takes the interface's lock in /run/pqpsk first.
+        const lock = unit === 'pqpsk-negotiate@.service';
+        const r = await setKeysIn(view, iface, peer, lock);
         assert.equal(r.exitCode, 0, `${unit}: ${String(r.stderr)}`);
-        assert.deepEqual(JSON.parse(String(r.stdout)), { ok: true }, `${unit}: the wg set worked`);
+        assert.deepEqual(JSON.parse(String(r.stdout)), { ok: true }, `${unit}: the ${lock ? 'lock and the ' : ''}wg set worked`);
         const summary = await new RealWgControl().summary(iface);
         assert.ok(summary.peers.some((p) => p.publicKey === peer && p.hasPresharedKey), `${unit}: the peer has its PSK`);
 
         const oldView = unitView(withoutRuntimeDirectory(shippedUnit(unit)), iface);
-        const old = await setKeysIn(oldView, iface, peer);
+        const old = await setKeysIn(oldView, iface, peer, false);
         assert.equal(old.exitCode, 0, `${unit} (old view): ${String(old.stderr)}`);
         assert.deepEqual(JSON.parse(String(old.stdout)), {
           ok: false,

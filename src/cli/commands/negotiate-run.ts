@@ -9,6 +9,7 @@ import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { readParentKeys } from '../../client/config-file.js';
 import { InterfaceLock, LEAVING_WAIT_MS, holderIsLeaving, type HolderInfo, type YieldOptions } from '../../client/lock.js';
+import { writeKeyNote } from '../../client/key-note.js';
 import { negotiate } from '../../client/negotiate.js';
 import type { MssGuard, RouteDevice } from '../../client/hop-route.js';
 import type { NegotiateDeps } from '../../client/negotiation-deps.js';
@@ -180,11 +181,27 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
     );
     if (args.json) process.stdout.write(`${JSON.stringify(reportJson(report))}\n`);
     else for (const h of report.hops) process.stdout.write(`${hopLine(h)}\n`);
+    await noteSwitches(report);
     return EXIT_OK;
   } catch (err) {
     return failed(args, err);
   } finally {
     lock?.release();
+  }
+}
+
+/**
+ * Leaves the switches' public facts for `pqpsk status`, which with no watcher running has
+ * no other way to tell pqpsk's PSK from a static one. The switch stands without it: a
+ * failure is one line on stderr, and status then says the PSK's origin is unknown.
+ */
+async function noteSwitches(report: NegotiationReport): Promise<void> {
+  const negotiatedAt = Date.now();
+  for (const h of report.hops) {
+    const hop = { role: h.role, interface: h.interface, service: h.service, publicKey: h.ephemeralPublicKey, parentPublicKey: h.parentPublicKey, pskFingerprint: h.pskFingerprint };
+    await writeKeyNote({ hop, peer: h.peer, negotiatedAt }).catch((err: unknown) =>
+      process.stderr.write(`pqpsk: ${h.interface}: switched, but pqpsk status will not know it was pqpsk (${isPqpskError(err) ? err.message : ((err as NodeJS.ErrnoException).code ?? 'error')})\n`),
+    );
   }
 }
 

@@ -13,7 +13,7 @@ export function statusText(s: TunnelStatus): string {
   const lines = [
     `${s.interface}: ${s.protected ? 'post-quantum protected' : 'NOT post-quantum protected'} (${s.state === 'unwatched' ? (s.untrustedAnswer ? 'no trustworthy watcher answered; read from the interface only' : 'no watcher running') : `watcher pid ${s.watcherPid}, ${s.state}`})`,
     `  public key       ${s.publicKey ?? '(none)'}`,
-    `  PSK fingerprint  ${s.pskFingerprint ?? (s.psk ? '(a PSK is set; only the watcher that negotiated it knows its fingerprint)' : '(no PSK)')}`,
+    `  PSK fingerprint  ${s.pskFingerprint ?? pskNote(s)}`,
     `  latest handshake ${s.latestHandshake ?? 'never'}`,
     `  config service   ${s.configService ?? '(known to a running watcher only)'}`,
   ];
@@ -26,6 +26,13 @@ export function statusText(s: TunnelStatus): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The PSK line when no fingerprint is known: no PSK, pqpsk's own, or one pqpsk did not set. */
+function pskNote(s: TunnelStatus): string {
+  if (!s.psk) return '(no PSK)';
+  if (s.pskOrigin === 'pqpsk') return '(a PSK is set; only the watcher that negotiated it knows its fingerprint)';
+  return '(a PSK is set, but not by pqpsk on this key: a static or another tool\'s PSK, not known to be post-quantum)';
 }
 
 /** Read and print the status of the interface, set the exit code. */
