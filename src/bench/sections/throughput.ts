@@ -84,6 +84,12 @@ export interface ThroughputSection {
 /** The goals this section is held against. */
 export const THROUGHPUT_LIMITS = Object.freeze({ ratio: 0.85, cpuRatio: 2.5, oneClientHandlerMs: 15, eventLoopP99Ms: 50 });
 
+/**
+ * Gap between `/healthz` probes in the rows: each probe is relay CPU that no registration
+ * asked for, so the rows probe 10 times a second, enough for its p99 over a row.
+ */
+const PROBE_MS = 100;
+
 /** Client counts whose rows carry the ratio and CPU goals. */
 const GOAL_CLIENTS: readonly number[] = [8, 64];
 
@@ -100,7 +106,7 @@ async function throughputRow(ctx: BenchContext, wg: WgKind, workers: number, cli
   const kemCpu = await measureKemCpu(plan.kemCpuIterations);
   const ceilingOnce = (): ReturnType<typeof measureCeiling> => measureCeiling({ clients, workers, seconds: plan.relaySeconds, warmupSeconds: plan.relayWarmup });
   const before = await ceilingOnce();
-  const r = await measureRelay({ clients, hqcWorkers: workers, seconds: plan.relaySeconds, warmupSeconds: plan.relayWarmup, timeCalls: true, ...extra });
+  const r = await measureRelay({ clients, hqcWorkers: workers, seconds: plan.relaySeconds, warmupSeconds: plan.relayWarmup, probeIntervalMs: PROBE_MS, timeCalls: true, ...extra });
   const after = await ceilingOnce();
   const ceiling = (before.callsPerSecond + after.callsPerSecond) / 2;
   const ceilingCpuMs = before.serverMsPerCall === null || after.serverMsPerCall === null ? null : (before.serverMsPerCall + after.serverMsPerCall) / 2;
@@ -139,7 +145,7 @@ async function profileRun(ctx: BenchContext, wg: WgKind, extra: RealWg = {}): Pr
   const clients = ctx.plan.profileClients;
   if (clients === 0) return null;
   ctx.say(`relay throughput, ${wg}: profiling the relay's event loop with ${clients} clients`);
-  const r = await measureRelay({ clients, hqcWorkers: 2, seconds: ctx.plan.relaySeconds, warmupSeconds: ctx.plan.relayWarmup, profile: true, ...extra });
+  const r = await measureRelay({ clients, hqcWorkers: 2, seconds: ctx.plan.relaySeconds, warmupSeconds: ctx.plan.relayWarmup, probeIntervalMs: PROBE_MS, profile: `relay-${wg}`, ...extra });
   return r.profile === undefined ? null : { wg, clients, registrationsPerSecond: r.registrationsPerSecond, summary: r.profile };
 }
 
@@ -189,6 +195,7 @@ async function mcelieceRow(ctx: BenchContext): Promise<McElieceRow | NotMeasured
     seconds: ctx.plan.relaySeconds,
     warmupSeconds: ctx.plan.relayWarmup,
     kems: ['Classic-McEliece-460896f-round3', 'ML-KEM-1024'],
+    samplePeaks: true,
   });
   return {
     clients,
