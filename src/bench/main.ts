@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --quick] [-- --json] [-- --only kem,startup]`: every performance
  * figure from ONE run on this machine — KEM timings, client negotiation on the real bed
- * against the crypto it contains, relay throughput against raw HQC-256 on the same
- * workers, relay memory, CLI start-up — and the targets as pass/miss lines. A table by
+ * against the crypto it contains, relay throughput against a server doing only gRPC
+ * and the KEM work on the same workers, relay memory, CLI start-up — and the targets as pass/miss lines. A table by
  * default, one JSON object with `--json`. Progress goes to stderr so `--json` output
  * stays machine-readable. `--only` runs the named sections (the rest say they were not
  * selected), for measuring one part on a busy machine.

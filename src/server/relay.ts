@@ -398,7 +398,13 @@ export class Relay {
     const early = handshakesOnly ? await this.#view.readHandshakes() : await this.#view.read();
     const events = await this.#lock.run(async (): Promise<readonly PeerEvent[]> => {
       let full = Array.isArray(early);
-      let index = this.#changes !== version ? null : Array.isArray(early) ? await this.#view.installInSlices(early) : await this.#view.installHandshakes(early);
+      const stale = this.#changes !== version;
+      let index = stale ? null : Array.isArray(early) ? await this.#view.installInSlices(early) : await this.#view.installHandshakes(early);
+      if (index === null && stale && !full) {
+        // Only our own `wg set`s (already in the cache) made the handshakes read stale: read
+        // the handshakes again, one `wg` process, rather than everything under the lock.
+        index = await this.#view.installHandshakes(await this.#view.readHandshakes());
+      }
       if (index === null) {
         index = await this.#view.refresh();
         full = true;

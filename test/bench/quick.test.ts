@@ -50,9 +50,19 @@ test('bench --quick --json: one JSON object with every section, then the table r
   assert.equal(report.mullvad.measured, false, "--quick runs no client beside Mullvad's");
 
   assert.ok(report.throughput.rows.length >= 1);
+  // The profiled run names where the relay's event loop spent its time.
+  assert.ok(report.throughput.profiles.length >= 1 && report.throughput.profiles[0]!.summary.modules.length > 0);
   for (const row of report.throughput.rows) {
     assert.equal(row.wg, 'fake');
-    for (const [k, v] of Object.entries({ regs: row.registrationsPerSecond, raw: row.rawEncapsPerSecond, ratio: row.ratio, loop: row.eventLoopP99Ms, handler: row.breakdown.handlerMs })) {
+    for (const [k, v] of Object.entries({
+      regs: row.registrationsPerSecond,
+      ceiling: row.ceilingPerSecond,
+      ratio: row.ratio,
+      loop: row.eventLoopP99Ms,
+      handler: row.breakdown.handlerMs,
+      kem: row.kemCpu.totalMs,
+      relayCpu: row.cpu.relayMsPerRegistration ?? Number.NaN,
+    })) {
       finite(v, `throughput ${k}`);
     }
     assert.deepEqual(row.failures, {}, 'no failed registration');

@@ -27,6 +27,7 @@ import {
   secretForms,
   setCount,
   wgKeypair,
+  type World,
 } from './helpers.js';
 import { inThreadKems } from '../fixtures/kems.js';
 
@@ -242,6 +243,45 @@ describe('watcher', () => {
     const table = await peerTable(w.wg);
     assert.deepEqual([...(table[e1.ephemeral.publicKey]?.allowedIps ?? [])].sort(), [...P_IPS, '10.64.0.9/32'].sort());
     assert.deepEqual(table[w.P.publicKey]?.allowedIps, []);
+  });
+
+  test('a handshakes-only pass overtaken by a registration reads the handshakes again, not the whole interface, and still sees a new handshake', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    assert.deepEqual(await w.relay.tick(true), []);
+    // The pass's own read is held until a registration's `wg set` has run: it is stale.
+    const { reading, release } = holdNextHandshakesRead(w.wg);
+    const pass = w.relay.tick(true);
+    await reading;
+    await registerDirect(w.relay, w.Q.raw, '10.64.0.3');
+    // e1 handshakes after the stale read was taken: the pass must still see it.
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    const before = w.wg.operations.length;
+    release();
+    assert.deepEqual((await pass).map((e) => e.kind), ['swap']);
+    const ops = w.wg.operations.slice(before).map((o) => o.op);
+    // One handshakes read under the lock, then (a swap is a change) one full read before the `wg set`.
+    assert.deepEqual(ops, ['latestHandshakes', 'peerRoutes', 'set']);
+    assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS);
+  });
+
+  test('a handshakes-only pass overtaken by a registration, with nothing to change, starts no full read', async () => {
+    const w = await makeWorld();
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    assert.deepEqual(await w.relay.tick(true), []);
+    const { reading, release } = holdNextHandshakesRead(w.wg);
+    const pass = w.relay.tick(true);
+    await reading;
+    await registerDirect(w.relay, w.Q.raw, '10.64.0.3');
+    const before = w.wg.operations.length;
+    release();
+    assert.deepEqual(await pass, []);
+    assert.deepEqual(
+      w.wg.operations.slice(before).map((o) => o.op),
+      ['latestHandshakes'],
+      'the registration changed only what the relay itself applied: the handshakes are all the pass needs',
+    );
   });
 
   test('the polling watcher applies a swap by itself once the ephemeral handshakes', async () => {
@@ -603,3 +643,21 @@ test('HQC-256 runs through the injected provider (the service passes the worker 
   const line = w.logger.of('registration').at(-1)!;
   assert.deepEqual(Object.keys(line['encaps_ms'] as object), ['HQC-256', 'ML-KEM-1024']);
 });
+
+/** Hold the next `latestHandshakes` answer until `release`; `reading` resolves once it was read. */
+function holdNextHandshakesRead(wg: World['wg']): { reading: Promise<void>; release: () => void } {
+  const read = wg.latestHandshakes.bind(wg);
+  const released = deferred();
+  const reading = deferred();
+  let hold = true;
+  wg.latestHandshakes = async (iface) => {
+    const handshakes = await read(iface);
+    if (hold) {
+      hold = false;
+      reading.resolve();
+      await released.promise;
+    }
+    return handshakes;
+  };
+  return { reading: reading.promise, release: () => released.resolve() };
+}

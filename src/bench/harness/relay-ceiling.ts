@@ -1,72 +1,59 @@
 /**
- * The most any relay built on this stack could register per second on this machine: the
- * load of the throughput rows (the same load thread, a fresh connection per call, the same
- * ML-KEM-1024 + HQC-256 requests) against a server on src/rpc whose handler does only what
- * every registration must do besides HQC-256 — the gRPC call and the ML-KEM-1024
- * encapsulation — and answers with an HQC-256-sized ciphertext of random bytes. No HQC
- * work, no `wg`, no book, no authentication.
- *
- * Why it bounds the throughput ratio: while the cores are the limit, a registration costs
- * this row's CPU per call plus one HQC-256 encapsulation (see ratioCeiling).
+ * The ceiling a relay row is held against: the same load (the same load thread, a fresh
+ * connection per call, the same ML-KEM-1024 + HQC-256 requests) against a server on
+ * src/rpc whose handler does only the KEM work of a registration — ML-KEM-1024 in-thread
+ * and HQC-256 on a worker pool of the same size, through the relay's own KEM step
+ * (src/server/encapsulate.ts) — and answers with the ciphertexts. No validation, no
+ * authentication, no book, no `wg`, no watcher. What the relay adds on top of this is
+ * what its throughput goal measures.
  */
-import { randomBytes } from 'node:crypto';
-import { HQC_256_SIZES } from '../../kem/hqc-256.js';
-import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { WireRegisterRequest } from '../../protocol/messages.js';
 import { MAX_REQUEST_BYTES } from '../../protocol/request.js';
 import { startRpcServer } from '../../rpc/server.js';
+import { encapsulateAll } from '../../server/encapsulate.js';
+import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
+import type { Kem, KemName } from '../../kem/types.js';
 import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
-import { LOAD_ROLE, runLoadThread, type LoadData } from './relay-load.js';
+import { createHqcWorkerPool } from '../../../wasm/pool.js';
+import { cpuPerCall, LOAD_ROLE, runLoadThread, type LoadData, type ProcessWindow } from './relay-load.js';
 
 export interface CeilingResult {
   readonly clients: number;
+  readonly workers: number;
   readonly callsPerSecond: number;
-  /** CPU of the whole process (server, load thread) per call, ms. */
-  readonly cpuMsPerCall: number;
-  /** Cores the process kept busy on average (the bound holds while this is all of them). */
-  readonly coresBusy: number;
+  /** CPU of the server alone (its thread, the HQC workers, Node's helpers) per call, ms; null where the load thread's clock is unknown. */
+  readonly serverMsPerCall: number | null;
+  /** CPU of the whole process (server and load thread) per call, ms. */
+  readonly processMsPerCall: number;
   readonly failures: Readonly<Record<string, number>>;
 }
 
-/**
- * The bound on registrations ÷ raw HQC-256 encapsulations that `callsPerSecond` implies
- * for a row whose raw figure came from `workers` workers on `cores` cores: a registration
- * costs cores ÷ calls of CPU here plus workers ÷ raw on a worker, so registrations/s ≤
- * cores ÷ (cores ÷ calls + workers ÷ raw), which is calls ÷ (calls + raw) when every core
- * has a worker.
- */
-export function ratioCeiling(callsPerSecond: number, rawPerSecond: number, workers: number, cores: number): number {
-  return 1 / (rawPerSecond / callsPerSecond + workers / cores);
-}
-
-export async function measureCeiling(options: { readonly clients: number; readonly seconds: number; readonly warmupSeconds: number }): Promise<CeilingResult> {
+export async function measureCeiling(options: { readonly clients: number; readonly workers: number; readonly seconds: number; readonly warmupSeconds: number }): Promise<CeilingResult> {
   const mlKem = createMlKem1024();
-  const hqcCiphertext = randomBytes(HQC_256_SIZES.ciphertext);
+  const pool = createHqcWorkerPool({ size: options.workers });
+  const byName: Partial<Record<KemName, Kem>> = { 'ML-KEM-1024': mlKem, 'HQC-256': pool.kem };
   const server = await startRpcServer(
     '127.0.0.1:0',
     async (request) => {
       const offered = (request as WireRegisterRequest).post_quantum?.kem_pubkeys ?? [];
-      const ciphertexts: Uint8Array[] = [];
-      for (const key of offered) {
-        if (key.algorithm_name !== 'ML-KEM-1024') {
-          ciphertexts.push(hqcCiphertext);
-          continue;
-        }
-        const { ciphertext, sharedSecret } = await mlKem.encapsulate(key.key_data);
-        sharedSecret.fill(0);
-        ciphertexts.push(ciphertext);
-      }
-      return { post_quantum: { ciphertexts } };
+      const result = await encapsulateAll(
+        offered.map((k) => ({ name: k.algorithm_name as KemName, publicKey: k.key_data })),
+        (name) => byName[name]!,
+      );
+      result.psk.wipe();
+      return { post_quantum: { ciphertexts: [...result.ciphertexts] } };
     },
     { maxRequestBytes: MAX_REQUEST_BYTES, limits: { maxConnectionsPerSource: Math.max(4, options.clients * 2) } },
   );
-  const pairs = [await mlKem.keygen(), await createInThreadHqc256Kem().keygen()];
   try {
+    await pool.warm();
+    const pairs = [await mlKem.keygen(), await createInThreadHqc256Kem().keygen()];
+    for (const p of pairs) p.secretKey.fill(0);
     const data: LoadData = {
       role: LOAD_ROLE,
       target: server.address,
       healthz: null,
-      parent: randomBytes(32),
+      parent: new Uint8Array(32).fill(7),
       kems: [
         { name: 'ML-KEM-1024', publicKey: pairs[0]!.publicKey },
         { name: 'HQC-256', publicKey: pairs[1]!.publicKey },
@@ -76,19 +63,27 @@ export async function measureCeiling(options: { readonly clients: number; readon
       measureMs: options.seconds * 1000,
       probeIntervalMs: 0,
     };
-    let from: NodeJS.CpuUsage | undefined;
-    const result = await runLoadThread(data, () => (from = process.cpuUsage()));
-    const cpu = process.cpuUsage(from);
-    const cpuMs = (cpu.user + cpu.system) / 1000;
+    let from: { cpu: NodeJS.CpuUsage; at: number } | undefined;
+    let window: ProcessWindow | undefined;
+    const result = await runLoadThread(
+      data,
+      () => (from = { cpu: process.cpuUsage(), at: performance.now() }),
+      () => {
+        const cpu = process.cpuUsage(from?.cpu);
+        window = { cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - (from?.at ?? 0) };
+      },
+    );
+    const perCall = window === undefined ? null : cpuPerCall(window, result);
     return {
       clients: options.clients,
+      workers: options.workers,
       callsPerSecond: result.completed / (result.measuredMs / 1000),
-      cpuMsPerCall: cpuMs / Math.max(1, result.completed),
-      coresBusy: cpuMs / result.measuredMs,
+      serverMsPerCall: perCall?.serverMs ?? null,
+      processMsPerCall: perCall?.processMs ?? Number.NaN,
       failures: result.failures,
     };
   } finally {
-    for (const p of pairs) p.secretKey.fill(0);
     server.forceShutdown();
+    await pool.close();
   }
 }

@@ -43,7 +43,10 @@ import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.
 import { readPresharedKey } from '../../testbed/psk-read.js';
 import type { RelayWg } from '../../wg/types.js';
 import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
+import { keepAndSummarise, startCpuProfile, type ProfileSummary } from './cpu-profile.js';
 import { percentileOf, percentilesOf, type Percentiles } from './stats.js';
+import { threadCpuMs } from './thread-cpu.js';
+import { CallTimes, timedStore, timedWg } from './timed-wg.js';
 
 /** What to load the relay with, for how long, on which WireGuard. */
 export interface RelayBenchOptions {
@@ -66,6 +69,22 @@ export interface RelayBenchOptions {
   readonly wg?: { readonly control: RelayWg; readonly iface: string; readonly parent: Uint8Array };
   /** Where the relay keeps its book (default: in memory). */
   readonly store?: BookStore;
+  /** Profile the relay's event loop over the measured window (costs some throughput); names the saved profile. */
+  readonly profile?: string;
+  /**
+   * Sample RSS and registrations in progress every 10 ms (the `peaks` figure); off, peaks
+   * are NaN: reading RSS costs the relay's thread about 5 % of its time at that rate.
+   */
+  readonly samplePeaks?: boolean;
+  /** Time every `wg` call and book save over the measured window. */
+  readonly timeCalls?: boolean;
+}
+
+/** One kind of call the relay waited for, over the measured window. */
+export interface CallFigure {
+  readonly what: string;
+  readonly perRegistration: number;
+  readonly medianMs: number;
 }
 
 /** Where a registration's time goes, from the relay's own log records (medians, ms). */
@@ -81,6 +100,14 @@ export interface RelayBreakdown {
 export interface RelayCpu {
   /** CPU of the whole process (relay, HQC workers, load thread) per registration, ms. */
   readonly processMsPerRegistration: number;
+  /**
+   * CPU of the relay alone per registration, ms: the process (event loop, HQC workers,
+   * Node's and V8's helper threads) minus the load thread's own CPU clock; null where
+   * that clock cannot be read.
+   */
+  readonly relayMsPerRegistration: number | null;
+  /** The load thread's own CPU per registration, ms (null as above). */
+  readonly loadMsPerRegistration: number | null;
   /** Share of wall time the relay's event loop was busy (0..1). */
   readonly relayLoopBusy: number;
   /** Share of wall time the load generator's thread was busy (0..1). */
@@ -111,6 +138,10 @@ export interface RelayBenchResult {
    * sampled every 10 ms over the measured window.
    */
   readonly peaks: { readonly rssMb: number; readonly inflight: number };
+  /** Where the relay's event loop spent its time (with `profile`). */
+  readonly profile?: ProfileSummary;
+  /** The calls the relay waited for (with `timeCalls`). */
+  readonly calls?: readonly CallFigure[];
 }
 
 export interface LoadData {
@@ -136,6 +167,31 @@ export interface LoadResult {
   readonly measuredMs: number;
   /** The load thread's own event-loop utilisation over the measured window. */
   readonly loadBusy: number;
+  /** The load thread's own CPU over its window (from 'measuring' to 'ended'), ms; null where unknown. */
+  readonly loadCpuMs: number | null;
+  /** That window as the load thread's clock saw it, ms. */
+  readonly loadWindowMs: number;
+}
+
+/** What the main thread saw of the process between the load thread's 'measuring' and 'ended'. */
+export interface ProcessWindow {
+  readonly cpuMs: number;
+  readonly wallMs: number;
+}
+
+/**
+ * CPU per call of the process, of the load thread, and of the rest (the server) — each
+ * side's CPU rate over its own view of the window, divided by the calls per second.
+ */
+export function cpuPerCall(process: ProcessWindow, result: LoadResult): { processMs: number; loadMs: number | null; serverMs: number | null } {
+  const callsPerMs = result.completed / result.measuredMs;
+  const processRate = process.cpuMs / process.wallMs;
+  const loadRate = result.loadCpuMs === null ? null : result.loadCpuMs / result.loadWindowMs;
+  return {
+    processMs: processRate / callsPerMs,
+    loadMs: loadRate === null ? null : loadRate / callsPerMs,
+    serverMs: loadRate === null ? null : (processRate - loadRate) / callsPerMs,
+  };
 }
 
 const IFACE = 'bench0';
@@ -170,13 +226,19 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
     readPsk = (ephemeral) => readPresharedKey(real.iface, ephemeral);
   }
 
+  const times = options.timeCalls === true ? new CallTimes() : null;
+  let store = options.store ?? new MemoryBookStore();
+  if (times !== null) {
+    wg = timedWg(wg, times);
+    store = timedStore(store, times);
+  }
   const logger = new MemoryLogger();
   const service = await startRelayService({
     iface,
     listen: parseHostPort('listen', '127.0.0.1:0'),
     metrics: parseHostPort('metrics', '127.0.0.1:0'),
     wg,
-    store: options.store ?? new MemoryBookStore(),
+    store,
     logger,
     rateLimit: null,
     maxInflight: Math.max(32, clients * 2),
@@ -207,25 +269,47 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
     };
     const loop = monitorEventLoopDelay({ resolution: 5 });
     let from: { cpu: NodeJS.CpuUsage; relay: EventLoopUtilization; records: number } | undefined;
-    const peaks = { rssMb: 0, inflight: 0 };
+    const peaks = options.samplePeaks === true ? { rssMb: 0, inflight: 0 } : { rssMb: Number.NaN, inflight: Number.NaN };
     let sampler: NodeJS.Timeout | undefined;
-    const result = await runLoadThread(data, () => {
-      // The warm-up is over: measure the event loop from here.
-      loop.enable();
-      sampler = setInterval(() => {
-        peaks.rssMb = Math.max(peaks.rssMb, process.memoryUsage.rss() / 1e6);
-        peaks.inflight = Math.max(peaks.inflight, service.relay.inflight);
-      }, 10);
-      from = {
-        cpu: process.cpuUsage(),
-        relay: performance.eventLoopUtilization(),
-        records: logger.records.length,
-      };
-    });
+    let profiler: Promise<{ stop(): Promise<import('./cpu-profile.js').CpuProfile> }> | undefined;
+    let window: (ProcessWindow & { relayBusy: number }) | undefined;
+    let started = 0;
+    const result = await runLoadThread(
+      data,
+      () => {
+        // The warm-up is over: measure the event loop from here.
+        loop.enable();
+        if (options.samplePeaks === true) {
+          sampler = setInterval(() => {
+            peaks.rssMb = Math.max(peaks.rssMb, process.memoryUsage.rss() / 1e6);
+            peaks.inflight = Math.max(peaks.inflight, service.relay.inflight);
+          }, 10);
+        }
+        times?.reset();
+        if (options.profile !== undefined) profiler = startCpuProfile();
+        started = performance.now();
+        from = {
+          cpu: process.cpuUsage(),
+          relay: performance.eventLoopUtilization(),
+          records: logger.records.length,
+        };
+      },
+      () => {
+        const cpu = process.cpuUsage(from?.cpu);
+        window = {
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          wallMs: performance.now() - started,
+          relayBusy: from === undefined ? Number.NaN : performance.eventLoopUtilization(from.relay).utilization,
+        };
+        times?.stop();
+      },
+    );
     loop.disable();
     clearInterval(sampler);
+    const profile = profiler === undefined ? undefined : await keepAndSummarise(await (await profiler).stop(), options.profile ?? 'relay');
     const cpuUsed = process.cpuUsage(from?.cpu);
-    const relayBusy = from === undefined ? Number.NaN : performance.eventLoopUtilization(from.relay).utilization;
+    const relayBusy = window?.relayBusy ?? Number.NaN;
+    const perCall = window === undefined ? null : cpuPerCall(window, result);
     const measuredRecords = logger.of('registration').slice(from === undefined ? 0 : countRegistrations(logger, from.records));
 
     const registrations = result.completed;
@@ -246,11 +330,15 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
       failures: result.failures,
       breakdown: breakdownOf(measuredRecords),
       cpu: {
-        processMsPerRegistration: (cpuUsed.user + cpuUsed.system) / 1000 / Math.max(1, registrations),
+        processMsPerRegistration: perCall?.processMs ?? (cpuUsed.user + cpuUsed.system) / 1000 / Math.max(1, registrations),
+        relayMsPerRegistration: perCall?.serverMs ?? null,
+        loadMsPerRegistration: perCall?.loadMs ?? null,
         relayLoopBusy: relayBusy,
         loadLoopBusy: result.loadBusy,
       },
       peaks,
+      ...(profile === undefined ? {} : { profile }),
+      ...(times === null ? {} : { calls: callFigures(times, registrations) }),
     };
   } finally {
     for (const p of pairs) p.secretKey.fill(0);
@@ -260,22 +348,30 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
 
 /**
  * Run the load thread (clients, and the prober when `data.healthz` is set) to the end of
- * its window; `onMeasuring` is called when its warm-up is over.
+ * its window; `onMeasuring` is called when its warm-up is over, `onEnded` when its
+ * measured window is (calls still outstanding then finish after it, uncounted).
  */
-export async function runLoadThread(data: LoadData, onMeasuring: () => void): Promise<LoadResult> {
+export async function runLoadThread(data: LoadData, onMeasuring: () => void, onEnded: () => void = () => undefined): Promise<LoadResult> {
   const worker = new Worker(new URL(import.meta.url), { workerData: data });
   try {
     return await new Promise<LoadResult>((resolve, reject) => {
-      worker.once('message', (message: LoadResult | 'measuring') => {
-        if (message !== 'measuring') return resolve(message);
-        onMeasuring();
-        worker.once('message', (final: LoadResult) => resolve(final));
+      worker.on('message', (message: LoadResult | 'measuring' | 'ended') => {
+        if (message === 'measuring') onMeasuring();
+        else if (message === 'ended') onEnded();
+        else resolve(message);
       });
       worker.once('error', reject);
     });
   } finally {
     await worker.terminate();
   }
+}
+
+/** Per kind of call timed: how many per registration and their median, slowest first. */
+function callFigures(times: CallTimes, registrations: number): CallFigure[] {
+  return [...times.times]
+    .map(([what, list]) => ({ what, perRegistration: list.length / Math.max(1, registrations), medianMs: percentileOf([...list], 0.5) }))
+    .sort((a, b) => b.perRegistration * b.medianMs - a.perRegistration * a.medianMs);
 }
 
 /** How many registration records the first `records` log records hold. */
@@ -347,11 +443,20 @@ async function runLoad(data: LoadData): Promise<void> {
   let completed = 0;
   let announced = false;
   let busyFrom: EventLoopUtilization | undefined;
+  let cpu: { from: number | null; at: number; used: number | null; windowMs: number } | undefined;
+  let ended: NodeJS.Timeout | undefined;
   const announce = (): void => {
     if (!announced && performance.now() >= measureFrom) {
       announced = true;
       busyFrom = performance.eventLoopUtilization();
+      cpu = { from: threadCpuMs(), at: performance.now(), used: null, windowMs: 0 };
       parentPort?.postMessage('measuring');
+      ended = setTimeout(() => {
+        const now = threadCpuMs();
+        cpu!.used = now === null || cpu!.from === null ? null : now - cpu!.from;
+        cpu!.windowMs = performance.now() - cpu!.at;
+        parentPort?.postMessage('ended');
+      }, Math.max(0, end - performance.now()));
     }
   };
 
@@ -383,7 +488,18 @@ async function runLoad(data: LoadData): Promise<void> {
   };
   await Promise.all([...Array.from({ length: data.clients }, client), ...(data.healthz === null ? [] : [prober(data.healthz)])]);
   const loadBusy = busyFrom === undefined ? Number.NaN : performance.eventLoopUtilization(busyFrom).utilization;
-  const result: LoadResult = { completed, latencies, probes, failures, measuredMs: data.measureMs, loadBusy };
+  // The last calls can end before the window's timer fires (a call longer than the window).
+  if (ended !== undefined && cpu !== undefined && cpu.windowMs === 0) await new Promise((r) => setTimeout(r, Math.max(0, end - performance.now() + 1)));
+  const result: LoadResult = {
+    completed,
+    latencies,
+    probes,
+    failures,
+    measuredMs: data.measureMs,
+    loadBusy,
+    loadCpuMs: cpu?.used ?? null,
+    loadWindowMs: cpu === undefined || cpu.windowMs === 0 ? data.measureMs : cpu.windowMs,
+  };
   parentPort?.postMessage(result);
 }
 
