@@ -53,8 +53,9 @@ export async function giveStateDir(dir: string, iface: string, user: RelayUser):
     const st = await lstat(dir);
     if (!st.isDirectory()) throw new PqpskError('SETUP', `state directory ${dir}: not a directory`);
     if (st.uid !== 0 && st.uid !== user.uid) throw new PqpskError('SETUP', `state directory ${dir}: owned by uid ${st.uid}, neither root nor ${user.name}`);
-    await lchown(dir, user.uid, user.gid);
+    // chmod before chown: once the user owns it, changing its mode would need CAP_FOWNER.
     await chmod(dir, 0o700);
+    await lchown(dir, user.uid, user.gid);
     for (const suffix of ['', '.prev', '.tmp']) {
       const path = join(dir, `${iface}.book.json${suffix}`);
       const file = await lstat(path).catch(() => null);
