@@ -45,7 +45,12 @@ export class FileBookStore implements BookStore {
   readonly location: string;
   readonly #dir: string;
 
-  constructor(dir: string, iface: string) {
+  /**
+   * `readerForRelayUser`: a root reader (`server status`) beside a relay that runs as
+   * another user trusts the book of that user — the owner of the state directory, given
+   * to it by the broker — instead of requiring its own uid.
+   */
+  constructor(dir: string, iface: string, private readonly readerForRelayUser = false) {
     checkInterfaceName(iface);
     this.#dir = dir;
     this.location = join(dir, `${iface}.book.json`);
@@ -63,10 +68,10 @@ export class FileBookStore implements BookStore {
    * (SETUP otherwise: nothing in it could be trusted).
    */
   async load(): Promise<RelayBook> {
-    await checkStateDir(this.#dir);
+    const owner = await checkStateDir(this.#dir, this.readerForRelayUser);
     const problems: string[] = [];
     for (const path of [this.location, `${this.location}${PREVIOUS}`]) {
-      const text = await readPrivateFile(path, problems);
+      const text = await readPrivateFile(path, problems, owner);
       const salvaged = text === null ? null : salvageBook(path, text);
       if (path === this.location) this.#rotate = problems.length === 0 && salvaged?.problems.length === 0;
       if (salvaged === null) continue;
@@ -176,26 +181,28 @@ export function serializeBook(book: RelayBook): unknown {
  * whoever can write there can rewrite the book, and the book decides which peers the
  * relay removes. A missing directory is fine (the first save creates it 0700).
  */
-async function checkStateDir(dir: string): Promise<void> {
+async function checkStateDir(dir: string, readerForRelayUser: boolean): Promise<number | undefined> {
   let st;
+  const own = process.getuid?.();
   try {
     st = await lstat(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return own;
     throw new PqpskError('SETUP', `state directory ${dir}: cannot inspect (${errnoOf(err)})`);
   }
   if (st.isSymbolicLink()) throw new PqpskError('SETUP', `state directory ${dir}: is a symlink; give the real directory`);
   if (!st.isDirectory()) throw new PqpskError('SETUP', `state directory ${dir}: not a directory`);
-  const uid = process.getuid?.();
+  const uid = readerForRelayUser && own === 0 ? st.uid : own;
   if (uid !== undefined && st.uid !== uid) throw new PqpskError('SETUP', `state directory ${dir}: owned by uid ${st.uid}, not by this process (uid ${uid})`);
   if ((st.mode & 0o022) !== 0) throw new PqpskError('SETUP', `state directory ${dir}: writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
+  return uid;
 }
 
 /**
- * Read a book file without following a symlink, only if it is ours and not writable by
+ * Read a book file without following a symlink, only if `uid` owns it and it is not writable by
  * others; null (with the reason in `problems`) when absent or untrusted.
  */
-async function readPrivateFile(path: string, problems: string[]): Promise<string | null> {
+async function readPrivateFile(path: string, problems: string[], uid: number | undefined): Promise<string | null> {
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -206,7 +213,6 @@ async function readPrivateFile(path: string, problems: string[]): Promise<string
   }
   try {
     const st = await handle.stat();
-    const uid = process.getuid?.();
     if (!st.isFile()) problems.push(`${path}: not a regular file`);
     else if (uid !== undefined && st.uid !== uid) problems.push(`${path}: owned by uid ${st.uid}, not by this process`);
     else if ((st.mode & 0o022) !== 0) problems.push(`${path}: writable by group or others`);
