@@ -59,57 +59,69 @@ export function encodeFrame(header: object, bytes: Uint8Array = new Uint8Array(0
 }
 
 /**
- * Splits a byte stream into frames. A frame declared larger than MAX_FRAME_BYTES is
- * skipped as it arrives (never buffered) and reported as 'oversized'; a frame whose
+ * Splits a byte stream into frames. Chunks are kept as they come and joined once a frame
+ * is whole, so a large frame costs one copy. A frame declared larger than MAX_FRAME_BYTES
+ * is skipped as it arrives (never buffered) and reported as 'oversized'; a frame whose
  * header is not JSON is reported as 'malformed'. Received chunks are wiped once copied.
  */
 export class FrameReader {
-  #buffer: Buffer = Buffer.alloc(0);
+  #chunks: Buffer[] = [];
+  #length = 0;
   /** Bytes of an oversized frame still to skip. */
   #skipping = 0;
 
   /** Feed bytes; returns what became complete. */
   push(chunk: Buffer): (Frame | 'oversized' | 'malformed')[] {
     const out: (Frame | 'oversized' | 'malformed')[] = [];
-    let data = chunk;
-    if (this.#skipping > 0) {
-      const skip = Math.min(this.#skipping, data.length);
-      this.#skipping -= skip;
-      data = data.subarray(skip);
+    const skip = Math.min(this.#skipping, chunk.length);
+    this.#skipping -= skip;
+    if (skip < chunk.length) {
+      this.#chunks.push(chunk.subarray(skip));
+      this.#length += chunk.length - skip;
     }
-    const joined = Buffer.concat([this.#buffer, data]);
-    this.#buffer.fill(0);
-    chunk.fill(0);
-    let at = 0;
-    while (joined.length - at >= 4) {
-      const total = joined.readUInt32BE(at);
+    while (this.#length >= 4) {
+      if (this.#chunks[0]!.length < 4) this.#join();
+      const total = this.#chunks[0]!.readUInt32BE(0);
       if (total > MAX_FRAME_BYTES || total < 4) {
         out.push('oversized');
-        const available = joined.length - at - 4;
-        this.#skipping = Math.max(0, total - available);
-        at = Math.min(joined.length, at + 4 + total);
+        const drop = Math.min(this.#length, 4 + total);
+        this.#skipping = 4 + total - drop;
+        this.#join();
+        this.#keep(drop);
         continue;
       }
-      if (joined.length - at - 4 < total) break;
-      const body = joined.subarray(at + 4, at + 4 + total);
-      at += 4 + total;
+      if (this.#length < 4 + total) break;
+      this.#join();
+      const body = this.#chunks[0]!.subarray(4, 4 + total);
       const jsonLength = body.readUInt32BE(0);
-      if (jsonLength > body.length - 4) {
-        out.push('malformed');
-        continue;
-      }
       let header: unknown;
       try {
-        header = JSON.parse(body.subarray(4, 4 + jsonLength).toString('utf8'));
+        header = jsonLength > body.length - 4 ? undefined : JSON.parse(body.subarray(4, 4 + jsonLength).toString('utf8'));
       } catch {
-        out.push('malformed');
-        continue;
+        header = undefined;
       }
-      out.push({ header, bytes: new Uint8Array(body.subarray(4 + jsonLength)) });
+      if (header === undefined) out.push('malformed');
+      else out.push({ header, bytes: new Uint8Array(body.subarray(4 + jsonLength)) });
+      this.#keep(4 + total);
     }
-    this.#buffer = Buffer.from(joined.subarray(at));
-    joined.fill(0);
     return out;
+  }
+
+  /** All buffered chunks as one (wiping the pieces). */
+  #join(): void {
+    if (this.#chunks.length <= 1) return;
+    const joined = Buffer.concat(this.#chunks, this.#length);
+    for (const c of this.#chunks) c.fill(0);
+    this.#chunks = [joined];
+  }
+
+  /** Drops the first `n` bytes of the (joined) buffer, wiping them. */
+  #keep(n: number): void {
+    const only = this.#chunks[0]!;
+    const rest = Buffer.from(only.subarray(n));
+    only.fill(0);
+    this.#chunks = rest.length > 0 ? [rest] : [];
+    this.#length = rest.length;
   }
 }
 

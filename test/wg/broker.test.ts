@@ -169,3 +169,21 @@ async function socketPair(): Promise<[Socket, Socket]> {
   const b = connect(path);
   return [await accepted, b];
 }
+
+test('frames come out whole however the stream is cut: byte by byte, or several in one chunk', () => {
+  const frames = [encodeFrame({ id: 1 }, new Uint8Array([1, 2, 3])), encodeFrame({ id: 2 }), encodeFrame({ id: 3 }, new Uint8Array(70_000).fill(4))];
+  const all = Buffer.concat(frames);
+  const whole = new FrameReader().push(Buffer.from(all));
+  const reader = new FrameReader();
+  const cut = [...all].flatMap((b) => reader.push(Buffer.from([b])));
+  for (const got of [whole, cut]) {
+    assert.deepEqual(
+      got.map((f) => (typeof f === 'string' ? f : [f.header, f.bytes.length, f.bytes[0]])),
+      [
+        [{ id: 1 }, 3, 1],
+        [{ id: 2 }, 0, undefined],
+        [{ id: 3 }, 70_000, 4],
+      ],
+    );
+  }
+});
