@@ -12,26 +12,30 @@ import { PqpskError } from '../errors.js';
  * whoever can write there can rewrite the book, and the book decides which peers the
  * relay removes. A missing directory is fine (the first save creates it 0700).
  */
-export async function checkStateDir(dir: string): Promise<void> {
+export async function checkStateDir(dir: string, readerForRelayUser = false): Promise<number | undefined> {
   let st;
+  const own = process.getuid?.();
   try {
     st = await lstat(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return own;
     throw new PqpskError('SETUP', `state directory ${dir}: cannot inspect (${errnoOf(err)})`);
   }
   if (st.isSymbolicLink()) throw new PqpskError('SETUP', `state directory ${dir}: is a symlink; give the real directory`);
   if (!st.isDirectory()) throw new PqpskError('SETUP', `state directory ${dir}: not a directory`);
-  const uid = process.getuid?.();
+  // A root reader (`server status`) beside a relay that runs as another user trusts
+  // that user, the owner of the state directory the broker gave it.
+  const uid = readerForRelayUser && own === 0 ? st.uid : own;
   if (uid !== undefined && st.uid !== uid) throw new PqpskError('SETUP', `state directory ${dir}: owned by uid ${st.uid}, not by this process (uid ${uid})`);
   if ((st.mode & 0o022) !== 0) throw new PqpskError('SETUP', `state directory ${dir}: writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
+  return uid;
 }
 
 /**
- * Read a book file without following a symlink, only if it is ours and not writable by
- * others; null (with the reason in `problems`) when absent or untrusted.
+ * Read a book file without following a symlink, only if `uid` owns it and it is not
+ * writable by others; null (with the reason in `problems`) when absent or untrusted.
  */
-export async function readPrivateFile(path: string, problems: string[]): Promise<string | null> {
+export async function readPrivateFile(path: string, problems: string[], uid: number | undefined): Promise<string | null> {
   let handle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -42,7 +46,6 @@ export async function readPrivateFile(path: string, problems: string[]): Promise
   }
   try {
     const st = await handle.stat();
-    const uid = process.getuid?.();
     if (!st.isFile()) problems.push(`${path}: not a regular file`);
     else if (uid !== undefined && st.uid !== uid) problems.push(`${path}: owned by uid ${st.uid}, not by this process`);
     else if ((st.mode & 0o022) !== 0) problems.push(`${path}: writable by group or others`);

@@ -23,7 +23,12 @@ export class FileBookStore implements BookStore {
   readonly location: string;
   readonly #dir: string;
 
-  constructor(dir: string, iface: string) {
+  /**
+   * `readerForRelayUser`: a root reader (`server status`) beside a relay that runs as
+   * another user trusts the book of that user — the owner of the state directory, given
+   * to it by the broker — instead of requiring its own uid.
+   */
+  constructor(dir: string, iface: string, private readonly readerForRelayUser = false) {
     checkInterfaceName(iface);
     this.#dir = dir;
     this.location = join(dir, `${iface}.book.json`);
@@ -41,10 +46,10 @@ export class FileBookStore implements BookStore {
    * (SETUP otherwise: nothing in it could be trusted).
    */
   async load(): Promise<RelayBook> {
-    await checkStateDir(this.#dir);
+    const owner = await checkStateDir(this.#dir, this.readerForRelayUser);
     const problems: string[] = [];
     for (const path of [this.location, `${this.location}${PREVIOUS}`]) {
-      const text = await readPrivateFile(path, problems);
+      const text = await readPrivateFile(path, problems, owner);
       const salvaged = text === null ? null : salvageBook(path, text);
       if (path === this.location) this.#rotate = problems.length === 0 && salvaged?.problems.length === 0;
       if (salvaged === null) continue;

@@ -25,4 +25,4 @@ export {
 } from './topologies.js';
 export { writeParentConfig } from './parent-config.js';
 export { SELF_HOSTED_CLIENT, SELF_HOSTED_SERVER, buildWgQuickPair, type WgQuickEnd, type WgQuickOptions, type WgQuickPair } from './wg-quick.js';
-export { MAIN_JS, PQPSK_ARGV, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, type JsonHop } from './pqpsk.js';
+export { BED_RELAY_USER, MAIN_JS, PQPSK_ARGV, reachableByRelay, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, type JsonHop } from './pqpsk.js';

@@ -4,7 +4,9 @@
  * each end holds, read back as a fingerprint. `pqpsk demo`, the end-to-end tests and the
  * benchmark drive the bed through these, so all three run the product the same way.
  */
-import { join } from 'node:path';
+import { chmod, mkdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launcherArgv } from '../cli/node-flags.js';
 import { PqpskError } from '../errors.js';
@@ -24,6 +26,25 @@ export const MAIN_JS = fileURLToPath(new URL('../cli/pqpsk.js', import.meta.url)
 export const PQPSK_ARGV: readonly string[] = Object.freeze([...launcherArgv(process.execPath), MAIN_JS]);
 
 /**
+ * The user the bed's relays run as (`--user`): one every Linux system has, so the bed
+ * needs no user of its own; a real install creates `pqpsk` instead.
+ */
+export const BED_RELAY_USER = 'nobody';
+
+/**
+ * Makes `dir` (created if missing) reachable by the relay user: the bed keeps its folders
+ * under the temporary directory private (0700), so each one on the way to the relay's
+ * book gets search permission only (0711: nothing in it can be listed, and its files keep
+ * their own modes). The relay's start gives `dir` itself to the user.
+ */
+export async function reachableByRelay(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  for (let at = dirname(dir); !relative(tmpdir(), at).startsWith('..') && at !== tmpdir(); at = dirname(at)) {
+    await chmod(at, ((await stat(at)).mode & 0o777) | 0o011);
+  }
+}
+
+/**
  * Start `pqpsk server` for `relay` inside its namespace (`extra`: more options); resolves
  * once it listens. Without a service address it listens where it does by default (the
  * interface's own address), as a self-hoster runs it.
@@ -34,11 +55,14 @@ export async function startRelayServer(
   stateDir: string,
   extra: readonly string[] = [],
 ): Promise<BedProcess> {
+  await reachableByRelay(join(stateDir, relay.iface));
   const proc = bed.spawnIn(relay.namespace, [
     ...PQPSK_ARGV,
     'server',
     '--interface',
     relay.iface,
+    '--user',
+    BED_RELAY_USER,
     ...(relay.serviceAddress === undefined ? [] : ['--listen', `${relay.serviceAddress}:1337`]),
     '--state-dir',
     join(stateDir, relay.iface),

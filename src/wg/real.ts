@@ -11,12 +11,15 @@ import {
   privateKeyCommand,
   setCommand,
   showCommand,
+  type WgCommand,
 } from './argv.js';
 import { decodeKeyBase64 } from './keys.js';
 import { yieldToEventLoop } from '../yield.js';
 import { parseSummary } from './parse-summary.js';
 import { PerPeerLines, allowedIpsParser, latestHandshakesParser, parsePublicKey, type PerPeerParser } from './per-peer-parse.js';
 import { PeerRouteJoin } from './peer-route-join.js';
+import type { WgBrokerPort } from './broker-client.js';
+import type { ShowField } from './broker-protocol.js';
 import { runWg, type WgRunnerOptions } from './runner.js';
 import { pickReceived, readFrameErrors, transferCommand } from './transfer.js';
 import type { RelayWg, WgControl, WgInterfaceSummary, WgPeerChange, WgPeerRoute } from './types.js';
@@ -36,7 +39,14 @@ export class RealWgControl implements WgControl, RelayWg {
   /** The last join of the two per interface, kept while both reads come back unchanged. */
   readonly #routes = new Map<string, { ips: ReadonlyMap<string, readonly string[]>; handshakes: ReadonlyMap<string, number>; routes: readonly WgPeerRoute[] }>();
 
-  constructor(protected readonly options: WgRunnerOptions = {}) {}
+  /**
+   * With `broker`, the relay's reads and `set` go to the privileged broker (broker.ts)
+   * instead of starting `wg` here: the unprivileged relay of `pqpsk server` uses it.
+   */
+  constructor(
+    protected readonly options: WgRunnerOptions = {},
+    private readonly broker?: WgBrokerPort,
+  ) {}
 
   /** `wg show <iface>`: public key, peers and which have a PSK; keys print as `(hidden)`. */
   async summary(iface: string): Promise<WgInterfaceSummary> {
@@ -67,7 +77,7 @@ export class RealWgControl implements WgControl, RelayWg {
 
   /** `wg show <iface> public-key`: no secret in the output. */
   async publicKey(iface: string): Promise<string> {
-    const bytes = await runWg(() => publicKeyCommand(iface), iface, this.options);
+    const bytes = await this.#show(iface, 'public-key', publicKeyCommand);
     return parsePublicKey(iface, new TextDecoder().decode(bytes));
   }
 
@@ -78,8 +88,8 @@ export class RealWgControl implements WgControl, RelayWg {
    */
   async peerRoutes(iface: string): Promise<WgPeerRoute[]> {
     const [ips, handshakes] = await Promise.all([
-      runWg(() => allowedIpsCommand(iface), iface, this.options).then((bytes) => inSlices(allowedIpsParser(iface, bytes, linesOf(this.#allowedIpLines, iface)))),
-      runWg(() => latestHandshakesCommand(iface), iface, this.options).then((bytes) => inSlices(latestHandshakesParser(iface, bytes, linesOf(this.#handshakeLines, iface)))),
+      this.#show(iface, 'allowed-ips', allowedIpsCommand).then((bytes) => inSlices(allowedIpsParser(iface, bytes, linesOf(this.#allowedIpLines, iface)))),
+      this.#show(iface, 'latest-handshakes', latestHandshakesCommand).then((bytes) => inSlices(latestHandshakesParser(iface, bytes, linesOf(this.#handshakeLines, iface)))),
     ]);
     // Both reads as last time (the same maps: see PerPeerParser): so is their join.
     const last = this.#routes.get(iface);
@@ -93,12 +103,12 @@ export class RealWgControl implements WgControl, RelayWg {
   }
 
   async latestHandshakes(iface: string): Promise<ReadonlyMap<string, number>> {
-    const bytes = await runWg(() => latestHandshakesCommand(iface), iface, this.options);
+    const bytes = await this.#show(iface, 'latest-handshakes', latestHandshakesCommand);
     return inSlices(latestHandshakesParser(iface, bytes, linesOf(this.#handshakeLines, iface)));
   }
 
   async receivedBytes(iface: string, peers: ReadonlySet<string>): Promise<ReadonlyMap<string, number>> {
-    const bytes = await runWg(() => transferCommand(iface), iface, this.options);
+    const bytes = await this.#show(iface, 'transfer', transferCommand);
     return pickReceived(iface, bytes, peers);
   }
 
@@ -107,10 +117,15 @@ export class RealWgControl implements WgControl, RelayWg {
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {
+    if (this.broker !== undefined && change.privateKey === undefined) return this.broker.set(iface, change.peers ?? []);
     const out = await runWg((dir) => setCommand(iface, change, dir), iface, this.options);
     out.fill(0);
   }
 
+  /** A secret-free `wg show <iface> <field>`, from the broker when there is one. */
+  #show(iface: string, field: ShowField, command: (iface: string) => WgCommand): Promise<Uint8Array> {
+    return this.broker !== undefined ? this.broker.show(iface, field) : runWg(() => command(iface), iface, this.options);
+  }
 }
 
 /** Run a parser to the end, PARSE_SLICE_LINES at a time, letting the event loop in between. */

@@ -31,10 +31,26 @@ function start(request: Extract<SpawnerRequest, { file: string }>): void {
   });
 }
 
-process.on('message', (request: SpawnerRequest) => {
+process.on('message', (message: unknown) => {
+  const request = asRequest(message);
+  // A message of another shape is dropped: it must not end the commands this helper runs.
+  if (request === null) return;
   if ('kill' in request) running.get(request.id)?.kill();
   else start(request);
 });
+
+/** The message as a request when it has a request's shape, else null. */
+function asRequest(message: unknown): SpawnerRequest | null {
+  if (typeof message !== 'object' || message === null) return null;
+  const m = message as Record<string, unknown>;
+  if (typeof m['id'] !== 'number') return null;
+  if (m['kill'] === true) return m as SpawnerRequest;
+  const strings = (v: unknown): boolean => Array.isArray(v) && v.every((a) => typeof a === 'string');
+  const env = m['env'];
+  const envOk = typeof env === 'object' && env !== null && Object.values(env).every((v) => typeof v === 'string');
+  const ok = typeof m['file'] === 'string' && strings(m['args']) && envOk && typeof m['timeoutMs'] === 'number' && typeof m['maxBytes'] === 'number';
+  return ok ? (m as SpawnerRequest) : null;
+}
 
 /** Send to the parent; a channel that just closed is not an error (shutdown follows). */
 function tell(message: SpawnerReply): void {

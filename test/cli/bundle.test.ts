@@ -6,8 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../../src/cli/pqpsk.js', import.meta.url));
@@ -21,6 +24,10 @@ function run(file: string, args: readonly string[]): Promise<{ code: number | nu
   });
 }
 
+/** Run as root, `pqpsk server` gives its state directory to the relay user first: one of the test's own. */
+const STATE = mkdtempSync(join(tmpdir(), 'pqpsk-bundle-state-'));
+after(() => rmSync(STATE, { recursive: true, force: true }));
+
 const CASES: readonly (readonly string[])[] = [
   ['--help'],
   ['negotiate', '--help'],
@@ -33,7 +40,7 @@ const CASES: readonly (readonly string[])[] = [
   // Loads negotiate's modules, then fails on the interface (exit 2, one line).
   ['negotiate', '--interface', 'pqnosuch0', '--max-attempts', '1', '--no-mss-clamp'],
   // Loads the relay's modules, then fails on the interface's address (exit 2, one line).
-  ['server', '--interface', 'pqnosuch0'],
+  ['server', '--interface', 'pqnosuch0', '--user', 'nobody', '--state-dir', STATE],
 ];
 
 for (const args of CASES) {

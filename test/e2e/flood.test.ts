@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { PQPSK_ARGV, addTunnelClient, buildSingleHop, type BedProcess } from '../../src/testbed/index.js';
+import { BED_RELAY_USER, PQPSK_ARGV, addTunnelClient, buildSingleHop, type BedProcess } from '../../src/testbed/index.js';
 import { e2eSkip, requireBed } from './gate.js';
 
 const ACTOR = fileURLToPath(new URL('./flood-actor.js', import.meta.url));
@@ -48,7 +48,7 @@ describe('e2e: the relay under a flood from another tunnel client', { skip }, ()
     try {
       const attacker = await addTunnelClient(hop, 'atk', '10.64.0.3');
       server = bed.spawnIn(topology.relay.namespace, [
-        ...PQPSK_ARGV, 'server', '--interface', topology.relay.iface, '--listen', SERVICE,
+        ...PQPSK_ARGV, 'server', '--interface', topology.relay.iface, '--user', BED_RELAY_USER, '--listen', SERVICE,
         '--metrics', METRICS, '--state-dir', stateDir, '--hqc-workers', '1', '--rate-limit', '20/60',
       ]);
       await server.waitForOutput(/"event":"listening"/, 30_000);

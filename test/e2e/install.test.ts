@@ -10,7 +10,7 @@
  * node_modules. What is uncommitted in the working tree is not tested here.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -53,6 +53,8 @@ describe('install from a clean clone: pack, npm install -g into a prefix, run fr
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'pqpsk-install-'));
+    // Searchable, as /usr/local is: the demo's relay runs the installed package as its own user.
+    chmodSync(work, 0o711);
     const clone = join(work, 'clone');
     prefix = join(work, 'prefix');
     elsewhere = join(work, 'elsewhere');

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { PQPSK_ARGV, runNegotiate, type Bed, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
+import { BED_RELAY_USER, PQPSK_ARGV, reachableByRelay, runNegotiate, type Bed, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
 import { encodeKeyBase64, generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { e2eSkip, requireBed } from './gate.js';
 import { privateSingleHop } from './helpers.js';
@@ -66,7 +66,8 @@ describe("a self-hoster's first run: relay on 10.8.0.1, full-tunnel wg-quick cli
   });
 
   test('without --config-service: each failed attempt says why at once, and the run ends naming 10.64.0.1:1337 and --config-service', async (ctx) => {
-    server = bed.spawnIn(t.relay.namespace, [...PQPSK_ARGV, 'server', '--interface', t.relay.iface, '--state-dir', join(dir, 'state'), '--hqc-workers', '1']);
+    await reachableByRelay(join(dir, 'state'));
+    server = bed.spawnIn(t.relay.namespace, [...PQPSK_ARGV, 'server', '--interface', t.relay.iface, '--user', BED_RELAY_USER, '--state-dir', join(dir, 'state'), '--hqc-workers', '1']);
     await server.waitForOutput(/"event":"listening"/, 20_000);
     const started = Date.now();
     const r = await runNegotiate(bed, t.client.namespace, ['--interface', iface, '--max-time', '9s']);

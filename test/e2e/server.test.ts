@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { pskFingerprint } from '../../src/kem/psk.js';
-import { buildSingleHop, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
+import { BED_RELAY_USER, buildSingleHop, type BedProcess, type SingleHop } from '../../src/testbed/index.js';
 import { readPresharedKey } from '../../src/testbed/psk-read.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { runTestClient, type ClientSecrets } from '../server/run-client.js';
@@ -25,7 +25,7 @@ const skip = e2eSkip();
 
 function startServer(hop: SingleHop, stateDir: string): BedProcess {
   const { bed, topology } = hop;
-  return bed.spawnIn(topology.relay.namespace, [process.execPath, MAIN, 'server', '--interface', topology.relay.iface, '--state-dir', stateDir]);
+  return bed.spawnIn(topology.relay.namespace, [process.execPath, MAIN, 'server', '--interface', topology.relay.iface, '--user', BED_RELAY_USER, '--state-dir', stateDir]);
 }
 
 async function relayPeers(hop: SingleHop): Promise<Record<string, string[]>> {

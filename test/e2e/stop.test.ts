@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readParentKey } from '../../src/client/config-file.js';
 import {
+  BED_RELAY_USER,
   PQPSK_ARGV,
   parseNegotiateJson,
   runNegotiate,
@@ -132,7 +133,7 @@ describe('stopping the relay, releasing it, re-upping its interface, and SaveCon
     server = undefined;
     assert.deepEqual((await relayPeers())[ephemeral], ['10.64.0.2/32'], 'the crash left the parent stranded');
 
-    const release = await bed.runIn(t.relay.namespace, [...PQPSK_ARGV, 'server', '--interface', t.relay.iface, '--state-dir', join(dir, t.relay.iface), '--release'], { timeoutMs: 60_000 });
+    const release = await bed.runIn(t.relay.namespace, [...PQPSK_ARGV, 'server', '--interface', t.relay.iface, '--user', BED_RELAY_USER, '--state-dir', join(dir, t.relay.iface), '--release'], { timeoutMs: 60_000 });
     assert.equal(release.exitCode, 0, release.stderr);
     assert.equal(release.stderr, '');
     assert.match(release.stdout, /"event":"given-back".*"parents":1,"ephemerals_removed":1/);

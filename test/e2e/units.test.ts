@@ -8,7 +8,7 @@
  *    /run) it fails with a set-up error that names the directory.
  * 2. No core dump and umask 077 in both.
  * 3. `systemd-analyze verify` is clean and `systemd-analyze security --offline=yes`
- *    scores the client unit no worse than 4.1; the relay unit's score is printed.
+ *    scores the client unit no worse than 4.1 and the relay unit no worse than 2.5.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -85,7 +85,7 @@ test('each shipped unit forbids core dumps (a 1-byte limit, which the kernel hon
 });
 
 describe('the shipped units under systemd-analyze', () => {
-  test('verify is clean; the client unit scores at most 4.1; the relay unit\'s score is reported', async (t) => {
+  test('verify is clean; the client unit scores at most 4.1, the relay unit at most 2.5', async (t) => {
     const version = await execa('systemd-analyze', ['--version'], { reject: false });
     if (version.exitCode !== 0) {
       if (process.env['CI'] === 'true') assert.fail('CI=true, but systemd-analyze is not installed');
@@ -108,6 +108,11 @@ describe('the shipped units under systemd-analyze', () => {
       }
       t.diagnostic(`systemd-analyze security: ${[...scores].map(([u, s]) => `${u} ${s.toFixed(1)}`).join(', ')}`);
       assert.ok(scores.get('pqpsk-negotiate@.service')! <= 4.1, `the client unit scores ${scores.get('pqpsk-negotiate@.service')}, worse than 4.1`);
+      // 2.5 as measured once the relay ran unprivileged under a root broker: the unit keeps
+      // root for the broker (CAP_NET_ADMIN, and CAP_SETUID/SETGID/CHOWN to start the relay
+      // as its user), which the score counts against the whole unit, and makes up for it
+      // with the sandbox (system-call filter, no devices, kernel and namespace protections).
+      assert.ok(scores.get('pqpsk-server@.service')! <= 2.5, `the relay unit scores ${scores.get('pqpsk-server@.service')}, worse than 2.5`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

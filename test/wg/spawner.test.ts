@@ -3,10 +3,11 @@
  * started them — output, exit codes, timeouts — and the helper never outlives its use.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
 import { RealWgControl } from '../../src/wg/real.js';
@@ -106,4 +107,19 @@ test('an idle helper does not keep its parent process running', () => {
   // Without unref the child would keep the event loop alive and execFileSync would hit its timeout.
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 10_000, encoding: 'utf8' });
   assert.equal(out.trim(), 'OtnngjnFJ2xqM26LTnZDkhQoMv1SAhcWr1FXOFNPVGA=');
+});
+
+test('a malformed message is ignored: the helper keeps running what it runs, and answers it', async () => {
+  const helper = fork(fileURLToPath(new URL('../../src/wg/spawner-child.js', import.meta.url)), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  try {
+    const replies: { id: number; exitCode: number | null }[] = [];
+    helper.on('message', (m: { id: number; exitCode: number | null }) => replies.push(m));
+    helper.send({ id: 1, file: '/bin/sleep', args: ['0.5'], env: {}, timeoutMs: 10_000, maxBytes: 1024 });
+    for (const junk of ['malformed', 42, [], { id: 'x' }, { id: 2, file: 7 }, { id: 3, kill: 'yes' }] as const) helper.send(junk);
+    await until('the command ran to its end', () => replies.length > 0);
+    assert.deepEqual(replies.map((r) => [r.id, r.exitCode]), [[1, 0]]);
+    assert.equal(helper.exitCode, null, 'the helper still runs');
+  } finally {
+    helper.kill('SIGKILL');
+  }
 });

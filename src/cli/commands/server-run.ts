@@ -13,13 +13,15 @@ import { examplePath } from '../examples.js';
 import { levelFilter, type Logger } from '../../server/log.js';
 import { Relay } from '../../server/relay.js';
 import { startRelayService } from '../../server/service.js';
-import { defaultConfigFile } from '../../client/config-file.js';
-import { readSaveConfigLine, saveConfigHazard } from '../../wg/quick-file.js';
 import { readNftRuleset, rulesetGuardsService } from '../../wg/nft.js';
 import { RealWgControl } from '../../wg/real.js';
 import { WgSpawner } from '../../wg/spawner.js';
+import { BrokerClient } from '../../wg/broker-client.js';
+import { checkUnprivileged } from '../../server/relay-user.js';
+import { Socket } from 'node:net';
 import { EXIT_GAVE_UP, EXIT_OK, exitCodeFor } from '../exit-codes.js';
 import type { ServerArgs } from './server.js';
+import { BROKER_FD_VARIABLE, stdoutLogger, warnSaveConfig } from './server-broker-run.js';
 
 /** Start the relay as the arguments say; returns only by exiting the process. */
 export async function run(argv: ServerArgs): Promise<void> {
@@ -40,12 +42,17 @@ export async function run(argv: ServerArgs): Promise<void> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
-  // Every `wg` command is started by a small helper process: forking the relay itself
-  // would stall its event loop for milliseconds per command.
-  const spawner = new WgSpawner();
-  if (argv.release) await release(argv, logger, spawner);
+  // Under a root `pqpsk server` this is the unprivileged relay, and its privileged
+  // parent (server-broker-run.ts) runs every `wg` command for it. Otherwise (started without
+  // root, e.g. with CAP_NET_ADMIN alone) every `wg` command is started by a small helper
+  // process: forking the relay itself would stall its event loop for milliseconds per command.
+  const broker = brokerChannel(argv.interface);
+  const spawner = broker === undefined ? new WgSpawner() : undefined;
+  const wg = (): RealWgControl => new RealWgControl(spawner === undefined ? {} : { launcher: spawner }, broker);
+  if (argv.release) await release(argv, logger, wg, spawner);
   let service;
   try {
+    if (broker !== undefined) await checkUnprivileged();
     const maxInflight = argv['max-inflight'];
     if (!Number.isInteger(maxInflight) || maxInflight < 1) {
       throw usage(`--max-inflight: expected a whole number ≥ 1, got ${String(maxInflight)}`);
@@ -66,7 +73,7 @@ export async function run(argv: ServerArgs): Promise<void> {
       iface: argv.interface,
       listen,
       ...(metrics === undefined ? {} : { metrics }),
-      wg: new RealWgControl({ launcher: spawner }),
+      wg: wg(),
       store: new FileBookStore(argv['state-dir'], argv.interface),
       logger,
       ephemeralTtlMs,
@@ -80,28 +87,48 @@ export async function run(argv: ServerArgs): Promise<void> {
     fail(err);
   }
   const running = service;
-  await warnSaveConfig(logger, argv.interface, argv['config-file']);
+  // The broker gave this warning already: the wg-quick file is root's to read.
+  if (broker === undefined) await warnSaveConfig(logger, argv.interface, argv['config-file']);
   // Runs beside the service: a slow `nft` must not delay serving or stopping.
-  void warnWithoutFirewall(logger, argv.interface, running.address).catch(() => undefined);
+  const ruleset = broker === undefined ? readNftRuleset : () => broker.nftRuleset();
+  void warnWithoutFirewall(logger, argv.interface, running.address, ruleset).catch(() => undefined);
   await stopRequested;
   try {
     await running.stop();
   } catch (err) {
     fail(err);
   }
-  spawner.close();
+  spawner?.close();
   process.exit(EXIT_OK);
+}
+
+/**
+ * The channel to the privileged broker this relay was started with, or undefined when it
+ * runs on its own. The relay cannot change its interface without the broker: when the
+ * broker goes away it exits at once (exit 1), and the book, written ahead of every
+ * change, lets the next start reconcile.
+ */
+function brokerChannel(iface: string): BrokerClient | undefined {
+  const fd = process.env[BROKER_FD_VARIABLE];
+  if (fd === undefined) return undefined;
+  delete process.env[BROKER_FD_VARIABLE];
+  const client = new BrokerClient(new Socket({ fd: Number(fd), readable: true, writable: true }), iface);
+  void client.closed.then(() => {
+    process.stderr.write('pqpsk server: the privileged broker exited; the relay stops (the next start reconciles the interface with the book)\n');
+    process.exit(EXIT_GAVE_UP);
+  });
+  return client;
 }
 
 /**
  * `--release`: open the relay (which reconciles the interface with the book), give every
  * parent its addresses back and exit, without serving; ends the process.
  */
-async function release(argv: ServerArgs, logger: Logger, spawner: WgSpawner): Promise<never> {
+async function release(argv: ServerArgs, logger: Logger, wg: () => RealWgControl, spawner: WgSpawner | undefined): Promise<never> {
   try {
     const relay = await Relay.open({
       iface: argv.interface,
-      wg: new RealWgControl({ launcher: spawner }),
+      wg: wg(),
       store: new FileBookStore(argv['state-dir'], argv.interface),
       logger,
       // Nothing is served, so nothing is encapsulated.
@@ -113,35 +140,17 @@ async function release(argv: ServerArgs, logger: Logger, spawner: WgSpawner): Pr
   } catch (err) {
     fail(err);
   }
-  spawner.close();
+  spawner?.close();
   process.exit(EXIT_OK);
-}
-
-/**
- * One warning at start when the interface's wg-quick file has `SaveConfig = true`: on
- * `wg-quick down` wg-quick would write every ephemeral peer and its PSK into it.
- */
-async function warnSaveConfig(logger: Logger, iface: string, path: string | undefined): Promise<void> {
-  const file = path ?? defaultConfigFile(iface);
-  const line = await readSaveConfigLine(file);
-  if (line !== null) logger.log('warn', { event: 'save-config', iface, hint: saveConfigHazard(file, line, 'relay') });
-}
-
-function stdoutLogger(): Logger {
-  return {
-    log: (level, record) => {
-      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, ...record })}\n`);
-    },
-  };
 }
 
 /**
  * One warning at start when nftables does not keep the service port inside the tunnel:
  * the relay still runs (many hosts filter elsewhere), but the operator hears of it.
  */
-async function warnWithoutFirewall(logger: Logger, iface: string, address: string): Promise<void> {
+async function warnWithoutFirewall(logger: Logger, iface: string, address: string, read: () => Promise<string | null>): Promise<void> {
   const port = Number(address.slice(address.lastIndexOf(':') + 1));
-  const ruleset = await readNftRuleset();
+  const ruleset = await read();
   if (ruleset !== null && rulesetGuardsService(ruleset, iface, port)) return;
   logger.log('warn', {
     event: 'firewall-unguarded',

@@ -14,7 +14,8 @@ import type { ServerStatusArgs } from './server-status.js';
 
 /** Read the book and the interface; `wg` is injectable for tests. */
 export async function readRelayStatus(iface: string, stateDir: string, wg: Pick<WgRouteReader, 'peerRoutes'>): Promise<RelayStatus> {
-  const store = new FileBookStore(stateDir, iface);
+  // Beside a root `pqpsk server`, the book belongs to the relay's user: trust it.
+  const store = new FileBookStore(stateDir, iface, true);
   // load() only reads: it never saves, rotates or locks (the running relay may hold the book).
   const routes = await wg.peerRoutes(iface);
   const book = await store.load();

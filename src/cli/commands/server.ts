@@ -11,6 +11,7 @@ import { DEFAULT_SERVICE_PORT } from '../../server/listen.js';
 import { examplePath } from '../examples.js';
 import { LOG_LEVELS, type LogLevel } from '../../server/log.js';
 import { serverStatusCommand } from './server-status.js';
+import { DEFAULT_RELAY_USER } from '../../server/relay-user.js';
 
 /** The parsed options of `pqpsk server`. */
 export interface ServerArgs {
@@ -27,6 +28,7 @@ export interface ServerArgs {
   'rate-limit': string;
   'config-file': string | undefined;
   release: boolean;
+  user: string | undefined;
 }
 
 const EPILOG = `How it works:
@@ -83,16 +85,26 @@ SaveConfig:
   interface's file on \`wg-quick down\`; the relay warns at start when --config-file
   (default /etc/wireguard/<interface>.conf) has it.
 
+Privileges:
+  Started as root, the process stays as a small broker that keeps CAP_NET_ADMIN and runs
+  only typed \`wg\` requests for --interface (secret-free reads, \`wg set\` of peers' PSKs,
+  allowed-ips and removals, the nftables read), with \`wg\`/\`nft\` from /usr/bin, /usr/sbin,
+  /bin or /sbin; the relay that listens runs as --user (default ${DEFAULT_RELAY_USER}) with no
+  capability, and owns --state-dir. Create the user first: useradd --system
+  --no-create-home --shell /usr/sbin/nologin ${DEFAULT_RELAY_USER}. If either process dies, the
+  other stops (exit 1).
+
 Exit codes:
-  Start-up problems (no such interface, no \`wg\`, address in use, unreadable state file)
-  print one line and exit 2. Needs root (CAP_NET_ADMIN) to change the interface.`;
+  Start-up problems (no such interface, no \`wg\`, no such --user, address in use,
+  unreadable state file) print one line and exit 2. Needs root (CAP_NET_ADMIN) to change
+  the interface.`;
 
 /**
  * The relay's options are its own: `server status` must not list or require them. yargs
  * takes `global(keys, false)` for that, which its type declarations leave out.
  */
 function ownOptions<T>(yargs: Argv<T>): Argv<T> {
-  const keys = ['interface', 'listen', 'metrics', 'ephemeral-ttl', 'rate-limit', 'allow-wide-parents', 'max-inflight', 'log-level', 'state-dir', 'hqc-workers', 'hqc-engine'];
+  const keys = ['interface', 'user', 'listen', 'metrics', 'ephemeral-ttl', 'rate-limit', 'allow-wide-parents', 'max-inflight', 'log-level', 'state-dir', 'hqc-workers', 'hqc-engine'];
   return (yargs as unknown as { global(keys: readonly string[], global: boolean): Argv<T> }).global(keys, false);
 }
 
@@ -144,7 +156,11 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         type: 'string',
         describe: "The interface's wg-quick file, read only for SaveConfig [default: /etc/wireguard/<interface>.conf]",
       })
-      .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'Directory for the relay book' })
+      .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR, describe: 'Directory for the relay book (given to --user at start)' })
+      .option('user', {
+        type: 'string',
+        describe: `Started as root: the unprivileged user the network-facing relay runs as [default: ${DEFAULT_RELAY_USER}]`,
+      })
       .option('hqc-workers', { type: 'number', describe: 'HQC-256 worker threads [default: one per CPU core]' })
       .option('hqc-engine', {
         choices: HQC_ENGINES,
@@ -153,5 +169,10 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       })
       .command(serverStatusCommand)
       .epilog(EPILOG),
-  handler: async (argv) => (await import('./server-run.js')).run(argv),
+  // Started as root, this process becomes the privileged broker and runs the relay as
+  // --user; the relay half (or a relay started without root) runs server-run.ts.
+  handler: async (argv) =>
+    process.getuid?.() === 0 && process.env['PQPSK_BROKER_FD'] === undefined
+      ? (await import('./server-broker-run.js')).runBroker(argv)
+      : (await import('./server-run.js')).run(argv),
 };

@@ -1,0 +1,76 @@
+/**
+ * `pqpsk server` started as root: the privileged half. It finds `wg`/`nft` in the system
+ * directories, gives the state directory to the relay user, starts the relay proper
+ * (this same command) as that user — so the process that faces the network holds no
+ * root uid and no capability — and serves it the typed `wg` requests of src/wg/broker.ts
+ * over a socketpair. It stays until the relay exits, passes SIGTERM/SIGINT on, and exits
+ * with the relay's code; if it dies, the relay stops too (it cannot change the interface
+ * without it). The SaveConfig warning is given here: the wg-quick file is root's to read.
+ */
+import { spawn } from 'node:child_process';
+import type { Duplex } from 'node:stream';
+import { isPqpskError } from '../../errors.js';
+import { DEFAULT_RELAY_USER, giveStateDir, lookupUser } from '../../server/relay-user.js';
+import { resolvePrograms, serveRelay } from '../../wg/broker.js';
+import { EXIT_GAVE_UP, exitCodeFor } from '../exit-codes.js';
+import { defaultConfigFile } from '../../client/config-file.js';
+import { levelFilter, type Logger } from '../../server/log.js';
+import { readSaveConfigLine, saveConfigHazard } from '../../wg/quick-file.js';
+import type { ServerArgs } from './server.js';
+
+/** The variable that tells the relay half which descriptor is its broker channel. */
+export const BROKER_FD_VARIABLE = 'PQPSK_BROKER_FD';
+const BROKER_FD = 3;
+
+/** Run as the broker; returns only by exiting the process. */
+export async function runBroker(argv: ServerArgs): Promise<void> {
+  let relay;
+  try {
+    const programs = resolvePrograms();
+    const user = await lookupUser(argv.user ?? DEFAULT_RELAY_USER);
+    if (!argv.release) await warnSaveConfig(levelFilter(argv['log-level'], stdoutLogger()), argv.interface, argv['config-file']);
+    await giveStateDir(argv['state-dir'], argv.interface, user);
+    // Its own session: a terminal's Ctrl-C reaches the broker alone, which passes it on
+    // once (a relay that saw it twice would stop without giving the parents back).
+    relay = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+      uid: user.uid,
+      gid: user.gid,
+      cwd: '/',
+      detached: true,
+      env: { ...process.env, [BROKER_FD_VARIABLE]: String(BROKER_FD) },
+    });
+    const channel = relay.stdio[BROKER_FD] as Duplex | null;
+    if (channel === null || channel === undefined) throw new Error('no broker channel');
+    void serveRelay(channel, argv.interface, programs);
+  } catch (err) {
+    process.stderr.write(`pqpsk server: ${isPqpskError(err) ? err.message : `unexpected ${err instanceof Error ? err.name : 'error'}`}\n`);
+    process.exit(exitCodeFor(err));
+  }
+  const child = relay;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void child.kill(signal));
+  child.on('error', () => {
+    process.stderr.write('pqpsk server: could not start the relay process\n');
+    process.exit(EXIT_GAVE_UP);
+  });
+  child.on('exit', (code) => process.exit(code ?? EXIT_GAVE_UP));
+}
+
+/**
+ * One warning at start when the interface's wg-quick file has `SaveConfig = true`: on
+ * `wg-quick down` wg-quick would write every ephemeral peer and its PSK into it.
+ */
+export async function warnSaveConfig(logger: Logger, iface: string, path: string | undefined): Promise<void> {
+  const file = path ?? defaultConfigFile(iface);
+  const line = await readSaveConfigLine(file);
+  if (line !== null) logger.log('warn', { event: 'save-config', iface, hint: saveConfigHazard(file, line, 'relay') });
+}
+
+/** The relay's log: one JSON line per record on stdout (the broker and the relay share it). */
+export function stdoutLogger(): Logger {
+  return {
+    log: (level, record) => {
+      process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, ...record })}\n`);
+    },
+  };
+}
