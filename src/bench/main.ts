@@ -17,7 +17,7 @@
  * not meaningful; test/bench/ runs it so the script cannot rot.
  *
  * The throughput section runs the relay inside this process, so the bench runs under the
- * installed `pqpsk`'s memory settings (src/cli/node-flags.ts): started without them, it
+ * installed `pqpsk`'s memory settings (src/launch.ts): started without them, it
  * starts itself again through the same launcher words and passes the exit code on.
  */
 import { spawn } from 'node:child_process';
@@ -25,7 +25,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { NODE_FLAGS, launcherArgv } from '../cli/node-flags.js';
+import { NODE_FLAGS, launcherArgv } from '../launch.js';
 import { bedPrerequisites, buildBareInterfaces, type BareInterfaces } from '../testbed/index.js';
 import { FULL, QUICK } from './plan.js';
 import { SECTIONS, formatReport, targetsOf, type BenchReport, type SectionName, type Sections } from './report.js';

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launcherArgv } from '../cli/node-flags.js';
+import { launcherArgv } from '../launch.js';
 import { PqpskError } from '../errors.js';
 import { pskFingerprint } from '../kem/psk.js';
 import { readPresharedKey } from '../wg/psk-read.js';

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { NODE_FLAGS } from '../../cli/node-flags.js';
+import { NODE_FLAGS } from '../../launch.js';
 import { createClientKems, DEFAULT_CLIENT_KEMS } from '../../client/kems.js';
 import { PqpskError } from '../../errors.js';
 import { generatePrivateKey, publicKeyOf } from '../../wg/keys.js';

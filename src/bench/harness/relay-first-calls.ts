@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { NODE_FLAGS } from '../../cli/node-flags.js';
+import { NODE_FLAGS } from '../../launch.js';
 import { createClientKems } from '../../client/kems.js';
 import { PqpskError } from '../../errors.js';
 import type { KemName } from '../../kem/types.js';

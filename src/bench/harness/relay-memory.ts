@@ -24,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../cli/node-flags.js';
+import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../launch.js';
 import { PqpskError, isPqpskError } from '../../errors.js';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { KemName } from '../../kem/types.js';

@@ -1,5 +1,5 @@
 /**
- * pqpsk's memory settings (src/cli/node-flags.ts) reach every process that runs it: the
+ * pqpsk's memory settings (src/launch.ts) reach every process that runs it: the
  * installed command through its launcher line, the benchmark's relay process through its
  * node options and environment, the test bed through the argv it spawns. And the heap
  * settings do what they say: the young generation stays small.
@@ -9,11 +9,11 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { NODE_ENVIRONMENT, NODE_FLAGS, launcherArgv, launcherLine } from '../../src/cli/node-flags.js';
-import { RelayHost } from '../../src/bench/harness/relay-memory.js';
-import { PQPSK_ARGV } from '../../src/testbed/index.js';
+import { NODE_ENVIRONMENT, NODE_FLAGS, launcherArgv, launcherLine } from '../src/launch.js';
+import { RelayHost } from '../src/bench/harness/relay-memory.js';
+import { PQPSK_ARGV } from '../src/testbed/index.js';
 
-const BUNDLE = fileURLToPath(new URL('../../src/cli/pqpsk.js', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../src/cli/pqpsk.js', import.meta.url));
 
 function run(file: string, args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
