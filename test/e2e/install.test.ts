@@ -119,6 +119,9 @@ describe('install from a clean clone: pack, npm install -g into a prefix, run fr
       'examples/networkd/pqpsk-negotiate-networkd@.service',
       'dist/vendor/pqclean/pqclean.wasm',
       'dist/vendor/mceliece-nist/wasm/mceliece.wasm',
+      // The project's own HQC-256 build and the loader that finds it two roots away.
+      'wasm/hqc-256/hqc-256.wasm',
+      'dist/src/kem/hqc/hqc256-wasm.js',
       'dist/src/testbed/index.js',
     ]) {
       assert.ok(files.includes(f), `${f} is in the package`);

@@ -8,7 +8,7 @@ import { referenceMcElieceBackend } from '../../client/mceliece.js';
 import { createClassicMcEliece460896f } from '../../kem/classic-mceliece-460896f.js';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { Kem } from '../../kem/types.js';
-import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
+import { createInThreadHqc256Kem } from '../../kem/hqc/hqc-engine.js';
 import { medianOf, percentileOf } from './stats.js';
 
 /** The three operations of a KEM, as timed here. */

@@ -7,8 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { HqcEngine } from '../../kem/registry.js';
-import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
-import { createHqcWorkerPool } from '../../../wasm/pool.js';
+import { createInThreadHqc256Kem } from '../../kem/hqc/hqc-engine.js';
+import { createHqcWorkerPool } from '../../server/hqc-pool.js';
 
 /** Completed encapsulations inside the measured window. */
 export interface RawHqcResult {

@@ -15,7 +15,7 @@ import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { WireRegisterRequest } from '../../protocol/messages.js';
 import { MAX_REQUEST_BYTES } from '../../protocol/request.js';
 import { startRpcServer } from '../../rpc/server.js';
-import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
+import { createInThreadHqc256Kem } from '../../kem/hqc/hqc-engine.js';
 import { LOAD_ROLE, runLoadThread, type LoadData } from './relay-load.js';
 
 export interface CeilingResult {

@@ -41,7 +41,7 @@ import { FakeWgControl } from '../../wg/fake.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.js';
 import { readPresharedKey } from '../../wg/psk-read.js';
 import type { RelayWg } from '../../wg/types.js';
-import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
+import { createInThreadHqc256Kem } from '../../kem/hqc/hqc-engine.js';
 import { percentileOf, percentilesOf, type Percentiles } from './stats.js';
 
 /** What to load the relay with, for how long, on which WireGuard. */

@@ -31,7 +31,7 @@ import type { KemName } from '../../kem/types.js';
 import type { RegisterRequestInput } from '../../protocol/messages.js';
 import type { PollIntervals } from '../../server/relay.js';
 import { publicKeyToText } from '../../wg/keys.js';
-import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
+import { createInThreadHqc256Kem } from '../../kem/hqc/hqc-engine.js';
 import type { HostReply, HostRequest, HostStats } from './relay-host.js';
 import { callFromSource, sourceAddress } from './source-address.js';
 import { percentileOf } from './stats.js';

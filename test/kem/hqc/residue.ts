@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
-import type { Encapsulation, KemKeypair, RandomFill } from '../../src/kem/types.js';
+import type { Encapsulation, KemKeypair, RandomFill } from '../../../src/kem/types.js';
 
 /** KEM operations on one instance, synchronous, as the loaders offer them. */
 export interface SyncKemOps {

@@ -13,9 +13,9 @@
  * Synchronous, like pqclean.ts: the relay runs it on worker threads (pool.ts).
  */
 import { readFileSync } from 'node:fs';
-import { checkLength, PqpskError } from '../src/errors.js';
-import { HQC_256_SIZES, type SyncHqcBackend } from '../src/kem/hqc-256.js';
-import type { Encapsulation, KemKeypair, RandomFill } from '../src/kem/types.js';
+import { checkLength, PqpskError } from '../../errors.js';
+import { HQC_256_SIZES, type SyncHqcBackend } from '../../kem/hqc-256.js';
+import type { Encapsulation, KemKeypair, RandomFill } from '../../kem/types.js';
 import { callSlots, defaultRandomFill, randomnessImport, type WasmFn } from './calls.js';
 import { wasmApi, type WasmGlobal, type WasmMemory, type WasmModule } from './webassembly.js';
 
@@ -41,11 +41,11 @@ const FUNCTIONS = [
 
 /** The committed module: wasm/hqc-256/hqc-256.wasm, found from this file in src or dist. */
 export function hqc256WasmPath(): URL {
-  // dist/wasm/x.js and wasm/x.ts both sit one directory below their root's parent.
+  // dist/src/kem/hqc/x.js sits one directory deeper below the root than src/kem/hqc/x.ts.
   const here = new URL('.', import.meta.url);
-  return here.pathname.includes('/dist/wasm/')
-    ? new URL('../../wasm/hqc-256/hqc-256.wasm', here)
-    : new URL('./hqc-256/hqc-256.wasm', here);
+  return here.pathname.includes('/dist/src/')
+    ? new URL('../../../../wasm/hqc-256/hqc-256.wasm', here)
+    : new URL('../../../wasm/hqc-256/hqc-256.wasm', here);
 }
 
 let compiled: WasmModule | undefined;

@@ -5,10 +5,10 @@
  * transferred back, so no copy of a secret stays behind in this thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { isPqpskError } from '../src/errors.js';
-import type { SyncHqcBackend } from '../src/kem/hqc-256.js';
-import { Hqc256Wasm } from './hqc256-wasm.js';
-import type { PoolReply, PoolRequest, PoolWorkerData } from './pool-messages.js';
+import { isPqpskError } from '../errors.js';
+import type { SyncHqcBackend } from '../kem/hqc-256.js';
+import { Hqc256Wasm } from '../kem/hqc/hqc256-wasm.js';
+import type { PoolReply, PoolRequest, PoolWorkerData } from './hqc-pool-messages.js';
 
 const port = parentPort;
 if (port === null) throw new Error('pool-worker.ts must run as a worker thread');
@@ -18,7 +18,7 @@ const { module, engine } = workerData as PoolWorkerData;
 // ML-KEM and McEliece along): each worker is an isolate of its own, so every module it
 // loads is paid for once per core, for the relay's whole life.
 const hqc: SyncHqcBackend =
-  engine === 'pqclean' ? await import('./pqclean.js').then(({ hqcBackendOf, PqcleanWasm }) => hqcBackendOf(PqcleanWasm.instantiate({ module }))) : Hqc256Wasm.instantiate({ module });
+  engine === 'pqclean' ? await import('../kem/hqc/pqclean.js').then(({ hqcBackendOf, PqcleanWasm }) => hqcBackendOf(PqcleanWasm.instantiate({ module }))) : Hqc256Wasm.instantiate({ module });
 
 /** Rounds of keygen + encapsulation + decapsulation a warm-up runs at least, and at most. */
 const WARM_MIN_ROUNDS = 4;

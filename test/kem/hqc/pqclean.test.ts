@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createMlKem1024 } from '../../src/kem/ml-kem-1024.js';
-import { createKem } from '../../src/kem/registry.js';
-import { createInThreadHqc256Kem } from '../../wasm/hqc-engine.js';
+import { createMlKem1024 } from '../../../src/kem/ml-kem-1024.js';
+import { createKem } from '../../../src/kem/registry.js';
+import { createInThreadHqc256Kem } from '../../../src/kem/hqc/hqc-engine.js';
 import {
   hqcBackendOf,
   PqcleanWasm,
@@ -13,8 +13,8 @@ import {
   pqcleanSizes,
   pqcleanWasmPath,
   type PqcleanScheme,
-} from '../../wasm/pqclean.js';
-import { assertRejectsLabelled, marked } from '../kem/helpers.js';
+} from '../../../src/kem/hqc/pqclean.js';
+import { assertRejectsLabelled, marked } from '../helpers.js';
 import {
   HQC_256_KAT_SHA256,
   HqcShakePrng,
@@ -22,7 +22,7 @@ import {
   NistCtrDrbg,
   SwitchableRandom,
   type KatGenerator,
-} from '../kem/kat-generators.js';
+} from '../kat-generators.js';
 import { assertNoResidue } from './residue.js';
 
 /** PQClean's published nistkat-sha256 values (SHA-256 of each scheme's KAT response file). */

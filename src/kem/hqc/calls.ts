@@ -4,8 +4,8 @@
  * the outputs out on success, and always wipe afterwards.
  */
 import { randomFillSync } from 'node:crypto';
-import { isPqpskError, PqpskError } from '../src/errors.js';
-import type { RandomFill } from '../src/kem/types.js';
+import { isPqpskError, PqpskError } from '../../errors.js';
+import type { RandomFill } from '../../kem/types.js';
 import type { WasmMemory } from './webassembly.js';
 
 export type WasmFn = (...args: number[]) => number;

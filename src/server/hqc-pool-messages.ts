@@ -1,7 +1,7 @@
 /** The messages between pool.ts and pool-worker.ts (structured-cloned, buffers transferred). */
-import type { PqpskErrorCode } from '../src/errors.js';
-import type { HqcEngine } from '../src/kem/registry.js';
-import type { WasmModule } from './webassembly.js';
+import type { PqpskErrorCode } from '../errors.js';
+import type { HqcEngine } from '../kem/registry.js';
+import type { WasmModule } from '../kem/hqc/webassembly.js';
 
 export interface PoolWorkerData {
   readonly module: WasmModule;

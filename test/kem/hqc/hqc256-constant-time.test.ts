@@ -22,9 +22,9 @@ import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { HQC_256_SIZES } from '../../src/kem/hqc-256.js';
-import { hqc256WasmPath, Hqc256Wasm } from '../../wasm/hqc256-wasm.js';
-import { wasmApi, type WasmGlobal, type WasmMemory } from '../../wasm/webassembly.js';
+import { HQC_256_SIZES } from '../../../src/kem/hqc-256.js';
+import { hqc256WasmPath, Hqc256Wasm } from '../../../src/kem/hqc/hqc256-wasm.js';
+import { wasmApi, type WasmGlobal, type WasmMemory } from '../../../src/kem/hqc/webassembly.js';
 
 type Fn = (...args: number[]) => number;
 

@@ -8,13 +8,13 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { checkLength, PqpskError } from '../src/errors.js';
-import { createHqc256Kem, HQC_256_SIZES, type HqcBackend } from '../src/kem/hqc-256.js';
-import type { Encapsulation, Kem, KemKeypair } from '../src/kem/types.js';
-import { DEFAULT_HQC_ENGINE, type HqcEngine } from '../src/kem/registry.js';
-import { hqcEngineModule } from './hqc-engine.js';
-import type { PoolOp, PoolReady, PoolReply, PoolRequest, PoolWorkerData } from './pool-messages.js';
-import type { WasmModule } from './webassembly.js';
+import { checkLength, PqpskError } from '../errors.js';
+import { createHqc256Kem, HQC_256_SIZES, type HqcBackend } from '../kem/hqc-256.js';
+import type { Encapsulation, Kem, KemKeypair } from '../kem/types.js';
+import { DEFAULT_HQC_ENGINE, type HqcEngine } from '../kem/registry.js';
+import { hqcEngineModule } from '../kem/hqc/hqc-engine.js';
+import type { PoolOp, PoolReady, PoolReply, PoolRequest, PoolWorkerData } from './hqc-pool-messages.js';
+import type { WasmModule } from '../kem/hqc/webassembly.js';
 
 export interface HqcWorkerPoolOptions {
   /** Number of workers; default os.availableParallelism(). */
@@ -71,7 +71,7 @@ export class HqcWorkerPool implements HqcBackend {
     this.size = size;
     this.engine = options.engine ?? DEFAULT_HQC_ENGINE;
     this.#module = options.module ?? hqcEngineModule(this.engine);
-    this.#script = options.workerScript ?? new URL('./pool-worker.js', import.meta.url);
+    this.#script = options.workerScript ?? new URL('./hqc-pool-worker.js', import.meta.url);
     for (let i = 0; i < size; i++) this.#spawn();
     this.kem = createHqc256Kem(this);
   }

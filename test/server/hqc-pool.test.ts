@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
-import { createHqcWorkerPool } from '../../wasm/pool.js';
-import { createInThreadHqc256Kem } from '../../wasm/hqc-engine.js';
+import { createHqcWorkerPool } from '../../src/server/hqc-pool.js';
+import { createInThreadHqc256Kem } from '../../src/kem/hqc/hqc-engine.js';
 import { assertRejectsLabelled, marked } from '../kem/helpers.js';
 
 /** OS threads of this process (Linux); worker threads are among them. */

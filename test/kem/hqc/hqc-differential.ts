@@ -5,22 +5,22 @@
  * test/vectors/hqc-256-differential.txt, so `npm test` can check all of them against the
  * project's engine in seconds (the reference costs ~70 ms a seed).
  *
- *   node dist/test/wasm/hqc-differential.js write    regenerate the file with pqclean
- *   node dist/test/wasm/hqc-differential.js verify   recompute every line with pqclean
+ *   node dist/test/kem/hqc/hqc-differential.js write    regenerate the file with pqclean
+ *   node dist/test/kem/hqc/hqc-differential.js verify   recompute every line with pqclean
  */
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { HqcEngine } from '../../src/kem/registry.js';
-import { instantiateHqcEngine } from '../../wasm/hqc-engine.js';
-import { HqcShakePrng, SwitchableRandom } from '../kem/kat-generators.js';
+import type { HqcEngine } from '../../../src/kem/registry.js';
+import { instantiateHqcEngine } from '../../../src/kem/hqc/hqc-engine.js';
+import { HqcShakePrng, SwitchableRandom } from '../kat-generators.js';
 
 export const DIFFERENTIAL_SEEDS = 1000;
 
-/** test/vectors/hqc-256-differential.txt, from dist/test/wasm or test/wasm. */
+/** test/vectors/hqc-256-differential.txt, from dist/test/kem/hqc or test/kem/hqc. */
 export const DIFFERENTIAL_VECTORS = fileURLToPath(
   new URL(
-    import.meta.url.includes('/dist/test/') ? '../../../test/vectors/hqc-256-differential.txt' : '../vectors/hqc-256-differential.txt',
+    import.meta.url.includes('/dist/test/') ? '../../../../test/vectors/hqc-256-differential.txt' : '../../vectors/hqc-256-differential.txt',
     import.meta.url,
   ),
 );
@@ -67,7 +67,7 @@ const HEADER = `# HQC-256 differential vectors: for seed i = 0…${DIFFERENTIAL_
 # SHA-256(pk ‖ sk ‖ ct ‖ ss ‖ decapsulated ss) from the pqclean package's WebAssembly build of
 # PQClean's HQC-256, its randomness drawn from HQC's KAT PRNG (SHAKE-256(entropy ‖ 0x01)) with
 # entropy = i as 4 bytes little-endian followed by 44 bytes 0x5a.
-# Made by: node dist/test/wasm/hqc-differential.js write (check: ... verify).
+# Made by: node dist/test/kem/hqc/hqc-differential.js write (check: ... verify).
 `;
 
 function main(command: string | undefined): void {

@@ -10,10 +10,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { checkLength, PqpskError } from '../src/errors.js';
-import { HQC_256_SIZES, type SyncHqcBackend } from '../src/kem/hqc-256.js';
-import { ML_KEM_1024_SIZES } from '../src/kem/ml-kem-1024.js';
-import type { Encapsulation, KemKeypair, KemSizes, RandomFill } from '../src/kem/types.js';
+import { checkLength, PqpskError } from '../../errors.js';
+import { HQC_256_SIZES, type SyncHqcBackend } from '../../kem/hqc-256.js';
+import { ML_KEM_1024_SIZES } from '../../kem/ml-kem-1024.js';
+import type { Encapsulation, KemKeypair, KemSizes, RandomFill } from '../../kem/types.js';
 import { callSlots, defaultRandomFill, randomnessImport, type WasmFn } from './calls.js';
 import { wasmApi, type WasmMemory, type WasmModule } from './webassembly.js';
 
@@ -80,10 +80,10 @@ interface PqcleanExports {
 /**
  * Where the module is: the build copies it from the pqclean package into dist/vendor/
  * (scripts/vendor-wasm.mjs), so the installed command needs no package with an install
- * script that compiles. From dist/wasm/, this file's compiled place.
+ * script that compiles. From dist/src/kem/hqc/, this file's compiled place.
  */
 export function pqcleanWasmPath(): string {
-  return fileURLToPath(new URL('../vendor/pqclean/pqclean.wasm', import.meta.url));
+  return fileURLToPath(new URL('../../../vendor/pqclean/pqclean.wasm', import.meta.url));
 }
 
 let compiled: WasmModule | undefined;

@@ -3,9 +3,9 @@
  * (hqc256-wasm.ts, the default) and PQClean's as the pqclean package ships it
  * (pqclean.ts, the reference). The client and the relay's workers pick one by name.
  */
-import { createHqc256Kem, type SyncHqcBackend } from '../src/kem/hqc-256.js';
-import { DEFAULT_HQC_ENGINE, type HqcEngine } from '../src/kem/registry.js';
-import type { Kem, RandomFill } from '../src/kem/types.js';
+import { createHqc256Kem, type SyncHqcBackend } from '../../kem/hqc-256.js';
+import { DEFAULT_HQC_ENGINE, type HqcEngine } from '../../kem/registry.js';
+import type { Kem, RandomFill } from '../../kem/types.js';
 import { hqc256Module, Hqc256Wasm } from './hqc256-wasm.js';
 import { hqcBackendOf, PqcleanWasm, pqcleanModule } from './pqclean.js';
 import type { WasmModule } from './webassembly.js';
