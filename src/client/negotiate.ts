@@ -10,7 +10,8 @@
  * one can only go back to its parent key. All are wiped in `finally` blocks — best effort
  * in JS (the engine may have made copies).
  */
-import { PqpskError, isPqpskError, type PqpskErrorCode } from '../errors.js';
+import { ERROR_TABLE } from '../error-table.js';
+import { PqpskError, isPqpskError, messageOf, type PqpskErrorCode } from '../errors.js';
 import type { Kem } from '../kem/types.js';
 import { attemptTimeoutMs, negotiationOrder } from '../protocol/plan.js';
 import { REJECT_AFTER_MS } from '../protocol/wireguard.js';
@@ -75,9 +76,6 @@ export interface NegotiateOptions {
   readonly parentKeys?: ReadonlyMap<string, Uint8Array>;
 }
 
-/** Errors about our own set-up: retrying cannot help, so they end the run (exit 2). */
-export const LOCAL_CODES: readonly PqpskErrorCode[] = ['INVALID_INPUT', 'UNSUPPORTED_ALGORITHM', 'NOT_FOUND', 'SETUP', 'INTERNAL'];
-
 /**
  * Negotiate PSKs for the hops (exit before entry), switch and verify them all, or leave
  * every interface on its parent key and throw. Errors carry a one-line message.
@@ -107,12 +105,12 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
         const hops = await negotiation.attempt(timeoutMs, 'working');
         return { hops, attempts: attempt + 1, totalMs: clock.monotonic() - start };
       } catch (err) {
-        if (!isPqpskError(err) || LOCAL_CODES.includes(err.code)) throw err;
-        lastError = err;
-        if (err instanceof RollbackFailed) {
+        if (isPqpskError(err, 'ROLLBACK_FAILED')) {
           emit({ kind: 'attempt-failed', attempt: attempt + 1, code: err.code, message: err.message, nextInMs: null });
           throw err;
         }
+        if (!isPqpskError(err) || !ERROR_TABLE[err.code].retry) throw err;
+        lastError = err;
       }
       // An attempt owns its whole window: a quick failure (nothing listening) waits it out,
       // so retries follow the schedule instead of spinning.
@@ -121,7 +119,7 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
       emit({ kind: 'attempt-failed', attempt: attempt + 1, code: lastError.code, message: lastError.message, nextInMs: another ? Math.round(rest) : null });
       if (rest > 0 && another) await clock.sleep(rest);
     }
-    const code: PqpskErrorCode = lastError === null || LOCAL_CODES.includes(lastError.code) ? 'TIMEOUT' : lastError.code;
+    const code: PqpskErrorCode = lastError === null || !ERROR_TABLE[lastError.code].retry ? 'TIMEOUT' : lastError.code;
     const after = options.maxAttempts !== null && attempt >= options.maxAttempts ? `${attempt} attempt${attempt === 1 ? '' : 's'}` : `${attempt} attempt${attempt === 1 ? '' : 's'} in ${Math.round((clock.monotonic() - start) / 1000)} s (--max-time)`;
     const gaveUp = `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}`;
     const settled = await negotiation.settle();
@@ -131,9 +129,6 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
     negotiation.wipe();
   }
 }
-
-/** A rollback that did not bring the tunnel back: reported, never retried over. */
-export class RollbackFailed extends PqpskError {}
 
 /** A key an interface may hold, kept in memory for switching back; owned (and wiped) by its hop. */
 interface HeldKey {
@@ -447,7 +442,7 @@ export class Negotiation {
   /**
    * Put every hop on its parent key (no PSK) and show each tunnel works, outer first: the
    * way back when the relay no longer knows the working ephemeral key. The parent becomes
-   * the working key only for hops that work on it. Throws RollbackFailed otherwise.
+   * the working key only for hops that work on it. Throws ROLLBACK_FAILED otherwise.
    */
   async fallBackToParent(cause: unknown, gone?: AbortSignal): Promise<void> {
     await this.#restore(this.hops, 'parent', cause, gone);
@@ -511,7 +506,7 @@ export class Negotiation {
     const dev = await routeDevice(hop.spec.service);
     if (dev !== hop.spec.iface) {
       throw new PqpskError(
-        'SETUP',
+        'OUTSIDE_TUNNEL',
         `config service ${hop.spec.service} is routed ${dev === null ? 'nowhere' : `through ${dev}`}, not through ${hop.spec.iface}: refusing to send the request outside the tunnel`,
       );
     }
@@ -519,7 +514,7 @@ export class Negotiation {
 
   /**
    * Put `hops` on their `target` key (and its PSK, or none), then show each tunnel works
-   * again, outer first. Throws RollbackFailed when one does not.
+   * again, outer first. Throws ROLLBACK_FAILED when one does not.
    */
   async #restore(hops: readonly HopState[], target: Claim, cause: unknown, gone?: AbortSignal): Promise<void> {
     const changes: Change[] = [];
@@ -554,7 +549,7 @@ export class Negotiation {
       }
     }
     if (failures.length > 0) {
-      throw new RollbackFailed('TUNNEL_DOWN', `${messageOf(cause)}; rollback: ${failures.join('; ')}`, { cause });
+      throw new PqpskError('ROLLBACK_FAILED', `${messageOf(cause)}; rollback: ${failures.join('; ')}`, { cause });
     }
   }
 }
@@ -691,8 +686,4 @@ function checkOptions(options: NegotiateOptions): void {
     throw new PqpskError('INVALID_INPUT', '--verify-timeout: expected a positive duration');
   }
   attemptTimeoutMs(0, options.timeoutScale);
-}
-
-function messageOf(err: unknown): string {
-  return isPqpskError(err) ? err.message : 'unexpected error';
 }

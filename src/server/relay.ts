@@ -8,6 +8,7 @@
  * write-ahead commit of the book (write-ahead.ts). The poller (watcher.ts) and the
  * cache (interface-view.ts) live apart; one injected clock (clock.ts) drives them all.
  */
+import { meaningOf } from '../error-table.js';
 import { PqpskError, isPqpskError } from '../errors.js';
 import { keyTag } from '../protocol/keys.js';
 import { publicKeyToText } from '../wg/keys.js';
@@ -586,27 +587,9 @@ function toChange(op: PeerOp): WgPeerChange {
   return op.allowedIps === undefined ? { publicKey: op.publicKey } : { publicKey: op.publicKey, allowedIps: [...op.allowedIps] };
 }
 
-/** The metrics label of a failed registration, matching src/rpc/status.ts's mapping. */
+/** The metrics label of a failed registration: its row of the error table. */
 export function resultFor(err: unknown): RegistrationResult {
-  if (!isPqpskError(err)) return 'internal';
-  switch (err.code) {
-    case 'INVALID_INPUT':
-    case 'UNSUPPORTED_ALGORITHM':
-      return 'invalid_argument';
-    case 'UNSUPPORTED_FEATURE':
-      return 'unimplemented';
-    case 'PERMISSION_DENIED':
-      return 'permission_denied';
-    case 'RESOURCE_EXHAUSTED':
-      return 'resource_exhausted';
-    case 'TIMEOUT':
-      return 'deadline_exceeded';
-    case 'STARTING':
-    case 'STOPPING':
-      return 'unavailable';
-    default:
-      return 'internal';
-  }
+  return meaningOf(err).metric;
 }
 
 function ownKey(): PqpskError {

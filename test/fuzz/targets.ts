@@ -243,13 +243,13 @@ const bookText: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: anyText },
 );
 
-/** The book loader on a real file: a book that loads round-trips, or a SETUP error names the file. */
+/** The book loader on a real file: a book that loads round-trips, or a STATE_DAMAGED (or SETUP) error names the file. */
 function bookTarget(): AnyTarget {
   let dir = '';
   let store: FileBookStore;
   return defineTarget({
     name: 'book',
-    what: 'relay book file text → FileBookStore.load: a consistent book, or SETUP naming the file',
+    what: 'relay book file text → FileBookStore.load: a consistent book, or STATE_DAMAGED/SETUP naming the file',
     sources: ['src/server/book-store.ts'],
     // One input in sixteen goes through a real file; the rest through the parser the loader calls.
     input: fc.record({ text: bookText, viaFile: usually(false, fc.constant(true), 15) }),
@@ -269,7 +269,7 @@ function bookTarget(): AnyTarget {
           book = parseBook(store.location, text);
         }
       } catch (err) {
-        expectRefusal(err, ['SETUP'], keyLike(text));
+        expectRefusal(err, ['STATE_DAMAGED', 'SETUP'], keyLike(text));
         assert.ok((err as Error).message.includes(store.location), 'names the file');
         return;
       }

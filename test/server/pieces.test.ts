@@ -216,6 +216,6 @@ describe('book file', () => {
       assert.match(store.problems.join('\n'), message);
       assert.ok(store.problems.every((p) => p.includes(store.location)), 'each problem names the file');
     }
-    assert.throws(() => parseBook('x', '[]'), { code: 'SETUP' });
+    assert.throws(() => parseBook('x', '[]'), { code: 'STATE_DAMAGED' });
   });
 });

@@ -3,7 +3,7 @@
  * post-quantum PSK from the relay's config service. Prints the result or one line saying
  * why not. Loaded only when the command runs (see negotiate.ts).
  */
-import { PqpskError, isPqpskError } from '../../errors.js';
+import { isPqpskError, messageOf, PqpskError } from '../../errors.js';
 import { createClientKems, parseKemList } from '../../client/kems.js';
 import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -234,7 +234,7 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
     // Into the log first: once told, the parent exits, and whoever reads the log then
     // must find the line there (stdio on a file is written synchronously).
     const code = failed(args, err, stamp());
-    report({ kind: 'failed', code: exitCodeFor(err), message: isPqpskError(err) ? err.message : 'unexpected error' });
+    report({ kind: 'failed', code: exitCodeFor(err), message: messageOf(err) });
     return code;
   } finally {
     watcher?.close();
@@ -379,7 +379,7 @@ function clientDeps(args: NegotiateArgs, show: { progress?: boolean } = {}): Omi
 
 /** Say why the run ends (`stamp`: the date that starts every line of a log file) and pick the exit code. */
 function failed(args: NegotiateArgs, err: unknown, stamp = ''): number {
-  const message = isPqpskError(err) ? err.message : 'unexpected error';
+  const message = messageOf(err);
   if (args.json) process.stdout.write(`${stamp}${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
   process.stderr.write(`${stamp}pqpsk negotiate: ${message}\n`);
   return exitCodeFor(err);
