@@ -11,6 +11,7 @@ import { constants } from 'node:fs';
 import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PqpskError } from '../errors.js';
+import { checkTrusted, untrustedBecause } from '../fs-checks.js';
 import { canonicalCidr } from '../protocol/ip.js';
 import type { EphemeralRecord, ParentRecord, RelayBook } from '../protocol/peer-state.js';
 import { EMPTY_BOOK } from '../protocol/peer-state.js';
@@ -184,11 +185,7 @@ async function checkStateDir(dir: string): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new PqpskError('SETUP', `state directory ${dir}: cannot inspect (${errnoOf(err)})`);
   }
-  if (st.isSymbolicLink()) throw new PqpskError('SETUP', `state directory ${dir}: is a symlink; give the real directory`);
-  if (!st.isDirectory()) throw new PqpskError('SETUP', `state directory ${dir}: not a directory`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid) throw new PqpskError('SETUP', `state directory ${dir}: owned by uid ${st.uid}, not by this process (uid ${uid})`);
-  if ((st.mode & 0o022) !== 0) throw new PqpskError('SETUP', `state directory ${dir}: writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
+  checkTrusted(`state directory ${dir}`, st, { kind: 'directory', hints: { symlink: 'give the real directory', writable: 'chmod 700 it' } });
 }
 
 /**
@@ -206,10 +203,8 @@ async function readPrivateFile(path: string, problems: string[]): Promise<string
   }
   try {
     const st = await handle.stat();
-    const uid = process.getuid?.();
-    if (!st.isFile()) problems.push(`${path}: not a regular file`);
-    else if (uid !== undefined && st.uid !== uid) problems.push(`${path}: owned by uid ${st.uid}, not by this process`);
-    else if ((st.mode & 0o022) !== 0) problems.push(`${path}: writable by group or others`);
+    const why = untrustedBecause(st, { kind: 'file' });
+    if (why !== null) problems.push(`${path}: ${why}`);
     else return await handle.readFile('utf8');
     return null;
   } finally {
