@@ -93,8 +93,8 @@ export interface WatchStatus {
   readonly hops: readonly { readonly role: string; readonly interface: string; readonly service?: string; readonly publicKey: string; readonly parentPublicKey: string; readonly pskFingerprint: string | null }[];
 }
 
-/** One tunnel (or multihop pair) kept post-quantum. Create with `Watcher.open`, then `run()`. */
-export class Watcher {
+/** One tunnel (or multihop pair) kept post-quantum. Create with `TunnelWatcher.open`, then `run()`. */
+export class TunnelWatcher {
   readonly #negotiation: Negotiation;
   readonly #options: WatchOptions;
   readonly #deps: WatchDeps;
@@ -120,13 +120,13 @@ export class Watcher {
   }
 
   /** Read the interfaces (errors as for a one-shot negotiation: exit 2 material). */
-  static async open(options: WatchOptions, deps: WatchDeps): Promise<Watcher> {
+  static async open(options: WatchOptions, deps: WatchDeps): Promise<TunnelWatcher> {
     const indexes = options.interfaceIndexes ?? new Map(options.hops.map((h) => [h.iface, deps.interfaceIndex?.(h.iface) ?? 0]));
     const negotiation = await Negotiation.open(options.hops, deps, {
       verifyTimeoutMs: options.verifyTimeoutMs,
       ...(options.parentKeys === undefined ? {} : { parentKeys: options.parentKeys }),
     });
-    return new Watcher(negotiation, options, deps, indexes);
+    return new TunnelWatcher(negotiation, options, deps, indexes);
   }
 
   /** The state the policy holds now. */

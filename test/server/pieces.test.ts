@@ -15,7 +15,7 @@ import { InflightGate, RateLimiter } from '../../src/server/limits.js';
 import { defaultListenAddress, parseHostPort } from '../../src/server/listen.js';
 import { MemoryLogger, describeError, levelFilter } from '../../src/server/log.js';
 import { RelayMetrics } from '../../src/server/metrics.js';
-import { unionBook } from '../../src/server/write-ahead.js';
+import { unionBook } from '../../src/server/book-keeper.js';
 import { seedFromEnv } from '../fuzz/harness.js';
 import { wgKeypair } from './helpers.js';
 

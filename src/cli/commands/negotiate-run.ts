@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { readParentKeys } from '../../client/config-file.js';
 import { InterfaceLock, LEAVING_WAIT_MS, holderIsLeaving, type HolderInfo, type YieldOptions } from '../../client/lock.js';
 import { negotiate, type MssGuard, type RouteDevice, type NegotiateDeps } from '../../client/negotiate.js';
-import { Watcher } from '../../client/watch.js';
+import { TunnelWatcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
 import { interfaceIndex, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
@@ -186,7 +186,7 @@ async function runOnce(args: NegotiateArgs): Promise<number> {
 /** `negotiate --watch`: the watcher in the foreground until SIGTERM/SIGINT. */
 async function runWatch(args: NegotiateArgs): Promise<number> {
   let lock: InterfaceLock | undefined;
-  let watcher: Watcher | undefined;
+  let watcher: TunnelWatcher | undefined;
   // In a log file (--background --log-file) nothing else dates the lines.
   const stamp = args['log-file'] !== undefined && args['background-child'] ? (): string => `${new Date().toISOString()} ` : (): string => '';
   const say = (line: string): void => void process.stderr.write(`${stamp()}pqpsk: ${line}\n`);
@@ -207,7 +207,7 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
     const holder = (): HolderInfo => ({ pid: process.pid, mode: 'watch', leaving: watcher?.stopping ?? false, interfaces: Object.fromEntries(indexes), status: watcher?.status() ?? null });
     lock = await InterfaceLock.acquire(ifaces, holder, undefined, yieldToLeaving(indexes));
     const parentKeys = await parentKeysFor(args, hops);
-    watcher = await Watcher.open(
+    watcher = await TunnelWatcher.open(
       { hops, policy, timeoutScale: args['timeout-scale'], verifyTimeoutMs, tickMs, probeTimeoutMs: PROBE_TIMEOUT_MS, parentKeys, interfaceIndexes: indexes },
       {
         ...clientDeps(args),

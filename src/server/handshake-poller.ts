@@ -26,7 +26,7 @@ export interface WatchTarget {
   wantsFastPoll(): boolean;
 }
 
-export class Watcher {
+export class HandshakePoller {
   readonly #clock: Clock;
   readonly #poll: PollIntervals;
   readonly #target: WatchTarget;
