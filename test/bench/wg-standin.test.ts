@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { StandinInterface } from '../../src/bench/harness/standin-interface.js';
+import { StandinInterface } from '../fixtures/standin-interface.js';
 import { WgStandin } from '../../src/bench/harness/wg-standin.js';
 import { isPqpskError } from '../../src/errors.js';
 import { publicKeyToText } from '../../src/wg/keys.js';

@@ -9,7 +9,7 @@ import { negotiate, type MssGuard, type NegotiateDeps, type NegotiateOptions, ty
 import type { ClientEvent, HopSpec } from '../../src/client/types.js';
 import { pskFingerprint } from '../../src/kem/psk.js';
 import type { Kem } from '../../src/kem/types.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { clientInterface, equalBytes, freePort, SimNetwork, startTestRelay, wgKeypair, type SimRoute, type TestRelay } from './helpers.js';
 import { rejection } from '../fixtures/errors.js';
 

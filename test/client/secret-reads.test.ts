@@ -19,7 +19,7 @@ import type { HopSpec } from '../../src/client/types.js';
 import { TunnelWatcher } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import { isPqpskError } from '../../src/errors.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { RealWgControl } from '../../src/wg/real.js';
 import type { WgControl, WgInterfaceState, WgPeerChange } from '../../src/wg/types.js';
 import { FAKE_WG, fakeWgLog } from '../fixtures/recording-wg.js';

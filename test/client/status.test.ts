@@ -9,7 +9,7 @@ import { exitCodeFor } from '../../src/cli/exit-codes.js';
 import { statusText } from '../../src/cli/commands/status-run.js';
 import { readTunnelStatus } from '../../src/client/status.js';
 import type { WatchStatus } from '../../src/client/watch.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { clientInterface, wgKeypair } from './helpers.js';
 import { rejection } from '../fixtures/errors.js';
 

@@ -11,7 +11,7 @@ import { createClientKems } from '../../src/client/kems.js';
 import { TunnelWatcher } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { clientInterface, SimNetwork, simWatchDeps, startTestRelay, wgKeypair } from './helpers.js';
 
 test('a watcher whose route is refused reports the failure, not a first attempt that settled', async () => {

@@ -8,7 +8,7 @@ import { createClientKems } from '../../src/client/kems.js';
 import { TunnelWatcher, type WatchDeps } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import type { Kem } from '../../src/kem/types.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { clientInterface, SimNetwork, simWatchDeps, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
 
 let kems: Kem[];

@@ -26,7 +26,7 @@ import { isPublicKeyText } from '../../src/wg/keys.js';
 import { startRelayService, type RelayService } from '../../src/server/service.js';
 import { parseHostPort } from '../../src/server/listen.js';
 import { MemoryLogger } from '../../src/server/log.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { decodeRegisterRequest } from '../../src/rpc/server.js';
 import { grpcFrame, rawGrpcCall, rawTcpBytes } from '../fixtures/raw-grpc.js';
 import { IFACE, P_IPS, provider, wgKeypair } from '../server/helpers.js';

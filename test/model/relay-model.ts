@@ -44,7 +44,7 @@ import { FileBookStore, type BookStore } from '../../src/server/book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay, type RelayOptions } from '../../src/server/relay.js';
 import { WgError } from '../../src/wg/errors.js';
-import { FakeWgControl, type FakeCounting } from '../../src/wg/fake.js';
+import { FakeWgControl, type FakeCounting } from '../fixtures/fake-wg-control.js';
 import type { RelayPeerView } from '../../src/protocol/peer-state.js';
 import { asWire, provider, secretForms, type Keypair } from '../server/helpers.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';

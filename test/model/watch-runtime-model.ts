@@ -32,7 +32,7 @@ import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import { PqpskError } from '../../src/errors.js';
 import { combineSharedSecrets, pskFingerprint } from '../../src/kem/psk.js';
 import type { Kem, KemName } from '../../src/kem/types.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { clientInterface, SimNetwork, VirtualClock, wgKeypair, type Registration, type TestRelay } from '../client/helpers.js';
 import { inThreadKems } from '../fixtures/kems.js';

@@ -15,7 +15,7 @@ import type { KemProvider } from '../../src/server/encapsulate.js';
 import type { Clock } from '../../src/server/clock.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay, type RelayOptions } from '../../src/server/relay.js';
-import { FakeWgControl, type FakeCounting } from '../../src/wg/fake.js';
+import { FakeWgControl, type FakeCounting } from '../fixtures/fake-wg-control.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { inThreadKems } from '../fixtures/kems.js';
 

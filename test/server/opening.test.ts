@@ -11,7 +11,7 @@ import { MemoryBookStore } from '../../src/server/book-store.js';
 import { parseHostPort } from '../../src/server/listen.js';
 import { OpeningWait } from '../../src/server/opening.js';
 import { startRelayService, type RelayService } from '../../src/server/service.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import type { RelayWg } from '../../src/wg/types.js';
 import { rejection } from '../fixtures/errors.js';
 import { IFACE, P_IPS, asWireResponse, clientRequest, deferred, provider, wgKeypair } from './helpers.js';

@@ -13,7 +13,7 @@ import { MemoryBookStore } from '../../src/server/book-store.js';
 import { parseHostPort } from '../../src/server/listen.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { startRelayService, type RelayServiceConfig } from '../../src/server/service.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { IFACE, P_IPS, asWireResponse, clientRequest, deferred, eventually, provider, wgKeypair } from './helpers.js';
 
 const LOOPBACK_ANY_PORT = parseHostPort('listen', '127.0.0.1:0');

@@ -18,7 +18,7 @@ import { callRegisterPeer } from '../../rpc/client.js';
 import { MemoryBookStore } from '../../server/book-store.js';
 import { parseHostPort } from '../../server/listen.js';
 import { startRelayService } from '../../server/service.js';
-import { FakeWgControl } from '../../wg/fake.js';
+import { FakeWgControl } from '../../../test/fixtures/fake-wg-control.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.js';
 import { medianOf } from './stats.js';
 import { requestFor } from './relay-load.js';

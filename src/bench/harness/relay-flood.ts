@@ -4,7 +4,7 @@
  * a thin `wg` executable printing real `wg show` text, so every read is spawned and
  * parsed as in production and costs about what a real `wg` costs), one legitimate registration a second from a fresh parent,
  * first unloaded, then while another source sends refused requests as fast as it can and
- * opens tens of thousands of idle streams (test/e2e/flood-actor.js, a child process, so
+ * opens tens of thousands of idle streams (test/fixtures/flood-actor.js, a child process, so
  * the flood's own work is not on the measured event loops). Figures: the relay's
  * event-loop p99 and RSS, and the legitimate latency, in both phases.
  */
@@ -18,7 +18,7 @@ import type { StandinCounts } from './wg-standin.js';
 import { callFromSource, sourceAddress } from './source-address.js';
 import { medianOf } from './stats.js';
 
-const FLOOD_ACTOR = fileURLToPath(new URL('../../../test/e2e/flood-actor.js', import.meta.url));
+const FLOOD_ACTOR = fileURLToPath(new URL('../../../test/fixtures/flood-actor.js', import.meta.url));
 
 export interface FloodPhase {
   readonly registrations: number;

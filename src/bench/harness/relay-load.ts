@@ -37,7 +37,7 @@ import { MemoryBookStore, type BookStore } from '../../server/book-store.js';
 import { parseHostPort } from '../../server/listen.js';
 import { MemoryLogger } from '../../server/log.js';
 import { startRelayService } from '../../server/service.js';
-import { FakeWgControl } from '../../wg/fake.js';
+import { FakeWgControl } from '../../../test/fixtures/fake-wg-control.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.js';
 import { readPresharedKey } from '../../wg/psk-read.js';
 import type { RelayWg } from '../../wg/types.js';
