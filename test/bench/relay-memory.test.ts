@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import { RelayHost } from '../../src/bench/harness/relay-memory.js';
+import { RelayHost } from '../../bench/harness/relay-memory.js';
 import { NODE_ENVIRONMENT, NODE_FLAGS } from '../../src/launch.js';
 
 test('the benchmark relay process runs with the memory settings', async () => {

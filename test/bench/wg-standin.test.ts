@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { StandinInterface } from '../fixtures/standin-interface.js';
-import { WgStandin } from '../../src/bench/harness/wg-standin.js';
+import { WgStandin } from '../../bench/harness/wg-standin.js';
 import { isPqpskError } from '../../src/errors.js';
 import { publicKeyToText } from '../../src/wg/keys.js';
 import { parseAllowedIps, parseLatestHandshakes, parsePublicKey } from '../../src/wg/parse.js';

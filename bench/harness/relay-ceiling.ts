@@ -10,12 +10,12 @@
  * this row's CPU per call plus one HQC-256 encapsulation (see ratioCeiling).
  */
 import { randomBytes } from 'node:crypto';
-import { HQC_256_SIZES } from '../../kem/hqc-256.js';
-import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
-import type { WireRegisterRequest } from '../../protocol/messages.js';
-import { MAX_REQUEST_BYTES } from '../../protocol/request.js';
-import { startRpcServer } from '../../rpc/server.js';
-import { createInThreadHqc256Kem } from '../../kem/hqc/hqc-engine.js';
+import { HQC_256_SIZES } from '../../src/kem/hqc-256.js';
+import { createMlKem1024 } from '../../src/kem/ml-kem-1024.js';
+import type { WireRegisterRequest } from '../../src/protocol/messages.js';
+import { MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
+import { startRpcServer } from '../../src/rpc/server.js';
+import { createInThreadHqc256Kem } from '../../src/kem/hqc/hqc-engine.js';
 import { LOAD_ROLE, runLoadThread, type LoadData } from './relay-load.js';
 
 export interface CeilingResult {

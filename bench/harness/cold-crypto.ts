@@ -10,10 +10,10 @@
 import { execFile } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { NODE_FLAGS } from '../../launch.js';
-import { createClientKems, DEFAULT_CLIENT_KEMS } from '../../client/kems.js';
-import { PqpskError } from '../../errors.js';
-import { generatePrivateKey, publicKeyOf } from '../../wg/keys.js';
+import { NODE_FLAGS } from '../../src/launch.js';
+import { createClientKems, DEFAULT_CLIENT_KEMS } from '../../src/client/kems.js';
+import { PqpskError } from '../../src/errors.js';
+import { generatePrivateKey, publicKeyOf } from '../../src/wg/keys.js';
 import { medianOf } from './stats.js';
 
 /** First-call times in a fresh process, and the same steps once warm, ms. */

@@ -9,9 +9,9 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { ML_KEM_1024_SIZES } from '../../kem/ml-kem-1024.js';
-import { HQC_256_SIZES } from '../../kem/hqc-256.js';
-import type { Kem, KemName, KemSizes } from '../../kem/types.js';
+import { ML_KEM_1024_SIZES } from '../../src/kem/ml-kem-1024.js';
+import { HQC_256_SIZES } from '../../src/kem/hqc-256.js';
+import type { Kem, KemName, KemSizes } from '../../src/kem/types.js';
 import { measureKem, type OperationTiming } from './kem-timing.js';
 
 /** Timings of the native addon, or the one-line reason there are none. */

@@ -5,8 +5,8 @@
  * section it belongs to (sections/*.ts); a new kind of figure is a new section file
  * added to that list.
  */
-import { isPqpskError } from '../errors.js';
-import type { BareInterfaces } from '../testbed/index.js';
+import { isPqpskError } from '../src/errors.js';
+import type { BareInterfaces } from '../src/testbed/index.js';
 import type { Plan } from './plan.js';
 import type { SectionName, Sections } from './report.js';
 

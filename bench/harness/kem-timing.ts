@@ -4,11 +4,11 @@
  * are printed, never asserted (timings belong in benchmarks, not tests).
  */
 import { performance } from 'node:perf_hooks';
-import { referenceMcElieceBackend } from '../../client/mceliece.js';
-import { createClassicMcEliece460896f } from '../../kem/classic-mceliece-460896f.js';
-import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
-import type { Kem } from '../../kem/types.js';
-import { createInThreadHqc256Kem } from '../../kem/hqc/hqc-engine.js';
+import { referenceMcElieceBackend } from '../../src/client/mceliece.js';
+import { createClassicMcEliece460896f } from '../../src/kem/classic-mceliece-460896f.js';
+import { createMlKem1024 } from '../../src/kem/ml-kem-1024.js';
+import type { Kem } from '../../src/kem/types.js';
+import { createInThreadHqc256Kem } from '../../src/kem/hqc/hqc-engine.js';
 import { medianOf, percentileOf } from './stats.js';
 
 /** The three operations of a KEM, as timed here. */

@@ -7,9 +7,9 @@
  * bytes are gRPC's own, only the socket is bound. Loopback addresses only.
  */
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
-import { PqpskError } from '../../errors.js';
-import { callRegisterPeer } from '../../rpc/client.js';
-import type { RegisterRequestInput, WireRegisterResponse } from '../../rpc/proto.js';
+import { PqpskError } from '../../src/errors.js';
+import { callRegisterPeer } from '../../src/rpc/client.js';
+import type { RegisterRequestInput, WireRegisterResponse } from '../../src/rpc/proto.js';
 
 /** The i-th parent's source address: 127.1.x.y with y in 1..250 (0 ≤ i < 62 500). */
 export function sourceAddress(i: number): string {

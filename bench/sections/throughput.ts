@@ -7,10 +7,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileBookStore } from '../../server/book-store.js';
-import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.js';
-import { RealWgControl } from '../../wg/real.js';
-import { WgSpawner } from '../../wg/spawner.js';
+import { FileBookStore } from '../../src/server/book-store.js';
+import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
+import { RealWgControl } from '../../src/wg/real.js';
+import { WgSpawner } from '../../src/wg/spawner.js';
 import { measureRawHqc } from '../harness/raw-hqc.js';
 import { measureCeiling, ratioCeiling, type CeilingResult } from '../harness/relay-ceiling.js';
 import { measureRelay, type RelayBenchOptions, type RelayBreakdown, type RelayCpu } from '../harness/relay-load.js';

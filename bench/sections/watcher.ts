@@ -8,9 +8,9 @@
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PqpskError } from '../../errors.js';
-import { buildSingleHop, PQPSK_ARGV, startRelayServer, type Bed, type BedProcess, type SingleHopTopology } from '../../testbed/index.js';
-import { encodeKeyBase64 } from '../../wg/keys.js';
+import { PqpskError } from '../../src/errors.js';
+import { buildSingleHop, PQPSK_ARGV, startRelayServer, type Bed, type BedProcess, type SingleHopTopology } from '../../src/testbed/index.js';
+import { encodeKeyBase64 } from '../../src/wg/keys.js';
 import { f0, f1 } from '../harness/stats.js';
 import { reasonOf, statusOf, type BenchSection, type NotMeasured } from '../section.js';
 

@@ -6,7 +6,7 @@
  * many that print a secret were refused.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { PqpskError } from '../../errors.js';
+import { PqpskError } from '../../src/errors.js';
 
 /** A peer the interface starts with; `psk` says whether one is set (its value never crosses here). */
 export interface StandinSeedPeer {

@@ -10,16 +10,16 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { NODE_FLAGS } from '../../launch.js';
-import { createClientKems } from '../../client/kems.js';
-import { PqpskError } from '../../errors.js';
-import type { KemName } from '../../kem/types.js';
-import { callRegisterPeer } from '../../rpc/client.js';
-import { MemoryBookStore } from '../../server/book-store.js';
-import { parseHostPort } from '../../server/listen.js';
-import { startRelayService } from '../../server/service.js';
-import { FakeWgControl } from '../../../test/fixtures/fake-wg-control.js';
-import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../wg/keys.js';
+import { NODE_FLAGS } from '../../src/launch.js';
+import { createClientKems } from '../../src/client/kems.js';
+import { PqpskError } from '../../src/errors.js';
+import type { KemName } from '../../src/kem/types.js';
+import { callRegisterPeer } from '../../src/rpc/client.js';
+import { MemoryBookStore } from '../../src/server/book-store.js';
+import { parseHostPort } from '../../src/server/listen.js';
+import { startRelayService } from '../../src/server/service.js';
+import { FakeWgControl } from '../../test/fixtures/fake-wg-control.js';
+import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { medianOf } from './stats.js';
 import { requestFor } from './relay-load.js';
 

@@ -11,14 +11,14 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
-import type { RegisterRequestInput } from '../../rpc/proto.js';
+import { createMlKem1024 } from '../../src/kem/ml-kem-1024.js';
+import type { RegisterRequestInput } from '../../src/rpc/proto.js';
 import { RelayHost } from './relay-memory.js';
 import type { StandinCounts } from './wg-standin.js';
 import { callFromSource, sourceAddress } from './source-address.js';
 import { medianOf } from './stats.js';
 
-const FLOOD_ACTOR = fileURLToPath(new URL('../../../test/fixtures/flood-actor.js', import.meta.url));
+const FLOOD_ACTOR = fileURLToPath(new URL('../../test/fixtures/flood-actor.js', import.meta.url));
 
 export interface FloodPhase {
   readonly registrations: number;

@@ -9,8 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { PqpskError } from '../../errors.js';
-import { PQPSK_ARGV } from '../../testbed/index.js';
+import { PqpskError } from '../../src/errors.js';
+import { PQPSK_ARGV } from '../../src/testbed/index.js';
 import { medianOf, f0 } from '../harness/stats.js';
 import { statusOf, type BenchSection, type NotMeasured } from '../section.js';
 

@@ -13,8 +13,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { isPqpskError } from '../../errors.js';
-import { bedPrerequisites, buildSingleHop, parseNegotiateJson, runNegotiate, startRelayServer, writeParentConfig, type BedProcess, type JsonHop } from '../../testbed/index.js';
+import { isPqpskError } from '../../src/errors.js';
+import { bedPrerequisites, buildSingleHop, parseNegotiateJson, runNegotiate, startRelayServer, writeParentConfig, type BedProcess, type JsonHop } from '../../src/testbed/index.js';
 import { medianOf } from './stats.js';
 
 /** Medians over the counted negotiations, ms. */

@@ -29,7 +29,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SECRET_SHOW_FORMS, StandinInterface, type StandinRecord } from '../../../test/fixtures/standin-interface.js';
+import { SECRET_SHOW_FORMS, StandinInterface, type StandinRecord } from '../../test/fixtures/standin-interface.js';
 import type { StandinCounts, StandinReply, StandinRequest } from './wg-standin.js';
 
 /** Longest argv accepted from a client: a relay's multi-peer `wg set` stays far below. */

@@ -27,15 +27,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { isPqpskError } from '../../errors.js';
-import { bedPrerequisites, buildSingleHop, parseNegotiateJson, runNegotiate, startRelayServer, type Bed, type RunResult, type SingleHopTopology } from '../../testbed/index.js';
-import { RealWgControl } from '../../wg/real.js';
-import { WgSpawner } from '../../wg/spawner.js';
+import { isPqpskError } from '../../src/errors.js';
+import { bedPrerequisites, buildSingleHop, parseNegotiateJson, runNegotiate, startRelayServer, type Bed, type RunResult, type SingleHopTopology } from '../../src/testbed/index.js';
+import { RealWgControl } from '../../src/wg/real.js';
+import { WgSpawner } from '../../src/wg/spawner.js';
 import type { NotMeasured } from '../section.js';
 import { medianOf } from './stats.js';
 
-/** `shared/` beside the repository root (this file runs from dist/src/bench/harness/). */
-export const MULLVAD_CLIENT = fileURLToPath(new URL('../../../../../shared/peers/mullvad-upgrade-tunnel/mullvad-upgrade-tunnel', import.meta.url));
+/** `shared/` beside the repository root (this file runs from dist/bench/harness/). */
+export const MULLVAD_CLIENT = fileURLToPath(new URL('../../../../shared/peers/mullvad-upgrade-tunnel/mullvad-upgrade-tunnel', import.meta.url));
 /** sha256 of mullvad/wgephemeralpeer v1.0.5 as built for the bed; another binary is not measured. */
 const MULLVAD_CLIENT_SHA256 = 'e70140c88486dd303986a900d75f4c6e6b58afb621bcd90e1fd8bb25cd4ab811';
 

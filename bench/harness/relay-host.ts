@@ -17,16 +17,16 @@
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { PqpskError } from '../../errors.js';
-import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../../protocol/peer-state.js';
-import { MemoryBookStore } from '../../server/book-store.js';
-import { parseHostPort } from '../../server/listen.js';
-import { DEFAULT_POLL, type PollIntervals } from '../../server/relay.js';
-import { startRelayService, type RelayService } from '../../server/service.js';
-import { publicKeyToText } from '../../wg/keys.js';
-import { RealWgControl } from '../../wg/real.js';
-import { WgSpawner } from '../../wg/spawner.js';
-import type { RelayWg } from '../../wg/types.js';
+import { PqpskError } from '../../src/errors.js';
+import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../../src/protocol/peer-state.js';
+import { MemoryBookStore } from '../../src/server/book-store.js';
+import { parseHostPort } from '../../src/server/listen.js';
+import { DEFAULT_POLL, type PollIntervals } from '../../src/server/relay.js';
+import { startRelayService, type RelayService } from '../../src/server/service.js';
+import { publicKeyToText } from '../../src/wg/keys.js';
+import { RealWgControl } from '../../src/wg/real.js';
+import { WgSpawner } from '../../src/wg/spawner.js';
+import type { RelayWg } from '../../src/wg/types.js';
 import { sourceAddress } from './source-address.js';
 import { WgStandin, type StandinCounts, type StandinSeedPeer } from './wg-standin.js';
 

@@ -6,9 +6,9 @@
  * efficiency.
  */
 import { performance } from 'node:perf_hooks';
-import type { HqcEngine } from '../../kem/registry.js';
-import { createInThreadHqc256Kem } from '../../kem/hqc/hqc-engine.js';
-import { createHqcWorkerPool } from '../../server/hqc-pool.js';
+import type { HqcEngine } from '../../src/kem/registry.js';
+import { createInThreadHqc256Kem } from '../../src/kem/hqc/hqc-engine.js';
+import { createHqcWorkerPool } from '../../src/server/hqc-pool.js';
 
 /** Completed encapsulations inside the measured window. */
 export interface RawHqcResult {

@@ -6,7 +6,7 @@
  * against its ML-KEM-1024 figure plus what HQC-256 adds on a client (keygen + decaps,
  * warm medians measured here).
  */
-import { createClientKems } from '../../client/kems.js';
+import { createClientKems } from '../../src/client/kems.js';
 import { CLIENT_KINDS, measureClientsSideBySide, type ClientKind, type SideBySideSample } from '../harness/bed-mullvad.js';
 import { measureKem } from '../harness/kem-timing.js';
 import { f0, f1, medianOf } from '../harness/stats.js';

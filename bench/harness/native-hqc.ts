@@ -20,10 +20,10 @@ export type NativeHqc =
   | { readonly measured: false; readonly reason: string }
   | { readonly measured: true; readonly compiler: string; readonly timings: readonly OperationTiming[] };
 
-/** native-hqc.c, from src/bench/harness or dist/src/bench/harness. */
+/** native-hqc.c, from bench/harness or dist/bench/harness. */
 function driverPath(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));
-  return here.includes('/dist/src/') ? join(here, '../../../../src/bench/harness/native-hqc.c') : join(here, 'native-hqc.c');
+  return here.includes('/dist/bench/') ? join(here, '../../../bench/harness/native-hqc.c') : join(here, 'native-hqc.c');
 }
 
 async function findCompiler(): Promise<string | undefined> {

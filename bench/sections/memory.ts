@@ -6,7 +6,7 @@
  * own process, as WireGuard's lives in the kernel: neither is in the relay's figure.
  */
 import { readFile } from 'node:fs/promises';
-import { RealWgControl } from '../../wg/real.js';
+import { RealWgControl } from '../../src/wg/real.js';
 import type { HostStats } from '../harness/relay-host.js';
 import { measureIdleRelay, measureRelayMemory, randomParents, type MemoryBenchResult } from '../harness/relay-memory.js';
 import { sourceAddress } from '../harness/source-address.js';
