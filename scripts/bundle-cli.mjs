@@ -21,7 +21,7 @@
 // pqpsk's help. The help's few typographic characters (NARROW below: dashes, ±, ×, →,
 // ≥…) count as one column each too; the build checks that each copy agrees.
 //
-// The bundle's first line starts node with the heap settings of src/cli/node-flags.ts
+// The bundle's first line starts node with the heap settings of src/launch.ts
 // (compiled by the `tsc` step before this one), so `pqpsk` runs as it was measured.
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -100,7 +100,7 @@ await build({
   logLevel: 'warning',
 });
 
-const { launcherLine } = await import(pathToFileURL(join(root, 'dist/src/cli/node-flags.js')).href);
+const { launcherLine } = await import(pathToFileURL(join(root, 'dist/src/launch.js')).href);
 const entry = join(outdir, 'pqpsk.js');
 const bundled = readFileSync(entry, 'utf8');
 if (!bundled.startsWith('#!')) throw new Error(`${entry}: expected the entry's #! line first`);

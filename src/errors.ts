@@ -1,7 +1,7 @@
 /**
  * The one error family of pqpsk. Every failure that crosses a module
- * boundary is a PqpskError with a stable string `code`; the gRPC status mapping
- * (src/rpc/status.ts) and the CLI exit codes (src/cli/exit-codes.ts) switch on `code`
+ * boundary is a PqpskError with a stable string `code`; what a code means (gRPC status,
+ * metric label, exit code, retry) is one row of src/error-table.ts, read by `code`
  * alone, so a message is free to change without changing behaviour.
  *
  * Messages must never contain secret bytes (keys, PSKs, shared secrets) nor a child
@@ -32,8 +32,14 @@ export type PqpskErrorCode =
   | 'VERIFY_FAILED'
   /** Gave up, and the tunnel carries no traffic on any key pqpsk could put it on. */
   | 'TUNNEL_DOWN'
+  /** A failed switch was rolled back and the tunnel did not come back on the key it had. */
+  | 'ROLLBACK_FAILED'
+  /** The route to a config service leaves the tunnel the request is meant for. */
+  | 'OUTSIDE_TUNNEL'
   /** Local set-up is unusable: not root, a tool missing, an address in use. */
   | 'SETUP'
+  /** A state file of ours exists but does not hold what we write (damaged or edited). */
+  | 'STATE_DAMAGED'
   /** A service is still starting and not serving yet; the same call works a moment later. */
   | 'STARTING'
   /** A service is shutting down and takes no new work. */
@@ -54,6 +60,11 @@ export class PqpskError extends Error {
 /** Narrowing helper: is `err` one of ours, optionally with a given code. */
 export function isPqpskError(err: unknown, code?: PqpskErrorCode): err is PqpskError {
   return err instanceof PqpskError && (code === undefined || err.code === code);
+}
+
+/** The message a user may read for any thrown value: ours, or a fixed text for anything else. */
+export function messageOf(err: unknown): string {
+  return isPqpskError(err) ? err.message : 'unexpected error';
 }
 
 /**

@@ -8,6 +8,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync } from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { PqpskError } from '../errors.js';
+import { untrustedBecause } from '../fs-checks.js';
 
 /**
  * Opens `path` for appending (created with mode 0600), refusing anything another user
@@ -32,9 +33,8 @@ export function openLogFile(path: string): number {
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw refused(path, 'not a regular file');
-    if (uid !== undefined && st.uid !== uid) throw refused(path, `owned by uid ${st.uid}, not by this process (uid ${uid})`);
-    if ((st.mode & 0o022) !== 0) throw refused(path, `writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    const why = untrustedBecause(st, { kind: 'file', uid, hints: { writable: 'chmod 600 it' } });
+    if (why !== null) throw refused(path, why);
     if (st.nlink !== 1) throw refused(path, `has ${st.nlink} hard links; give a file of its own`);
     return fd;
   } catch (err) {
@@ -56,12 +56,8 @@ function checkDirectory(path: string, dir: string, uid: number | undefined): voi
   } catch (err) {
     throw refused(path, `directory ${dir}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'unknown error'})`);
   }
-  if (st.isSymbolicLink()) throw refused(path, `directory ${dir} is a symlink; give the path without symlinks`);
-  if (!st.isDirectory()) throw refused(path, `${dir} is not a directory`);
-  if (st.uid !== 0 && st.uid !== uid) throw refused(path, `directory ${dir} is owned by uid ${st.uid}, not by root or this user`);
-  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
-    throw refused(path, `directory ${dir} is writable by group or others (mode ${(st.mode & 0o777).toString(8)})`);
-  }
+  const why = untrustedBecause(st, { kind: 'directory', uid, rootMayOwn: true, stickyMayShare: true, hints: { symlink: 'give the path without symlinks' } });
+  if (why !== null) throw refused(path, `directory ${dir}: ${why}`);
 }
 
 function refused(path: string, why: string): PqpskError {

@@ -13,6 +13,7 @@ import { constants, existsSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { PqpskError } from '../errors.js';
+import { checkTrusted } from '../fs-checks.js';
 import { decodeKeyBase64 } from '../wg/keys.js';
 import { forEachEntry, saveConfigHazard, saveConfigLine } from '../wg/quick-file.js';
 
@@ -119,12 +120,7 @@ export async function readKeyFile(label: string, path: string): Promise<Uint8Arr
   let bytes: Uint8Array | undefined;
   try {
     const st = await handle.stat();
-    const uid = process.getuid?.();
-    if (!st.isFile()) throw new PqpskError('SETUP', `${label}: not a regular file`);
-    if (uid !== undefined && st.uid !== uid) throw new PqpskError('SETUP', `${label}: owned by uid ${st.uid}, not by this process (uid ${uid})`);
-    if ((st.mode & 0o022) !== 0) {
-      throw new PqpskError('SETUP', `${label}: writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it (or 640 with group systemd-network)`);
-    }
+    checkTrusted(label, st, { kind: 'file', hints: { writable: 'chmod 600 it (or 640 with group systemd-network)' } });
     bytes = await handle.readFile();
     return parseRawKey(label, bytes);
   } finally {

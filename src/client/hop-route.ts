@@ -57,7 +57,7 @@ export async function checkRoute(core: NegotiationCore, hop: HopState): Promise<
   const dev = await routeDevice(hop.spec.service);
   if (dev !== hop.spec.iface) {
     throw new PqpskError(
-      'SETUP',
+      'OUTSIDE_TUNNEL',
       `config service ${hop.spec.service} is routed ${dev === null ? 'nowhere' : `through ${dev}`}, not through ${hop.spec.iface}: refusing to send the request outside the tunnel`,
     );
   }

@@ -1,6 +1,6 @@
 /**
  * The KEMs a client offers. The client decapsulates once per negotiation, so HQC-256
- * runs in this thread (on the engine of wasm/hqc-engine.ts) rather than on a worker pool;
+ * runs in this thread (on the engine of kem/hqc/hqc-engine.ts) rather than on a worker pool;
  * Classic McEliece's keygen and decapsulation come from the reference code (./mceliece.ts).
  */
 import { PqpskError } from '../errors.js';
@@ -8,7 +8,7 @@ import type { SyncHqcBackend } from '../kem/hqc-256.js';
 import { assertAlgorithmList, createKem, DEFAULT_HQC_ENGINE, type HqcEngine } from '../kem/registry.js';
 import type { Kem } from '../kem/types.js';
 import { referenceMcElieceBackend } from './mceliece.js';
-import { instantiateHqcEngine } from '../../wasm/hqc-engine.js';
+import { instantiateHqcEngine } from '../kem/hqc/hqc-engine.js';
 
 export { DEFAULT_CLIENT_KEMS } from './defaults.js';
 

@@ -6,13 +6,13 @@
  *
  * Secrets: none here; the Negotiation holds the keys and wipes them when the run ends.
  */
+import { ERROR_TABLE } from '../error-table.js';
 import { PqpskError, isPqpskError, type PqpskErrorCode } from '../errors.js';
 import { attemptTimeoutMs } from '../protocol/plan.js';
 import type { MssClamp } from './hop-route.js';
 import { Negotiation } from './negotiation.js';
 import type { NegotiateDeps } from './negotiation-deps.js';
 import { checkHops } from './read-hop.js';
-import { RollbackFailed } from './rollback.js';
 import type { HopSpec, NegotiationReport } from './types.js';
 import { systemClock } from './verify.js';
 
@@ -30,9 +30,6 @@ export interface NegotiateOptions {
   /** Parent private keys per interface (e.g. from the wg-quick file); the negotiation owns and wipes them. */
   readonly parentKeys?: ReadonlyMap<string, Uint8Array>;
 }
-
-/** Errors about our own set-up: retrying cannot help, so they end the run (exit 2). */
-export const LOCAL_CODES: readonly PqpskErrorCode[] = ['INVALID_INPUT', 'UNSUPPORTED_ALGORITHM', 'NOT_FOUND', 'SETUP', 'INTERNAL'];
 
 /**
  * Negotiate PSKs for the hops (exit before entry), switch and verify them all, or leave
@@ -63,12 +60,12 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
         const hops = await negotiation.attempt(timeoutMs, 'working');
         return { hops, attempts: attempt + 1, totalMs: clock.monotonic() - start };
       } catch (err) {
-        if (!isPqpskError(err) || LOCAL_CODES.includes(err.code)) throw err;
-        lastError = err;
-        if (err instanceof RollbackFailed) {
+        if (isPqpskError(err, 'ROLLBACK_FAILED')) {
           emit({ kind: 'attempt-failed', attempt: attempt + 1, code: err.code, message: err.message, nextInMs: null });
           throw err;
         }
+        if (!isPqpskError(err) || !ERROR_TABLE[err.code].retry) throw err;
+        lastError = err;
       }
       // An attempt owns its whole window: a quick failure (nothing listening) waits it out,
       // so retries follow the schedule instead of spinning.
@@ -77,7 +74,7 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
       emit({ kind: 'attempt-failed', attempt: attempt + 1, code: lastError.code, message: lastError.message, nextInMs: another ? Math.round(rest) : null });
       if (rest > 0 && another) await clock.sleep(rest);
     }
-    const code: PqpskErrorCode = lastError === null || LOCAL_CODES.includes(lastError.code) ? 'TIMEOUT' : lastError.code;
+    const code: PqpskErrorCode = lastError === null || !ERROR_TABLE[lastError.code].retry ? 'TIMEOUT' : lastError.code;
     const after = options.maxAttempts !== null && attempt >= options.maxAttempts ? `${attempt} attempt${attempt === 1 ? '' : 's'}` : `${attempt} attempt${attempt === 1 ? '' : 's'} in ${Math.round((clock.monotonic() - start) / 1000)} s (--max-time)`;
     const gaveUp = `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}`;
     const settled = await negotiation.settle();

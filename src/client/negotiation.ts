@@ -163,7 +163,7 @@ export class Negotiation {
   /**
    * Put every hop on its parent key (no PSK) and show each tunnel works, outer first: the
    * way back when the relay no longer knows the working ephemeral key. The parent becomes
-   * the working key only for hops that work on it. Throws RollbackFailed otherwise.
+   * the working key only for hops that work on it. Throws ROLLBACK_FAILED otherwise.
    */
   async fallBackToParent(cause: unknown, gone?: AbortSignal): Promise<void> {
     await restoreHops(this.#core, this.hops, 'parent', cause, gone);

@@ -1,9 +1,9 @@
 /**
  * The ways back: rollback of a failed switch to the working or parent key (proved to
- * work, or RollbackFailed), and, when a run gives up, leaving every hop on a key that
+ * work, or ROLLBACK_FAILED), and, when a run gives up, leaving every hop on a key that
  * carries traffic.
  */
-import { PqpskError, isPqpskError } from '../errors.js';
+import { PqpskError, messageOf } from '../errors.js';
 import { REJECT_AFTER_MS } from '../protocol/wireguard.js';
 import { throughHop } from './hop-route.js';
 import { rollbackKey, type Claim, type HeldKey, type HopState } from './hop-state.js';
@@ -11,12 +11,9 @@ import { setKey, verifyChange, verifyOrder, type Change } from './key-switch.js'
 import type { NegotiationCore } from './negotiation-deps.js';
 import { netProbe, tunnelAnswers } from './probe.js';
 
-/** A rollback that did not bring the tunnel back: reported, never retried over. */
-export class RollbackFailed extends PqpskError {}
-
 /**
  * Put `hops` on their `target` key (and its PSK, or none), then show each tunnel works
- * again, outer first. Throws RollbackFailed when one does not.
+ * again, outer first. Throws ROLLBACK_FAILED when one does not.
  */
 export async function restoreHops(core: NegotiationCore, hops: readonly HopState[], target: Claim, cause: unknown, gone?: AbortSignal): Promise<void> {
   const changes: Change[] = [];
@@ -51,7 +48,7 @@ export async function restoreHops(core: NegotiationCore, hops: readonly HopState
     }
   }
   if (failures.length > 0) {
-    throw new RollbackFailed('TUNNEL_DOWN', `${messageOf(cause)}; rollback: ${failures.join('; ')}`, { cause });
+    throw new PqpskError('ROLLBACK_FAILED', `${messageOf(cause)}; rollback: ${failures.join('; ')}`, { cause });
   }
 }
 
@@ -120,7 +117,3 @@ export async function settleHops(core: NegotiationCore, hops: readonly HopState[
   return { working, where: said.join('; ') };
 }
 
-/** What an error says to the user: our own messages, never a foreign one (it may carry anything). */
-export function messageOf(err: unknown): string {
-  return isPqpskError(err) ? err.message : 'unexpected error';
-}

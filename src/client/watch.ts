@@ -8,12 +8,11 @@
  * Secrets held here: none directly; the Negotiation holds each hop's working and parent
  * key in memory and wipes them on `close()` (best effort in JS).
  */
+import { ERROR_TABLE } from '../error-table.js';
 import { PqpskError, isPqpskError } from '../errors.js';
 import { attemptTimeoutMs } from '../protocol/plan.js';
-import { LOCAL_CODES } from './negotiate.js';
 import { Negotiation } from './negotiation.js';
 import type { NegotiateDeps } from './negotiation-deps.js';
-import { RollbackFailed } from './rollback.js';
 import { tunnelAnswers } from './probe.js';
 import type { HopReport, HopSpec } from './types.js';
 import { systemClock } from './verify.js';
@@ -95,8 +94,8 @@ export interface WatchStatus {
   readonly hops: readonly { readonly role: string; readonly interface: string; readonly service?: string; readonly publicKey: string; readonly parentPublicKey: string; readonly pskFingerprint: string | null }[];
 }
 
-/** One tunnel (or multihop pair) kept post-quantum. Create with `Watcher.open`, then `run()`. */
-export class Watcher {
+/** One tunnel (or multihop pair) kept post-quantum. Create with `TunnelWatcher.open`, then `run()`. */
+export class TunnelWatcher {
   readonly #negotiation: Negotiation;
   readonly #options: WatchOptions;
   readonly #deps: WatchDeps;
@@ -122,13 +121,13 @@ export class Watcher {
   }
 
   /** Read the interfaces (errors as for a one-shot negotiation: exit 2 material). */
-  static async open(options: WatchOptions, deps: WatchDeps): Promise<Watcher> {
+  static async open(options: WatchOptions, deps: WatchDeps): Promise<TunnelWatcher> {
     const indexes = options.interfaceIndexes ?? new Map(options.hops.map((h) => [h.iface, deps.interfaceIndex?.(h.iface) ?? 0]));
     const negotiation = await Negotiation.open(options.hops, deps, {
       verifyTimeoutMs: options.verifyTimeoutMs,
       ...(options.parentKeys === undefined ? {} : { parentKeys: options.parentKeys }),
     });
-    return new Watcher(negotiation, options, deps, indexes);
+    return new TunnelWatcher(negotiation, options, deps, indexes);
   }
 
   /** The state the policy holds now. */
@@ -243,7 +242,7 @@ export class Watcher {
           this.#feed({ kind: 'fell-back', now: this.#now(), working: true });
           this.#log('on the parent key, tunnel works; negotiating a new PSK');
         } catch (err) {
-          if (!(err instanceof RollbackFailed)) throw err;
+          if (!isPqpskError(err, 'ROLLBACK_FAILED')) throw err;
           this.#feed({ kind: 'fell-back', now: this.#now(), working: false, message: err.message });
           this.#log(`the parent key does not work either (${err.message}); retrying in ${Math.round((this.#state.dueAt - this.#now()) / 1000)} s`);
         }
@@ -264,9 +263,9 @@ export class Watcher {
       this.#log(`${what}: ${reports.map(reportText).join('; ')}${this.#state.recoveries > recoveries ? ' (recovered)' : ''}`);
       this.#settleFirst(true, reports.map(reportText).join('; '));
     } catch (err) {
-      if (this.#stop.signal.aborted && !(err instanceof RollbackFailed)) return;
-      if (!isPqpskError(err) || LOCAL_CODES.includes(err.code)) throw err;
-      const working = !(err instanceof RollbackFailed);
+      if (this.#stop.signal.aborted && !isPqpskError(err, 'ROLLBACK_FAILED')) return;
+      if (!isPqpskError(err) || !ERROR_TABLE[err.code].retry) throw err;
+      const working = err.code !== 'ROLLBACK_FAILED';
       // Begun on a PSK an earlier run set (never read back), a failed switch went to the parent key.
       if (working && this.#state.onEphemeral && !this.#negotiation.onEphemeral) this.#feed({ kind: 'fell-back', now: this.#now(), working: true });
       this.#feed({ kind: 'negotiate-failed', now: this.#now(), code: err.code, message: err.message, working });

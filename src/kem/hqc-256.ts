@@ -17,7 +17,8 @@ const NAME = 'HQC-256';
 
 /**
  * Where HQC-256 actually runs: PQClean's C compiled to WebAssembly (our own build or the
- * pqclean package's), in this thread or on a worker pool (wasm/). Injected so that kem/ stays free of I/O and of the loader; results
+ * pqclean package's), in this thread or on a worker pool (kem/hqc/, server/hqc-pool.ts).
+ * Injected so that this file stays free of I/O and of the loader; results
  * may be sync or async. A backend throws PqpskError('KEM_FAILURE') when decapsulation
  * rejects a ciphertext.
  */

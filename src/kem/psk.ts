@@ -8,9 +8,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { PqpskError } from '../errors.js';
-
-/** WireGuard's preshared key is 32 bytes. */
-export const PSK_BYTES = 32;
+import { PSK_BYTES } from '../protocol/wireguard.js';
 
 /**
  * Combine shared secrets (in request order) into the PSK. The inputs stay the caller's:

@@ -35,7 +35,7 @@ export { DEFAULT_HQC_ENGINE, HQC_ENGINES, type HqcEngine } from './hqc-engines.j
 
 /** What a Kem needs from outside kem/: HQC's WebAssembly backend, optional test randomness. */
 export interface KemDeps {
-  /** wasm/: an in-thread instance (client) or the worker pool (server). */
+  /** kem/hqc/: an in-thread instance (client) or the worker pool (server). */
   readonly hqc256?: HqcBackend;
   /** ML-KEM randomness; defaults to Web Crypto. Tests inject a KAT DRBG. */
   readonly mlKemRandomFill?: RandomFill;
@@ -71,7 +71,7 @@ export function kemSizes(name: unknown, label?: string): KemSizes {
   return SIZES[resolveKemName(name, label)];
 }
 
-/** Build the Kem for a wire name. HQC-256 needs its backend injected (wasm/). */
+/** Build the Kem for a wire name. HQC-256 needs its backend injected (kem/hqc/). */
 export function createKem(name: unknown, deps: KemDeps = {}, label?: string): Kem {
   const kemName = resolveKemName(name, label);
   switch (kemName) {

@@ -6,7 +6,7 @@
 import { PqpskError, checkLength } from '../errors.js';
 import { checkAlgorithmList, kemSizes, SUPPORTED_KEM_NAMES, UNIMPLEMENTED_KEM_NAMES } from '../kem/registry.js';
 import type { KemName } from '../kem/types.js';
-import { WG_KEY_BYTES } from './keys.js';
+import { KEY_BYTES } from './wireguard.js';
 import type { ReceivedRegisterRequest, RegisterRequestInput } from './messages.js';
 
 /** The fixed text of the DAITA refusal: this relay implements post-quantum PSKs only. */
@@ -67,8 +67,8 @@ export function validateRegisterRequest(request: ReceivedRegisterRequest, encode
   if (request.daita?.activate_daita === true || request.daita_v2 != null) {
     throw new PqpskError('UNSUPPORTED_FEATURE', DAITA_UNSUPPORTED);
   }
-  checkLength('wg_parent_pubkey', request.wg_parent_pubkey, WG_KEY_BYTES);
-  checkLength('wg_ephemeral_peer_pubkey', request.wg_ephemeral_peer_pubkey, WG_KEY_BYTES);
+  checkLength('wg_parent_pubkey', request.wg_parent_pubkey, KEY_BYTES);
+  checkLength('wg_ephemeral_peer_pubkey', request.wg_ephemeral_peer_pubkey, KEY_BYTES);
   if (Buffer.compare(request.wg_parent_pubkey, request.wg_ephemeral_peer_pubkey) === 0) {
     throw new PqpskError('INVALID_INPUT', 'wg_ephemeral_peer_pubkey: must differ from wg_parent_pubkey');
   }
@@ -111,8 +111,8 @@ function requestedAlgorithms(names: readonly unknown[]): readonly KemName[] {
 
 /** Build the client's request; the order of `kems` is the order of the answer's ciphertexts. */
 export function buildRegisterRequest(parentKey: Uint8Array, ephemeralKey: Uint8Array, kems: readonly KemPublicKey[]): RegisterRequestInput {
-  checkLength('parent public key', parentKey, WG_KEY_BYTES);
-  checkLength('ephemeral public key', ephemeralKey, WG_KEY_BYTES);
+  checkLength('parent public key', parentKey, KEY_BYTES);
+  checkLength('ephemeral public key', ephemeralKey, KEY_BYTES);
   return {
     wg_parent_pubkey: parentKey,
     wg_ephemeral_peer_pubkey: ephemeralKey,

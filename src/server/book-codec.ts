@@ -107,7 +107,7 @@ function ephemeralRecord(location: string, e: unknown, i: number, recorded: Read
 }
 
 function bookFault(location: string, what: string): never {
-  throw new PqpskError('SETUP', `state file ${location}: ${what}`);
+  throw new PqpskError('STATE_DAMAGED', `state file ${location}: ${what}`);
 }
 
 /**

@@ -6,6 +6,7 @@
 import { constants } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { PqpskError } from '../errors.js';
+import { checkTrusted, untrustedBecause } from '../fs-checks.js';
 
 /**
  * Refuse a state directory that is a symlink, not ours, or writable by group or others:
@@ -21,13 +22,10 @@ export async function checkStateDir(dir: string, readerForRelayUser = false): Pr
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return own;
     throw new PqpskError('SETUP', `state directory ${dir}: cannot inspect (${errnoOf(err)})`);
   }
-  if (st.isSymbolicLink()) throw new PqpskError('SETUP', `state directory ${dir}: is a symlink; give the real directory`);
-  if (!st.isDirectory()) throw new PqpskError('SETUP', `state directory ${dir}: not a directory`);
   // A root reader (`server status`) beside a relay that runs as another user trusts
   // that user, the owner of the state directory the broker gave it.
-  const uid = readerForRelayUser && own === 0 ? st.uid : own;
-  if (uid !== undefined && st.uid !== uid) throw new PqpskError('SETUP', `state directory ${dir}: owned by uid ${st.uid}, not by this process (uid ${uid})`);
-  if ((st.mode & 0o022) !== 0) throw new PqpskError('SETUP', `state directory ${dir}: writable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
+  const uid = readerForRelayUser && own === 0 && !st.isSymbolicLink() ? st.uid : own;
+  checkTrusted(`state directory ${dir}`, st, { kind: 'directory', uid, hints: { symlink: 'give the real directory', writable: 'chmod 700 it' } });
   return uid;
 }
 
@@ -46,9 +44,8 @@ export async function readPrivateFile(path: string, problems: string[], uid: num
   }
   try {
     const st = await handle.stat();
-    if (!st.isFile()) problems.push(`${path}: not a regular file`);
-    else if (uid !== undefined && st.uid !== uid) problems.push(`${path}: owned by uid ${st.uid}, not by this process`);
-    else if ((st.mode & 0o022) !== 0) problems.push(`${path}: writable by group or others`);
+    const why = untrustedBecause(st, { kind: 'file', uid });
+    if (why !== null) problems.push(`${path}: ${why}`);
     else return await handle.readFile('utf8');
     return null;
   } finally {

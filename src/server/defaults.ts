@@ -1,7 +1,8 @@
 /**
- * The relay's defaults and fixed times, in a module that imports nothing: `pqpsk --help`
- * shows them, and the command line loads its help text without loading the relay.
+ * The relay's defaults and fixed times, in a module that imports only WireGuard's constants:
+ * `pqpsk --help` shows them, and the command line loads its help text without loading the relay.
  */
+import { REJECT_AFTER_MS } from '../protocol/wireguard.js';
 
 /** An ephemeral that never handshakes is removed after 120 s: a client that crashed mid-switch must not leave a peer behind for long. */
 export const PENDING_TIMEOUT_MS = 120_000;
@@ -12,11 +13,12 @@ export const DEFAULT_MAX_INFLIGHT = 32;
 /** The default state directory of `pqpsk server`. */
 export const DEFAULT_STATE_DIR = '/var/lib/pqpsk';
 /**
- * The shortest `--ephemeral-ttl` accepted. The TTL counts time since the last handshake,
- * and WireGuard re-handshakes only every two minutes (REKEY_AFTER_TIME) under traffic, so
- * a shorter TTL would remove a busy tunnel's ephemeral between two handshakes.
+ * The shortest `--ephemeral-ttl` accepted: WireGuard's REJECT_AFTER_TIME. The TTL counts
+ * time since the last handshake, and WireGuard re-handshakes only every two minutes
+ * (REKEY_AFTER_TIME) under traffic, so a shorter TTL would remove a busy tunnel's
+ * ephemeral between two handshakes.
  */
-export const MIN_EPHEMERAL_TTL_MS = 180_000;
+export const MIN_EPHEMERAL_TTL_MS = REJECT_AFTER_MS;
 /**
  * How long a call that arrives while the relay opens waits for it. The port is bound
  * before the relay has read its interface and warmed its KEMs (a second instance must

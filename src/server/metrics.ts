@@ -3,17 +3,10 @@
  * 0.0.4) by hand: a dozen series do not justify a dependency. Names follow Prometheus
  * conventions (`_total` counters, `_seconds` units, cumulative `le` buckets).
  */
+import type { FailureLabel } from '../error-table.js';
 
-/** How a registration ended, as a label value (lower-case gRPC status names). */
-export type RegistrationResult =
-  | 'ok'
-  | 'invalid_argument'
-  | 'unimplemented'
-  | 'permission_denied'
-  | 'resource_exhausted'
-  | 'unavailable'
-  | 'deadline_exceeded'
-  | 'internal';
+/** How a registration ended, as a label value (lower-case gRPC status names, src/error-table.ts). */
+export type RegistrationResult = 'ok' | FailureLabel;
 
 /** Latency buckets, seconds: HQC-256 costs tens of ms, a queue behind it more. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];

@@ -5,9 +5,10 @@
  * join the next batch. A batch runs under the lock: one read of the interface, each
  * request re-authenticated and planned in turn, ONE `wg set` for all of them (each new
  * ephemeral with its PSK and no allowed-ips, plus the plans' removals) and one
- * write-ahead commit of the book (write-ahead.ts). The poller (watcher.ts) and the
+ * write-ahead commit of the book (book-keeper.ts). The poller (handshake-poller.ts) and the
  * cache (interface-view.ts) live apart; one injected clock (clock.ts) drives them all.
  */
+import { meaningOf } from '../error-table.js';
 import { PqpskError, isPqpskError } from '../errors.js';
 import { keyTag } from '../protocol/keys.js';
 import { publicKeyToText } from '../wg/keys.js';
@@ -33,12 +34,12 @@ import { TieWatch } from './tie-watch.js';
 import { SILENT_LOGGER, describeError, type LogLevel, type Logger } from './log.js';
 import { RelayMetrics, type RegistrationResult } from './metrics.js';
 import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from './defaults.js';
-import { DEFAULT_POLL, Watcher, type PollIntervals } from './watcher.js';
-import { BookKeeper } from './write-ahead.js';
+import { DEFAULT_POLL, HandshakePoller, type PollIntervals } from './handshake-poller.js';
+import { BookKeeper } from './book-keeper.js';
 
 export { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS };
-export { unionBook } from './write-ahead.js';
-export { DEFAULT_POLL, type PollIntervals } from './watcher.js';
+export { unionBook } from './book-keeper.js';
+export { DEFAULT_POLL, type PollIntervals } from './handshake-poller.js';
 
 /** A refused request may trigger a fresh read of the interface at most this often (all sources together). */
 export const REREAD_MS = 1000;
@@ -105,7 +106,7 @@ export class Relay {
   readonly #policy: AuthPolicy;
   readonly #view: InterfaceView;
   readonly #keeper: BookKeeper;
-  readonly #watcher: Watcher;
+  readonly #watcher: HandshakePoller;
   readonly #summary: EphemeralSummary;
   /** Families tied on a handshake second, and what their counters said. */
   readonly #ties: TieWatch;
@@ -151,7 +152,7 @@ export class Relay {
       wg.receivedBytes === undefined ? null : (peers) => wg.receivedBytes!(this.iface, peers),
       wg.frameErrors === undefined ? null : () => wg.frameErrors!(this.iface),
     );
-    this.#watcher = new Watcher(
+    this.#watcher = new HandshakePoller(
       { tick: () => this.#watcherPass(), wantsFastPoll: () => this.#wantsFastPoll() },
       clock,
       this.#poll,
@@ -576,27 +577,9 @@ async function unchangedBySlices(book: RelayBook, slices: readonly RelayBook[], 
   return ephemerals === book.ephemerals.length;
 }
 
-/** The metrics label of a failed registration, matching src/rpc/status.ts's mapping. */
+/** The metrics label of a failed registration: its row of the error table. */
 export function resultFor(err: unknown): RegistrationResult {
-  if (!isPqpskError(err)) return 'internal';
-  switch (err.code) {
-    case 'INVALID_INPUT':
-    case 'UNSUPPORTED_ALGORITHM':
-      return 'invalid_argument';
-    case 'UNSUPPORTED_FEATURE':
-      return 'unimplemented';
-    case 'PERMISSION_DENIED':
-      return 'permission_denied';
-    case 'RESOURCE_EXHAUSTED':
-      return 'resource_exhausted';
-    case 'TIMEOUT':
-      return 'deadline_exceeded';
-    case 'STARTING':
-    case 'STOPPING':
-      return 'unavailable';
-    default:
-      return 'internal';
-  }
+  return meaningOf(err).metric;
 }
 
 function ownKey(): PqpskError {

@@ -13,7 +13,7 @@ import type { Kem, KemName } from '../kem/types.js';
 import { MAX_REQUEST_BYTES } from '../protocol/request.js';
 import { startRpcServer, type ConnectionLimits, type RpcServer } from '../rpc/server.js';
 import type { RelayWg } from '../wg/types.js';
-import { createHqcWorkerPool, type HqcWorkerPool } from '../../wasm/pool.js';
+import { createHqcWorkerPool, type HqcWorkerPool } from './hqc-pool.js';
 import type { BookStore } from './book-store.js';
 import type { KemProvider } from './encapsulate.js';
 import { startMetricsServer, type MetricsServer } from './http.js';

@@ -8,7 +8,7 @@ import { chmod, mkdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launcherArgv } from '../cli/node-flags.js';
+import { launcherArgv } from '../launch.js';
 import { PqpskError } from '../errors.js';
 import { pskFingerprint } from '../kem/psk.js';
 import { readPresharedKey } from './psk-read.js';

@@ -6,7 +6,8 @@
  */
 import { PqpskError, checkLength } from '../errors.js';
 import { canonicalCidr } from '../protocol/ip.js';
-import { KEY_BYTES, checkPublicKeyText } from './keys.js';
+import { KEY_BYTES } from '../protocol/wireguard.js';
+import { checkPublicKeyText } from './keys.js';
 import type { WgPeerChange } from './types.js';
 
 /** What `wg` reads to clear a PSK: an empty file means "no preshared key". */

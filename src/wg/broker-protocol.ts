@@ -13,7 +13,8 @@
  */
 import { PqpskError } from '../errors.js';
 import { canonicalCidr } from '../protocol/ip.js';
-import { KEY_BYTES, checkPublicKeyText } from './keys.js';
+import { KEY_BYTES } from '../protocol/wireguard.js';
+import { checkPublicKeyText } from './keys.js';
 import type { WgPeerChange } from './types.js';
 
 /** The secret-free `wg show <if> <field>` reads a relay makes. */

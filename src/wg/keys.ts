@@ -8,9 +8,8 @@
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { PqpskError, checkLength } from '../errors.js';
+import { KEY_BYTES } from '../protocol/wireguard.js';
 
-/** Raw size of every WireGuard key (private, public, preshared). */
-export const KEY_BYTES = 32;
 /** Length of a key in WireGuard's base64 text form. */
 export const KEY_BASE64_CHARS = 44;
 

@@ -30,6 +30,7 @@ import { chmod, lstat, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PqpskError } from '../errors.js';
+import { checkTrusted } from '../fs-checks.js';
 import type { Launcher } from './launcher.js';
 
 /**
@@ -63,9 +64,7 @@ function ownDirectory(): Promise<string> {
     await onDisk(base, () => mkdir(base, { recursive: true, mode: 0o700 }));
     const st = await onDisk(base, () => lstat(base));
     const uid = process.getuid?.();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0) {
-      throw new PqpskError('SETUP', `runtime directory ${base}: must be a directory owned by this user and not writable by others`);
-    }
+    checkTrusted(`runtime directory ${base}`, st, { kind: 'directory', uid });
     await removeDeadDirectories(base, uid);
     const dir = await onDisk(base, () => mkdtemp(join(base, `pqpsk-${process.pid}-`)));
     await onDisk(dir, () => chmod(dir, 0o700));

@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { SideBySideSample } from '../../src/bench/harness/bed-mullvad.js';
-import { mullvadSection, summarise } from '../../src/bench/sections/mullvad.js';
+import type { SideBySideSample } from '../../bench/harness/bed-mullvad.js';
+import { mullvadSection, summarise } from '../../bench/sections/mullvad.js';
 
 const sample = (kind: SideBySideSample['kind'], startToSwitchedMs: number, verifyMs: number | null): SideBySideSample => ({ kind, startToSwitchedMs, processMs: startToSwitchedMs + 5, verifyMs, inProcessMs: verifyMs === null ? null : startToSwitchedMs / 2 });
 

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { formatReport, type BenchReport } from '../../src/bench/report.js';
+import { formatReport, type BenchReport } from '../../bench/report.js';
 
-const MAIN = fileURLToPath(new URL('../../src/bench/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../bench/main.js', import.meta.url));
 
 function run(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

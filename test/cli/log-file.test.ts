@@ -93,8 +93,8 @@ test('a log others could steer is refused with a warning, and the watcher runs w
     { log: link, message: `--log-file ${link}: is a symlink; give the real file` },
     { log: open, message: `--log-file ${open}: writable by group or others (mode 622); chmod 600 it` },
     { log: linked, message: `--log-file ${linked}: has 2 hard links; give a file of its own` },
-    { log: join(dir, 'linked-dir', 'x.log'), message: `--log-file ${join(dir, 'linked-dir', 'x.log')}: directory ${join(dir, 'linked-dir')} is a symlink; give the path without symlinks` },
-    { log: join(loose, 'x.log'), message: `--log-file ${join(loose, 'x.log')}: directory ${loose} is writable by group or others (mode 777)` },
+    { log: join(dir, 'linked-dir', 'x.log'), message: `--log-file ${join(dir, 'linked-dir', 'x.log')}: directory ${join(dir, 'linked-dir')}: is a symlink; give the path without symlinks` },
+    { log: join(loose, 'x.log'), message: `--log-file ${join(loose, 'x.log')}: directory ${loose}: writable by group or others (mode 777)` },
     { log: planted, message: `--log-file ${planted}: owned by uid 65534, not by this process (uid 0)` },
   ];
   for (const c of cases) {

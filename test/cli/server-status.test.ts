@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readRelayStatus, relayStatusText } from '../../src/cli/commands/server-status-run.js';
 import { FileBookStore } from '../../src/server/file-book-store.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { wgKeypair } from '../client/helpers.js';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { createClientKems } from '../../src/client/kems.js';
 import { negotiate } from '../../src/client/negotiate.js';
 import type { HopSpec } from '../../src/client/types.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { fakeWgLog, RecordingWg } from '../fixtures/recording-wg.js';
 import { clientInterface, SimNetwork, startTestRelay, wgKeypair } from './helpers.js';
 

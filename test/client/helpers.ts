@@ -12,7 +12,7 @@ import type { Kem } from '../../src/kem/types.js';
 import type { ReceivedRegisterRequest } from '../../src/protocol/messages.js';
 import { validateRegisterRequest } from '../../src/protocol/request.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import type { WgControl } from '../../src/wg/types.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { inThreadKems } from '../fixtures/kems.js';

@@ -14,7 +14,7 @@ import { parseHolderReply } from '../../src/client/holder-reply.js';
 import { lockPath, openLockDirectory } from '../../src/client/lock.js';
 import { readTunnelStatus } from '../../src/client/status.js';
 import type { WatchStatus } from '../../src/client/watch.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { clientInterface, wgKeypair } from './helpers.js';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');

@@ -11,7 +11,7 @@ import type { NegotiateDeps } from '../../src/client/negotiation-deps.js';
 import type { ClientEvent, HopSpec } from '../../src/client/types.js';
 import { pskFingerprint } from '../../src/kem/psk.js';
 import type { Kem } from '../../src/kem/types.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { clientInterface, equalBytes, freePort, SimNetwork, startTestRelay, wgKeypair, type SimRoute, type TestRelay } from './helpers.js';
 import { rejection } from '../fixtures/errors.js';
 
@@ -343,12 +343,13 @@ test('multihop: a failure on the entry rolls back both hops', async () => {
   );
 });
 
-test('a config service routed outside the hop\'s interface is refused before any request: SETUP, nothing sent, nothing switched', async () => {
+test('a config service routed outside the hop\'s interface is refused before any request: OUTSIDE_TUNNEL (exit 2), nothing sent, nothing switched', async () => {
   const { wg, relay: r, net, hop } = await singleHop();
   const setsBefore = setOps(wg).length;
   for (const dev of ['eth0', null]) {
     const err = await rejection(negotiate(options([hop]), deps(wg, net, [], { routeDevice: async () => dev })));
-    assert.equal(err.code, 'SETUP');
+    assert.equal(err.code, 'OUTSIDE_TUNNEL');
+    assert.equal(exitCodeFor(err), 2);
     assert.equal(
       err.message,
       `config service ${hop.service} is routed ${dev === null ? 'nowhere' : 'through eth0'}, not through wg0: refusing to send the request outside the tunnel`,

@@ -16,10 +16,10 @@ import { createClientKems } from '../../src/client/kems.js';
 import { negotiate } from '../../src/client/negotiate.js';
 import { readTunnelStatus } from '../../src/client/status.js';
 import type { HopSpec } from '../../src/client/types.js';
-import { Watcher } from '../../src/client/watch.js';
+import { TunnelWatcher } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import { isPqpskError } from '../../src/errors.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { BedWgControl } from '../../src/testbed/wg-dump.js';
 import type { WgControl, WgInterfaceState, WgPeerChange } from '../../src/wg/types.js';
 import { FAKE_WG, fakeWgLog } from '../fixtures/recording-wg.js';
@@ -138,7 +138,7 @@ test('one-shot, a re-run that rolls back, a rotating watcher and status: no dump
     // 4. A watcher: first switch and two rotations on one read of the private key.
     from = log.runs().length;
     let rotations = 0;
-    const watcher: Watcher = await Watcher.open(
+    const watcher: TunnelWatcher = await TunnelWatcher.open(
       { hops: [hop(good)], policy: { ...DEFAULT_POLICY, rotateMs: 600_000 }, timeoutScale: 1, verifyTimeoutMs: 1500, tickMs: 2000, probeTimeoutMs: 2000 },
       simWatchDeps(wg, kems, net, (line) => {
         if (line.startsWith('rotated: ') && ++rotations === 2) watcher.stop();

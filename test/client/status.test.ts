@@ -15,7 +15,7 @@ import { readKeyNote, writeKeyNote } from '../../src/client/key-note.js';
 import { lockPath } from '../../src/client/lock.js';
 import { readTunnelStatus } from '../../src/client/status.js';
 import type { WatchStatus } from '../../src/client/watch.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { clientInterface, wgKeypair } from './helpers.js';
 import { rejection } from '../fixtures/errors.js';
 

@@ -8,10 +8,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClientKems } from '../../src/client/kems.js';
-import { Watcher } from '../../src/client/watch.js';
+import { TunnelWatcher } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { clientInterface, SimNetwork, simWatchDeps, startTestRelay, wgKeypair } from './helpers.js';
 
 test('a watcher whose route is refused reports the failure, not a first attempt that settled', async () => {
@@ -21,7 +21,7 @@ test('a watcher whose route is refused reports the failure, not a first attempt 
     const relayKey = wgKeypair().publicKey;
     const parent = await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
     const net = new SimNetwork(wg, new Map([[relay.address, { iface: 'wg0', relayPeer: relayKey, relay, parentPublicKey: parent.publicKey }]]));
-    const watcher = await Watcher.open(
+    const watcher = await TunnelWatcher.open(
       { hops: [{ role: 'single', iface: 'wg0', peer: null, service: relay.address }], policy: DEFAULT_POLICY, timeoutScale: 1, verifyTimeoutMs: 1500, tickMs: 2000, probeTimeoutMs: 2000 },
       simWatchDeps(wg, createClientKems(['ML-KEM-1024']), net, () => undefined, { routeDevice: async () => 'eth0' }),
     );

@@ -5,10 +5,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClientKems } from '../../src/client/kems.js';
-import { Watcher, type WatchDeps } from '../../src/client/watch.js';
+import { TunnelWatcher, type WatchDeps } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import type { Kem } from '../../src/kem/types.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { clientInterface, SimNetwork, simWatchDeps, startTestRelay, wgKeypair, type TestRelay } from './helpers.js';
 
 let kems: Kem[];
@@ -28,10 +28,10 @@ test('first switch, a rotation each period, SIGHUP rotates at once, stop leaves 
   const clock = net.clock;
   const seen: { line: string; at: number }[] = [];
   let present = true;
-  let watcher: Watcher | undefined;
+  let watcher: TunnelWatcher | undefined;
   const realStart = Date.now();
   const startedAt = clock.now();
-  watcher = await Watcher.open(
+  watcher = await TunnelWatcher.open(
     {
       hops: [{ role: 'single', iface: 'wg0', peer: null, service: relay.address }],
       policy: { ...DEFAULT_POLICY, rotateMs: 600_000 },
@@ -82,8 +82,8 @@ test('started on a PSK an earlier run set (never read back): a failed first swit
   const registrationsBefore = relay.registrations.length;
   relay.queue.push('wrong-ciphertext');
   const lines: string[] = [];
-  let watcher: Watcher | undefined;
-  watcher = await Watcher.open(
+  let watcher: TunnelWatcher | undefined;
+  watcher = await TunnelWatcher.open(
     {
       hops: [{ role: 'single', iface: 'wg0', peer: null, service: relay.address }],
       policy: { ...DEFAULT_POLICY, rotateMs: 600_000 },
@@ -111,11 +111,11 @@ test('started on a PSK an earlier run set (never read back): a failed first swit
 });
 
 /** A watcher on wg0 with the test relay, `extra` deps on top; its log lines land in `lines`. */
-async function openWatcher(wg: FakeWgControl, lines: string[], extra: Partial<WatchDeps>, verifyTimeoutMs = 1500): Promise<{ watcher: Watcher }> {
+async function openWatcher(wg: FakeWgControl, lines: string[], extra: Partial<WatchDeps>, verifyTimeoutMs = 1500): Promise<{ watcher: TunnelWatcher }> {
   const relayKey = wgKeypair().publicKey;
   const parent = await clientInterface(wg, 'wg0', relayKey, '10.64.0.1/32');
   const net = new SimNetwork(wg, new Map([[relay.address, { iface: 'wg0', relayPeer: relayKey, relay, parentPublicKey: parent.publicKey }]]));
-  const watcher = await Watcher.open(
+  const watcher = await TunnelWatcher.open(
     {
       hops: [{ role: 'single', iface: 'wg0', peer: null, service: relay.address }],
       policy: { ...DEFAULT_POLICY, rotateMs: 600_000 },
@@ -208,7 +208,7 @@ async function watchLines(answers: boolean, until: (line: string) => boolean, ti
   let tx = 0;
   let ticks = 0;
   let probes = 0;
-  const watcher: Watcher = await Watcher.open(
+  const watcher: TunnelWatcher = await TunnelWatcher.open(
     { hops: [{ role: 'single', iface: 'wg0', peer: null, service: relay.address }], policy: { ...DEFAULT_POLICY, rotateMs: 3_600_000 }, timeoutScale: 1, verifyTimeoutMs: 1500, tickMs: 2000, probeTimeoutMs: 2000 },
     simWatchDeps(
       wg,

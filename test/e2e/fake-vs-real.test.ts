@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Bed } from '../../src/testbed/index.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import type { WgControl, WgInterfaceState, WgPeerChange } from '../../src/wg/types.js';
 import { e2eSkip, requireBed } from './gate.js';

@@ -15,7 +15,7 @@ import { describe, test } from 'node:test';
 import { BED_RELAY_USER, PQPSK_ARGV, addTunnelClient, buildSingleHop, type BedProcess } from '../../src/testbed/index.js';
 import { e2eSkip, requireBed } from './gate.js';
 
-const ACTOR = fileURLToPath(new URL('./flood-actor.js', import.meta.url));
+const ACTOR = fileURLToPath(new URL('../fixtures/flood-actor.js', import.meta.url));
 const SERVICE = '10.64.0.1:1337';
 const METRICS = '127.0.0.1:19464';
 const PHASE_SECONDS = 20;

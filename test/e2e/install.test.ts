@@ -109,7 +109,7 @@ describe('install from a clean clone: pack, npm install -g into a prefix, run fr
     assert.deepEqual(walk(join(plain, 'lib/node_modules')).filter((p) => p.endsWith('.node')), [], 'no native addon');
   });
 
-  test('the package carries the licence, the examples and the vendored WebAssembly; no source maps, no bench', () => {
+  test('the package carries the licence, the examples and the vendored WebAssembly; no source maps, no bench, no test double', () => {
     const files = walk(pkgDir()).filter((p) => !p.startsWith('node_modules/'));
     for (const f of [
       'LICENSE',
@@ -121,12 +121,17 @@ describe('install from a clean clone: pack, npm install -g into a prefix, run fr
       'examples/networkd/pqpsk-negotiate-networkd@.service',
       'dist/vendor/pqclean/pqclean.wasm',
       'dist/vendor/mceliece-nist/wasm/mceliece.wasm',
+      // The project's own HQC-256 build and the loader that finds it two roots away.
+      'wasm/hqc-256/hqc-256.wasm',
+      'dist/src/kem/hqc/hqc256-wasm.js',
       'dist/src/testbed/index.js',
     ]) {
       assert.ok(files.includes(f), `${f} is in the package`);
     }
     assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'no source maps');
-    assert.deepEqual(files.filter((f) => f.startsWith('dist/src/bench/') || f.startsWith('dist/test/')), [], 'no bench, no tests');
+    assert.deepEqual(files.filter((f) => f.startsWith('dist/bench/') || f.startsWith('dist/src/bench/') || f.startsWith('dist/test/')), [], 'no bench, no tests');
+    // Test doubles (an in-memory WireGuard, stand-ins) and fixtures live under test/, outside the package.
+    assert.deepEqual(files.filter((f) => /(^|\/)fixtures\/|(^|\/)(fake|standin|stand-in|stub|mock)[^/]*$/i.test(f)), [], 'no test double, no fixture');
   });
 
   test('pqpsk --help from another folder; negotiate --help names the unit inside the installed package', async () => {

@@ -20,7 +20,7 @@ import { validateRegisterRequest } from '../../src/protocol/request.js';
 import { registerPeerMethod } from '../../src/rpc/proto.js';
 import { statusForError } from '../../src/rpc/status.js';
 import { status as Status } from '@grpc/grpc-js';
-import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
+import { MemoryBookStore } from '../fixtures/memory-book-store.js';
 import { parseBook, serializeBook } from '../../src/server/book-codec.js';
 import { FileBookStore } from '../../src/server/file-book-store.js';
 import { maskDumpSecrets, parseDump } from '../../src/testbed/wg-dump.js';
@@ -29,7 +29,7 @@ import { isPublicKeyText } from '../../src/wg/keys.js';
 import { startRelayService, type RelayService } from '../../src/server/service.js';
 import { parseHostPort } from '../../src/server/listen.js';
 import { MemoryLogger } from '../../src/server/log.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { decodeRegisterRequest } from '../../src/rpc/server.js';
 import { grpcFrame, rawGrpcCall, rawTcpBytes } from '../fixtures/raw-grpc.js';
 import { IFACE, P_IPS, provider, wgKeypair } from '../server/helpers.js';
@@ -246,13 +246,13 @@ const bookText: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: anyText },
 );
 
-/** The book loader on a real file: a book that loads round-trips, or a SETUP error names the file. */
+/** The book loader on a real file: a book that loads round-trips, or a STATE_DAMAGED (or SETUP) error names the file. */
 function bookTarget(): AnyTarget {
   let dir = '';
   let store: FileBookStore;
   return defineTarget({
     name: 'book',
-    what: 'relay book file text → FileBookStore.load: a consistent book, or SETUP naming the file',
+    what: 'relay book file text → FileBookStore.load: a consistent book, or STATE_DAMAGED/SETUP naming the file',
     sources: ['src/server/book-codec.ts', 'src/server/file-book-store.ts'],
     // One input in sixteen goes through a real file; the rest through the parser the loader calls.
     input: fc.record({ text: bookText, viaFile: usually(false, fc.constant(true), 15) }),
@@ -272,7 +272,7 @@ function bookTarget(): AnyTarget {
           book = parseBook(store.location, text);
         }
       } catch (err) {
-        expectRefusal(err, ['SETUP'], keyLike(text));
+        expectRefusal(err, ['STATE_DAMAGED', 'SETUP'], keyLike(text));
         assert.ok((err as Error).message.includes(store.location), 'names the file');
         return;
       }

@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { inspect } from 'node:util';
-import { combineSharedSecrets, Psk, PSK_BYTES, pskFingerprint } from '../../src/kem/psk.js';
+import { combineSharedSecrets, Psk, pskFingerprint } from '../../src/kem/psk.js';
+import { PSK_BYTES } from '../../src/protocol/wireguard.js';
 import { assertRejectsLabelled, fromHex, hex } from './helpers.js';
 
 interface VectorCase {

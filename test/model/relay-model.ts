@@ -45,7 +45,7 @@ import { FileBookStore } from '../../src/server/file-book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay, type RelayOptions } from '../../src/server/relay.js';
 import { WgError } from '../../src/wg/errors.js';
-import { FakeWgControl, type FakeCounting } from '../../src/wg/fake.js';
+import { FakeWgControl, type FakeCounting } from '../fixtures/fake-wg-control.js';
 import type { WgPeerRoute } from '../../src/protocol/wg-peer.js';
 import { asWire, provider, secretForms, type Keypair } from '../server/helpers.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';

@@ -27,12 +27,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createClientKems } from '../../src/client/kems.js';
 import type { RegisterCall } from '../../src/client/exchange.js';
-import { Watcher, type WatchStatus } from '../../src/client/watch.js';
+import { TunnelWatcher, type WatchStatus } from '../../src/client/watch.js';
 import { DEFAULT_POLICY } from '../../src/client/watch-policy.js';
 import { PqpskError } from '../../src/errors.js';
 import { combineSharedSecrets, pskFingerprint } from '../../src/kem/psk.js';
 import type { Kem, KemName } from '../../src/kem/types.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { clientInterface, SimNetwork, VirtualClock, wgKeypair, type Registration, type TestRelay } from '../client/helpers.js';
 import { inThreadKems } from '../fixtures/kems.js';
@@ -66,7 +66,7 @@ export function eventText(e: RuntimeEvent): string {
   }
 }
 
-/** The simulated world and the checks, around one real Watcher. */
+/** The simulated world and the checks, around one real TunnelWatcher. */
 export class RuntimeWorld {
   readonly wg = new FakeWgControl();
   readonly clock = new VirtualClock();
@@ -77,7 +77,7 @@ export class RuntimeWorld {
   present = true;
   relayKey = wgKeypair().publicKey;
   parentKey = '';
-  watcher!: Watcher;
+  watcher!: TunnelWatcher;
   /** Hand-over points the loop passed (a measure of how far a sequence got). */
   steps = 0;
   #switching = 0;
@@ -95,7 +95,7 @@ export class RuntimeWorld {
     const relay = { address: SERVICE, registrations: this.registrations, queue: [], mode: 'good', close: () => undefined } satisfies TestRelay;
     const net = new SimNetwork(this.wg, new Map([[SERVICE, { iface: IFACE, relayPeer: this.relayKey, relay, parentPublicKey: this.parentKey }]]), this.clock);
     const wg = this.#guardedWg();
-    this.watcher = await Watcher.open(
+    this.watcher = await TunnelWatcher.open(
       {
         hops: [{ role: 'single', iface: IFACE, peer: null, service: SERVICE }],
         policy: { ...DEFAULT_POLICY, rotateMs: 60_000 },

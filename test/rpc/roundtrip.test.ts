@@ -8,7 +8,7 @@ import { buildRegisterRequest, validateRegisterRequest } from '../../src/protoco
 import { ciphertextsFromResponse } from '../../src/protocol/response.js';
 import { callRegisterPeer } from '../../src/rpc/client.js';
 import { startRpcServer } from '../../src/rpc/server.js';
-import { createInThreadHqc256Kem } from '../../wasm/hqc-engine.js';
+import { createInThreadHqc256Kem } from '../../src/kem/hqc/hqc-engine.js';
 
 // The smallest honest relay: validate, encapsulate in request order, derive the PSK.
 // It grows into src/server/; here it proves both ends agree over real gRPC on loopback.

@@ -7,10 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
+import { MemoryBookStore } from '../fixtures/memory-book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay } from '../../src/server/relay.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { fakeWgLog, RecordingWg } from '../fixtures/recording-wg.js';
 import { IFACE, P_IPS, TestClock, provider, registerDirect, secretForms, wgKeypair } from './helpers.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { callRegisterPeer } from '../../src/rpc/client.js';
 import { parseHostPort } from '../../src/server/listen.js';
 import { startRelayService } from '../../src/server/service.js';
-import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
+import { MemoryBookStore } from '../fixtures/memory-book-store.js';
 import { FileBookStore } from '../../src/server/file-book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay } from '../../src/server/relay.js';

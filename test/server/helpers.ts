@@ -10,12 +10,12 @@ import type { KemKeypair, KemName } from '../../src/kem/types.js';
 import type { RegisterRequestInput, WireRegisterRequest, WireRegisterResponse } from '../../src/protocol/messages.js';
 import { MAX_REQUEST_BYTES } from '../../src/protocol/request.js';
 import { startRpcServer, type RpcServer } from '../../src/rpc/server.js';
-import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
+import { MemoryBookStore } from '../fixtures/memory-book-store.js';
 import type { KemProvider } from '../../src/server/encapsulate.js';
 import type { Clock } from '../../src/server/clock.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { Relay, type RelayOptions } from '../../src/server/relay.js';
-import { FakeWgControl, type FakeCounting } from '../../src/wg/fake.js';
+import { FakeWgControl, type FakeCounting } from '../fixtures/fake-wg-control.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { inThreadKems } from '../fixtures/kems.js';
 

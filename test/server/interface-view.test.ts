@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PeerIndex } from '../../src/protocol/peer-index.js';
 import { InterfaceView } from '../../src/server/interface-view.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import type { WgPeerChange } from '../../src/wg/types.js';
 import { seedFromEnv } from '../fuzz/harness.js';
 

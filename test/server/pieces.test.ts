@@ -16,7 +16,7 @@ import { InflightGate, RateLimiter } from '../../src/server/limits.js';
 import { defaultListenAddress, parseHostPort } from '../../src/server/listen.js';
 import { MemoryLogger, describeError, levelFilter } from '../../src/server/log.js';
 import { RelayMetrics } from '../../src/server/metrics.js';
-import { unionBook } from '../../src/server/write-ahead.js';
+import { unionBook } from '../../src/server/book-keeper.js';
 import { seedFromEnv } from '../fuzz/harness.js';
 import { wgKeypair } from './helpers.js';
 
@@ -217,6 +217,6 @@ describe('book file', () => {
       assert.match(store.problems.join('\n'), message);
       assert.ok(store.problems.every((p) => p.includes(store.location)), 'each problem names the file');
     }
-    assert.throws(() => parseBook('x', '[]'), { code: 'SETUP' });
+    assert.throws(() => parseBook('x', '[]'), { code: 'STATE_DAMAGED' });
   });
 });

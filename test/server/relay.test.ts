@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { PqpskError, isPqpskError } from '../../src/errors.js';
 import type { Kem, KemName } from '../../src/kem/types.js';
 import type { RelayBook } from '../../src/protocol/relay-book.js';
-import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
+import { MemoryBookStore } from '../fixtures/memory-book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { unionBook } from '../../src/server/relay.js';
 import {

@@ -9,11 +9,11 @@ import { describe, test } from 'node:test';
 import { isPqpskError } from '../../src/errors.js';
 import type { Kem, KemName } from '../../src/kem/types.js';
 import { callRegisterPeer } from '../../src/rpc/client.js';
-import { MemoryBookStore } from '../../src/bench/harness/memory-book-store.js';
+import { MemoryBookStore } from '../fixtures/memory-book-store.js';
 import { parseHostPort } from '../../src/server/listen.js';
 import { MemoryLogger } from '../../src/server/log.js';
 import { startRelayService, type RelayServiceConfig } from '../../src/server/service.js';
-import { FakeWgControl } from '../../src/wg/fake.js';
+import { FakeWgControl } from '../fixtures/fake-wg-control.js';
 import { IFACE, P_IPS, asWireResponse, clientRequest, deferred, eventually, provider, wgKeypair } from './helpers.js';
 
 const LOOPBACK_ANY_PORT = parseHostPort('listen', '127.0.0.1:0');

@@ -11,7 +11,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PqpskError, isPqpskError } from '../../errors.js';
+import { isPqpskError, messageOf, PqpskError } from '../../errors.js';
 import {
   bedPrerequisites,
   buildMultihop,
@@ -138,7 +138,7 @@ export async function run(args: DemoArgs): Promise<void> {
     const ok = await runDemo({ multihop: args.multihop, keep: args.keep, print: (line) => process.stdout.write(`${line}\n`) });
     process.exitCode = ok ? EXIT_OK : EXIT_GAVE_UP;
   } catch (err) {
-    process.stderr.write(`pqpsk demo: ${isPqpskError(err) ? err.message : 'unexpected error'}\n`);
+    process.stderr.write(`pqpsk demo: ${messageOf(err)}\n`);
     process.exitCode = isPqpskError(err) ? exitCodeFor(err) : EXIT_USAGE;
   }
 }

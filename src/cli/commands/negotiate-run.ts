@@ -3,7 +3,7 @@
  * post-quantum PSK from the relay's config service. Prints the result or one line saying
  * why not. Loaded only when the command runs (see negotiate.ts).
  */
-import { PqpskError, isPqpskError } from '../../errors.js';
+import { isPqpskError, messageOf, PqpskError } from '../../errors.js';
 import { createClientKems, parseKemList } from '../../client/kems.js';
 import { closeSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,7 +13,7 @@ import { writeKeyNote } from '../../client/key-note.js';
 import { negotiate } from '../../client/negotiate.js';
 import type { MssGuard, RouteDevice } from '../../client/hop-route.js';
 import type { NegotiateDeps } from '../../client/negotiation-deps.js';
-import { Watcher } from '../../client/watch.js';
+import { TunnelWatcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
 import { interfaceIndex, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
@@ -208,7 +208,7 @@ async function noteSwitches(report: NegotiationReport): Promise<void> {
 /** `negotiate --watch`: the watcher in the foreground until SIGTERM/SIGINT. */
 async function runWatch(args: NegotiateArgs): Promise<number> {
   let lock: InterfaceLock | undefined;
-  let watcher: Watcher | undefined;
+  let watcher: TunnelWatcher | undefined;
   // In a log file (--background --log-file) nothing else dates the lines.
   const stamp = args['log-file'] !== undefined && args['background-child'] ? (): string => `${new Date().toISOString()} ` : (): string => '';
   const say = (line: string): void => void process.stderr.write(`${stamp()}pqpsk: ${line}\n`);
@@ -229,7 +229,7 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
     const holder = (): HolderInfo => ({ pid: process.pid, mode: 'watch', leaving: watcher?.stopping ?? false, interfaces: Object.fromEntries(indexes), status: watcher?.status() ?? null });
     lock = await InterfaceLock.acquire(ifaces, holder, undefined, yieldToLeaving(indexes));
     const parentKeys = await parentKeysFor(args, hops);
-    watcher = await Watcher.open(
+    watcher = await TunnelWatcher.open(
       { hops, policy, timeoutScale: args['timeout-scale'], verifyTimeoutMs, tickMs, probeTimeoutMs: PROBE_TIMEOUT_MS, parentKeys, interfaceIndexes: indexes },
       {
         ...clientDeps(args),
@@ -256,7 +256,7 @@ async function runWatch(args: NegotiateArgs): Promise<number> {
     // Into the log first: once told, the parent exits, and whoever reads the log then
     // must find the line there (stdio on a file is written synchronously).
     const code = failed(args, err, stamp());
-    report({ kind: 'failed', code: exitCodeFor(err), message: isPqpskError(err) ? err.message : 'unexpected error' });
+    report({ kind: 'failed', code: exitCodeFor(err), message: messageOf(err) });
     return code;
   } finally {
     watcher?.close();
@@ -401,7 +401,7 @@ function clientDeps(args: NegotiateArgs, show: { progress?: boolean } = {}): Omi
 
 /** Say why the run ends (`stamp`: the date that starts every line of a log file) and pick the exit code. */
 function failed(args: NegotiateArgs, err: unknown, stamp = ''): number {
-  const message = isPqpskError(err) ? err.message : 'unexpected error';
+  const message = messageOf(err);
   if (args.json) process.stdout.write(`${stamp}${JSON.stringify({ ok: false, code: isPqpskError(err) ? err.code : 'INTERNAL', error: message })}\n`);
   process.stderr.write(`${stamp}pqpsk negotiate: ${message}\n`);
   return exitCodeFor(err);

@@ -4,7 +4,7 @@
  * when the command runs (see server-status.ts).
  */
 import { existsSync } from 'node:fs';
-import { isPqpskError } from '../../errors.js';
+import { messageOf } from '../../errors.js';
 import { FileBookStore } from '../../server/file-book-store.js';
 import { relayStatus, type RelayStatus } from '../../server/status-view.js';
 import { RealWgControl } from '../../wg/real.js';
@@ -52,7 +52,7 @@ export async function run(args: ServerStatusArgs): Promise<void> {
     process.stdout.write(`${args.json ? JSON.stringify(status) : relayStatusText(status, Date.now())}\n`);
     process.exitCode = EXIT_OK;
   } catch (err) {
-    process.stderr.write(`pqpsk server status: ${isPqpskError(err) ? err.message : 'unexpected error'}\n`);
+    process.stderr.write(`pqpsk server status: ${messageOf(err)}\n`);
     process.exitCode = exitCodeFor(err);
   }
 }

@@ -2,7 +2,7 @@
  * What `pqpsk status` does: read the watcher (if any) and the interface, print the verdict.
  * Loaded only when the command runs (see status.ts).
  */
-import { isPqpskError } from '../../errors.js';
+import { messageOf } from '../../errors.js';
 import { readTunnelStatus, type TunnelStatus } from '../../client/status.js';
 import { RealWgControl } from '../../wg/real.js';
 import { EXIT_OK, exitCodeFor } from '../exit-codes.js';
@@ -42,7 +42,7 @@ export async function run(args: StatusArgs): Promise<void> {
     process.stdout.write(`${args.json ? JSON.stringify(status) : statusText(status)}\n`);
     process.exitCode = EXIT_OK;
   } catch (err) {
-    process.stderr.write(`pqpsk status: ${isPqpskError(err) ? err.message : 'unexpected error'}\n`);
+    process.stderr.write(`pqpsk status: ${messageOf(err)}\n`);
     process.exitCode = exitCodeFor(err);
   }
 }

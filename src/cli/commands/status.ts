@@ -4,6 +4,7 @@
  * every pqpsk command, so it imports only yargs' types; the work is in status-run.ts.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { REJECT_AFTER_MS } from '../../protocol/wireguard.js';
 
 /** The parsed options of `pqpsk status`. */
 export interface StatusArgs {
@@ -22,7 +23,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       .option('peer', { type: 'string', describe: "Relay public key (default: the interface's only peer; needed when it has several)" })
       .option('json', { type: 'boolean', default: false, describe: 'Print one JSON object (fields in the README)' })
       .epilog(
-        'Protected: on an ephemeral key with a PSK and a handshake within 180 s (and, with a watcher, its verdict).\n' +
+        `Protected: on an ephemeral key with a PSK and a handshake within ${REJECT_AFTER_MS / 1000} s (and, with a watcher, its verdict).\n` +
           'The PSK fingerprint and the config service come from a running watcher; without one, only whether a PSK is set.\n' +
           'Exit codes: 0 status read (protected or not: see the output); 2 no such interface or peer, several peers\n' +
           'and no --peer (the error lists their public keys), or no `wg`.\n' +
