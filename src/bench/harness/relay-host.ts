@@ -21,7 +21,7 @@ import { PqpskError } from '../../errors.js';
 import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../../protocol/relay-book.js';
 import { MemoryBookStore } from './memory-book-store.js';
 import { parseHostPort } from '../../server/listen.js';
-import { DEFAULT_POLL, type PollIntervals } from '../../server/relay.js';
+import { DEFAULT_POLL, type PollIntervals } from '../../server/watcher.js';
 import { startRelayService, type RelayService } from '../../server/service.js';
 import { publicKeyToText } from '../../wg/keys.js';
 import { RealWgControl } from '../../wg/real.js';

@@ -29,7 +29,7 @@ import { PqpskError, isPqpskError } from '../../errors.js';
 import { createMlKem1024 } from '../../kem/ml-kem-1024.js';
 import type { KemName } from '../../kem/types.js';
 import type { RegisterRequestInput } from '../../protocol/messages.js';
-import type { PollIntervals } from '../../server/relay.js';
+import type { PollIntervals } from '../../server/watcher.js';
 import { publicKeyToText } from '../../wg/keys.js';
 import { createInThreadHqc256Kem } from '../../../wasm/hqc-engine.js';
 import type { HostReply, HostRequest, HostStats } from './relay-host.js';
