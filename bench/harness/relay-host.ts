@@ -21,7 +21,7 @@ import { PqpskError } from '../../src/errors.js';
 import { EMPTY_BOOK, type EphemeralRecord, type ParentRecord, type RelayBook } from '../../src/protocol/relay-book.js';
 import { MemoryBookStore } from '../../test/fixtures/memory-book-store.js';
 import { parseHostPort } from '../../src/server/listen.js';
-import { DEFAULT_POLL, type PollIntervals } from '../../src/server/relay.js';
+import { DEFAULT_POLL, type PollIntervals } from '../../src/server/handshake-poller.js';
 import { startRelayService, type RelayService } from '../../src/server/service.js';
 import { publicKeyToText } from '../../src/wg/keys.js';
 import { RealWgControl } from '../../src/wg/real.js';

@@ -29,7 +29,7 @@ import { PqpskError, isPqpskError } from '../../src/errors.js';
 import { createMlKem1024 } from '../../src/kem/ml-kem-1024.js';
 import type { KemName } from '../../src/kem/types.js';
 import type { RegisterRequestInput } from '../../src/protocol/messages.js';
-import type { PollIntervals } from '../../src/server/relay.js';
+import type { PollIntervals } from '../../src/server/handshake-poller.js';
 import { publicKeyToText } from '../../src/wg/keys.js';
 import { createInThreadHqc256Kem } from '../../src/kem/hqc/hqc-engine.js';
 import type { HostReply, HostRequest, HostStats } from './relay-host.js';

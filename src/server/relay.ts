@@ -1,54 +1,38 @@
 /**
- * The relay: carries out the decisions of src/protocol's relay rules (plan-*.ts) on a real interface.
- * Per request: admission (per-source refusal budget) → validate → authenticate against
- * the cached interface view → rate-limit → encapsulate (outside the interface lock) →
- * join the next batch. A batch runs under the lock: one read of the interface, each
- * request re-authenticated and planned in turn, ONE `wg set` for all of them (each new
- * ephemeral with its PSK and no allowed-ips, plus the plans' removals) and one
- * write-ahead commit of the book (book-keeper.ts). The poller (handshake-poller.ts) and the
- * cache (interface-view.ts) live apart; one injected clock (clock.ts) drives them all.
+ * The relay: carries out the decisions of src/protocol's relay rules (plan-*.ts) on a real
+ * interface, from open to close. Per request: per-source refusal budget → validate and
+ * authenticate against the cached interface view (admission.ts) → rate-limit →
+ * encapsulate (outside the interface lock) → join the next batch (registration-batch.ts).
+ * Passes (relay-tick.ts), the poller (handshake-poller.ts), the cache (interface-view.ts) and the
+ * write-ahead book (book-keeper.ts) live apart; one injected clock (clock.ts) drives them all.
  */
 import { meaningOf } from '../error-table.js';
 import { PqpskError, isPqpskError } from '../errors.js';
 import { keyTag } from '../protocol/keys.js';
-import { publicKeyToText } from '../wg/keys.js';
 import type { ReceivedRegisterRequest, RegisterResponseInput } from '../protocol/messages.js';
-import { authenticate, STRICT_AUTH, type AuthPolicy } from '../protocol/authenticate.js';
+import { STRICT_AUTH } from '../protocol/authenticate.js';
 import { planRecovery } from '../protocol/plan-recovery.js';
-import { planRegistration } from '../protocol/plan-registration.js';
 import { planRelease } from '../protocol/plan-release.js';
-import { familySlices, joinPlans, sameBook, slicePlanUnchanged } from '../protocol/plan-slices.js';
-import { planTick } from '../protocol/plan-tick.js';
 import type { PeerEvent, Plan, RelayBook, Timeouts } from '../protocol/relay-book.js';
-import { validateRegisterRequest } from '../protocol/request.js';
-import { yieldToEventLoop } from '../yield.js';
 import type { RelayWg, WgPeerChange } from '../wg/types.js';
+import { Admission } from './admission.js';
 import type { BookStore } from './book-store.js';
 import { asClock, type Clock } from './clock.js';
 import { encapsulateAll, type KemProvider } from './encapsulate.js';
 import { EphemeralSummary } from './ephemeral-summary.js';
 import { InterfaceView } from './interface-view.js';
 import { DEFAULT_RATE_LIMIT, DEFAULT_REFUSAL_BUDGET, InflightGate, RateLimiter, type RateLimit } from './limits.js';
+import { RegistrationBatch } from './registration-batch.js';
+import { RelayTick } from './relay-tick.js';
 import { SerialQueue } from './serial.js';
-import { TieWatch } from './tie-watch.js';
 import { SILENT_LOGGER, describeError, type LogLevel, type Logger } from './log.js';
 import { RelayMetrics, type RegistrationResult } from './metrics.js';
 import { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS } from './defaults.js';
 import { DEFAULT_POLL, HandshakePoller, type PollIntervals } from './handshake-poller.js';
 import { BookKeeper } from './book-keeper.js';
 
-export { DEFAULT_EPHEMERAL_TTL_MS, DEFAULT_MAX_INFLIGHT, PENDING_TIMEOUT_MS };
-export { unionBook } from './book-keeper.js';
-export { DEFAULT_POLL, type PollIntervals } from './handshake-poller.js';
-
-/** A refused request may trigger a fresh read of the interface at most this often (all sources together). */
-export const REREAD_MS = 1000;
 /** Refusal-budget tokens a source must have regained before it may connect again. */
 export const RECONNECT_TOKENS = 5;
-/** Parents planned per synchronous step of a watcher pass (a millisecond or two each). */
-export const PLAN_SLICE = 500;
-/** Most registrations one batch carries into one `wg set` (bounds the argv and the lock's hold). */
-export const MAX_BATCH = 64;
 
 export interface RelayOptions {
   readonly iface: string;
@@ -79,17 +63,6 @@ export interface CallContext {
   readonly requestBytes?: number | undefined;
 }
 
-/** A registration that passed authentication and encapsulation, waiting for the next batch. */
-interface Queued {
-  readonly claimed: string;
-  readonly parent: string;
-  readonly ephemeral: string;
-  readonly source: string;
-  readonly psk: Uint8Array;
-  readonly done: (replaced: number) => void;
-  readonly fail: (err: unknown) => void;
-}
-
 /** The relay for one WireGuard interface. Create with `Relay.open`. */
 export class Relay {
   readonly iface: string;
@@ -98,32 +71,24 @@ export class Relay {
   readonly #kems: KemProvider;
   readonly #logger: Logger;
   readonly #clock: Clock;
-  readonly #timeouts: Timeouts;
   readonly #gate: InflightGate;
   readonly #rate: RateLimiter | null;
   readonly #refusals: RateLimiter | null;
   readonly #poll: PollIntervals;
-  readonly #policy: AuthPolicy;
   readonly #view: InterfaceView;
   readonly #keeper: BookKeeper;
   readonly #watcher: HandshakePoller;
   readonly #summary: EphemeralSummary;
-  /** Families tied on a handshake second, and what their counters said. */
-  readonly #ties: TieWatch;
-  /** The last pass that found nothing to do: until a change or an expiry, planning again would find the same. */
-  #settled: { readonly book: RelayBook; readonly version: number; readonly until: number } | undefined;
+  readonly #admission: Admission;
+  readonly #batch: RegistrationBatch;
+  readonly #ticks: RelayTick;
   /** Every change of the book or of the interface's peers runs inside this lock. */
   readonly #lock = new SerialQueue();
-  /** Registrations waiting for the lock; bounded by the in-flight gate. */
-  #queue: Queued[] = [];
-  #flushQueued = false;
   #closing = false;
-  #lastReread = Number.NEGATIVE_INFINITY;
   /** Counts `wg set`s (attempted), so a read made outside the lock can tell it is stale. */
   #changes = 0;
   /** A `wg set` is running: a read started now may see it half done. */
   #setting = false;
-  #reread: Promise<unknown> | undefined;
 
   private constructor(options: RelayOptions, keeper: BookKeeper, view: InterfaceView, clock: Clock) {
     this.iface = options.iface;
@@ -132,7 +97,7 @@ export class Relay {
     this.#logger = options.logger ?? SILENT_LOGGER;
     this.metrics = options.metrics ?? new RelayMetrics();
     this.#clock = clock;
-    this.#timeouts = {
+    const timeouts: Timeouts = {
       pendingMs: options.pendingTimeoutMs ?? PENDING_TIMEOUT_MS,
       idleMs: options.ephemeralTtlMs ?? DEFAULT_EPHEMERAL_TTL_MS,
     };
@@ -143,17 +108,36 @@ export class Relay {
     const budget = options.refusalBudget === undefined ? DEFAULT_REFUSAL_BUDGET : options.refusalBudget;
     this.#refusals = budget === null ? null : new RateLimiter(budget, now);
     this.#poll = options.poll ?? DEFAULT_POLL;
-    this.#policy = options.allowWideParents === true ? { allowWideParents: true } : STRICT_AUTH;
     this.#view = view;
     this.#keeper = keeper;
-    this.#summary = new EphemeralSummary(this.#timeouts);
-    const wg = this.#wg;
-    this.#ties = new TieWatch(
-      wg.receivedBytes === undefined ? null : (peers) => wg.receivedBytes!(this.iface, peers),
-      wg.frameErrors === undefined ? null : () => wg.frameErrors!(this.iface),
-    );
+    this.#summary = new EphemeralSummary(timeouts);
+    // What the parts below share: the lock, the cached view, the clock and the book.
+    const core = { lock: this.#lock, view, clock, book: (): RelayBook => keeper.book };
+    const policy = options.allowWideParents === true ? { allowWideParents: true } : STRICT_AUTH;
+    this.#admission = new Admission({ ...core, policy });
+    this.#batch = new RegistrationBatch({
+      ...core,
+      recheck: (next, index, q) => this.#admission.recheck(next, index, q),
+      commit: (next, changes) => keeper.commit(next, () => this.#set(changes)),
+      done: (count, events) => {
+        this.metrics.batch(count);
+        this.#countEvents(events);
+      },
+    });
+    this.#ticks = new RelayTick({
+      ...core,
+      iface: this.iface,
+      wg: this.#wg,
+      timeouts,
+      summary: this.#summary,
+      setCount: () => this.#changes,
+      setRunning: () => this.#setting,
+      apply: (next, groups) => this.#apply(next, groups),
+      countEvents: (events) => this.#countEvents(events),
+      written: () => keeper.written(),
+    });
     this.#watcher = new HandshakePoller(
-      { tick: () => this.#watcherPass(), wantsFastPoll: () => this.#wantsFastPoll() },
+      { tick: () => this.#ticks.watcherPass(this.#poll.idleMs), wantsFastPoll: () => this.#ticks.wantsFastPoll(this.#poll.freshMs) },
       clock,
       this.#poll,
       this.#logger,
@@ -263,31 +247,18 @@ export class Relay {
   }
 
   async #register(request: ReceivedRegisterRequest, context: CallContext, line: Record<string, unknown>): Promise<RegisterResponseInput> {
-    const valid = validateRegisterRequest(request, context.requestBytes);
-    const claimed = publicKeyToText(valid.parentKey);
-    const ephemeral = publicKeyToText(valid.ephemeralKey);
-    line['parent'] = keyTag(claimed);
-    line['ephemeral'] = keyTag(ephemeral);
-    line['algorithms'] = valid.kems.map((k) => k.name);
-
-    // Authenticate against the cached view before any costly work: an impostor costs a
-    // map lookup — no `wg` process, no parse, no HQC.
-    if (ephemeral === this.#view.ownKey) throw ownKey();
-    const parent = await this.#authenticateCached(claimed, context.peerAddress);
-    if (parent !== claimed) line['resolved_parent'] = keyTag(parent);
-    this.#rate?.take(parent);
+    // Authenticate against the cached view before any costly work.
+    const { kems, ...admitted } = await this.#admission.admit(request, context.peerAddress, context.requestBytes, line);
+    this.#rate?.take(admitted.parent);
     abortIfCancelled(context);
 
-    const encapsulated = await encapsulateAll(valid.kems, this.#kems);
+    const encapsulated = await encapsulateAll(kems, this.#kems);
     try {
       line['encaps_ms'] = Object.fromEntries(encapsulated.timings.map((t) => [t.algorithm, round(t.ms)]));
       for (const t of encapsulated.timings) this.metrics.encapsulation(t.algorithm, t.ms / 1000);
       abortIfCancelled(context);
       const psk = encapsulated.psk.bytes();
-      line['replaced'] = await new Promise<number>((done, fail) => {
-        this.#queue.push({ claimed, parent, ephemeral, source: context.peerAddress, psk, done, fail });
-        this.#scheduleFlush();
-      });
+      line['replaced'] = await this.#batch.join({ ...admitted, psk });
     } finally {
       encapsulated.psk.wipe();
     }
@@ -296,179 +267,12 @@ export class Relay {
   }
 
   /**
-   * Authenticate on the cached view; on a refusal, read the interface again at most once
-   * per REREAD_MS for all requests together (a peer the operator just added is
-   * recognised within a second, and a flood of refusals costs at most one read a second).
+   * One pass: read the interface, let planTick decide swaps, removals and expiries, and
+   * apply them in one `wg set` (relay-tick.ts). Public so tests can step it.
+   * `handshakesOnly` reads latest handshakes alone and plans on the cached allowed-ips.
    */
-  async #authenticateCached(claimed: string, source: string): Promise<string> {
-    try {
-      return authenticate(this.#keeper.book, this.#view.index, claimed, source, this.#policy);
-    } catch (err) {
-      if (!isPqpskError(err) || err.code !== 'PERMISSION_DENIED' || this.#clock.now() - this.#lastReread < REREAD_MS) throw err;
-      this.#lastReread = this.#clock.now();
-      this.#reread ??= this.#lock.run(() => this.#view.refresh()).finally(() => (this.#reread = undefined));
-      await this.#reread;
-      return authenticate(this.#keeper.book, this.#view.index, claimed, source, this.#policy);
-    }
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    void this.#lock.run(() => this.#flush());
-  }
-
-  /**
-   * One batch under the lock: every registration waiting now, one read, one `wg set`,
-   * one commit. A request that no longer authenticates fails alone; a failed `wg set`
-   * fails the whole batch (their PSKs were never confirmed set).
-   */
-  async #flush(): Promise<void> {
-    this.#flushQueued = false;
-    const batch = this.#queue.splice(0, MAX_BATCH);
-    if (this.#queue.length > 0) this.#scheduleFlush();
-    if (batch.length === 0) return;
-    let index;
-    try {
-      index = await this.#view.refresh();
-    } catch (err) {
-      for (const q of batch) q.fail(err);
-      return;
-    }
-    const now = this.#clock.now();
-    let book = this.#keeper.book;
-    const changes: WgPeerChange[] = [];
-    const added = new Set<string>();
-    const accepted: { q: Queued; replaced: number }[] = [];
-    const events: PeerEvent[] = [];
-    for (const [i, q] of batch.entries()) {
-      // Each plan walks the whole book (a millisecond at 10 000 peers): let requests in between.
-      if (i > 0) await yieldToEventLoop();
-      try {
-        if (q.ephemeral === this.#view.ownKey) throw ownKey();
-        // The book or the interface may have changed while we encapsulated.
-        if (authenticate(book, index, q.claimed, q.source, this.#policy) !== q.parent) throw new PqpskError('PERMISSION_DENIED', 'parent changed');
-        const plan = planRegistration(book, index, q.parent, q.ephemeral, now);
-        book = plan.book;
-        changes.push({ publicKey: q.ephemeral, presharedKey: q.psk });
-        added.add(q.ephemeral);
-        index.addUnrouted(q.ephemeral);
-        for (const op of plan.changes.flat()) {
-          if (op.remove === true && added.delete(op.publicKey)) {
-            // Registered and replaced within this batch: it never reaches the interface.
-            const at = changes.findIndex((c) => c.publicKey === op.publicKey);
-            if (at >= 0) changes.splice(at, 1);
-          } else {
-            changes.push(op);
-          }
-          index.removeUnrouted(op.publicKey);
-        }
-        events.push(...plan.events);
-        accepted.push({ q, replaced: plan.events.filter((e) => e.kind === 'replaced').length });
-      } catch (err) {
-        q.fail(err);
-      }
-    }
-    if (accepted.length === 0) return;
-    await yieldToEventLoop();
-    try {
-      await this.#keeper.commit(book, () => this.#set(changes));
-    } catch (err) {
-      // The interface may have been changed after all: re-read it before trusting the cache.
-      await this.#view.refresh().catch(() => undefined);
-      for (const a of accepted) a.q.fail(err);
-      return;
-    }
-    this.metrics.batch(accepted.length);
-    this.#countEvents(events);
-    for (const a of accepted) a.q.done(a.replaced);
-  }
-
-  /**
-   * One watcher pass: read the interface, let planTick decide swaps, removals and
-   * expiries, and apply them in one `wg set`. Public so tests can step it.
-   * `handshakesOnly` reads latest handshakes alone and plans on the cached allowed-ips;
-   * a plan that would change anything is made again on a full read first.
-   */
-  async tick(handshakesOnly = false): Promise<readonly PeerEvent[]> {
-    // Read before taking the lock, so registrations are not held up behind `wg show`;
-    // if a `wg set` ran meanwhile the read is stale and is done again under the lock.
-    // (Read even with an empty book: requests authenticate against this view.)
-    const version = this.#setting ? -1 : this.#changes;
-    await this.#view.refreshOwnKey();
-    const early = handshakesOnly ? await this.#view.readHandshakes() : await this.#view.read();
-    const events = await this.#lock.run(async (): Promise<readonly PeerEvent[]> => {
-      let full = Array.isArray(early);
-      const stale = this.#changes !== version;
-      let index = stale ? null : Array.isArray(early) ? await this.#view.installInSlices(early) : await this.#view.installHandshakes(early);
-      if (index === null && stale && !full) {
-        // Only our own `wg set`s (already in the cache) made the handshakes read stale: read
-        // the handshakes again, one `wg` process, rather than everything under the lock.
-        index = await this.#view.installHandshakes(await this.#view.readHandshakes());
-      }
-      if (index === null) {
-        index = await this.#view.refresh();
-        full = true;
-      }
-      let observed = false;
-      for (;;) {
-        const book = this.#keeper.book;
-        if (book.parents.length === 0 && book.ephemerals.length === 0) return [];
-        const settled = this.#settled;
-        // An undecided tie is read each pass: its counters may decide it with nothing else changed.
-        if (settled !== undefined && settled.book === book && settled.version === index.version && this.#clock.now() <= settled.until && !this.#ties.watching) return [];
-        // Reading and planning 10 000 families take tens of milliseconds: plan them a slice
-        // at a time and let requests in between (the lock keeps the book and view still).
-        const now = this.#clock.now();
-        const slices = familySlices(book, PLAN_SLICE);
-        const plans: Plan[] = [];
-        for (const slice of slices) {
-          await yieldToEventLoop();
-          plans.push(planTick(slice, index, now, this.#timeouts, this.#ties.received));
-        }
-        // Ties are rare: the counters are read (once a pass) only while one stands undecided.
-        if (!observed) {
-          observed = true;
-          if (await this.#ties.observe(plans.flatMap((p) => p.ties ?? []), this.#clock.now())) continue;
-        }
-        // Most passes change nothing: tell so slice by slice, without joining the plans
-        // or comparing the whole book in one task.
-        let unchanged = await unchangedBySlices(book, slices, plans);
-        const plan = unchanged ? null : joinPlans(plans);
-        if (plan !== null && plan.changes.length === 0 && plan.events.length === 0) {
-          await yieldToEventLoop();
-          unchanged = sameBook(book, plan.book);
-        }
-        if (unchanged || plan === null) {
-          await yieldToEventLoop();
-          this.#settled = { book, version: index.version, until: this.#summary.of(book, index, now).holdsUntil };
-          return [];
-        }
-        if (!full) {
-          index = await this.#view.refresh();
-          full = true;
-          continue;
-        }
-        await this.#apply(plan.book, plan.changes);
-        this.#countEvents(plan.events);
-        return plan.events;
-      }
-    });
-    // A pass returns with its book stored (outside the lock: registrations need not wait).
-    await this.#keeper.written();
-    return events;
-  }
-
-  /**
-   * The watcher's pass: between full reads, at most `idleMs` apart, only latest
-   * handshakes are read (at 10 000 peers, half the processes and the cheaper half of the
-   * parsing, four times a second while a registration is pending).
-   */
-  async #watcherPass(): Promise<readonly PeerEvent[]> {
-    const events = await this.tick(this.#clock.now() - this.#view.fullReadAt < this.#poll.idleMs);
-    // The watcher asks next whether to poll fast, which may summarize the whole book anew.
-    await yieldToEventLoop();
-    return events;
+  tick(handshakesOnly = false): Promise<readonly PeerEvent[]> {
+    return this.#ticks.run(handshakesOnly);
   }
 
   /** Start polling latest handshakes (fast while a registration is fresh, slow when idle). */
@@ -552,38 +356,11 @@ export class Relay {
     const counts = this.#summary.of(this.#keeper.book, this.#view.index, this.#clock.now());
     return { live: counts.live, pending: counts.notLive };
   }
-
-  /** Poll fast while any ephemeral is pending or freshly registered. */
-  #wantsFastPoll(): boolean {
-    const now = this.#clock.now();
-    const counts = this.#summary.of(this.#keeper.book, this.#view.index, now);
-    return counts.anyPending || now - counts.newestRegisteredAt < this.#poll.freshMs || this.#ties.urgent(now, this.#poll.freshMs);
-  }
-}
-
-/**
- * Whether the plans of `familySlices(book)` change nothing, checked a slice per task:
- * each slice's plan is empty and keeps its slice's book, and the slices hold every
- * ephemeral exactly once (none orphaned, none in two slices). Then the joined plan keeps
- * the whole book as `sameBook` judges it; otherwise the caller joins and judges whole.
- */
-async function unchangedBySlices(book: RelayBook, slices: readonly RelayBook[], plans: readonly Plan[]): Promise<boolean> {
-  let ephemerals = 0;
-  for (const [i, slice] of slices.entries()) {
-    if (i > 0) await yieldToEventLoop();
-    if (!slicePlanUnchanged(slice, plans[i]!)) return false;
-    ephemerals += slice.ephemerals.length;
-  }
-  return ephemerals === book.ephemerals.length;
 }
 
 /** The metrics label of a failed registration: its row of the error table. */
 export function resultFor(err: unknown): RegistrationResult {
   return meaningOf(err).metric;
-}
-
-function ownKey(): PqpskError {
-  return new PqpskError('INVALID_INPUT', "wg_ephemeral_peer_pubkey: is this relay's own key");
 }
 
 function abortIfCancelled(context: CallContext): void {

@@ -26,7 +26,8 @@ import { RelayMetrics } from './metrics.js';
 import { DEFAULT_MAX_INFLIGHT, OPENING_WAIT_MS } from './defaults.js';
 import { OpeningWait } from './opening.js';
 import { warmKems } from './warm.js';
-import { Relay, type PollIntervals } from './relay.js';
+import { Relay } from './relay.js';
+import type { PollIntervals } from './handshake-poller.js';
 
 /** How long SIGTERM waits for in-flight requests before cancelling them. */
 export const SHUTDOWN_GRACE_MS = 15_000;

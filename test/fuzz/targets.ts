@@ -410,7 +410,7 @@ function portTarget(): AnyTarget {
   return defineTarget<PortInput>({
     name: 'relay-port',
     what: 'any bytes on the relay port (gRPC-framed or raw TCP) → a status or a closed connection, never a hang, never the relay\'s own INTERNAL',
-    sources: ['src/rpc/server.ts', 'src/server/relay.ts', 'src/server/service.ts'],
+    sources: ['src/rpc/server.ts', 'src/server/relay.ts', 'src/server/admission.ts', 'src/server/service.ts'],
     input: portInput,
     smokeRuns: 120,
     async setup() {

@@ -10,7 +10,7 @@ import type { Kem, KemName } from '../../src/kem/types.js';
 import type { RelayBook } from '../../src/protocol/relay-book.js';
 import { MemoryBookStore } from '../fixtures/memory-book-store.js';
 import { MemoryLogger } from '../../src/server/log.js';
-import { unionBook } from '../../src/server/relay.js';
+import { unionBook } from '../../src/server/book-keeper.js';
 import {
   IFACE,
   P_IPS,
