@@ -34,6 +34,10 @@ export interface Plan {
   readonly coldRuns: number;
   /** Registrations after a fresh relay's first ten whose median is its steady state. */
   readonly coldSteadyCalls: number;
+  /** Clients of the relay-restart herd, the window over which they notice, and how long it may take at most. */
+  readonly herdClients: number;
+  readonly herdSpreadMs: number;
+  readonly herdHorizonMs: number;
 }
 
 export const FULL: Plan = {
@@ -62,6 +66,9 @@ export const FULL: Plan = {
   mullvadRuns: 5,
   coldRuns: 3,
   coldSteadyCalls: 20,
+  herdClients: 10_000,
+  herdSpreadMs: 5_000,
+  herdHorizonMs: 180_000,
 };
 
 export const QUICK: Plan = {
@@ -82,4 +89,7 @@ export const QUICK: Plan = {
   mullvadRuns: 0,
   coldRuns: 1,
   coldSteadyCalls: 5,
+  herdClients: 50,
+  herdSpreadMs: 500,
+  herdHorizonMs: 60_000,
 };
