@@ -42,7 +42,7 @@ export interface Plan {
 
 export const FULL: Plan = {
   kemIterations: { 'ML-KEM-1024': 200, 'HQC-256': 30, 'Classic-McEliece-460896f-round3': 10 },
-  // As many in flight as the relay's default --max-inflight: its memory bound.
+  // 32 calls in flight (the relay admits up to --max-inflight, 64 by default).
   mcelieceClients: 32,
   negotiations: 5,
   // Two workers = one per core (the relay's default); the 1-worker row leaves a core to

@@ -14,8 +14,10 @@
  * up or were still unhealed at the horizon, the new relay's event-loop lag (its own
  * /metrics, sampled since it started: the herd is nearly all of its life), its peak
  * resident set (VmHWM) and CPU, the /healthz round trips, and the load generator's CPU.
- * To see where the relay's time goes, set PQPSK_BENCH_RELAY_NODE_OPTIONS (e.g.
- * `--cpu-prof --cpu-prof-dir=/tmp/prof`): it becomes NODE_OPTIONS of the relay processes alone.
+ * To see where the relay's time goes, set PQPSK_BENCH_RELAY_NODE_ARGS (e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`): node options for the relay processes alone; to
+ * try other settings, PQPSK_BENCH_RELAY_ARGS (e.g. `--max-inflight 64`): more `pqpsk
+ * server` options, after the defaults.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -123,7 +125,8 @@ interface RelayProcess {
 
 function startRelay(env: NodeJS.ProcessEnv, args: readonly string[]): RelayProcess {
   const [file, ...words] = launcherArgv(process.execPath);
-  const child = spawn(file!, [...words, PQPSK, 'server', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const extra = process.env['PQPSK_BENCH_RELAY_NODE_ARGS']?.split(' ').filter((w) => w !== '') ?? [];
+  const child = spawn(file!, [...words, ...extra, PQPSK, 'server', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
@@ -184,12 +187,11 @@ export async function measureHerd(options: HerdBenchOptions): Promise<HerdBenchR
     await new FileBookStore(stateDir, IFACE).save({ parents, ephemerals });
     standin = await WgStandin.start(IFACE, publicKeyToText(randomBytes(32)), peers);
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(standin.wgPath)}:${process.env['PATH'] ?? ''}` };
-    const profiling = process.env['PQPSK_BENCH_RELAY_NODE_OPTIONS'];
-    if (profiling !== undefined) env['NODE_OPTIONS'] = profiling;
     const port = await freePort();
     const metricsPort = await freePort();
     const healthz = `http://127.0.0.1:${metricsPort}/healthz`;
-    const args = ['--interface', IFACE, '--listen', `127.0.0.1:${port}`, '--metrics', `127.0.0.1:${metricsPort}`, '--state-dir', stateDir];
+    const tried = process.env['PQPSK_BENCH_RELAY_ARGS']?.split(' ').filter((w) => w !== '') ?? [];
+    const args = ['--interface', IFACE, '--listen', `127.0.0.1:${port}`, '--metrics', `127.0.0.1:${metricsPort}`, '--state-dir', stateDir, ...tried];
     options.say(`herd: the relay as installed, ${n} live ephemerals on the wg stand-in`);
     const first = startRelay(env, args);
     relays.push(first);
