@@ -223,7 +223,7 @@ function sleepUntil(at: number): Promise<void> {
   return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }
 
-/** The share of `healedAtMs` healed by `ms`, and the time by which a share `p` (0..1) was, or null. */
+/** When a share `p` (0..1) of the clients held a fresh PSK (ms from the restart), or null if they never did. */
 export function timeToShare(healedAtMs: readonly (number | null)[], p: number): number | null {
   const healed = healedAtMs.filter((t): t is number => t !== null).sort((a, b) => a - b);
   const needed = Math.ceil(p * healedAtMs.length);

@@ -47,6 +47,7 @@ const PQPSK = fileURLToPath(new URL('../../cli/pqpsk.js', import.meta.url));
 const HERD_CHILD = new URL('./herd-child.js', import.meta.url);
 const IFACE = 'pqherd0';
 
+/** How big a herd, how quickly it notices, how long to wait for it; `say` reports progress. */
 export interface HerdBenchOptions {
   readonly clients: number;
   readonly detectSpreadMs: number;
@@ -54,6 +55,7 @@ export interface HerdBenchOptions {
   readonly say: (line: string) => void;
 }
 
+/** The herd's figures: the section prints them beside their goals. */
 export interface HerdBenchResult {
   readonly clients: number;
   readonly kems: readonly KemName[];
@@ -86,6 +88,9 @@ export interface HerdBenchResult {
   readonly standinCpuMs: number;
   /** Wall time from SIGTERM to the end of the herd, ms. */
   readonly wallMs: number;
+  /** The new relay's own counts (its /metrics): calls by result, connections closed on accept by cap. */
+  readonly relayResults: Readonly<Record<string, number>>;
+  readonly refusedConnections: Readonly<Record<string, number>>;
 }
 
 /** A free loopback TCP port (closed again at once; the relay binds it next). */
@@ -150,6 +155,13 @@ async function healthy(relay: RelayProcess, url: string, timeoutMs: number): Pro
 function sample(text: string, name: string): number {
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m === null ? Number.NaN : Number(m[1]);
+}
+
+/** Every sample of a labelled counter, by its one label's value. */
+function byLabel(text: string, name: string, label: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(new RegExp(`^${name}\\{${label}="([^"]*)"\\} (\\S+)$`, 'gm'))) out[m[1]!] = Number(m[2]);
+  return out;
 }
 
 function vmHwmMb(pid: number): number {
@@ -274,6 +286,8 @@ export async function measureHerd(options: HerdBenchOptions): Promise<HerdBenchR
       loadCpuMs: result.cpuMs,
       standinCpuMs,
       wallMs,
+      relayResults: byLabel(metrics, 'pqpsk_registrations_total', 'result'),
+      refusedConnections: byLabel(metrics, 'pqpsk_rpc_refused_connections_total', 'cap'),
     };
   } finally {
     load?.kill('SIGKILL');

@@ -13,6 +13,7 @@ import { measureHerd, type HerdBenchResult } from '../harness/relay-herd.js';
 import { f0, f1 } from '../harness/stats.js';
 import { statusOf, type BenchSection, type NotMeasured, type TargetLine } from '../section.js';
 
+/** The herd's figures with the load average at its end (the machine's other work shares its cores), or why there are none. */
 export type HerdSection = NotMeasured | ({ readonly measured: true; readonly loadAverage: readonly number[] } & HerdBenchResult);
 
 /** The goals this section is held against. */
@@ -20,6 +21,7 @@ export const HERD_LIMITS = Object.freeze({ t99Ms: 60_000, eventLoopP99Ms: 50, he
 
 const s = (ms: number | null): string => (ms === null ? 'not reached' : `${f1(ms / 1000)} s`);
 
+/** The section as report.ts lists it. */
 export const herdSection: BenchSection<'herd'> = {
   key: 'herd',
   heading: '10. Relay restart under a herd (`pqpsk server` as installed, wg stand-in; every watcher renegotiates with its own backoff)',
@@ -33,11 +35,13 @@ export const herdSection: BenchSection<'herd'> = {
   format(h) {
     if (!h.measured) return [`   not measured: ${h.reason}`];
     const cores = (ms: number): string => `${f0(ms)} ms (${f1(ms / h.wallMs)} cores)`;
-    const failures = Object.entries(h.failures).map(([code, count]) => `${code} ${count}`).join(', ') || 'none';
+    const counts = (r: Readonly<Record<string, number>>): string => Object.entries(r).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+    const failures = counts(h.failures);
     return [
       `   ${h.clients} clients (${h.kems.join(' + ')}), noticing over ${f1(h.detectSpreadMs / 1000)} s; old relay stopped in ${f0(h.stopMs)} ms, new one served /healthz ${f0(h.startMs)} ms after it was started`,
       `   fresh PSK held by 50 % / 99 % / 100 % of clients: ${s(h.t50Ms)} / ${s(h.t99Ms)} / ${s(h.t100Ms)} after the SIGTERM`,
       `   gave up: ${h.gaveUp}; still unhealed at ${f0(h.horizonMs / 1000)} s: ${h.unhealed}; ${h.calls} attempts (at most ${h.maxAttempts} for one client), failed: ${failures}`,
+      `   the new relay answered: ${counts(h.relayResults)}; connections it closed on accept, by cap: ${counts(h.refusedConnections)}`,
       `   new relay: event-loop p99 ${f1(h.eventLoopP99Ms)} ms (max ${f0(h.eventLoopMaxMs)} ms); /healthz p50 ${f1(h.healthzMs.p50)} ms, p99 ${f1(h.healthzMs.p99)} ms, max ${f0(h.healthzMs.max)} ms over ${h.healthzMs.count} probes (${h.healthzFailed} failed); peak RSS ${f0(h.rssPeakMb)} MB`,
       `   CPU over ${f1(h.wallMs / 1000)} s: new relay ${cores(h.relayCpuMs)}, load generator ${cores(h.loadCpuMs)}, wg stand-in ${cores(h.standinCpuMs)}; load average at the end ${h.loadAverage.map((x) => x.toFixed(2)).join(' ')}`,
     ];
