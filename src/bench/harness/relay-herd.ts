@@ -65,6 +65,8 @@ export interface HerdBenchResult {
   readonly t50Ms: number | null;
   readonly t99Ms: number | null;
   readonly t100Ms: number | null;
+  /** Clients holding a fresh PSK 10, 20, 30 … s after the SIGTERM (to the horizon): the curve behind the shares. */
+  readonly healedEvery10s: readonly number[];
   readonly gaveUp: number;
   readonly unhealed: number;
   readonly calls: number;
@@ -270,6 +272,7 @@ export async function measureHerd(options: HerdBenchOptions): Promise<HerdBenchR
       t50Ms: timeToShare(result.healedAtMs, 0.5),
       t99Ms: timeToShare(result.healedAtMs, 0.99),
       t100Ms: timeToShare(result.healedAtMs, 1),
+      healedEvery10s: Array.from({ length: Math.floor(options.horizonMs / 10_000) }, (_, k) => result.healedAtMs.filter((t) => t !== null && t <= (k + 1) * 10_000).length),
       gaveUp: result.gaveUp,
       unhealed: result.healedAtMs.filter((t) => t === null).length - result.gaveUp,
       calls: result.calls,

@@ -40,6 +40,7 @@ export const herdSection: BenchSection<'herd'> = {
     return [
       `   ${h.clients} clients (${h.kems.join(' + ')}), noticing over ${f1(h.detectSpreadMs / 1000)} s; old relay stopped in ${f0(h.stopMs)} ms, new one served /healthz ${f0(h.startMs)} ms after it was started`,
       `   fresh PSK held by 50 % / 99 % / 100 % of clients: ${s(h.t50Ms)} / ${s(h.t99Ms)} / ${s(h.t100Ms)} after the SIGTERM`,
+      `   holding a fresh PSK every 10 s: ${h.healedEvery10s.join(' ')}`,
       `   gave up: ${h.gaveUp}; still unhealed at ${f0(h.horizonMs / 1000)} s: ${h.unhealed}; ${h.calls} attempts (at most ${h.maxAttempts} for one client), failed: ${failures}`,
       `   the new relay answered: ${counts(h.relayResults)}; connections it closed on accept, by cap: ${counts(h.refusedConnections)}`,
       `   new relay: event-loop p99 ${f1(h.eventLoopP99Ms)} ms (max ${f0(h.eventLoopMaxMs)} ms); /healthz p50 ${f1(h.healthzMs.p50)} ms, p99 ${f1(h.healthzMs.p99)} ms, max ${f0(h.healthzMs.max)} ms over ${h.healthzMs.count} probes (${h.healthzFailed} failed); peak RSS ${f0(h.rssPeakMb)} MB`,
