@@ -37,11 +37,15 @@ export interface Plan {
   readonly coldRuns: number;
   /** Registrations after a fresh relay's first ten whose median is its steady state. */
   readonly coldSteadyCalls: number;
+  /** Clients of the relay-restart herd, the window over which they notice, and how long it may take at most. */
+  readonly herdClients: number;
+  readonly herdSpreadMs: number;
+  readonly herdHorizonMs: number;
 }
 
 export const FULL: Plan = {
   kemIterations: { 'ML-KEM-1024': 200, 'HQC-256': 30, 'Classic-McEliece-460896f-round3': 10 },
-  // As many in flight as the relay's default --max-inflight: its memory bound.
+  // 32 calls in flight (the relay admits up to --max-inflight, 64 by default).
   mcelieceClients: 32,
   negotiations: 5,
   // Two workers = one per core (the relay's default).
@@ -64,6 +68,9 @@ export const FULL: Plan = {
   mullvadRuns: 5,
   coldRuns: 3,
   coldSteadyCalls: 20,
+  herdClients: 10_000,
+  herdSpreadMs: 5_000,
+  herdHorizonMs: 180_000,
 };
 
 export const QUICK: Plan = {
@@ -85,4 +92,7 @@ export const QUICK: Plan = {
   mullvadRuns: 0,
   coldRuns: 1,
   coldSteadyCalls: 5,
+  herdClients: 50,
+  herdSpreadMs: 500,
+  herdHorizonMs: 60_000,
 };

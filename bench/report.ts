@@ -13,11 +13,12 @@ import { throughputSection, type ThroughputSection } from './sections/throughput
 import { floodSection, type FloodSection } from './sections/flood.js';
 import { watcherSection, type WatcherSection } from './sections/watcher.js';
 import { coldSection, type ColdSection } from './sections/cold.js';
+import { herdSection, type HerdSection } from './sections/herd.js';
 import type { BenchSection, TargetLine } from './section.js';
 import { f1 } from './harness/stats.js';
 
 export type { NotMeasured, TargetLine, TargetStatus } from './section.js';
-export type { ColdSection, KemSection, MemorySection, MullvadSection, NegotiationSection, StartupSection, ThroughputSection, WatcherSection };
+export type { ColdSection, HerdSection, KemSection, MemorySection, MullvadSection, NegotiationSection, StartupSection, ThroughputSection, WatcherSection };
 export type { ThroughputRow } from './sections/throughput.js';
 export type { CryptoSum } from './sections/negotiation.js';
 
@@ -32,12 +33,13 @@ export interface Sections {
   readonly flood: FloodSection;
   readonly mullvad: MullvadSection;
   readonly cold: ColdSection;
+  readonly herd: HerdSection;
 }
 
 export type SectionName = keyof Sections;
 
 /** The sections in the order they run and print. */
-export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection, watcherSection, floodSection, mullvadSection, coldSection];
+export const SECTIONS: readonly BenchSection<SectionName>[] = [kemSection, negotiationSection, throughputSection, memorySection, startupSection, watcherSection, floodSection, mullvadSection, coldSection, herdSection];
 
 /** About the run itself. */
 export interface RunInfo {

@@ -115,13 +115,30 @@ test('bench --quick --json: one JSON object with every section, then the table r
     'pqpsk negotiate keygen + decaps, cold ÷ warm ≤ 3',
   ]);
 
+  const herd = report.herd;
+  assert.ok(herd.measured, `the herd section needs only node: ${JSON.stringify(herd)}`);
+  if (herd.measured) {
+    assert.equal(herd.gaveUp + herd.unhealed, 0, `every client of the herd healed: ${JSON.stringify(herd.failures)}`);
+    for (const [k, v] of Object.entries({ t50: herd.t50Ms, t99: herd.t99Ms, t100: herd.t100Ms, loop: herd.eventLoopP99Ms, rss: herd.rssPeakMb, load: herd.loadCpuMs })) finite(v, `herd ${k}`);
+  }
+  // Each herd figure is printed with its goal beside it.
+  assert.deepEqual(
+    report.targets.filter((t) => t.target.startsWith('herd')).map((t) => t.target),
+    [
+      'herd of 50: 99 % hold a fresh PSK within 60 s of a relay restart',
+      'herd: relay event-loop p99 ≤ 50 ms',
+      'herd: /healthz round trip ≤ 1000 ms throughout (max)',
+      'herd: clients that gave up = 0',
+    ],
+  );
+
   assert.ok(report.targets.length >= 4);
   for (const t of report.targets) assert.ok(['pass', 'miss', 'not measured'].includes(t.status), t.target);
   // The 10 000-peer target cannot be judged from a smoke run's few hundred peers.
   assert.equal(report.targets.find((t) => t.target.startsWith('RSS'))?.status, 'not measured');
 
   const table = formatReport(report);
-  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', '5. CLI start-up', '7. Relay under a flood', "8. Mullvad's own client", '9. Cold start', 'Targets']) {
+  for (const heading of ['1. KEM operations', '2. Client negotiation', '3. Relay throughput', '4. Relay memory', '5. CLI start-up', '7. Relay under a flood', "8. Mullvad's own client", '9. Cold start', '10. Relay restart under a herd', 'Targets']) {
     assert.ok(table.includes(heading), `table has "${heading}"`);
   }
   assert.match(table, /QUICK smoke run/);
