@@ -19,6 +19,8 @@ export interface TrustRule {
   readonly rootMayOwn?: boolean;
   /** A sticky directory (/tmp) may be writable by others: nobody can replace what is not theirs. */
   readonly stickyMayShare?: boolean;
+  /** Group and others may not even read or search it (a directory of sockets or notes: 0700). */
+  readonly private?: boolean;
   /** Advice appended to the reason ("; chmod 700 it"), per flaw. */
   readonly hints?: Partial<Record<PathFlaw, string>>;
   /** This process's user; process.getuid() by default (undefined where there is none). */
@@ -36,6 +38,7 @@ export function untrustedBecause(st: Stats, rule: TrustRule): string | null {
   }
   const sticky = rule.stickyMayShare === true && (st.mode & 0o1000) !== 0;
   if ((st.mode & 0o022) !== 0 && !sticky) return flaw('writable', `writable by group or others (mode ${(st.mode & 0o777).toString(8)})`);
+  if (rule.private === true && (st.mode & 0o077) !== 0) return flaw('writable', `group or others have access (mode ${(st.mode & 0o777).toString(8)})`);
   return null;
 }
 

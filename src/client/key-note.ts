@@ -14,6 +14,7 @@
 import { lstat, open, readFile, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
+import { untrustedBecause } from '../fs-checks.js';
 import { checkHop, isTime, WG_KEY } from './holder-reply.js';
 import { lockDirectory, lockDirectoryIsOurs, lockPath, openLockDirectory } from './lock.js';
 import type { WatchStatus } from './watch.js';
@@ -52,7 +53,7 @@ export async function readKeyNote(iface: string, dir = lockDirectory()): Promise
     const path = lockPath(iface, dir, 'key');
     if (!(await lockDirectoryIsOurs(dirname(path)))) return null;
     const st = await lstat(path);
-    if (!st.isFile() || st.uid !== process.getuid?.() || st.nlink !== 1 || st.size > MAX_NOTE_BYTES) return null;
+    if (untrustedBecause(st, { kind: 'file' }) !== null || st.nlink !== 1 || st.size > MAX_NOTE_BYTES) return null;
     const raw: unknown = JSON.parse(await readFile(path, 'utf8'));
     if (typeof raw !== 'object' || raw === null) return null;
     const { hop, peer, negotiatedAt } = raw as Record<string, unknown>;

@@ -37,6 +37,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PqpskError } from '../errors.js';
+import { untrustedBecause } from '../fs-checks.js';
 import { MAX_REPLY_BYTES, parseHolderReply, type HolderReply } from './holder-reply.js';
 
 /**
@@ -83,12 +84,7 @@ export function lockPath(iface: string, dir = lockDirectory(), ending = 'lock'):
 
 /** Why `dir` is not fit to hold locks, or null when it is: a real directory, ours, mode 0700 or narrower. */
 async function unfitDirectory(dir: string): Promise<string | null> {
-  const st = await lstat(dir);
-  const uid = process.getuid?.();
-  if (!st.isDirectory()) return 'not a directory (a symbolic link is refused too)';
-  if (uid !== undefined && st.uid !== uid) return `owned by uid ${st.uid}, not by this user (uid ${uid})`;
-  if ((st.mode & 0o077) !== 0) return `mode ${(st.mode & 0o777).toString(8)}: group or others have access; it must be 0700`;
-  return null;
+  return untrustedBecause(await lstat(dir), { kind: 'directory', private: true, hints: { writable: 'it must be 0700' } });
 }
 
 /** Whether `dir` exists and is fit to hold locks: what is in it was put there by this user. */

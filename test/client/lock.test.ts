@@ -98,13 +98,13 @@ test('the lock directory is made 0700, and one that is a symlink, open to others
   chmodSync(open, 0o755);
   await assert.rejects(InterfaceLock.acquire(['wg0'], () => ({ pid: 1, mode: 'negotiate' }), open), {
     code: 'SETUP',
-    message: `lock directory ${open}: mode 755: group or others have access; it must be 0700`,
+    message: `lock directory ${open}: group or others have access (mode 755); it must be 0700`,
   });
   const link = join(base, 'link');
   symlinkSync(fresh, link);
   await assert.rejects(InterfaceLock.acquire(['wg0'], () => ({ pid: 1, mode: 'negotiate' }), link), {
     code: 'SETUP',
-    message: `lock directory ${link}: not a directory (a symbolic link is refused too)`,
+    message: `lock directory ${link}: is a symlink`,
   });
   if (process.getuid?.() === 0) {
     const theirs = join(base, 'theirs');
@@ -112,7 +112,7 @@ test('the lock directory is made 0700, and one that is a symlink, open to others
     chownSync(theirs, 65534, 65534);
     await assert.rejects(InterfaceLock.acquire(['wg0'], () => ({ pid: 1, mode: 'negotiate' }), theirs), {
       code: 'SETUP',
-      message: `lock directory ${theirs}: owned by uid 65534, not by this user (uid 0)`,
+      message: `lock directory ${theirs}: owned by uid 65534, not by this process (uid 0)`,
     });
     assert.equal(await askHolder('wg0', 2_000, lockPath('wg0', theirs)), 'untrusted', 'status believes nothing in a directory not ours');
   }
