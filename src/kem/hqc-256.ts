@@ -1,3 +1,7 @@
+/**
+ * HQC-256 as a Kem: its sizes, and the checks around whichever engine (the WebAssembly
+ * build in kem/hqc/, or a pool of them) does the arithmetic.
+ */
 import { checkLength, isPqpskError, PqpskError } from '../errors.js';
 import type { Encapsulation, Kem, KemKeypair, KemSizes } from './types.js';
 

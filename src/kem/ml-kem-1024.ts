@@ -1,3 +1,7 @@
+/**
+ * ML-KEM-1024 (FIPS 203) as a Kem, from noble-post-quantum: its sizes, and every length
+ * checked with a labelled error before the library sees it.
+ */
 import { ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
 import { checkLength, PqpskError } from '../errors.js';
 import type { Encapsulation, Kem, KemKeypair, KemSizes, RandomFill } from './types.js';

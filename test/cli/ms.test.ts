@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hopLine, reportJson } from '../../src/cli/commands/negotiate-run.js';
+import { hopLine, reportJson } from '../../src/cli/negotiate-output.js';
 import { JSON_MS_DECIMALS, formatMs, jsonMs, timingsLine } from '../../src/cli/ms.js';
 
 const measured = { keygenMs: 0.8312, rpcMs: 61.25, decapsMs: 2.8499, switchMs: 63.70014600000002, verifyMs: 275.3440059999998, totalMs: 1008.045377 };

@@ -1,7 +1,8 @@
 /** Pure helpers of the client's edges: CLI argument parsing, the MSS route, the PSK read-back parser. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hopsFromArgs, reportJson } from '../../src/cli/commands/negotiate-run.js';
+import { hopsFromArgs } from '../../src/cli/commands/negotiate-run.js';
+import { reportJson } from '../../src/cli/negotiate-output.js';
 import { parseDuration } from '../../src/cli/duration.js';
 import { parseKemList } from '../../src/client/kems.js';
 import { parseService } from '../../src/client/probe.js';

@@ -1,3 +1,4 @@
+/** The list of pqpsk's subcommands, in the order `pqpsk --help` shows them. */
 import type { CommandModule } from 'yargs';
 import { demoCommand } from './demo.js';
 import { negotiateCommand } from './negotiate.js';

@@ -17,15 +17,15 @@ import { TunnelWatcher } from '../../client/watch.js';
 import { checkPolicy, DEFAULT_POLICY } from '../../client/watch-policy.js';
 import { interfaceIndex, readInterfaceCounters, readTransfer } from '../../wg/transfer.js';
 import { parseService } from '../../client/probe.js';
-import type { ClientEvent, HopReport, HopSpec, HopTimings, NegotiationReport } from '../../client/types.js';
+import type { ClientEvent, HopSpec, NegotiationReport } from '../../client/types.js';
 import { RealWgControl } from '../../wg/real.js';
 import { CONFIG_SERVICE_MSS, clampHostRoute, routeDevice } from '../../wg/route.js';
 import { parseDuration } from '../duration.js';
-import { jsonMs, timingsLine } from '../ms.js';
 import { spawnDetached } from '../detach.js';
 import { openLogFile } from '../log-file.js';
 import { EXIT_GAVE_UP, EXIT_OK, EXIT_USAGE, exitCodeFor } from '../exit-codes.js';
 import { DEFAULT_SERVICE, type NegotiateArgs } from './negotiate.js';
+import { attemptFailedLine, eventLine, hopLine, reportJson } from '../negotiate-output.js';
 
 /** The hops the arguments describe (single hop, or entry + exit), checked. */
 export function hopsFromArgs(
@@ -59,81 +59,6 @@ export function hopsFromArgs(
 export function noAnswerAdvice(option: string, service: string): string {
   if (service === DEFAULT_SERVICE) return `the default (where Mullvad's relays answer); for your own relay pass ${option} <relay tunnel address>:1337`;
   return `is the tunnel up (a recent handshake in \`wg show\`), and does the relay let TCP port ${parseService(option, service).port} in?`;
-}
-
-/** A wait as the user reads it: whole seconds, or whole ms under one second. */
-export function waitText(ms: number): string {
-  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms)} ms`;
-}
-
-/**
- * The line a failed attempt prints even without --verbose, so a run that keeps failing
- * says why at once instead of after minutes of silence; the last one is left to the
- * "gave up" line.
- */
-export function attemptFailedLine(e: Extract<ClientEvent, { kind: 'attempt-failed' }>): string {
-  const next = e.nextInMs === null ? '' : e.nextInMs >= 1 ? `; next attempt in ${waitText(e.nextInMs)}` : '; trying again now';
-  return `attempt ${e.attempt} failed: ${e.message}${next}`;
-}
-
-/** The `--json` object: per hop what can be shown (never a secret). */
-export function reportJson(report: NegotiationReport): object {
-  return {
-    ok: true,
-    attempts: report.attempts,
-    totalMs: jsonMs(report.totalMs),
-    hops: report.hops.map((h) => ({
-      role: h.role,
-      interface: h.interface,
-      peer: h.peer,
-      configService: h.service,
-      parentPublicKey: h.parentPublicKey,
-      ephemeralPublicKey: h.ephemeralPublicKey,
-      pskFingerprint: h.pskFingerprint,
-      algorithms: h.algorithms,
-      timings: jsonTimings(h.timings),
-    })),
-  };
-}
-
-/** A hop's step times at `--json`'s fixed precision (src/cli/ms.ts). */
-function jsonTimings(t: HopTimings): HopTimings {
-  return {
-    keygenMs: jsonMs(t.keygenMs),
-    rpcMs: jsonMs(t.rpcMs),
-    decapsMs: jsonMs(t.decapsMs),
-    switchMs: jsonMs(t.switchMs),
-    verifyMs: jsonMs(t.verifyMs),
-    totalMs: jsonMs(t.totalMs),
-  };
-}
-
-/** One human line per hop. */
-export function hopLine(h: HopReport): string {
-  return (
-    `${h.interface}${h.role === 'single' ? '' : ` (${h.role})`}: switched to ephemeral key ${h.ephemeralPublicKey}, ` +
-    `PSK fingerprint ${h.pskFingerprint} (${h.algorithms.join(' + ')}); ${timingsLine(h.timings)}`
-  );
-}
-
-/** A progress line for --verbose. */
-export function eventLine(e: ClientEvent): string {
-  switch (e.kind) {
-    case 'attempt':
-      return `attempt ${e.attempt} (timeout ${Math.round(e.timeoutMs)} ms)`;
-    case 'exchanged':
-      return `${e.role} ${e.iface}: negotiated, ephemeral key ${e.ephemeralPublicKey}, PSK fingerprint ${e.pskFingerprint}`;
-    case 'switched':
-      return `${e.role} ${e.iface}: switched`;
-    case 'verified':
-      return `${e.role} ${e.iface}: verified`;
-    case 'attempt-failed':
-      return attemptFailedLine(e);
-    case 'rolled-back':
-      return `${e.role} ${e.iface}: rolled back${e.working ? ', tunnel works' : `: ${e.message ?? 'tunnel does not work'}`}`;
-    case 'mss-clamp':
-      return `mss guard for ${e.service}: ${e.applied ? '' : 'not applied: '}${e.message}`;
-  }
 }
 
 /** Routes for the config service: the clamp unless --no-mss-clamp; multihop's per-hop route always. */
