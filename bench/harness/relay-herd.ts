@@ -22,6 +22,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,6 +36,8 @@ import { PqpskError } from '../../src/errors.js';
 import type { KemName } from '../../src/kem/types.js';
 import type { EphemeralRecord, ParentRecord } from '../../src/protocol/relay-book.js';
 import { FileBookStore } from '../../src/server/file-book-store.js';
+import { giveStateDir, lookupUser, type RelayUser } from '../../src/server/relay-user.js';
+import { BED_RELAY_USER } from '../../src/testbed/pqpsk.js';
 import { publicKeyToText } from '../../src/wg/keys.js';
 import type { HerdOutcome } from './herd-load.js';
 import { timeToShare } from './herd-load.js';
@@ -130,10 +133,11 @@ interface RelayProcess {
   stderr(): string;
 }
 
-function startRelay(env: NodeJS.ProcessEnv, args: readonly string[]): RelayProcess {
+function startRelay(env: NodeJS.ProcessEnv, args: readonly string[], user: RelayUser | null): RelayProcess {
   const [file, ...words] = launcherArgv(process.execPath);
   const extra = process.env['PQPSK_BENCH_RELAY_NODE_ARGS']?.split(' ').filter((w) => w !== '') ?? [];
-  const child = spawn(file!, [...words, ...extra, PQPSK, 'server', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const as = user === null ? {} : { uid: user.uid, gid: user.gid };
+  const child = spawn(file!, [...words, ...extra, PQPSK, 'server', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], ...as });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
@@ -200,6 +204,16 @@ export async function measureHerd(options: HerdBenchOptions): Promise<HerdBenchR
   try {
     await new FileBookStore(stateDir, IFACE).save({ parents, ephemerals });
     standin = await WgStandin.start(IFACE, publicKeyToText(randomBytes(32)), peers);
+    // Started by root, `pqpsk server` would split into its root broker, which runs only the
+    // system's `wg`, never this stand-in. So the relay runs as the bed's unprivileged user,
+    // as one process, the way it runs when started without root: the same relay code, less
+    // the broker's hop per `wg` command.
+    const user = process.getuid?.() === 0 ? await lookupUser(BED_RELAY_USER) : null;
+    if (user !== null) {
+      await giveStateDir(stateDir, IFACE, user);
+      await chmod(dirname(standin.wgPath), 0o711);
+      await chmod(standin.wgPath, 0o755);
+    }
     const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(standin.wgPath)}:${process.env['PATH'] ?? ''}` };
     const port = await freePort();
     const metricsPort = await freePort();
@@ -207,7 +221,7 @@ export async function measureHerd(options: HerdBenchOptions): Promise<HerdBenchR
     const tried = process.env['PQPSK_BENCH_RELAY_ARGS']?.split(' ').filter((w) => w !== '') ?? [];
     const args = ['--interface', IFACE, '--listen', `127.0.0.1:${port}`, '--metrics', `127.0.0.1:${metricsPort}`, '--state-dir', stateDir, ...tried];
     options.say(`herd: the relay as installed, ${n} live ephemerals on the wg stand-in`);
-    const first = startRelay(env, args);
+    const first = startRelay(env, args, user);
     relays.push(first);
     await healthy(first, healthz, 120_000);
 
@@ -235,7 +249,7 @@ export async function measureHerd(options: HerdBenchOptions): Promise<HerdBenchR
     first.child.kill('SIGTERM');
     await first.exited;
     const stopMs = performance.now() - wall0;
-    const second = startRelay(env, args);
+    const second = startRelay(env, args, user);
     relays.push(second);
     const spawned = performance.now();
     const probes: number[] = [];

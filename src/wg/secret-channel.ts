@@ -64,7 +64,11 @@ function ownDirectory(): Promise<string> {
     await onDisk(base, () => mkdir(base, { recursive: true, mode: 0o700 }));
     const st = await onDisk(base, () => lstat(base));
     const uid = process.getuid?.();
-    checkTrusted(`runtime directory ${base}`, st, { kind: 'directory', uid });
+    // The system's temporary directory (a user other than root, with no runtime directory
+    // of its own) is root's and shared, but sticky: nobody can rename or remove the 0700
+    // directory made in it below, which is the one the FIFOs live in.
+    const shared = base === tmpdir() ? { rootMayOwn: true, stickyMayShare: true } : {};
+    checkTrusted(`runtime directory ${base}`, st, { kind: 'directory', uid, ...shared });
     await removeDeadDirectories(base, uid);
     const dir = await onDisk(base, () => mkdtemp(join(base, `pqpsk-${process.pid}-`)));
     await onDisk(dir, () => chmod(dir, 0o700));

@@ -103,3 +103,14 @@ test('systemd\'s $RUNTIME_DIRECTORY is used, with the same checks; a directory t
     `SETUP: runtime directory ${base}: permission denied (EACCES)`,
   );
 });
+
+test('a user other than root with no runtime directory gets its FIFOs in a 0700 directory of its own in the sticky temporary directory; a shared one that is not sticky is refused', async () => {
+  const asNobody = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups'];
+  const shared = join(root, 'shared-tmp');
+  mkdirSync(shared);
+  chmodSync(root, 0o711);
+  chmodSync(shared, 0o1777);
+  assert.ok((await tryOpen({ TMPDIR: shared }, asNobody)).startsWith(join(shared, 'pqpsk-')), 'sticky and root-owned: the channel opens there');
+  chmodSync(shared, 0o777);
+  assert.equal(await tryOpen({ TMPDIR: shared }, asNobody), `SETUP: runtime directory ${shared}: writable by group or others (mode 777)`);
+});
