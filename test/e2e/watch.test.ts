@@ -5,7 +5,7 @@
  * packet starts in a namespace this file created; PSKs are compared as fingerprints.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -213,8 +213,12 @@ describe('negotiate --watch on the real bed: rotation, a forgetful relay, one ma
   test('relay idle expiry (a 10 s idle TTL) while the client is silent, then traffic: healed', async () => {
     await watcher?.stop('SIGTERM');
     await server?.stop('SIGTERM');
-    // `pqpsk server` refuses a TTL under 3 minutes; the relay itself takes any.
-    server = bed.spawnIn(t.relay.namespace, [process.execPath, TEST_RELAY, t.relay.iface, `${t.relay.gateway}:1337`, join(dir, t.relay.iface), 'ttl=10000']);
+    // `pqpsk server` refuses a TTL under 3 minutes; the relay itself takes any. It runs as
+    // root in one process, which trusts only root's book: take back the state directory
+    // that `pqpsk server`'s broker gave its unprivileged relay.
+    const state = join(dir, t.relay.iface);
+    for (const path of [state, ...(await readdir(state)).map((name) => join(state, name))]) await chown(path, 0, 0);
+    server = bed.spawnIn(t.relay.namespace, [process.execPath, TEST_RELAY, t.relay.iface, `${t.relay.gateway}:1337`, state, 'ttl=10000']);
     await server.waitForOutput(/^listening/m, 30_000);
     watcher = startWatcher(['--rotate', '1h']);
     const m = await watcher.waitForOutput(/switched: \S+ on ephemeral key (\S+),/, 60_000);
