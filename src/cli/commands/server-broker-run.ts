@@ -48,12 +48,29 @@ export async function runBroker(argv: ServerArgs): Promise<void> {
     process.exit(exitCodeFor(err));
   }
   const child = relay;
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void child.kill(signal));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => passOn(child.pid, signal));
   child.on('error', () => {
     process.stderr.write('pqpsk server: could not start the relay process\n');
     process.exit(EXIT_GAVE_UP);
   });
   child.on('exit', (code) => process.exit(code ?? EXIT_GAVE_UP));
+}
+
+/**
+ * Sends `signal` on to the relay. The relay runs as another user, so this needs
+ * CAP_KILL, which the shipped unit does not grant: there systemd signals every process of
+ * the unit itself (KillMode=control-group), and the relay must hear SIGTERM once — a
+ * second one stops it without giving the parents back. So EPERM is a note, not a failure:
+ * the broker keeps serving the relay until it has given the parents back and exited.
+ */
+function passOn(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    process.stderr.write(`pqpsk server: ${signal} not passed on to the relay (${code}, no CAP_KILL); it stops when its supervisor signals it too, as systemd does\n`);
+  }
 }
 
 /**
