@@ -10,6 +10,8 @@
  *    bed relay — the root broker keeps only the unit's capabilities, the process on port
  *    1337 runs as the relay user with none, a client registers, the book lands in the
  *    unit's StateDirectory as the relay user's, and SIGTERM stops both with exit 0.
+ *    With a bounding set that lacks CAP_CHOWN or CAP_SETUID, the start fails at once with
+ *    one set-up line naming the capability.
  * 3. No core dump and umask 077 in both.
  * 4. `systemd-analyze verify` is clean and `systemd-analyze security --offline=yes`
  *    scores the client unit no worse than 4.1 and the relay unit no worse than 2.5.
@@ -153,6 +155,44 @@ describe('e2e: the relay unit as it runs, in its emulated view', { skip: e2eSkip
       await bed.teardown();
       for (const dir of made) rmSync(dir, { recursive: true, force: true });
       if (!made.includes(stateDir)) for (const suffix of ['', '.prev', '.tmp']) rmSync(`${book}${suffix}`, { force: true });
+    }
+  });
+});
+
+describe('e2e: the relay unit with a bounding set that lacks what the broker needs', { skip: e2eSkip() }, () => {
+  test('without CAP_CHOWN, or without CAP_SETUID, the start is one set-up line and exit 2, not a hang', async (ctx) => {
+    requireBed();
+    const { bed, topology: t } = await buildSingleHop();
+    const unit = shippedUnit('pqpsk-server@.service');
+    const view = unitView(unit, t.relay.iface);
+    const made = [...view.runtimeDirectories, ...view.stateDirectories].filter((d) => !existsSync(d));
+    try {
+      const cases = [
+        // The unit as it was before the relay ran as its own user.
+        {
+          caps: 'CAP_NET_ADMIN',
+          line: 'pqpsk server: state directory /var/lib/pqpsk: cannot give it to nobody (EPERM); it needs CAP_CHOWN (under systemd, in CapabilityBoundingSet=)\n',
+        },
+        {
+          caps: 'CAP_NET_ADMIN CAP_SETGID CAP_CHOWN',
+          line: 'pqpsk server: cannot start the relay as nobody (EPERM); it needs CAP_SETUID and CAP_SETGID (under systemd, in CapabilityBoundingSet=)\n',
+        },
+      ];
+      for (const c of cases) {
+        const text = unit.replace(/^CapabilityBoundingSet=.*$/m, `CapabilityBoundingSet=${c.caps}`);
+        const argv = inView(unitView(text, t.relay.iface), relayExecStart(text, t.relay.iface, `${t.relay.serviceAddress}:1337`));
+        const broker = bed.spawnIn(t.relay.namespace, argv, { env: { RUNTIME_DIRECTORY: '', PQPSK_RUNTIME_DIR: '' } });
+        // null: still running after 30 s, the hang this rules out.
+        let timer: NodeJS.Timeout | undefined;
+        const exit = await Promise.race([broker.exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 30_000)))]);
+        clearTimeout(timer);
+        await broker.stop('SIGKILL');
+        ctx.diagnostic(`CapabilityBoundingSet=${c.caps}: exit ${JSON.stringify(exit)}, stderr ${JSON.stringify(broker.output().stderr)}`);
+        assert.deepEqual({ exit, output: broker.output() }, { exit: { exitCode: 2, signal: null }, output: { stdout: '', stderr: c.line } }, c.caps);
+      }
+    } finally {
+      await bed.teardown();
+      for (const dir of made) rmSync(dir, { recursive: true, force: true });
     }
   });
 });
