@@ -23,7 +23,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { execa } from 'execa';
-import { BED_RELAY_USER, PQPSK_ARGV, buildBareInterfaces, buildSingleHop, parseNegotiateJson, peerPskFingerprint, runNegotiate } from '../../src/testbed/index.js';
+import {
+  BED_RELAY_USER,
+  PQPSK_ARGV,
+  buildBareInterfaces,
+  buildSingleHop,
+  parseNegotiateJson,
+  peerPskFingerprint,
+  runNegotiate,
+  type Bed,
+  type BedProcess,
+  type BedRelay,
+} from '../../src/testbed/index.js';
 import { generatePrivateKey, publicKeyOf, publicKeyToText } from '../../src/wg/keys.js';
 import { RealWgControl } from '../../src/wg/real.js';
 import { e2eSkip, requireBed } from './gate.js';
@@ -59,6 +70,17 @@ function relayExecStart(unitText: string, instance: string, listen: string): str
   return [...PQPSK_ARGV, ...args, '--listen', listen, '--user', BED_RELAY_USER];
 }
 
+/** `unitText`'s ExecStart (see relayExecStart) in its view, inside the bed relay's namespace; the pid is the broker's. */
+function startRelayUnit(bed: Bed, relay: BedRelay, unitText: string): BedProcess {
+  const argv = inView(unitView(unitText, relay.iface), relayExecStart(unitText, relay.iface, `${relay.serviceAddress}:1337`));
+  return bed.spawnIn(relay.namespace, argv, { env: { RUNTIME_DIRECTORY: '', PQPSK_RUNTIME_DIR: '' } });
+}
+
+/** Directories a unit's view makes that do not exist yet: the test removes them after. */
+function toMake(view: UnitView): string[] {
+  return [...view.runtimeDirectories, ...view.stateDirectories].filter((d) => !existsSync(d));
+}
+
 /** CAP_CHOWN, CAP_SETGID, CAP_SETUID and CAP_NET_ADMIN (bits 0, 6, 7, 12) as /proc shows a capability set. */
 const RELAY_UNIT_CAPS = '00000000000010c1';
 
@@ -72,7 +94,7 @@ describe('e2e: the shipped units in their emulated file-system view', { skip: e2
       for (const unit of UNITS) {
         const view = unitView(shippedUnit(unit), iface);
         assert.equal(view.runtimeDirectories.length, 1, `${unit} has its own RuntimeDirectory=`);
-        made.push(...[...view.runtimeDirectories, ...view.stateDirectories].filter((d) => !existsSync(d)));
+        made.push(...toMake(view));
         const peer = publicKeyToText(publicKeyOf(generatePrivateKey()));
         // The client unit's process takes the interface's lock in /run/pqpsk first.
         const lock = unit === 'pqpsk-negotiate@.service';
@@ -105,13 +127,12 @@ describe('e2e: the relay unit as it runs, in its emulated view', { skip: e2eSkip
     const { bed, topology: t } = await buildSingleHop();
     const unit = shippedUnit('pqpsk-server@.service');
     const view = unitView(unit, t.relay.iface);
-    const made = [...view.runtimeDirectories, ...view.stateDirectories].filter((d) => !existsSync(d));
+    const made = toMake(view);
     const stateDir = view.stateDirectories[0]!;
     const book = join(stateDir, `${t.relay.iface}.book.json`);
     try {
       assert.deepEqual(view.capabilityBoundingSet, ['net_admin', 'setuid', 'setgid', 'chown']);
-      const argv = inView(view, relayExecStart(unit, t.relay.iface, `${t.relay.serviceAddress}:1337`));
-      const broker = bed.spawnIn(t.relay.namespace, argv, { env: { RUNTIME_DIRECTORY: '', PQPSK_RUNTIME_DIR: '' } });
+      const broker = startRelayUnit(bed, t.relay, unit);
       await broker.waitForOutput(/"event":"listening"/, 30_000);
 
       // Every wrapper of the view execs the next, so the pid started is the broker's.
@@ -164,8 +185,7 @@ describe('e2e: the relay unit with a bounding set that lacks what the broker nee
     requireBed();
     const { bed, topology: t } = await buildSingleHop();
     const unit = shippedUnit('pqpsk-server@.service');
-    const view = unitView(unit, t.relay.iface);
-    const made = [...view.runtimeDirectories, ...view.stateDirectories].filter((d) => !existsSync(d));
+    const made = toMake(unitView(unit, t.relay.iface));
     try {
       const cases = [
         // The unit as it was before the relay ran as its own user.
@@ -179,9 +199,7 @@ describe('e2e: the relay unit with a bounding set that lacks what the broker nee
         },
       ];
       for (const c of cases) {
-        const text = unit.replace(/^CapabilityBoundingSet=.*$/m, `CapabilityBoundingSet=${c.caps}`);
-        const argv = inView(unitView(text, t.relay.iface), relayExecStart(text, t.relay.iface, `${t.relay.serviceAddress}:1337`));
-        const broker = bed.spawnIn(t.relay.namespace, argv, { env: { RUNTIME_DIRECTORY: '', PQPSK_RUNTIME_DIR: '' } });
+        const broker = startRelayUnit(bed, t.relay, unit.replace(/^CapabilityBoundingSet=.*$/m, `CapabilityBoundingSet=${c.caps}`));
         // null: still running after 30 s, the hang this rules out.
         let timer: NodeJS.Timeout | undefined;
         const exit = await Promise.race([broker.exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 30_000)))]);
