@@ -86,8 +86,9 @@ function passOn(pid: number | undefined, signal: NodeJS.Signals): void {
   try {
     process.kill(pid, signal);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    process.stderr.write(`pqpsk server: ${signal} not passed on to the relay (${code}, no CAP_KILL); it stops when its supervisor signals it too, as systemd does\n`);
+    // ESRCH: the relay has just exited, and its exit ends the broker too.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return;
+    process.stderr.write(`pqpsk server: ${signal} not passed on to the relay (EPERM, no CAP_KILL); it stops when its supervisor signals it too, as systemd does\n`);
   }
 }
 
