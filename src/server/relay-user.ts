@@ -64,7 +64,9 @@ export async function giveStateDir(dir: string, iface: string, user: RelayUser):
     }
   } catch (err) {
     if (err instanceof PqpskError) throw err;
-    throw new PqpskError('SETUP', `state directory ${dir}: cannot give it to ${user.name} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    const hint = code === 'EPERM' ? '; it needs CAP_CHOWN (under systemd, in CapabilityBoundingSet=)' : '';
+    throw new PqpskError('SETUP', `state directory ${dir}: cannot give it to ${user.name} (${code})${hint}`);
   }
 }
 

@@ -73,3 +73,21 @@ export async function privateSingleHopWithParent(prefix: string): Promise<{ bed:
   await writeParentConfig(hop.bed, hop.topology.client.namespace, hop.topology.client.iface, configFile);
   return { ...hop, configFile };
 }
+
+/** Uid (real, effective, saved, fs), effective capabilities and parent of a process or thread. */
+export function credentials(statusPath: string): { uids: number[]; capEff: string; ppid: number } {
+  const status = readFileSync(statusPath, 'utf8');
+  const uids = /^Uid:\s+(.*)$/m.exec(status)![1]!.trim().split(/\s+/).map(Number);
+  return { uids, capEff: /^CapEff:\s+(\S+)$/m.exec(status)![1]!, ppid: Number(/^PPid:\s+(\d+)$/m.exec(status)![1]) };
+}
+
+/** The pid `ss` names as listening on tcp port 1337 inside `ns`. */
+export async function listenerPid(bed: Bed, ns: string): Promise<number> {
+  const r = await bed.runIn(ns, ['ss', '-ltnpH', 'sport = :1337']);
+  const pid = /pid=(\d+)/.exec(r.stdout)?.[1];
+  assert.ok(pid !== undefined, `ss shows who listens on 1337: ${r.stdout}`);
+  return Number(pid);
+}
+
+/** The uid of `nobody`, the user the bed's relays run as. */
+export const NOBODY_UID = Number(/^nobody:x:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1] ?? '65534');

@@ -5,31 +5,14 @@
  * stops the other.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { BED_RELAY_USER, buildSingleHop, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer, type Bed } from '../../src/testbed/index.js';
+import { BED_RELAY_USER, buildSingleHop, parseNegotiateJson, peerPskFingerprint, runNegotiate, startRelayServer } from '../../src/testbed/index.js';
 import { e2eSkip, requireBed } from './gate.js';
-import { waitGone } from './helpers.js';
-
-/** Uid (real, effective, saved, fs) and effective capabilities of a process or thread. */
-function credentials(statusPath: string): { uids: number[]; capEff: string; ppid: number } {
-  const status = readFileSync(statusPath, 'utf8');
-  const uids = /^Uid:\s+(.*)$/m.exec(status)![1]!.trim().split(/\s+/).map(Number);
-  return { uids, capEff: /^CapEff:\s+(\S+)$/m.exec(status)![1]!, ppid: Number(/^PPid:\s+(\d+)$/m.exec(status)![1]) };
-}
-
-/** The pid `ss` names as listening on tcp port 1337 inside `ns`. */
-async function listenerPid(bed: Bed, ns: string): Promise<number> {
-  const r = await bed.runIn(ns, ['ss', '-ltnpH', 'sport = :1337']);
-  const pid = /pid=(\d+)/.exec(r.stdout)?.[1];
-  assert.ok(pid !== undefined, `ss shows who listens on 1337: ${r.stdout}`);
-  return Number(pid);
-}
-
-const NOBODY_UID = Number(/^nobody:x:(\d+):/m.exec(readFileSync('/etc/passwd', 'utf8'))?.[1] ?? '65534');
+import { NOBODY_UID, credentials, listenerPid, waitGone } from './helpers.js';
 
 describe('e2e: the relay on port 1337 holds no privilege', { skip: e2eSkip() }, () => {
   test('Uid ≠ 0 and CapEff 0 in every thread of the listener while registrations work; the book is the relay user\'s; SIGTERM stops both', async (ctx) => {

@@ -3,7 +3,9 @@
  * mount namespace (`unshare -m`), so a test can run pqpsk inside it without systemd as
  * PID 1. Emulated: `ProtectSystem=strict` (every mount read-only but /proc, /sys, /dev),
  * `ReadWritePaths=`, `RuntimeDirectory=` (made 0700, writable, and passed in
- * $RUNTIME_DIRECTORY as systemd does), `StateDirectory=`, `PrivateTmp=` and `ProtectHome=`.
+ * $RUNTIME_DIRECTORY as systemd does), `StateDirectory=`, `PrivateTmp=` and `ProtectHome=`;
+ * and for the process itself `CapabilityBoundingSet=` and `NoNewPrivileges=` (setpriv),
+ * `LimitCORE=` (prlimit) and `UMask=`.
  *
  * An installed pqpsk lives under /usr, which the unit leaves readable; the one under test
  * lives in this repository, which may sit under /tmp or /home (a CI clone, a developer's
@@ -22,6 +24,13 @@ export interface UnitView {
   readonly stateDirectories: readonly string[];
   readonly privateTmp: boolean;
   readonly protectHome: boolean;
+  /** `CapabilityBoundingSet=` in setpriv's spelling (`net_admin`), or null for all. */
+  readonly capabilityBoundingSet: readonly string[] | null;
+  readonly noNewPrivileges: boolean;
+  /** `LimitCORE=` as prlimit takes it, or null for the inherited limit. */
+  readonly limitCore: string | null;
+  /** `UMask=` (octal text), or null for the inherited umask. */
+  readonly umask: string | null;
 }
 
 /** The repository root (dist/test/e2e → three folders up): the code the view must still reach. */
@@ -48,6 +57,12 @@ export function unitView(unitText: string, instance: string): UnitView {
     stateDirectories: values('StateDirectory').map((d) => `/var/lib/${d}`),
     privateTmp: yes('PrivateTmp'),
     protectHome: yes('ProtectHome'),
+    capabilityBoundingSet: unitText.includes('\nCapabilityBoundingSet=')
+      ? values('CapabilityBoundingSet').map((c) => c.replace(/^CAP_/, '').toLowerCase())
+      : null,
+    noNewPrivileges: yes('NoNewPrivileges'),
+    limitCore: values('LimitCORE')[0] ?? null,
+    umask: values('UMask')[0] ?? null,
   };
 }
 
@@ -92,6 +107,16 @@ export function inView(view: UnitView, command: readonly string[]): string[] {
   if (view.protectHome) for (const home of ['/home', '/root']) lines.push(`[ ! -d ${home} ] || mount -n -o remount,ro ${home}`);
   if (view.protectSystemStrict) lines.push(`if touch /run/.pqpsk-unit-view-probe 2>/dev/null; then rm -f /run/.pqpsk-unit-view-probe; echo 'unit view: /run is still writable' >&2; exit 99; fi`);
   if (view.runtimeDirectories[0] !== undefined) lines.push(`export RUNTIME_DIRECTORY=${q(view.runtimeDirectories.join(':'))}`);
-  lines.push(`exec ${command.map(q).join(' ')}`);
+  if (view.umask !== null) lines.push(`umask ${q(view.umask)}`);
+  // Each wrapper execs the next, so the pid the caller started ends up as the command's own.
+  const setpriv = [
+    ...(view.capabilityBoundingSet === null ? [] : [`--bounding-set=-all${view.capabilityBoundingSet.map((c) => `,+${c}`).join('')}`]),
+    ...(view.noNewPrivileges ? ['--no-new-privs'] : []),
+  ];
+  const wrappers = [
+    ...(view.limitCore === null ? [] : ['prlimit', `--core=${view.limitCore}`, '--']),
+    ...(setpriv.length === 0 ? [] : ['setpriv', ...setpriv, '--']),
+  ];
+  lines.push(`exec ${[...wrappers, ...command].map(q).join(' ')}`);
   return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', lines.join('\n')];
 }
