@@ -21,8 +21,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { chmod } from 'node:fs/promises';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,7 +36,6 @@ import type { KemName } from '../../src/kem/types.js';
 import type { EphemeralRecord, ParentRecord } from '../../src/protocol/relay-book.js';
 import { FileBookStore } from '../../src/server/file-book-store.js';
 import { giveStateDir, lookupUser, type RelayUser } from '../../src/server/relay-user.js';
-import { BED_RELAY_USER } from '../../src/testbed/pqpsk.js';
 import { publicKeyToText } from '../../src/wg/keys.js';
 import type { HerdOutcome } from './herd-load.js';
 import { timeToShare } from './herd-load.js';
@@ -49,6 +47,8 @@ import { WgStandin, type StandinSeedPeer } from './wg-standin.js';
 const PQPSK = fileURLToPath(new URL('../../src/cli/pqpsk.js', import.meta.url));
 const HERD_CHILD = new URL('./herd-child.js', import.meta.url);
 const IFACE = 'pqherd0';
+/** The unprivileged user the relay runs as when the bench runs as root. */
+const BENCH_USER = 'nobody';
 
 /** How big a herd, how quickly it notices, how long to wait for it; `say` reports progress. */
 export interface HerdBenchOptions {
@@ -133,11 +133,11 @@ interface RelayProcess {
   stderr(): string;
 }
 
-function startRelay(env: NodeJS.ProcessEnv, args: readonly string[], user: RelayUser | null): RelayProcess {
+function startRelay(env: NodeJS.ProcessEnv, args: readonly string[], user: RelayUser | undefined): RelayProcess {
   const [file, ...words] = launcherArgv(process.execPath);
   const extra = process.env['PQPSK_BENCH_RELAY_NODE_ARGS']?.split(' ').filter((w) => w !== '') ?? [];
-  const as = user === null ? {} : { uid: user.uid, gid: user.gid };
-  const child = spawn(file!, [...words, ...extra, PQPSK, 'server', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], ...as });
+  const ids = user === undefined ? {} : { uid: user.uid, gid: user.gid };
+  const child = spawn(file!, [...words, ...extra, PQPSK, 'server', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'], ...ids });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-2000)));
@@ -203,18 +203,16 @@ export async function measureHerd(options: HerdBenchOptions): Promise<HerdBenchR
   const relays: RelayProcess[] = [];
   try {
     await new FileBookStore(stateDir, IFACE).save({ parents, ephemerals });
+    // Started as root, `pqpsk server` would become a broker that runs only the system's
+    // `wg`: the relay runs as an unprivileged user instead, which spawns the stand-in itself.
+    const user = process.getuid?.() === 0 ? await lookupUser(BENCH_USER) : undefined;
+    if (user !== undefined) await giveStateDir(stateDir, IFACE, user);
+    // Its FIFOs for `wg set` go in a directory of its own (the shared temporary one is root's).
+    const runtimeDir = join(stateDir, 'run');
+    mkdirSync(runtimeDir, { mode: 0o700 });
+    if (user !== undefined) chownSync(runtimeDir, user.uid, user.gid);
     standin = await WgStandin.start(IFACE, publicKeyToText(randomBytes(32)), peers);
-    // Started by root, `pqpsk server` would split into its root broker, which runs only the
-    // system's `wg`, never this stand-in. So the relay runs as the bed's unprivileged user,
-    // as one process, the way it runs when started without root: the same relay code, less
-    // the broker's hop per `wg` command.
-    const user = process.getuid?.() === 0 ? await lookupUser(BED_RELAY_USER) : null;
-    if (user !== null) {
-      await giveStateDir(stateDir, IFACE, user);
-      await chmod(dirname(standin.wgPath), 0o711);
-      await chmod(standin.wgPath, 0o755);
-    }
-    const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dirname(standin.wgPath)}:${process.env['PATH'] ?? ''}` };
+    const env: NodeJS.ProcessEnv = { ...process.env, PQPSK_RUNTIME_DIR: runtimeDir, PATH: `${dirname(standin.wgPath)}:${process.env['PATH'] ?? ''}` };
     const port = await freePort();
     const metricsPort = await freePort();
     const healthz = `http://127.0.0.1:${metricsPort}/healthz`;

@@ -73,7 +73,8 @@ class StandinServer {
 
   static async start(iface: string, record: StandinRecord): Promise<StandinServer> {
     const dir = mkdtempSync(join(tmpdir(), 'pqpsk-bench-wg-'));
-    chmodSync(dir, 0o700);
+    // Others may run the client (an unprivileged relay); only its owner may change it.
+    chmodSync(dir, 0o755);
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const server = createServer({ noDelay: true });
     await new Promise<void>((resolve, reject) => {
@@ -83,7 +84,7 @@ class StandinServer {
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     const wgPath = join(dir, 'wg');
-    writeFileSync(wgPath, clientScript(port), { mode: 0o700 });
+    writeFileSync(wgPath, clientScript(port), { mode: 0o755 });
     const self = new StandinServer(iface, new StandinInterface(record), server, dir, wgPath);
     server.on('connection', (socket) => self.#accept(socket));
     return self;

@@ -40,7 +40,7 @@ export interface WatchPolicyConfig {
   readonly silenceMs: number;
   /** A gap between two looks longer than this means the machine slept or the clock jumped. */
   readonly jumpMs: number;
-  /** First backoff step; doubles per consecutive failure up to `backoffCapMs`. */
+  /** First backoff step; doubles per consecutive failure up to `backoffCapMs`; each wait is spread ±50 % (see `backoff`). */
   readonly backoffBaseMs: number;
   readonly backoffCapMs: number;
 }
@@ -210,12 +210,12 @@ export function advance(state: WatchState, input: WatchInput, config: WatchPolic
       if (!input.working) {
         return state.onEphemeral
           ? { ...base, failures, phase: 'dead', healing: true }
-          : { ...base, failures, phase: 'outage', dueAt: now + backoff(failures, config) };
+          : { ...base, failures, phase: 'outage', dueAt: now + backoff(failures, config, random) };
       }
-      if (!state.onEphemeral) return { ...base, failures, phase: 'unprotected', dueAt: now + backoff(failures, config) };
+      if (!state.onEphemeral) return { ...base, failures, phase: 'unprotected', dueAt: now + backoff(failures, config, random) };
       // Still on a working ephemeral (the rollback verified it), but the exchange may have
       // failed because the tunnel is gone: a probe tells a dead tunnel from a busy relay.
-      const retryAt = now + backoff(failures, config);
+      const retryAt = now + backoff(failures, config, random);
       return exchangeFailure(input.code) ? { ...base, failures, phase: 'suspect', dueAt: retryAt } : { ...base, failures, phase: 'protected', dueAt: retryAt };
     }
     case 'probed': {
@@ -226,21 +226,27 @@ export function advance(state: WatchState, input: WatchInput, config: WatchPolic
       }
       if (state.onEphemeral) return { ...base, phase: 'dead', healing: true, lastError: 'the relay does not answer the ephemeral key' };
       const failures = state.failures + 1;
-      return { ...base, phase: 'outage', failures, dueAt: now + backoff(failures, config), lastError: 'the relay does not answer the parent key' };
+      return { ...base, phase: 'outage', failures, dueAt: now + backoff(failures, config, random), lastError: 'the relay does not answer the parent key' };
     }
     case 'fell-back': {
       const rotating = state.rotating || (state.phase === 'protected' && !state.healing);
       const base = { ...fresh(state, now), onEphemeral: false, negotiatedAt: null, rotating };
       if (input.working) return { ...base, phase: 'unprotected', dueAt: now };
       const failures = state.failures + 1;
-      return { ...base, phase: 'outage', failures, dueAt: now + backoff(failures, config), lastError: input.message ?? 'the parent key does not work either' };
+      return { ...base, phase: 'outage', failures, dueAt: now + backoff(failures, config, random), lastError: input.message ?? 'the parent key does not work either' };
     }
   }
 }
 
-/** The backoff before retry number `failures` (1-based): base × 2^(n−1), capped. */
-export function backoff(failures: number, config: WatchPolicyConfig): number {
-  return Math.min(config.backoffCapMs, config.backoffBaseMs * 2 ** Math.min(Math.max(0, failures - 1), 20));
+/**
+ * The backoff before retry number `failures` (1-based): base × 2^(n−1), capped, then
+ * spread ±50 % by `random` in [0, 1) (0.5: the step itself). Why the spread: after a relay
+ * restart thousands of watchers fail together; without it they retry together, in waves
+ * the relay cannot take, with the relay idle in between.
+ */
+export function backoff(failures: number, config: WatchPolicyConfig, random: () => number): number {
+  const step = Math.min(config.backoffCapMs, config.backoffBaseMs * 2 ** Math.min(Math.max(0, failures - 1), 20));
+  return Math.max(1, Math.round(step * (0.5 + random())));
 }
 
 /** When the next rotation is due: the period ± jitter from `now`; never when rotation is off. */

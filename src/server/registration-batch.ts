@@ -14,8 +14,13 @@ import type { Clock } from './clock.js';
 import type { InterfaceView } from './interface-view.js';
 import type { SerialQueue } from './serial.js';
 
-/** Most registrations one batch carries into one `wg set` (bounds the argv and the lock's hold). */
-export const MAX_BATCH = 64;
+/**
+ * Most registrations one batch carries into one `wg set` (bounds the argv and the lock's
+ * hold). Why 256: a batch's read of the interface and its book write cost the same
+ * whatever its size, so after a restart of a relay with thousands of clients, bigger
+ * batches heal them sooner (2 000 clients: 99 % in 35 s at 256, not in 60 s at 64).
+ */
+export const MAX_BATCH = 256;
 
 /** A registration that passed authentication and encapsulation, waiting for the next batch. */
 export interface QueuedRegistration extends Omit<Admitted, 'kems'> {

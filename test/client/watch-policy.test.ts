@@ -73,7 +73,17 @@ test('a failed rotation that rolled back stays protected and retries with doubli
   assert.equal(s.dueAt, T0 + 63_000);
   assert.deepEqual(nextAction(s, T0 + 63_000), { kind: 'negotiate', route: 'ephemeral', attempt: 2 });
   assert.equal(s.lastError, 'no handshake');
-  assert.deepEqual([1, 2, 3, 7, 8, 30].map((n) => backoff(n, config)), [1000, 2000, 4000, 60_000, 60_000, 60_000]);
+  assert.deepEqual([1, 2, 3, 7, 8, 30].map((n) => backoff(n, config, half)), [1000, 2000, 4000, 60_000, 60_000, 60_000]);
+});
+
+test('backoff is spread ±50 % around its step, so a herd that failed together does not retry together', () => {
+  assert.deepEqual([1, 3, 30].map((n) => backoff(n, config, () => 0)), [500, 2000, 30_000], 'half the step at the low end');
+  assert.deepEqual([1, 3, 30].map((n) => backoff(n, config, () => 0.999999)), [1500, 6000, 90_000], 'one and a half at the high end');
+  // Two watchers that fail at the same moment retry apart.
+  const failed = (random: () => number): WatchState =>
+    advance(initialState(T0, false), { kind: 'negotiate-failed', now: T0, code: 'RESOURCE_EXHAUSTED', message: 'relay is busy', working: true }, config, random);
+  assert.equal(failed(() => 0.1).dueAt, T0 + 600);
+  assert.equal(failed(() => 0.9).dueAt, T0 + 1400);
 });
 
 test('PERMISSION_DENIED for the ephemeral parent: next the parent claim, then through the parent key; the route is kept', () => {
