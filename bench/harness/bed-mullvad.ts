@@ -20,24 +20,17 @@
  * The binary is not part of pqpsk: it lies in `shared/peers/` beside the repository,
  * checked against the digest of the one build we know.
  */
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { isPqpskError } from '../../src/errors.js';
 import { bedPrerequisites, buildSingleHop, parseNegotiateJson, runNegotiate, startRelayServer, type Bed, type RunResult, type SingleHopTopology } from '../../src/testbed/index.js';
 import { RealWgControl } from '../../src/wg/real.js';
 import { WgSpawner } from '../../src/wg/spawner.js';
 import type { NotMeasured } from '../section.js';
 import { medianOf } from './stats.js';
-
-/** `shared/` beside the repository root (this file runs from dist/bench/harness/). */
-export const MULLVAD_CLIENT = fileURLToPath(new URL('../../../../shared/peers/mullvad-upgrade-tunnel/mullvad-upgrade-tunnel', import.meta.url));
-/** sha256 of mullvad/wgephemeralpeer v1.0.5 as built for the bed; another binary is not measured. */
-const MULLVAD_CLIENT_SHA256 = 'e70140c88486dd303986a900d75f4c6e6b58afb621bcd90e1fd8bb25cd4ab811';
+import { MULLVAD_CLIENT, mullvadClientProblem } from '../../test/fixtures/mullvad-client.js';
 
 /** The three clients timed: Mullvad's with ML-KEM-1024 alone, ours with the same, ours with its default pair. */
 export const CLIENT_KINDS = ['mullvad -kem mlkem', 'pqpsk --kem ML-KEM-1024', 'pqpsk --kem ML-KEM-1024,HQC-256'] as const;
@@ -68,13 +61,6 @@ export type SideBySideResult =
       readonly leftovers: readonly string[];
     };
 
-/** Why Mullvad's client cannot be measured here (missing, or not the known build), or null. */
-export async function mullvadClientProblem(): Promise<string | null> {
-  if (!existsSync(MULLVAD_CLIENT)) return `Mullvad's client not found at ${MULLVAD_CLIENT}`;
-  const digest = createHash('sha256').update(await readFile(MULLVAD_CLIENT)).digest('hex');
-  return digest === MULLVAD_CLIENT_SHA256 ? null : `${MULLVAD_CLIENT} is not mullvad-upgrade-tunnel v1.0.5 (sha256 ${digest.slice(0, 16)}…)`;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -84,7 +70,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function measureClientsSideBySide(runs: number): Promise<SideBySideResult> {
   const prereq = bedPrerequisites();
   if (!prereq.ok) return { measured: false, reason: `real bed unavailable: ${prereq.reason}` };
-  const problem = await mullvadClientProblem();
+  const problem = mullvadClientProblem();
   if (problem !== null) return { measured: false, reason: problem };
 
   const stateDir = await mkdtemp(join(tmpdir(), 'pqpsk-bench-mullvad-'));

@@ -5,24 +5,8 @@
  * digest of the build we know. A clone without it skips these tests with one line; under
  * CI=true a missing or different binary fails them instead, so CI never passes by skipping.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Bed, RunResult } from '../../src/testbed/index.js';
-
-/** Where the binary lies: `shared/` beside the repository root (dist/test/e2e → ../../../../shared). */
-export const MULLVAD_CLIENT = fileURLToPath(new URL('../../../../shared/peers/mullvad-upgrade-tunnel/mullvad-upgrade-tunnel', import.meta.url));
-
-/** sha256 of mullvad/wgephemeralpeer v1.0.5 (static linux/amd64, Go 1.19.8, -trimpath, empty build id): any other binary is refused. */
-export const MULLVAD_CLIENT_SHA256 = 'e70140c88486dd303986a900d75f4c6e6b58afb621bcd90e1fd8bb25cd4ab811';
-
-/** Why the binary cannot be used here (missing, or not the build we know), or null when it can. */
-export function mullvadClientProblem(): string | null {
-  if (!existsSync(MULLVAD_CLIENT)) return `Mullvad's client not found at ${MULLVAD_CLIENT}`;
-  const digest = createHash('sha256').update(readFileSync(MULLVAD_CLIENT)).digest('hex');
-  if (digest !== MULLVAD_CLIENT_SHA256) return `${MULLVAD_CLIENT} has sha256 ${digest}, expected ${MULLVAD_CLIENT_SHA256} (v1.0.5)`;
-  return null;
-}
+import { MULLVAD_CLIENT, mullvadClientProblem } from '../fixtures/mullvad-client.js';
 
 /** The `skip` option for a test that needs the binary (on top of the bed's own gate): false, or the one-line reason. */
 export function mullvadSkip(): string | false {
