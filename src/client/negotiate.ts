@@ -74,7 +74,7 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
       emit({ kind: 'attempt-failed', attempt: attempt + 1, code: lastError.code, message: lastError.message, nextInMs: another ? Math.round(rest) : null });
       if (rest > 0 && another) await clock.sleep(rest);
     }
-    const code: PqpskErrorCode = lastError === null || !ERROR_TABLE[lastError.code].retry ? 'TIMEOUT' : lastError.code;
+    const code: PqpskErrorCode = lastError?.code ?? 'TIMEOUT';
     const after = options.maxAttempts !== null && attempt >= options.maxAttempts ? `${attempt} attempt${attempt === 1 ? '' : 's'}` : `${attempt} attempt${attempt === 1 ? '' : 's'} in ${Math.round((clock.monotonic() - start) / 1000)} s (--max-time)`;
     const gaveUp = `gave up after ${after}: ${lastError?.message ?? 'no attempt made'}`;
     const settled = await negotiation.settle();

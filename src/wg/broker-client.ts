@@ -30,7 +30,12 @@ export class BrokerClient implements WgBrokerPort {
     this.#channel = channel;
     channel.on('data', (chunk: Buffer) => {
       for (const frame of this.#reader.push(chunk)) {
-        if (typeof frame === 'string') continue;
+        if (typeof frame === 'string') {
+          // A reply that cannot be read names no request: fail every one waiting, rather
+          // than leave one waiting for ever (inside the relay's interface lock).
+          this.#failAll(`the privileged broker sent a reply that cannot be read (${frame})`);
+          continue;
+        }
         this.#settle(frame.header as BrokerReplyHeader, frame.bytes);
       }
     });
@@ -38,8 +43,7 @@ export class BrokerClient implements WgBrokerPort {
       const end = (): void => {
         if (!this.#open) return;
         this.#open = false;
-        for (const p of this.#pending.values()) p.reject(new PqpskError('WG_FAILURE', 'the privileged broker of this relay is gone'));
-        this.#pending.clear();
+        this.#failAll('the privileged broker of this relay is gone');
         resolve();
       };
       channel.on('close', end);
@@ -53,9 +57,8 @@ export class BrokerClient implements WgBrokerPort {
   }
 
   async set(iface: string, peers: readonly WgPeerChange[]): Promise<void> {
-    const id = this.#nextId++;
-    const { header, bytes } = setRequest(id, iface, peers);
-    await this.#ask(header, bytes, id);
+    const { header, bytes } = setRequest(iface, peers);
+    await this.#ask(header, bytes);
   }
 
   /** `nft list ruleset` as the broker read it, or null when it could not. */
@@ -69,8 +72,8 @@ export class BrokerClient implements WgBrokerPort {
     this.#channel.end();
   }
 
-  #ask(header: object, bytes?: Uint8Array, knownId?: number): Promise<Uint8Array | null> {
-    const id = knownId ?? this.#nextId++;
+  #ask(header: object, bytes?: Uint8Array): Promise<Uint8Array | null> {
+    const id = this.#nextId++;
     if (!this.#open) {
       bytes?.fill(0);
       return Promise.reject(new PqpskError('WG_FAILURE', 'the privileged broker of this relay is gone'));
@@ -82,6 +85,11 @@ export class BrokerClient implements WgBrokerPort {
       // The frame holds PSKs: wiped once the socket has taken it.
       this.#channel.write(frame, () => frame.fill(0));
     });
+  }
+
+  #failAll(reason: string): void {
+    for (const p of this.#pending.values()) p.reject(new PqpskError('WG_FAILURE', reason));
+    this.#pending.clear();
   }
 
   #settle(header: BrokerReplyHeader, bytes: Uint8Array): void {

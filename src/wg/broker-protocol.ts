@@ -11,7 +11,7 @@
  * the broker builds each command itself, so a relay that is taken over can ask only for
  * what a relay needs.
  */
-import { PqpskError } from '../errors.js';
+import { PqpskError, checkLength } from '../errors.js';
 import { canonicalCidr } from '../protocol/ip.js';
 import { KEY_BYTES } from '../protocol/wireguard.js';
 import { checkPublicKeyText } from './keys.js';
@@ -168,7 +168,6 @@ function checkPeers(value: unknown, bytes: Uint8Array): WgPeerChange[] {
     onlyFields(p, ['publicKey', 'remove', 'psk', 'allowedIps'], where);
     const publicKey = p['publicKey'];
     checkPublicKeyText(`${where} public key`, publicKey as string);
-    if (Buffer.from(publicKey as string, 'base64').length !== KEY_BYTES) throw invalid(`${where} public key: expected ${KEY_BYTES} bytes`);
     if (p['remove'] !== undefined) {
       if (p['remove'] !== true || Object.keys(p).length !== 2) throw invalid(`${where}: remove stands alone`);
       return { publicKey: publicKey as string, remove: true };
@@ -204,19 +203,21 @@ function checkPeers(value: unknown, bytes: Uint8Array): WgPeerChange[] {
  * PSKs side by side in one array (the caller wipes it after sending). Only what the
  * broker accepts: remove, a PSK, allowed-ips.
  */
-export function setRequest(id: number, iface: string, peers: readonly WgPeerChange[]): { header: object; bytes: Uint8Array } {
+export function setRequest(iface: string, peers: readonly WgPeerChange[]): { header: object; bytes: Uint8Array } {
   const keys: Uint8Array[] = [];
-  const changes = peers.map((p) => {
+  const changes = peers.map((p, i) => {
     if (p.remove === true) return { publicKey: p.publicKey, remove: true };
     if (p.presharedKey === null || p.endpoint !== undefined || p.persistentKeepalive !== undefined) {
       throw new PqpskError('INTERNAL', 'the relay asked its broker for a change it does not make');
     }
+    // PSKs travel packed side by side: one of another length would shift every later one.
+    if (p.presharedKey !== undefined) checkLength(`peer ${i + 1} PSK`, p.presharedKey, KEY_BYTES);
     const psk = p.presharedKey === undefined ? {} : { psk: keys.push(p.presharedKey) - 1 };
     return { publicKey: p.publicKey, ...psk, ...(p.allowedIps === undefined ? {} : { allowedIps: p.allowedIps }) };
   });
   const bytes = new Uint8Array(keys.length * KEY_BYTES);
   keys.forEach((k, i) => bytes.set(k, i * KEY_BYTES));
-  return { header: { id, op: 'set', iface, peers: changes }, bytes };
+  return { header: { op: 'set', iface, peers: changes }, bytes };
 }
 
 function record(value: unknown, label: string): Record<string, unknown> {

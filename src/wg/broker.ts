@@ -189,8 +189,7 @@ function fixedLauncher(programs: BrokerPrograms, running: Set<() => void>): Laun
       if (path === undefined) {
         return { done: Promise.resolve({ stdout: new Uint8Array(0), stderr: new Uint8Array(0), exitCode: null, signal: null, timedOut: false, spawnCode: 'EREFUSED' }), kill: () => undefined };
       }
-      const env = { ...BROKER_ENV, ...pick(options.env, ['LC_ALL', 'WG_HIDE_KEYS']) };
-      const launch = runProgram(path, args, { env, timeoutMs: options.timeoutMs, maxBytes: MAX_OUTPUT_BYTES });
+      const launch = runProgram(path, args, { env: BROKER_ENV, timeoutMs: options.timeoutMs, maxBytes: MAX_OUTPUT_BYTES });
       running.add(launch.kill);
       void launch.done.then(() => running.delete(launch.kill));
       return launch;
@@ -198,11 +197,6 @@ function fixedLauncher(programs: BrokerPrograms, running: Set<() => void>): Laun
   };
 }
 
-function pick(env: Readonly<Record<string, string>>, names: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of names) if (env[name] === 'C' || env[name] === 'always') out[name] = env[name];
-  return out;
-}
 
 /** The id of a request that may be malformed, for its refusal (null when it has none usable). */
 function requestId(header: unknown): number | null {

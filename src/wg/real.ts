@@ -117,7 +117,11 @@ export class RealWgControl implements WgControl, RelayWg {
   }
 
   async set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void> {
-    if (this.broker !== undefined && change.privateKey === undefined) return this.broker.set(iface, change.peers ?? []);
+    if (this.broker !== undefined) {
+      // The relay behind a broker never sets a private key, and cannot run `wg` itself.
+      if (change.privateKey !== undefined) throw new PqpskError('INTERNAL', 'a private key cannot be set through the broker');
+      return this.broker.set(iface, change.peers ?? []);
+    }
     const out = await runWg((dir) => setCommand(iface, change, dir), iface, this.options);
     out.fill(0);
   }

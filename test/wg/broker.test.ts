@@ -187,3 +187,19 @@ test('frames come out whole however the stream is cut: byte by byte, or several 
     );
   }
 });
+
+test('a reply the relay cannot read fails the requests waiting for one, instead of leaving them waiting inside the lock; a PSK of the wrong length never leaves the relay', async () => {
+  const [a, b] = await socketPair();
+  const client = new BrokerClient(b, IFACE);
+  const asked = client.show(IFACE, 'public-key');
+  // The broker's side answers with a frame whose header is not JSON.
+  const junk = Buffer.alloc(8 + 3);
+  junk.writeUInt32BE(4 + 3, 0);
+  junk.writeUInt32BE(3, 4);
+  junk.write('{x]', 8);
+  a.write(junk);
+  await assert.rejects(asked, { code: 'WG_FAILURE', message: 'the privileged broker sent a reply that cannot be read (malformed)' });
+  await assert.rejects(client.set(IFACE, [{ publicKey: KEY, presharedKey: new Uint8Array(31) }]), { code: 'INVALID_INPUT', message: /peer 1 PSK/ });
+  client.close();
+  a.destroy();
+});
