@@ -165,7 +165,7 @@ export interface MemoryBenchResult {
   /** Client-observed RegisterPeerV1 latency, ms. */
   readonly latencyP50Ms: number;
   /** One watcher pass (read the interface, plan, apply) at this size, ms from start to end: its `wg` reads and set included. */
-  readonly watcherPassMs: number;
+  readonly pollerTickMs: number;
   readonly failures: Readonly<Record<string, number>>;
   readonly hostPid: number;
 }
@@ -264,7 +264,7 @@ export async function measureRelayMemory(options: MemoryBenchOptions): Promise<M
       registerSeconds,
       registrationsPerSecond: latencies.length / registerSeconds,
       latencyP50Ms: percentileOf(latencies, 0.5),
-      watcherPassMs: tick.ms,
+      pollerTickMs: tick.ms,
       failures,
       hostPid: started.pid,
     };

@@ -107,7 +107,7 @@ export const memorySection: BenchSection<'memory'> = {
     if (isMeasured(ten)) {
       out.push(
         `   ${ten.peers} ephemerals (wg stand-in in its own process; ${ten.peers - ten.registrations} loaded from the book at start, ${ten.registrations} registered over gRPC): RSS ${mb(ten.loaded.rssBytes)}, heap used ${mb(ten.loaded.heapUsedBytes)} (V8 reserves new ${mb(ten.loaded.newSpaceBytes)}, old ${mb(ten.loaded.oldSpaceBytes)})`,
-        `      at this size: start-up (book load + reconcile) ${f0(ten.startMs)} ms, registration p50 ${f0(ten.latencyP50Ms)} ms with ${ten.concurrency} clients, one watcher pass ${f0(ten.watcherPassMs)} ms (its wg calls included)`,
+        `      at this size: start-up (book load + reconcile) ${f0(ten.startMs)} ms, registration p50 ${f0(ten.latencyP50Ms)} ms with ${ten.concurrency} clients, one watcher pass ${f0(ten.pollerTickMs)} ms (its wg calls included)`,
         `      ${ten.loaded.wgStandIn === null ? 'wg stand-in: no counts' : describeStandin(ten.loaded.wgStandIn)}`,
       );
     } else {
@@ -117,7 +117,7 @@ export const memorySection: BenchSection<'memory'> = {
     if (isMeasured(real)) {
       out.push(
         `   ${real.peers} ephemerals registered over gRPC on wireguard-go: relay RSS ${mb(real.loaded.rssBytes)}, heap used ${mb(real.loaded.heapUsedBytes)}; wireguard-go's own RSS ${mb(real.wireguardGoRssBytes)} (not included)`,
-        `      filled at ${f1(real.registrationsPerSecond)} regs/s (registration p50 ${f0(real.latencyP50Ms)} ms with ${real.concurrency} clients); one watcher pass ${f0(real.watcherPassMs)} ms`,
+        `      filled at ${f1(real.registrationsPerSecond)} regs/s (registration p50 ${f0(real.latencyP50Ms)} ms with ${real.concurrency} clients); one watcher pass ${f0(real.pollerTickMs)} ms`,
       );
     } else {
       out.push(`   1 000 on wireguard-go: not measured: ${real.reason}`);

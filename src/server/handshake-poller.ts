@@ -68,10 +68,10 @@ export class HandshakePoller {
     if (!this.#running) return;
     this.#cancel?.();
     this.#due = this.#clock.now() + delayMs;
-    this.#cancel = this.#clock.setTimer(() => void this.#pass(), delayMs);
+    this.#cancel = this.#clock.setTimer(() => void this.#tick(), delayMs);
   }
 
-  async #pass(): Promise<void> {
+  async #tick(): Promise<void> {
     this.#cancel = undefined;
     if (!this.#running) return;
     try {

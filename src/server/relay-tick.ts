@@ -132,11 +132,11 @@ export class RelayTick {
   }
 
   /**
-   * The watcher's pass: between full reads, at most `idleMs` apart, only latest
+   * The poller's tick: between full reads, at most `idleMs` apart, only latest
    * handshakes are read (at 10 000 peers, half the processes and the cheaper half of the
    * parsing, four times a second while a registration is pending).
    */
-  async watcherPass(idleMs: number): Promise<readonly PeerEvent[]> {
+  async pollerTick(idleMs: number): Promise<readonly PeerEvent[]> {
     const events = await this.run(this.#host.clock.now() - this.#host.view.fullReadAt < idleMs);
     // The watcher asks next whether to poll fast, which may summarize the whole book anew.
     await yieldToEventLoop();
