@@ -255,7 +255,7 @@ export const throughputSection: BenchSection<'throughput'> = {
     for (const row of t.rows.filter((r) => r.clients === 1 || r.wg === 'wireguard-go')) {
       const calls = row.calls.map((c) => `${c.what} ${c.perRegistration.toFixed(2)}×${f1(c.medianMs)} ms`).join('; ');
       out.push(`   what the relay waited for per registration (${rowName(row)}; count × median): ${calls === '' ? 'nothing timed' : calls}`);
-      if (row.clients === 1 && row.steps.length > 0) {
+      if (row.steps.length > 0) {
         const steps = row.steps.map((st) => `${st.what} ${f1(st.medianMs)} (${f1(st.meanMs)})`).join('; ');
         out.push(`     request in → answer out by step, median (mean) ms — whoever's call it was, the poller's included; other = KEM step, lock queue, handler: ${steps}`);
       }
