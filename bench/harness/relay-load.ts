@@ -46,7 +46,8 @@ import { createInThreadHqc256Kem } from '../../src/kem/hqc/hqc-engine.js';
 import { keepAndSummarise, startCpuProfile, type ProfileSummary } from './cpu-profile.js';
 import { percentileOf, percentilesOf, type Percentiles } from './stats.js';
 import { threadCpuMs } from './thread-cpu.js';
-import { CallTimes, timedStore, timedWg } from './timed-wg.js';
+import { CallTimes, stepsOf, timedStore, timedWg } from './timed-wg.js';
+import type { Logger } from '../../src/server/log.js';
 
 /** What to load the relay with, for how long, on which WireGuard. */
 export interface RelayBenchOptions {
@@ -85,6 +86,19 @@ export interface CallFigure {
   readonly what: string;
   readonly perRegistration: number;
   readonly medianMs: number;
+}
+
+/**
+ * The kinds of call a registration's window is split into, in the order a millisecond is
+ * given to them when several run at once (timed-wg.ts names them).
+ */
+export const STEP_ORDER: readonly string[] = ['wg set', 'wg read (allowed-ips + latest-handshakes)', 'book save', 'wg latest-handshakes (watcher)', 'wg transfer'];
+
+/** One step of a registration at the relay: its median and mean share of the window, ms. */
+export interface StepFigure {
+  readonly what: string;
+  readonly medianMs: number;
+  readonly meanMs: number;
 }
 
 /** Where a registration's time goes, from the relay's own log records (medians, ms). */
@@ -142,6 +156,11 @@ export interface RelayBenchResult {
   readonly profile?: ProfileSummary;
   /** The calls the relay waited for (with `timeCalls`). */
   readonly calls?: readonly CallFigure[];
+  /**
+   * Each successful registration's window at the relay split by what was running (with
+   * `timeCalls`; see stepsOf): the `wg` calls and book saves, and `other` for the rest.
+   */
+  readonly steps?: readonly StepFigure[];
 }
 
 export interface LoadData {
@@ -233,13 +252,25 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
     store = timedStore(store, times);
   }
   const logger = new MemoryLogger();
+  // When each registration record was logged (its answer is on its way): with its `ms`, the
+  // window the steps figure splits.
+  const windows: { from: number; to: number; ok: boolean }[] = [];
+  const timedLogger: Logger = {
+    log: (level, record) => {
+      if (times !== null && record.event === 'registration') {
+        const to = performance.now();
+        windows.push({ from: to - Number(record['ms']), to, ok: record['result'] === 'ok' });
+      }
+      logger.log(level, record);
+    },
+  };
   const service = await startRelayService({
     iface,
     listen: parseHostPort('listen', '127.0.0.1:0'),
     metrics: parseHostPort('metrics', '127.0.0.1:0'),
     wg,
     store,
-    logger,
+    logger: timedLogger,
     rateLimit: null,
     maxInflight: Math.max(32, clients * 2),
     hqcWorkers,
@@ -313,6 +344,7 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
     const measuredRecords = logger.of('registration').slice(from === undefined ? 0 : countRegistrations(logger, from.records));
 
     const registrations = result.completed;
+    const measuredWindows = windows.filter((w) => w.ok && from !== undefined && w.from >= started && (window === undefined || w.to <= started + window.wallMs));
     return {
       clients,
       seconds: result.measuredMs / 1000,
@@ -338,7 +370,7 @@ export async function measureRelay(options: RelayBenchOptions = {}): Promise<Rel
       },
       peaks,
       ...(profile === undefined ? {} : { profile }),
-      ...(times === null ? {} : { calls: callFigures(times, registrations) }),
+      ...(times === null ? {} : { calls: callFigures(times, registrations), steps: stepFigures(times, measuredWindows) }),
     };
   } finally {
     for (const p of pairs) p.secretKey.fill(0);
@@ -372,6 +404,17 @@ function callFigures(times: CallTimes, registrations: number): CallFigure[] {
   return [...times.times]
     .map(([what, list]) => ({ what, perRegistration: list.length / Math.max(1, registrations), medianMs: percentileOf([...list], 0.5) }))
     .sort((a, b) => b.perRegistration * b.medianMs - a.perRegistration * a.medianMs);
+}
+
+/** Median and mean of each step over the registrations' windows, in STEP_ORDER, `other` last. */
+function stepFigures(times: CallTimes, windows: readonly { from: number; to: number }[]): StepFigure[] {
+  const split = windows.map((w) => stepsOf(w, times.spans, STEP_ORDER));
+  return [...STEP_ORDER, 'other']
+    .map((what) => {
+      const values = split.map((m) => m.get(what) ?? 0);
+      return { what, medianMs: values.length === 0 ? Number.NaN : percentileOf(values, 0.5), meanMs: values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length };
+    })
+    .filter((f) => f.what === 'other' || f.meanMs > 0);
 }
 
 /** How many registration records the first `records` log records hold. */

@@ -7,15 +7,24 @@
 import type { BookStore } from '../../src/server/book-store.js';
 import type { RelayWg } from '../../src/wg/types.js';
 
+/** One timed call: what, and when it started and ended (performance.now()). */
+export interface CallSpan {
+  readonly what: string;
+  readonly from: number;
+  readonly to: number;
+}
+
 /** Wall time of each call, by what was called (`wg set`, `wg read`, `wg handshakes`, `book save`…). */
 export class CallTimes {
   readonly #times = new Map<string, number[]>();
+  readonly #spans: CallSpan[] = [];
   #from = 0;
   #counting = true;
 
   /** Forget what was timed so far (the warm-up) and time from now on. */
   reset(): void {
     this.#times.clear();
+    this.#spans.length = 0;
     this.#from = performance.now();
     this.#counting = true;
   }
@@ -31,11 +40,18 @@ export class CallTimes {
       return await run();
     } finally {
       if (this.#counting && started >= this.#from) {
+        const ended = performance.now();
         const list = this.#times.get(what) ?? [];
-        list.push(performance.now() - started);
+        list.push(ended - started);
         this.#times.set(what, list);
+        this.#spans.push({ what, from: started, to: ended });
       }
     }
+  }
+
+  /** Every call timed since `reset`, in the order they ended. */
+  get spans(): readonly CallSpan[] {
+    return this.#spans;
   }
 
   /** Every kind of call timed since `reset`, and its durations. */
@@ -72,4 +88,21 @@ export function timedStore(store: BookStore, times: CallTimes): BookStore {
       return store.problems ?? [];
     },
   };
+}
+
+/**
+ * Where one registration's wall time at the relay went, by step: each millisecond of its
+ * window (request in → answer out) is given to the first kind in `order` that had a call
+ * running then; the rest is `other` (the KEM step, the lock's queue behind untimed work,
+ * the handler's own code). A call of another registration or of the poller counts too:
+ * a lone registration that waits for the poller's read under the lock waits for that read.
+ */
+export function stepsOf(window: { readonly from: number; readonly to: number }, spans: readonly CallSpan[], order: readonly string[], stepMs = 0.1): Map<string, number> {
+  const out = new Map<string, number>([...order, 'other'].map((k) => [k, 0]));
+  const inside = spans.filter((s) => s.to > window.from && s.from < window.to);
+  for (let t = window.from; t < window.to; t += stepMs) {
+    const kind = order.find((k) => inside.some((s) => s.what === k && s.from <= t && t < s.to)) ?? 'other';
+    out.set(kind, out.get(kind)! + Math.min(stepMs, window.to - t));
+  }
+  return out;
 }

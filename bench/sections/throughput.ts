@@ -16,7 +16,7 @@ import { WgSpawner } from '../../src/wg/spawner.js';
 import type { ProfileSummary } from '../harness/cpu-profile.js';
 import { measureKemCpu, type KemCpu } from '../harness/kem-cpu.js';
 import { measureCeiling } from '../harness/relay-ceiling.js';
-import { measureRelay, type CallFigure, type RelayBenchOptions, type RelayBreakdown, type RelayCpu } from '../harness/relay-load.js';
+import { measureRelay, type CallFigure, type RelayBenchOptions, type RelayBreakdown, type RelayCpu, type StepFigure } from '../harness/relay-load.js';
 import { f0, f1 } from '../harness/stats.js';
 import { isMeasured, reasonOf, statusOf, unmeasuredTarget, type BenchContext, type BenchSection, type NotMeasured, type TargetLine } from '../section.js';
 
@@ -47,6 +47,8 @@ export interface ThroughputRow {
   readonly cpu: RelayCpu;
   /** The `wg` calls and book saves the relay waited for. */
   readonly calls: readonly CallFigure[];
+  /** A registration's window at the relay split by what ran meanwhile (medians and means, ms). */
+  readonly steps: readonly StepFigure[];
   readonly failures: Readonly<Record<string, number>>;
 }
 
@@ -129,6 +131,7 @@ async function throughputRow(ctx: BenchContext, wg: WgKind, workers: number, cli
     breakdown: r.breakdown,
     cpu: r.cpu,
     calls: r.calls ?? [],
+    steps: r.steps ?? [],
     failures: mergeFailures(before.failures, r.failures, after.failures),
   };
 }
@@ -252,6 +255,10 @@ export const throughputSection: BenchSection<'throughput'> = {
     for (const row of t.rows.filter((r) => r.clients === 1 || r.wg === 'wireguard-go')) {
       const calls = row.calls.map((c) => `${c.what} ${c.perRegistration.toFixed(2)}×${f1(c.medianMs)} ms`).join('; ');
       out.push(`   what the relay waited for per registration (${rowName(row)}; count × median): ${calls === '' ? 'nothing timed' : calls}`);
+      if (row.steps.length > 0) {
+        const steps = row.steps.map((st) => `${st.what} ${f1(st.medianMs)} (${f1(st.meanMs)})`).join('; ');
+        out.push(`     request in → answer out by step, median (mean) ms — whoever's call it was, the poller's included; other = KEM step, lock queue, handler: ${steps}`);
+      }
     }
     for (const p of t.profiles) {
       const s = p.summary;

@@ -6,7 +6,7 @@
  * it maps a relay's users to their tunnel addresses.
  */
 import { constants } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PqpskError } from '../errors.js';
 import { EMPTY_BOOK, type RelayBook } from '../protocol/relay-book.js';
@@ -67,10 +67,7 @@ export class FileBookStore implements BookStore {
     const text = `${JSON.stringify(serializeBook(book), null, 1)}\n`;
     const tmp = `${this.location}.tmp`;
     try {
-      await mkdir(this.#dir, { recursive: true, mode: 0o700 });
-      // A temporary file left by a crash may have any mode: never reuse it.
-      await rm(tmp, { force: true });
-      const handle = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      const handle = await this.#createTemporary(tmp);
       try {
         await handle.writeFile(text, 'utf8');
         await handle.sync();
@@ -94,6 +91,25 @@ export class FileBookStore implements BookStore {
       }
     } catch (err) {
       throw new PqpskError('SETUP', `state file ${this.location}: cannot write (${errnoOf(err)})`);
+    }
+  }
+
+  /**
+   * The temporary file, created afresh (mode 0600). A missing state directory is made,
+   * and a temporary file left by a crash (which may have any mode) is removed, only when
+   * the first try says so: the relay saves on every registration batch, and each step
+   * here is a round trip through the thread pool that the batch waits for.
+   */
+  async #createTemporary(tmp: string): Promise<FileHandle> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (attempt === 2 || (code !== 'ENOENT' && code !== 'EEXIST')) throw err;
+        if (code === 'ENOENT') await mkdir(this.#dir, { recursive: true, mode: 0o700 });
+        else await rm(tmp, { force: true });
+      }
     }
   }
 }

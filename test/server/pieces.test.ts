@@ -197,6 +197,17 @@ describe('book file', () => {
     assert.deepEqual(await store.load(), book);
   });
 
+  test('a state directory removed while the relay runs is made again (0700) at the next save', async () => {
+    const stateDir = join(dir, 'removed');
+    const store = new FileBookStore(stateDir, 'wg3');
+    await store.save(book);
+    rmSync(stateDir, { recursive: true });
+    await store.save(book);
+    assert.equal(statSync(stateDir).mode & 0o777, 0o700);
+    assert.deepEqual(readdirSync(stateDir), ['wg3.book.json']);
+    assert.deepEqual(await store.load(), book);
+  });
+
   test('a damaged file never stops the relay: load keeps what checks out and names what it dropped', async () => {
     const store = new FileBookStore(dir, 'wg2');
     const cases: [string, RegExp, RelayBook][] = [
