@@ -21,6 +21,19 @@
 // pqpsk's help. The help's few typographic characters (NARROW below: dashes, ±, ×, →,
 // ≥…) count as one column each too; the build checks that each copy agrees.
 //
+// The bundle is written without its whitespace and comments: V8 reads every byte of a
+// chunk before it runs any of it, and gRPC's chunk, which every `pqpsk negotiate` loads,
+// then costs about a fifth less (measured in docs/performance.md). Names stay as they are
+// (no renaming), so a stack trace still names the functions, at column offsets.
+//
+// yargs also renders the help of a command it is about to run and keeps it, for a program
+// that asks for that help later (showHelp/getHelp after parsing, or a failure message with
+// help). pqpsk never does: its failures print one line of their own (main.ts `.fail`),
+// and `--help` is answered before any handler runs, without that copy. So the bundle
+// leaves that call out of yargs' command runner — help text, wrapped to the terminal,
+// rendered on every run of `pqpsk negotiate` for nothing. The build fails if yargs no
+// longer has the call as written here.
+//
 // The bundle's first line starts node with the heap settings of src/launch.ts
 // (compiled by the `tsc` step before this one), so `pqpsk` runs as it was measured.
 import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -83,6 +96,22 @@ const asciiStringWidth = {
   },
 };
 
+/** The call in yargs' command runner that renders and keeps the running command's help. */
+const CACHE_HELP_CALL = 'yargs.getInternalMethods().getUsageInstance().cacheHelpMessage();';
+
+/** yargs' build/lib/command.js without CACHE_HELP_CALL (see above); refuses to build when it is not there once. */
+const noHelpBeforeHandler = {
+  name: 'no-help-before-handler',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]yargs[\\/]build[\\/]lib[\\/]command\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      const uses = source.split(CACHE_HELP_CALL).length - 1;
+      if (uses !== 1) throw new Error(`${args.path}: expected the help-caching call once, found it ${uses} times; update scripts/bundle-cli.mjs`);
+      return { contents: source.replace(CACHE_HELP_CALL, ''), loader: 'js' };
+    });
+  },
+};
+
 // Chunks of an earlier build would linger beside the new ones (their names are hashes).
 for (const name of readdirSync(outdir)) if (/^pqpsk(-[A-Z0-9]+)?\.js$/.test(name)) rmSync(join(outdir, name));
 
@@ -95,8 +124,9 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
+  minifyWhitespace: true,
   banner: { js: "import { createRequire as pqpskCreateRequire } from 'node:module';\nconst require = pqpskCreateRequire(import.meta.url);" },
-  plugins: [keepModuleAddresses, asciiStringWidth],
+  plugins: [keepModuleAddresses, asciiStringWidth, noHelpBeforeHandler],
   logLevel: 'warning',
 });
 

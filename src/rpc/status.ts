@@ -9,11 +9,30 @@
  * its state file) and a bug as INTERNAL saying which; the full error stays in the relay's
  * own log.
  */
-import { status as Status } from '@grpc/grpc-js';
+import type { status as GrpcStatus } from '@grpc/grpc-js';
 import { meaningOf } from '../error-table.js';
 import { PqpskError, messageOf, type PqpskErrorCode } from '../errors.js';
 
 export { LOCAL_FAULT_DETAILS, PERMISSION_DENIED_DETAILS, STARTING_DETAILS, STOPPING_DETAILS } from '../error-table.js';
+
+/**
+ * The gRPC status codes this module uses, as the gRPC protocol numbers them. Written out
+ * rather than imported: every client loads this module before it negotiates, and a value
+ * from grpc-js would load the whole library then, before the interface is even read
+ * (rpc/client.ts loads it beside that work instead). `satisfies` holds each number to
+ * grpc-js's own.
+ */
+const Status = {
+  CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const satisfies { readonly [K in keyof typeof GrpcStatus]?: (typeof GrpcStatus)[K] };
+type Status = GrpcStatus;
 
 export interface StatusReply {
   readonly code: Status;

@@ -25,11 +25,11 @@ function staticImports(text: string): string[] {
   return out;
 }
 
-/** Every file and package main.js reaches through static imports. */
-function reach(): { files: Set<string>; packages: Set<string> } {
+/** Every file and package `entry` (main.js by default) reaches through static imports. */
+function reach(entry = join(CLI, 'main.js')): { files: Set<string>; packages: Set<string> } {
   const files = new Set<string>();
   const packages = new Set<string>();
-  const queue = [join(CLI, 'main.js')];
+  const queue = [entry];
   while (queue.length > 0) {
     const file = queue.pop()!;
     if (files.has(file)) continue;
@@ -71,4 +71,10 @@ test('each command handler loads its -run module when the command runs', () => {
     const text = readFileSync(join(CLI, 'commands', `${command}.js`), 'utf8');
     assert.match(text, new RegExp(`await import\\('\\./${command}-run\\.js'\\)`), command);
   }
+});
+
+test('pqpsk negotiate reaches grpc-js and protobufjs only through the import() that loads them beside its work', () => {
+  const { files, packages } = reach(join(CLI, 'commands', 'negotiate-run.js'));
+  assert.ok([...files].some((f) => relative(DIST, f) === 'src/rpc/client.js'), 'negotiate-run reaches the gRPC client');
+  assert.deepEqual([...packages].filter((p) => p.startsWith('@grpc/') || p.startsWith('protobufjs')), [], `packages reached: ${[...packages].join(', ')}`);
 });
