@@ -454,6 +454,33 @@ test('verify retries the TCP connect while the relay moves allowed-ips; a servic
   assert.equal(wg2.presharedKeyOf('wg0', relayKey2), null);
 });
 
+test('a TCP try whose SYN was dropped (the relay had not yet moved the route) does not hold verification: the next starts 20 ms later beside it, and the first is called off', async () => {
+  const { wg, net, hop } = await singleHop('good');
+  const tries: { at: number; timeoutMs: number; calledOff: boolean }[] = [];
+  const lossy = {
+    poke: (service: string) => net.poke(service),
+    connect: (service: string, timeoutMs: number, signal?: AbortSignal) => {
+      const entry = { at: net.clock.slept, timeoutMs, calledOff: false };
+      tries.push(entry);
+      if (tries.length > 1) return net.connect(service);
+      // The first SYN is lost: no answer until this try's own end, or until it is called off.
+      return new Promise<void>((_, reject) => {
+        const timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+        signal?.addEventListener('abort', () => {
+          entry.calledOff = true;
+          clearTimeout(timer);
+          reject(new Error('called off'));
+        });
+      });
+    },
+  };
+  const report = await negotiate(options([hop]), deps(wg, net, [], { probe: lossy }));
+  assert.equal((await wg.show('wg0')).publicKey, report.hops[0]!.ephemeralPublicKey);
+  assert.equal(tries.length, 2);
+  assert.equal(tries[1]!.at - tries[0]!.at, 20, 'the second try 20 ms after the first, not after the first gave up');
+  assert.ok(tries[0]!.calledOff, 'the lost try is called off once the second got through');
+});
+
 test('the system clock stepping an hour ahead during verification does not cut its window short', async () => {
   // At the first packet of the verification; the tunnel works, so it must pass.
   const ahead = await singleHop('good');
