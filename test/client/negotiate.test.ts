@@ -454,6 +454,38 @@ test('verify retries the TCP connect while the relay moves allowed-ips; a servic
   assert.equal(wg2.presharedKeyOf('wg0', relayKey2), null);
 });
 
+test('the connection to the config service opens while the interface is still being read, and the keys are made meanwhile', async () => {
+  const { wg, net, hop } = await singleHop('good');
+  // A plain TCP listener stands for the config service: only the connection is looked at.
+  let connectedAt: 'before' | 'after' | null = null;
+  let reading = true;
+  const service = createServer((socket: Socket) => {
+    connectedAt ??= reading ? 'before' : 'after';
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+  const address = `127.0.0.1:${(service.address() as AddressInfo).port}`;
+  const generated: string[] = [];
+  const realSummary = wg.summary.bind(wg);
+  wg.summary = async (iface: string) => {
+    // The read ends once the connection came and the keys are made, or after 2 s without.
+    for (let i = 0; i < 200 && (connectedAt === null || keygens < kems.length); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    generated.push(`keys made: ${keygens}`);
+    reading = false;
+    return realSummary(iface);
+  };
+  let keygens = 0;
+  const counted = kems.map((k) => ({ ...k, keygen: async () => (keygens++, k.keygen()) }) as Kem);
+  try {
+    const err = await rejection(negotiate(options([{ ...hop, service: address }]), deps(wg, net, [], { kems: counted, routeDevice: async () => 'wg0' })));
+    assert.equal(err.code, 'RPC_FAILURE', 'a TCP listener is no config service');
+    assert.equal(connectedAt, 'before');
+    assert.deepEqual(generated, [`keys made: ${kems.length}`]);
+  } finally {
+    service.close();
+  }
+});
+
 test('a TCP try whose SYN was dropped (the relay had not yet moved the route) does not hold verification: the next starts 20 ms later beside it, and the first is called off', async () => {
   const { wg, net, hop } = await singleHop('good');
   const tries: { at: number; timeoutMs: number; calledOff: boolean }[] = [];
