@@ -66,13 +66,15 @@ export interface VerifyOptions {
 const POLL_MS = 10;
 const POKE_EVERY_MS = 1_000;
 /**
- * TCP tries toward the config service overlap: a new one starts after each gap, the gaps
- * doubling from the first up to the last, and each lives until one gets through or the
- * window ends. The relay moves its allowed-ips to the new key a pass of its poller after
- * the handshake, and a SYN that arrives before is dropped; the next try finds the route
- * moved, while a slow one (a far relay's long round trip) is still given its time.
+ * TCP tries toward the config service overlap: a new one starts after each gap, and each
+ * lives until one gets through or the window ends. The relay moves its allowed-ips to the
+ * new key a pass of its poller after the handshake (tens of ms, more on a busy relay) and
+ * drops a SYN that arrives before; the next try finds the route moved. The first
+ * STEADY_TRIES come FIRST_CONNECT_GAP_MS apart, then the gaps double up to the last
+ * gap, while a slow try (a far relay's long round trip) is still given its time.
  */
 const FIRST_CONNECT_GAP_MS = 20;
+const STEADY_TRIES = 10;
 const LAST_CONNECT_GAP_MS = 1_000;
 
 /** The timings of a successful verification, in ms. */
@@ -117,9 +119,9 @@ export async function verifyTunnel(target: VerifyTarget, options: VerifyOptions)
 }
 
 /**
- * TCP tries toward `service` until `deadline` (monotonic), a new one after each gap
- * (FIRST_CONNECT_GAP_MS doubling to LAST_CONNECT_GAP_MS), each open until one gets
- * through; the rest are then called off. At most the window ÷ the last gap + 7 tries.
+ * TCP tries toward `service` until `deadline` (monotonic), a new one after each gap (see
+ * FIRST_CONNECT_GAP_MS), each open until one gets through; the rest are then called off.
+ * At most STEADY_TRIES + 6 + the window ÷ LAST_CONNECT_GAP_MS tries.
  */
 async function overlappingConnects(service: string, deadline: number, probe: TunnelProbe, clock: Clock): Promise<{ ok: true } | { ok: false; reason: string }> {
   const off = new AbortController();
@@ -129,7 +131,7 @@ async function overlappingConnects(service: string, deadline: number, probe: Tun
   const gotThrough = new Promise<void>((resolve) => (signalThrough = resolve));
   const tries: Promise<void>[] = [];
   try {
-    for (let gap = FIRST_CONNECT_GAP_MS; ; gap = Math.min(gap * 2, LAST_CONNECT_GAP_MS)) {
+    for (let n = 1, gap = FIRST_CONNECT_GAP_MS; ; n++, gap = n <= STEADY_TRIES ? gap : Math.min(gap * 2, LAST_CONNECT_GAP_MS)) {
       const left = deadline - clock.monotonic();
       if (left <= 0) break;
       tries.push(
