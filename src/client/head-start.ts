@@ -2,7 +2,7 @@
  * What the first attempt of a single-hop run can do before its interface is read: the
  * MSS guard, the route check, the connection to the config service, and the fresh keys.
  * Reading the interface and setting routes wait on other processes, the connection on the
- * network, the keys on this CPU: started together, each waits less.
+ * network, the keys on this CPU: started side by side, each waits less.
  *
  * Secrets held here: the keys until the attempt takes them (or `close` wipes them).
  */
@@ -39,8 +39,10 @@ export class HeadStart {
       if (deps.call === undefined && !this.#taken) this.#connection = connectRegisterService(hop.service);
     });
     this.routed.catch(() => undefined);
-    // Key by key, with the event loop let in between: the processes above report back meanwhile.
-    this.#keys = makeExchangeKeys({ kems: deps.kems }, () => new Promise((resolve) => setImmediate(resolve)));
+    // The keys once the connection is on its way: made earlier, their CPU would hold up
+    // the processes above (each next one starts only when this thread gets to it), which
+    // are on the way to the request too. Key by key, with the event loop let in between.
+    this.#keys = this.routed.then(() => makeExchangeKeys({ kems: deps.kems }, () => new Promise((resolve) => setImmediate(resolve))));
     this.#keys.catch(() => undefined);
   }
 

@@ -3,6 +3,7 @@
  * handshake, wait until the relay peer's latest handshake is newer than the change, then
  * connect to the config service through it. Used after a switch and after a rollback.
  */
+import { setMaxListeners } from 'node:events';
 import { PqpskError } from '../errors.js';
 import type { WgControl } from '../wg/types.js';
 
@@ -125,6 +126,8 @@ export async function verifyTunnel(target: VerifyTarget, options: VerifyOptions)
  */
 async function overlappingConnects(service: string, deadline: number, probe: TunnelProbe, clock: Clock): Promise<{ ok: true } | { ok: false; reason: string }> {
   const off = new AbortController();
+  // One listener per open try (bounded above), not a leak.
+  setMaxListeners(STEADY_TRIES + 6 + Math.ceil(Math.max(0, deadline - clock.monotonic()) / LAST_CONNECT_GAP_MS), off.signal);
   let through = false;
   let reason = 'no attempt';
   let signalThrough: () => void = () => undefined;

@@ -513,6 +513,29 @@ test('a TCP try whose SYN was dropped (the relay had not yet moved the route) do
   assert.ok(tries[0]!.calledOff, 'the lost try is called off once the second got through');
 });
 
+test('many overlapping TCP tries (a relay slow to move the route) print no listener-leak warning', async () => {
+  const { wg, net, hop } = await singleHop('good');
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.name);
+  process.on('warning', onWarning);
+  let tries = 0;
+  const slow = {
+    poke: (service: string) => net.poke(service),
+    connect: (service: string, _timeoutMs: number, signal?: AbortSignal) => {
+      if (++tries > 14) return net.connect(service);
+      return new Promise<void>((_, reject) => signal?.addEventListener('abort', () => reject(new Error('called off'))));
+    },
+  };
+  try {
+    await negotiate(options([hop]), deps(wg, net, [], { probe: slow }));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(tries, 15);
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
 test('the system clock stepping an hour ahead during verification does not cut its window short', async () => {
   // At the first packet of the verification; the tunnel works, so it must pass.
   const ahead = await singleHop('good');
