@@ -30,11 +30,26 @@ export interface ExchangeDeps {
   readonly now?: () => number;
 }
 
+/** What holds an exchange's secrets prints as `<secret>` (JSON, string, inspect). */
+class PrintsAsSecret {
+  toJSON(): string {
+    return '<secret>';
+  }
+
+  toString(): string {
+    return '<secret>';
+  }
+
+  [inspect.custom](): string {
+    return '<secret>';
+  }
+}
+
 /**
  * The outcome of an exchange: the ephemeral WireGuard keypair and the PSK the relay holds
  * for it. Owns its secrets until `wipe()`; prints as `<secret>`.
  */
-export class Exchange {
+export class Exchange extends PrintsAsSecret {
   readonly #privateKey: Uint8Array;
   /** The ephemeral public key as `wg` prints it. */
   readonly publicKey: string;
@@ -45,6 +60,7 @@ export class Exchange {
   readonly decapsMs: number;
 
   constructor(fields: { privateKey: Uint8Array; publicKey: string; psk: Psk; algorithms: readonly KemName[]; keygenMs: number; rpcMs: number; decapsMs: number }) {
+    super();
     this.#privateKey = fields.privateKey;
     this.publicKey = fields.publicKey;
     this.psk = fields.psk;
@@ -63,17 +79,57 @@ export class Exchange {
     this.#privateKey.fill(0);
     this.psk.wipe();
   }
+}
 
-  toJSON(): string {
-    return '<secret>';
+/**
+ * An exchange's fresh keys: the X25519 WireGuard keypair and one KEM keypair per KEM.
+ * Made before the exchange when there is time to spare (the client waiting on processes
+ * and the network); the exchange that takes them wipes them, or `wipe()` does.
+ */
+export class ExchangeKeys extends PrintsAsSecret {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly keypairs: readonly KemKeypair[];
+  /** How long making them took, ms. */
+  readonly keygenMs: number;
+
+  constructor(fields: { privateKey: Uint8Array; publicKey: Uint8Array; keypairs: readonly KemKeypair[]; keygenMs: number }) {
+    super();
+    this.privateKey = fields.privateKey;
+    this.publicKey = fields.publicKey;
+    this.keypairs = fields.keypairs;
+    this.keygenMs = fields.keygenMs;
   }
 
-  toString(): string {
-    return '<secret>';
+  wipe(): void {
+    this.privateKey.fill(0);
+    for (const pair of this.keypairs) pair.secretKey.fill(0);
   }
+}
 
-  [inspect.custom](): string {
-    return '<secret>';
+/**
+ * Make an exchange's keys. `between` runs before each keypair (the first one too), so the
+ * event loop can serve other work (a process's output, a connection) between the keys,
+ * each some ms of CPU.
+ */
+export async function makeExchangeKeys(deps: Pick<ExchangeDeps, 'kems' | 'generatePrivateKey' | 'now'>, between: () => Promise<void> = async () => undefined): Promise<ExchangeKeys> {
+  const now = deps.now ?? Date.now;
+  if (deps.kems.length === 0) throw new PqpskError('INVALID_INPUT', 'KEM list: expected at least one KEM');
+  await between();
+  const start = now();
+  const privateKey = (deps.generatePrivateKey ?? generatePrivateKey)();
+  const keypairs: KemKeypair[] = [];
+  try {
+    const publicKey = publicKeyOf(privateKey);
+    for (const kem of deps.kems) {
+      await between();
+      keypairs.push(await kem.keygen());
+    }
+    return new ExchangeKeys({ privateKey, publicKey, keypairs, keygenMs: now() - start });
+  } catch (err) {
+    privateKey.fill(0);
+    for (const pair of keypairs) pair.secretKey.fill(0);
+    throw err;
   }
 }
 
@@ -81,9 +137,10 @@ export class Exchange {
  * Run one exchange against `service` (`ip:port`) on behalf of `parentPublicKey` (32 raw
  * bytes: the key the interface holds now). `timeoutMs` covers connect, key generation,
  * the call and decapsulation; passing it is a TIMEOUT error naming the service and the
- * step (the call's own failures name the service and say what happened).
+ * step (the call's own failures name the service and say what happened). `made`: keys
+ * made ahead for `deps.kems`, which the exchange takes over (and wipes); made here otherwise.
  */
-export async function exchange(parentPublicKey: Uint8Array, service: string, timeoutMs: number, deps: ExchangeDeps): Promise<Exchange> {
+export async function exchange(parentPublicKey: Uint8Array, service: string, timeoutMs: number, deps: ExchangeDeps, made?: Promise<ExchangeKeys>): Promise<Exchange> {
   const now = deps.now ?? Date.now;
   const call = deps.call ?? callRegisterPeer;
   const start = now();
@@ -91,15 +148,17 @@ export async function exchange(parentPublicKey: Uint8Array, service: string, tim
   const overdue = (step: string): void => {
     if (now() > deadline) throw new PqpskError('TIMEOUT', `attempt with ${service} ran out of its ${Math.round(timeoutMs)} ms during ${step}`);
   };
-  if (deps.kems.length === 0) throw new PqpskError('INVALID_INPUT', 'KEM list: expected at least one KEM');
+  if (deps.kems.length === 0) {
+    void made?.then((k) => k.wipe(), () => undefined);
+    throw new PqpskError('INVALID_INPUT', 'KEM list: expected at least one KEM');
+  }
 
-  const privateKey = (deps.generatePrivateKey ?? generatePrivateKey)();
-  const keypairs: KemKeypair[] = [];
+  const keys = await (made ?? makeExchangeKeys(deps));
+  const { privateKey, publicKey, keypairs } = keys;
   const shared: Uint8Array[] = [];
   let done = false;
   try {
-    const publicKey = publicKeyOf(privateKey);
-    for (const kem of deps.kems) keypairs.push(await kem.keygen());
+    if (keypairs.length !== deps.kems.length) throw new PqpskError('INTERNAL', 'keys made ahead for other KEMs');
     const keygenEnd = now();
     overdue('key generation');
 
@@ -124,7 +183,7 @@ export async function exchange(parentPublicKey: Uint8Array, service: string, tim
       publicKey: publicKeyToText(publicKey),
       psk,
       algorithms: deps.kems.map((k) => k.name),
-      keygenMs: keygenEnd - start,
+      keygenMs: keys.keygenMs,
       rpcMs: rpcEnd - keygenEnd,
       decapsMs: end - rpcEnd,
     });

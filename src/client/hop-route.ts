@@ -5,6 +5,7 @@
  */
 import { PqpskError } from '../errors.js';
 import type { HopState } from './hop-state.js';
+import type { HopSpec } from './types.js';
 import type { NegotiationCore } from './negotiation-deps.js';
 
 /** A temporary change that makes the config-service TCP connection use small segments. */
@@ -55,10 +56,13 @@ export async function checkRoute(core: NegotiationCore, hop: HopState): Promise<
   const routeDevice = core.deps.routeDevice;
   if (routeDevice === undefined) return;
   const dev = await routeDevice(hop.spec.service);
-  if (dev !== hop.spec.iface) {
-    throw new PqpskError(
-      'OUTSIDE_TUNNEL',
-      `config service ${hop.spec.service} is routed ${dev === null ? 'nowhere' : `through ${dev}`}, not through ${hop.spec.iface}: refusing to send the request outside the tunnel`,
-    );
-  }
+  if (dev !== hop.spec.iface) throw outsideTunnel(hop.spec, dev);
+}
+
+/** Refused: the request would not go into the hop's tunnel (`dev`: where it would go). */
+export function outsideTunnel(spec: HopSpec, dev: string | null): PqpskError {
+  return new PqpskError(
+    'OUTSIDE_TUNNEL',
+    `config service ${spec.service} is routed ${dev === null ? 'nowhere' : `through ${dev}`}, not through ${spec.iface}: refusing to send the request outside the tunnel`,
+  );
 }

@@ -9,6 +9,7 @@
 import { ERROR_TABLE } from '../error-table.js';
 import { PqpskError, isPqpskError, type PqpskErrorCode } from '../errors.js';
 import { attemptTimeoutMs } from '../protocol/plan.js';
+import { HeadStart } from './head-start.js';
 import type { MssClamp } from './hop-route.js';
 import { Negotiation } from './negotiation.js';
 import type { NegotiateDeps } from './negotiation-deps.js';
@@ -41,13 +42,25 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
   const emit = deps.onEvent ?? (() => undefined);
   const start = clock.monotonic();
   const deadline = options.maxTotalMs === undefined ? Number.POSITIVE_INFINITY : start + options.maxTotalMs;
-  const negotiation = await Negotiation.open(options.hops, deps, {
+  // Reading the interface starts first (its process is started before `open` returns),
+  // then the first attempt's routes, connection and keys beside it.
+  const opening = Negotiation.open(options.hops, deps, {
     verifyTimeoutMs: options.verifyTimeoutMs,
     ...(options.parentKeys === undefined ? {} : { parentKeys: options.parentKeys }),
   });
+  const head = HeadStart.begin(options.hops, deps);
+  let negotiation: Negotiation;
+  try {
+    negotiation = await opening;
+  } catch (err) {
+    head?.close();
+    for (const clamp of (await head?.clamps.catch(() => [])) ?? []) await clamp.undo().catch(() => undefined);
+    throw err;
+  }
   const clamps: MssClamp[] = [];
   try {
-    if (deps.mssGuard !== undefined) clamps.push(...(await negotiation.applyMssGuard(deps.mssGuard)));
+    if (head !== null) clamps.push(...(await head.clamps));
+    else if (deps.mssGuard !== undefined) clamps.push(...(await negotiation.applyMssGuard(deps.mssGuard)));
     let lastError: PqpskError | null = null;
     let attempt = 0;
     for (; options.maxAttempts === null || attempt < options.maxAttempts; attempt++) {
@@ -57,7 +70,7 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
       const attemptStart = clock.monotonic();
       emit({ kind: 'attempt', attempt: attempt + 1, timeoutMs });
       try {
-        const hops = await negotiation.attempt(timeoutMs, 'working');
+        const hops = await negotiation.attempt(timeoutMs, 'working', undefined, undefined, attempt === 0 ? (head ?? undefined) : undefined);
         return { hops, attempts: attempt + 1, totalMs: clock.monotonic() - start };
       } catch (err) {
         if (isPqpskError(err, 'ROLLBACK_FAILED')) {
@@ -80,6 +93,7 @@ export async function negotiate(options: NegotiateOptions, deps: NegotiateDeps):
     const settled = await negotiation.settle();
     throw new PqpskError(settled.working ? code : 'TUNNEL_DOWN', `${gaveUp}; ${settled.where}`, { cause: lastError });
   } finally {
+    head?.close();
     for (const clamp of clamps.reverse()) await clamp.undo().catch(() => undefined);
     negotiation.wipe();
   }

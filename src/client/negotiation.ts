@@ -11,6 +11,7 @@ import { negotiationOrder } from '../protocol/plan.js';
 import { ServiceCallError } from '../rpc/status.js';
 import { publicKeyFromText } from '../wg/keys.js';
 import { exchange, type Exchange } from './exchange.js';
+import type { HeadStart } from './head-start.js';
 import { checkRoute, mssGuardForRun, throughHop, type MssClamp, type MssGuard } from './hop-route.js';
 import type { Claim, HopState } from './hop-state.js';
 import { goneAway, setKey, stopped, untilAborted, verifyChange, verifyOrder, type Change } from './key-switch.js';
@@ -76,7 +77,7 @@ export class Negotiation {
    * wherever it is and touches nothing more: there is nothing left to put back, and a
    * new interface of the same name belongs to whoever made it.
    */
-  async attempt(timeoutMs: number, claim: Claim, signal?: AbortSignal, gone?: AbortSignal): Promise<HopReport[]> {
+  async attempt(timeoutMs: number, claim: Claim, signal?: AbortSignal, gone?: AbortSignal, head?: HeadStart): Promise<HopReport[]> {
     const core = this.#core;
     const { clock, deps } = core;
     const exchanges: Exchange[] = [];
@@ -88,11 +89,18 @@ export class Negotiation {
       for (const hop of this.hops) {
         const begun = clock.monotonic();
         const claimed = claim === 'parent' ? hop.parent : hop.working;
-        const deps2 = { kems: deps.kems, now: () => clock.now(), ...(deps.call === undefined ? {} : { call: deps.call }) };
+        // A head start serves a single hop: its route check, connection and keys.
+        const early = head !== undefined && this.hops.length === 1 ? head : undefined;
         const ex = await throughHop(core, hop, async () => {
-          await checkRoute(core, hop);
+          if (early === undefined) await checkRoute(core, hop);
+          else await early.routed;
+          const taken = early?.take();
+          const call = taken?.call ?? deps.call;
+          const deps2 = { kems: deps.kems, now: () => clock.now(), ...(call === undefined ? {} : { call }) };
+          // The switch's `wg set` (a key and a PSK) finds its secret channel made while the request is out.
+          deps.wg.prepareSet?.(2);
           const stopOrGone = signal === undefined || gone === undefined ? (signal ?? gone) : AbortSignal.any([signal, gone]);
-          return untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2), stopOrGone, (ex) => ex.wipe(), () => (gone?.aborted === true ? goneAway() : stopped())).catch((err: unknown) => {
+          return untilAborted(exchange(claimed.publicKey, hop.spec.service, timeoutMs, deps2, taken?.keys), stopOrGone, (ex) => ex.wipe(), () => (gone?.aborted === true ? goneAway() : stopped())).catch((err: unknown) => {
             throw withAdvice(err, hop.spec);
           });
         });

@@ -35,24 +35,26 @@ export const netProbe: TunnelProbe = {
     });
   },
 
-  connect(service, timeoutMs) {
+  connect(service, timeoutMs, signal) {
     const { host, port } = parseService('config service', service);
     return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted === true) {
+        reject(new PqpskError('TIMEOUT', `TCP connect to ${service}: called off`));
+        return;
+      }
       const socket = connect({ host, port });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new PqpskError('TIMEOUT', `TCP connect to ${service}: no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      socket.once('connect', () => {
+      const end = (err: PqpskError | null): void => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         socket.destroy();
-        resolve();
-      });
-      socket.once('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(new PqpskError('RPC_FAILURE', `TCP connect to ${service}: ${err.code ?? 'failed'}`));
-      });
+        if (err === null) resolve();
+        else reject(err);
+      };
+      const onAbort = (): void => end(new PqpskError('TIMEOUT', `TCP connect to ${service}: called off`));
+      const timer = setTimeout(() => end(new PqpskError('TIMEOUT', `TCP connect to ${service}: no answer within ${timeoutMs} ms`)), timeoutMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      socket.once('connect', () => end(null));
+      socket.once('error', (err: NodeJS.ErrnoException) => end(new PqpskError('RPC_FAILURE', `TCP connect to ${service}: ${err.code ?? 'failed'}`)));
     });
   },
 };

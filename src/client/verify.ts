@@ -3,6 +3,7 @@
  * handshake, wait until the relay peer's latest handshake is newer than the change, then
  * connect to the config service through it. Used after a switch and after a rollback.
  */
+import { setMaxListeners } from 'node:events';
 import { PqpskError } from '../errors.js';
 import type { WgControl } from '../wg/types.js';
 
@@ -13,8 +14,11 @@ import type { WgControl } from '../wg/types.js';
 export interface TunnelProbe {
   /** Send one packet toward `service` (`ip:port`) so WireGuard starts a handshake. */
   poke(service: string): Promise<void>;
-  /** Resolve once a TCP connection to `service` is established (then close it); reject otherwise. */
-  connect(service: string, timeoutMs: number): Promise<void>;
+  /**
+   * Resolve once a TCP connection to `service` is established (then close it); reject
+   * otherwise, or as soon as `signal` aborts (another try got through).
+   */
+  connect(service: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** Time and waiting, injectable for tests. */
@@ -56,14 +60,23 @@ export interface VerifyOptions {
   readonly timeoutMs: number;
 }
 
-/** How often we look at the handshake and re-send a triggering packet. */
-const POLL_MS = 50;
+/**
+ * How often we look at the handshake (one `wg show` each) and re-send a triggering
+ * packet. The handshake itself takes a round trip; the look is what we wait on.
+ */
+const POLL_MS = 10;
 const POKE_EVERY_MS = 1_000;
 /**
- * The first TCP try; the relay moves its allowed-ips ~250 ms after the handshake, so a
- * SYN sent before that is lost. Tries start short and double (a far relay has a long RTT).
+ * TCP tries toward the config service overlap: a new one starts after each gap, and each
+ * lives until one gets through or the window ends. The relay moves its allowed-ips to the
+ * new key a pass of its poller after the handshake (tens of ms, more on a busy relay) and
+ * drops a SYN that arrives before; the next try finds the route moved. The first
+ * STEADY_TRIES come FIRST_CONNECT_GAP_MS apart, then the gaps double up to the last
+ * gap, while a slow try (a far relay's long round trip) is still given its time.
  */
-const FIRST_CONNECT_TRY_MS = 250;
+const FIRST_CONNECT_GAP_MS = 20;
+const STEADY_TRIES = 10;
+const LAST_CONNECT_GAP_MS = 1_000;
 
 /** The timings of a successful verification, in ms. */
 export interface VerifyResult {
@@ -97,22 +110,51 @@ export async function verifyTunnel(target: VerifyTarget, options: VerifyOptions)
   }
   const handshakeAt = clock.monotonic();
 
-  let lastReason = 'no attempt';
-  for (let tryMs = FIRST_CONNECT_TRY_MS; ; tryMs *= 2) {
-    const left = deadline - clock.monotonic();
-    if (left <= 0) break;
-    const tryStart = clock.monotonic();
-    try {
-      await options.probe.connect(target.service, Math.min(tryMs, left));
-      return { handshakeMs: handshakeAt - start, connectMs: clock.monotonic() - handshakeAt };
-    } catch (err) {
-      lastReason = err instanceof PqpskError ? err.message : 'connection failed';
-    }
-    const spent = clock.monotonic() - tryStart;
-    if (spent < 100) await clock.sleep(Math.min(100 - spent, Math.max(0, deadline - clock.monotonic())));
-  }
+  const connected = await overlappingConnects(target.service, deadline, options.probe, clock);
+  if (connected.ok) return { handshakeMs: handshakeAt - start, connectMs: clock.monotonic() - handshakeAt };
+  const lastReason = connected.reason;
   throw new PqpskError(
     'VERIFY_FAILED',
     `${target.iface}: config service ${target.service} did not answer through the new session within ${options.timeoutMs} ms (${lastReason})`,
   );
+}
+
+/**
+ * TCP tries toward `service` until `deadline` (monotonic), a new one after each gap (see
+ * FIRST_CONNECT_GAP_MS), each open until one gets through; the rest are then called off.
+ * At most STEADY_TRIES + 6 + the window ÷ LAST_CONNECT_GAP_MS tries.
+ */
+async function overlappingConnects(service: string, deadline: number, probe: TunnelProbe, clock: Clock): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const off = new AbortController();
+  // One listener per open try (bounded above), not a leak.
+  setMaxListeners(STEADY_TRIES + 6 + Math.ceil(Math.max(0, deadline - clock.monotonic()) / LAST_CONNECT_GAP_MS), off.signal);
+  let through = false;
+  let reason = 'no attempt';
+  let signalThrough: () => void = () => undefined;
+  const gotThrough = new Promise<void>((resolve) => (signalThrough = resolve));
+  const tries: Promise<void>[] = [];
+  try {
+    for (let n = 1, gap = FIRST_CONNECT_GAP_MS; ; n++, gap = n <= STEADY_TRIES ? gap : Math.min(gap * 2, LAST_CONNECT_GAP_MS)) {
+      const left = deadline - clock.monotonic();
+      if (left <= 0) break;
+      tries.push(
+        probe.connect(service, left, off.signal).then(
+          () => {
+            through = true;
+            signalThrough();
+          },
+          (err: unknown) => {
+            if (!off.signal.aborted) reason = err instanceof PqpskError ? err.message : 'connection failed';
+          },
+        ),
+      );
+      await Promise.race([gotThrough, clock.sleep(Math.min(gap, Math.max(0, deadline - clock.monotonic())))]);
+      if (through) return { ok: true };
+    }
+    // The window is over: a try still open may yet answer within its own timeout's end.
+    await Promise.race([gotThrough, Promise.allSettled(tries)]);
+    return through ? { ok: true } : { ok: false, reason };
+  } finally {
+    off.abort();
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * gRPC client glue: one RegisterPeerV1 call, with a deadline, over a fresh plaintext
- * HTTP/2 connection inside the tunnel. The negotiation logic (src/client/) sees typed
+ * HTTP/2 connection inside the tunnel, which may be opened before the call. The negotiation logic (src/client/) sees typed
  * messages and PqpskErrors only.
  */
 import { isIPv4, isIPv6 } from 'node:net';
@@ -56,54 +56,93 @@ export function channelTarget(target: string): string {
   return target;
 }
 
+/** A connection to one config service for one RegisterPeerV1 call, opened before the call is ready. */
+export interface RegisterConnection {
+  /** The call (see callRegisterPeer); once per connection. */
+  call(request: RegisterRequestInput, options: RegisterCallOptions): Promise<WireRegisterResponse>;
+  /** Closes the connection; safe to call twice and before or after the call. */
+  close(): void;
+}
+
 /**
- * Call RegisterPeerV1 on `target` (`ip:port`). Every failure becomes a ServiceCallError
- * naming `target` and what went wrong in the user's words (src/rpc/status.ts): nothing
- * listening, no answer at all, or what the relay answered.
+ * Start connecting to `target` (`ip:port`) now, TCP and HTTP/2, so a call made later
+ * finds the connection up: the client opens it while it reads its interface and makes
+ * its keys. grpc-js connects lazily otherwise, at the call.
  */
-export async function callRegisterPeer(target: string, request: RegisterRequestInput, options: RegisterCallOptions): Promise<WireRegisterResponse> {
-  const { grpc, method } = await rpcModules();
-  const client = new grpc.Client(channelTarget(target), grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
-    'grpc.enable_retries': 0,
-    'grpc.service_config_disable_resolution': 1,
-    // grpc-js otherwise shares one connection among all channels to the same target in a
-    // process, so concurrent calls would queue behind the relay's per-connection stream
-    // limit; every call gets its own connection, as a separate client would.
-    'grpc.use_local_subchannel_pool': 1,
-    // One channel per call: channelz would register and trace each one for nothing.
-    'grpc.enable_channelz': 0,
-  });
-  const started = Date.now();
+export function connectRegisterService(target: string): RegisterConnection {
+  let closed = false;
   // Whether the HTTP/2 connection ever came up tells "no answer at all" from an answer.
   let connected = false;
-  const channel = client.getChannel();
-  const follow = (state: Grpc.connectivityState): void => {
-    if (state === grpc.connectivityState.READY) connected = true;
-    if (connected || state === grpc.connectivityState.SHUTDOWN) return;
-    channel.watchConnectivityState(state, options.deadline, (err) => {
-      if (err === undefined) follow(channel.getConnectivityState(false));
+  const opened = rpcModules().then(({ grpc, method }) => {
+    const client = new grpc.Client(channelTarget(target), grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
+      'grpc.enable_retries': 0,
+      'grpc.service_config_disable_resolution': 1,
+      // grpc-js otherwise shares one connection among all channels to the same target in a
+      // process, so concurrent calls would queue behind the relay's per-connection stream
+      // limit; every call gets its own connection, as a separate client would.
+      'grpc.use_local_subchannel_pool': 1,
+      // One channel per call: channelz would register and trace each one for nothing.
+      'grpc.enable_channelz': 0,
     });
+    if (closed) {
+      client.close();
+      return { grpc, method, client };
+    }
+    const channel = client.getChannel();
+    const follow = (state: Grpc.connectivityState): void => {
+      if (state === grpc.connectivityState.READY) connected = true;
+      if (connected || state === grpc.connectivityState.SHUTDOWN) return;
+      // No deadline: closing the channel ends the watch (SHUTDOWN).
+      channel.watchConnectivityState(state, Number.POSITIVE_INFINITY, (err) => {
+        if (err === undefined) follow(channel.getConnectivityState(false));
+      });
+    };
+    // `true`: leave IDLE and connect now.
+    follow(channel.getConnectivityState(true));
+    return { grpc, method, client };
+  });
+  // A failure here surfaces at the call, which awaits the same promise.
+  opened.catch(() => undefined);
+  return {
+    async call(request, options) {
+      const { grpc, method, client } = await opened;
+      const started = Date.now();
+      return await new Promise<WireRegisterResponse>((resolve, reject) => {
+        const call = client.makeUnaryRequest(
+          method.path,
+          method.requestSerialize,
+          method.responseDeserialize,
+          request,
+          new grpc.Metadata(),
+          { deadline: options.deadline },
+          (err, value) => {
+            if (err) reject(errorForStatus(target, { code: err.code, details: err.details, connected, budgetMs: options.budgetMs ?? options.deadline - started }, err));
+            else if (value === undefined) reject(new ServiceCallError('RPC_FAILURE', target, 'answered', `relay at ${target} answered with an empty message`));
+            else resolve(value);
+          },
+        );
+        options.signal?.addEventListener('abort', () => call.cancel(), { once: true });
+      });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      void opened.then(({ client }) => client.close(), () => undefined);
+    },
   };
-  follow(channel.getConnectivityState(false));
+}
+
+/**
+ * Call RegisterPeerV1 on `target` (`ip:port`) over a connection of its own. Every failure
+ * becomes a ServiceCallError naming `target` and what went wrong in the user's words
+ * (src/rpc/status.ts): nothing listening, no answer at all, or what the relay answered.
+ */
+export async function callRegisterPeer(target: string, request: RegisterRequestInput, options: RegisterCallOptions): Promise<WireRegisterResponse> {
+  const connection = connectRegisterService(target);
   try {
-    return await new Promise<WireRegisterResponse>((resolve, reject) => {
-      const call = client.makeUnaryRequest(
-        method.path,
-        method.requestSerialize,
-        method.responseDeserialize,
-        request,
-        new grpc.Metadata(),
-        { deadline: options.deadline },
-        (err, value) => {
-          if (err) reject(errorForStatus(target, { code: err.code, details: err.details, connected, budgetMs: options.budgetMs ?? options.deadline - started }, err));
-          else if (value === undefined) reject(new ServiceCallError('RPC_FAILURE', target, 'answered', `relay at ${target} answered with an empty message`));
-          else resolve(value);
-        },
-      );
-      options.signal?.addEventListener('abort', () => call.cancel(), { once: true });
-    });
+    return await connection.call(request, options);
   } finally {
-    client.close();
+    connection.close();
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The poller, apart from the request pipeline: it runs the relay's watcher pass on the
- * injected clock — fast while a registration is pending or fresh (so a client's traffic
- * resumes within a second of its switch), slow otherwise — and logs a failing pass once
- * per kind of failure, not every 250 ms.
+ * injected clock — in a burst right after a registration while its ephemeral is pending
+ * (the client switches within moments of the answer and its traffic waits on this pass
+ * to move its addresses), fast while a registration is pending or fresh, slow otherwise —
+ * and logs a failing pass once per kind of failure, not every 250 ms.
  */
 import type { Clock } from './clock.js';
 import { describeError, type Logger } from './log.js';
@@ -15,15 +16,25 @@ export interface PollIntervals {
   readonly idleMs: number;
   /** A registration counts as fresh for this long after it was made. */
   readonly freshMs: number;
+  /**
+   * For `burstForMs` after a registration, while an ephemeral is pending: this often, and
+   * never more often than a pass lasts (a large interface's pass is long, so the burst
+   * then costs at most half the time). Its client's traffic and verification wait on the
+   * pass that sees its handshake. Unset: no burst.
+   */
+  readonly burstMs?: number;
+  readonly burstForMs?: number;
 }
 
-export const DEFAULT_POLL: PollIntervals = Object.freeze({ fastMs: 250, idleMs: 2000, freshMs: 10_000 });
+export const DEFAULT_POLL: PollIntervals = Object.freeze({ fastMs: 250, idleMs: 2000, freshMs: 10_000, burstMs: 15, burstForMs: 2000 });
 
 export interface WatchTarget {
   /** One pass. */
   tick(): Promise<unknown>;
   /** Whether the next pass should come soon (a registration is pending or fresh). */
   wantsFastPoll(): boolean;
+  /** Whether an ephemeral waits for its first handshake (a burst goes on only while one does). */
+  anyPending?(): boolean;
 }
 
 export class HandshakePoller {
@@ -36,6 +47,8 @@ export class HandshakePoller {
   #cancel: (() => void) | undefined;
   #due = 0;
   #lastError: string | undefined;
+  /** The end of the burst the last registration started (clock time). */
+  #burstUntil = Number.NEGATIVE_INFINITY;
 
   constructor(target: WatchTarget, clock: Clock, poll: PollIntervals, logger: Logger, iface: string) {
     this.#target = target;
@@ -57,11 +70,13 @@ export class HandshakePoller {
     this.#cancel = undefined;
   }
 
-  /** A registration just happened: poll fast now rather than after an idle sleep. */
+  /** A registration just happened: poll in a burst (or fast) now rather than after a longer sleep. */
   wake(): void {
-    if (this.#running && this.#cancel !== undefined && this.#due - this.#clock.now() > this.#poll.fastMs) {
-      this.#schedule(this.#poll.fastMs);
-    }
+    const now = this.#clock.now();
+    const { burstMs, burstForMs } = this.#poll;
+    if (burstMs !== undefined && burstForMs !== undefined) this.#burstUntil = now + burstForMs;
+    const soon = burstMs ?? this.#poll.fastMs;
+    if (this.#running && this.#cancel !== undefined && this.#due - now > soon) this.#schedule(soon);
   }
 
   #schedule(delayMs: number): void {
@@ -74,6 +89,7 @@ export class HandshakePoller {
   async #tick(): Promise<void> {
     this.#cancel = undefined;
     if (!this.#running) return;
+    const began = this.#clock.now();
     try {
       await this.#target.tick();
       if (this.#lastError !== undefined) {
@@ -85,6 +101,14 @@ export class HandshakePoller {
       if (this.#lastError !== message) this.#logger.log('error', { event: 'watcher-failed', iface: this.#iface, error_code: code, error: message });
       this.#lastError = message;
     }
-    if (this.#running && this.#cancel === undefined) this.#schedule(this.#target.wantsFastPoll() ? this.#poll.fastMs : this.#poll.idleMs);
+    if (this.#running && this.#cancel === undefined) this.#schedule(this.#nextDelay(this.#clock.now() - began));
+  }
+
+  /** The sleep before the next pass, given how long this one took. */
+  #nextDelay(passMs: number): number {
+    const { burstMs } = this.#poll;
+    const bursting = burstMs !== undefined && this.#clock.now() < this.#burstUntil && (this.#target.anyPending?.() ?? true);
+    if (bursting) return Math.max(burstMs, passMs);
+    return this.#target.wantsFastPoll() ? this.#poll.fastMs : this.#poll.idleMs;
   }
 }

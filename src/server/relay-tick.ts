@@ -143,6 +143,12 @@ export class RelayTick {
     return events;
   }
 
+  /** Whether any ephemeral is on the interface and has not yet handshaken (the poller's burst waits on it). */
+  anyPending(): boolean {
+    const host = this.#host;
+    return host.summary.of(host.book(), host.view.index, host.clock.now()).anyPending;
+  }
+
   /** Poll fast while any ephemeral is pending or freshly registered, or a tie wants reading. */
   wantsFastPoll(freshMs: number): boolean {
     const host = this.#host;

@@ -137,7 +137,7 @@ export class Relay {
       written: () => keeper.written(),
     });
     this.#watcher = new HandshakePoller(
-      { tick: () => this.#ticks.pollerTick(this.#poll.idleMs), wantsFastPoll: () => this.#ticks.wantsFastPoll(this.#poll.freshMs) },
+      { tick: () => this.#ticks.pollerTick(this.#poll.idleMs), wantsFastPoll: () => this.#ticks.wantsFastPoll(this.#poll.freshMs), anyPending: () => this.#ticks.anyPending() },
       clock,
       this.#poll,
       this.#logger,

@@ -37,17 +37,49 @@ export async function runWg(
   build: (secretDir: string) => WgCommand,
   iface: string | null,
   options: WgRunnerOptions = {},
+  prepared?: PreparedChannel,
 ): Promise<Uint8Array> {
   const probe = build(PLACEHOLDER_DIR);
-  if (probe.secrets.length === 0) return execute(probe, iface, options, null);
-  const channel = await SecretChannel.open();
+  if (probe.secrets.length === 0) {
+    void prepared?.channel.then((c) => c.close(), () => undefined);
+    return execute(probe, iface, options, null);
+  }
+  const ready = prepared !== undefined && prepared.secrets >= probe.secrets.length ? await prepared.channel.catch(() => null) : null;
+  if (ready === null) void prepared?.channel.then((c) => c.close(), () => undefined);
+  const channel = ready ?? (await SecretChannel.open());
   try {
     const command = build(channel.dir);
-    await channel.makeFifos(command.secrets.map((s) => s.path), options.launcher ?? inProcessLauncher);
+    if (ready === null) await channel.makeFifos(command.secrets.map((s) => s.path), options.launcher ?? inProcessLauncher);
     return await execute(command, iface, options, channel);
   } finally {
     await channel.close();
   }
+}
+
+/** A secret channel made ahead for one later command with up to `secrets` keys. */
+export interface PreparedChannel {
+  readonly secrets: number;
+  readonly channel: Promise<SecretChannel>;
+}
+
+/**
+ * Make a secret channel now, with the FIFOs a command of up to `secrets` keys names
+ * (`<dir>/0` …, as argv.ts numbers them), for runWg to use later: making them is a
+ * process of its own (`mkfifo`), which can then run while the caller waits on something else.
+ */
+export function prepareChannel(secrets: number, options: WgRunnerOptions = {}): PreparedChannel {
+  const channel = (async () => {
+    const made = await SecretChannel.open();
+    try {
+      await made.makeFifos(Array.from({ length: secrets }, (_, i) => `${made.dir}/${i}`), options.launcher ?? inProcessLauncher);
+      return made;
+    } catch (err) {
+      await made.close();
+      throw err;
+    }
+  })();
+  channel.catch(() => undefined);
+  return { secrets, channel };
 }
 
 async function execute(

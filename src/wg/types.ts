@@ -101,4 +101,9 @@ export interface WgControl {
    * key switch (new private key + the relay's PSK) is atomic from WireGuard's view.
    */
   set(iface: string, change: { privateKey?: Uint8Array; peers?: readonly WgPeerChange[] }): Promise<void>;
+  /**
+   * A `set` carrying up to `secrets` keys is coming: make what it needs beforehand (the
+   * real one: its secret channel), while the caller waits on something else.
+   */
+  prepareSet?(secrets: number): void;
 }

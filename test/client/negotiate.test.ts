@@ -454,6 +454,88 @@ test('verify retries the TCP connect while the relay moves allowed-ips; a servic
   assert.equal(wg2.presharedKeyOf('wg0', relayKey2), null);
 });
 
+test('the connection to the config service opens while the interface is still being read, and the keys are made meanwhile', async () => {
+  const { wg, net, hop } = await singleHop('good');
+  // A plain TCP listener stands for the config service: only the connection is looked at.
+  let connectedAt: 'before' | 'after' | null = null;
+  let reading = true;
+  const service = createServer((socket: Socket) => {
+    connectedAt ??= reading ? 'before' : 'after';
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
+  const address = `127.0.0.1:${(service.address() as AddressInfo).port}`;
+  const generated: string[] = [];
+  const realSummary = wg.summary.bind(wg);
+  wg.summary = async (iface: string) => {
+    // The read ends once the connection came and the keys are made, or after 2 s without.
+    for (let i = 0; i < 200 && (connectedAt === null || keygens < kems.length); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    generated.push(`keys made: ${keygens}`);
+    reading = false;
+    return realSummary(iface);
+  };
+  let keygens = 0;
+  const counted = kems.map((k) => ({ ...k, keygen: async () => (keygens++, k.keygen()) }) as Kem);
+  try {
+    const err = await rejection(negotiate(options([{ ...hop, service: address }]), deps(wg, net, [], { kems: counted, routeDevice: async () => 'wg0' })));
+    assert.equal(err.code, 'RPC_FAILURE', 'a TCP listener is no config service');
+    assert.equal(connectedAt, 'before');
+    assert.deepEqual(generated, [`keys made: ${kems.length}`]);
+  } finally {
+    service.close();
+  }
+});
+
+test('a TCP try whose SYN was dropped (the relay had not yet moved the route) does not hold verification: the next starts 20 ms later beside it, and the first is called off', async () => {
+  const { wg, net, hop } = await singleHop('good');
+  const tries: { at: number; timeoutMs: number; calledOff: boolean }[] = [];
+  const lossy = {
+    poke: (service: string) => net.poke(service),
+    connect: (service: string, timeoutMs: number, signal?: AbortSignal) => {
+      const entry = { at: net.clock.slept, timeoutMs, calledOff: false };
+      tries.push(entry);
+      if (tries.length > 1) return net.connect(service);
+      // The first SYN is lost: no answer until this try's own end, or until it is called off.
+      return new Promise<void>((_, reject) => {
+        const timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+        signal?.addEventListener('abort', () => {
+          entry.calledOff = true;
+          clearTimeout(timer);
+          reject(new Error('called off'));
+        });
+      });
+    },
+  };
+  const report = await negotiate(options([hop]), deps(wg, net, [], { probe: lossy }));
+  assert.equal((await wg.show('wg0')).publicKey, report.hops[0]!.ephemeralPublicKey);
+  assert.equal(tries.length, 2);
+  assert.equal(tries[1]!.at - tries[0]!.at, 20, 'the second try 20 ms after the first, not after the first gave up');
+  assert.ok(tries[0]!.calledOff, 'the lost try is called off once the second got through');
+});
+
+test('many overlapping TCP tries (a relay slow to move the route) print no listener-leak warning', async () => {
+  const { wg, net, hop } = await singleHop('good');
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(w.name);
+  process.on('warning', onWarning);
+  let tries = 0;
+  const slow = {
+    poke: (service: string) => net.poke(service),
+    connect: (service: string, _timeoutMs: number, signal?: AbortSignal) => {
+      if (++tries > 14) return net.connect(service);
+      return new Promise<void>((_, reject) => signal?.addEventListener('abort', () => reject(new Error('called off'))));
+    },
+  };
+  try {
+    await negotiate(options([hop]), deps(wg, net, [], { probe: slow }));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(tries, 15);
+    assert.deepEqual(warnings, []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
+
 test('the system clock stepping an hour ahead during verification does not cut its window short', async () => {
   // At the first packet of the verification; the tunnel works, so it must pass.
   const ahead = await singleHop('good');

@@ -12,7 +12,7 @@ import { after, beforeEach, test } from 'node:test';
 import { inspect } from 'node:util';
 import { isPqpskError } from '../../src/errors.js';
 import { WgError } from '../../src/wg/errors.js';
-import type { Launcher } from '../../src/wg/launcher.js';
+import { inProcessLauncher, type Launcher } from '../../src/wg/launcher.js';
 import { BedWgControl } from '../../src/testbed/wg-dump.js';
 import type { WgRunnerOptions } from '../../src/wg/runner.js';
 import { WgSpawner } from '../../src/wg/spawner.js';
@@ -86,6 +86,30 @@ for (const [how, launcher] of LAUNCHERS) {
     assert.equal(existsSync(dirname(run.secretPaths[0]!.path)), false);
     // The caller's arrays are the caller's: not wiped by set().
     assert.deepEqual(privateKey, testKey(1));
+  });
+
+  test(`${how}: fake wg: a set prepared ahead starts only \`wg\`: its FIFOs were made at prepareSet, and the keys still go through them`, async () => {
+    const started: string[] = [];
+    const base: Launcher = launcher ?? inProcessLauncher;
+    const counting: Launcher = { launch: (file, args, options) => (started.push(file), base.launch(file, args, options)) };
+    const wg = new BedWgControl({ launcher: counting });
+    wg.prepareSet(2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(started, ['mkfifo'], 'the FIFOs are made at once');
+    const privateKey = testKey(1);
+    const psk = testKey(2);
+    await wg.set('wg0', { privateKey, peers: [{ publicKey: PEER_A, presharedKey: psk }] });
+    assert.deepEqual(started, ['mkfifo', 'wg'], 'the set itself starts no mkfifo');
+    const [run] = runs();
+    assert.deepEqual(run!.secretPaths.map((p) => [p.after, p.isFifo, p.mode, p.dirMode]), [
+      ['private-key', true, '600', '700'],
+      ['preshared-key', true, '600', '700'],
+    ]);
+    assert.equal(run!.secretPaths[1]!.content, `${Buffer.from(psk).toString('base64')}\n`);
+    assert.equal(existsSync(dirname(run!.secretPaths[0]!.path)), false, 'the channel is gone once set() returns');
+    // Used once: the next set makes its own.
+    await wg.set('wg0', { privateKey });
+    assert.deepEqual(started, ['mkfifo', 'wg', 'mkfifo', 'wg']);
   });
 
   test(`${how}: fake wg: clearing a PSK passes /dev/null (empty file = no PSK) and needs no FIFO`, async () => {
