@@ -1,7 +1,7 @@
 /**
  * The relay's batch queue: admitted, encapsulated registrations wait here for the lock,
- * and each batch takes the interface as read at most a second before (reading it again
- * when older), re-checks and plans every request in turn (one walk of the book), and ends in ONE `wg set` (each new ephemeral with its PSK and no allowed-ips, plus
+ * and each batch takes the interface as read at most a few seconds before (reading it
+ * again when older), re-checks and plans every request in turn (one walk of the book), and ends in ONE `wg set` (each new ephemeral with its PSK and no allowed-ips, plus
  * the plans' removals) and one write-ahead commit of the book.
  */
 import { RegistrationPlanner } from '../protocol/plan-registrations.js';
@@ -26,11 +26,12 @@ export const MAX_BATCH = 256;
  * How old the cached interface may be for a batch to plan on it rather than read all of it
  * again. Why: at 10 000 parents a full read (two `wg show`s of 20 000 peers) costs about
  * as much as the rest of a batch, and after a restart batches follow one another, each
- * seeing the one before it in the cache. A change the operator made within that second
- * is missed, as it would be if made just after a read: the next full read sees it, and
- * what the batch did is then reconciled like any other change.
+ * seeing the one before it in the cache (the poller reads only handshakes while batches
+ * overtake its reads). A change the operator made within those seconds is missed, as it
+ * would be if made just after a read: the next full read sees it, and what the batch did
+ * is then reconciled like any other change.
  */
-export const BATCH_READ_MAX_AGE_MS = 1000;
+export const BATCH_READ_MAX_AGE_MS = 5000;
 
 /** Registrations re-authenticated per task of a batch (each a walk of the book's ephemerals, well under a millisecond). */
 const RECHECKS_PER_TASK = 16;

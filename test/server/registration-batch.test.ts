@@ -40,7 +40,7 @@ test('200 registrations waiting together (a herd after a restart) go out in one 
   assert.equal(book.ephemerals.length, 200);
 });
 
-test('batches in quick succession plan on the interface the one before left in the cache; one after a quiet second reads it again', async () => {
+test('batches in quick succession plan on the interface the one before left in the cache; one after a few quiet seconds reads it again', async () => {
   const wg = new FakeWgControl();
   wg.addInterface(IFACE);
   const parents = Array.from({ length: 3 }, (_, i) => ({ publicKey: key(), allowedIps: [`10.64.0.${i + 1}/32`] }));
@@ -72,8 +72,8 @@ test('batches in quick succession plan on the interface the one before left in t
   // The cache holds the first batch's ephemeral: registering it again is refused without a read.
   await assert.rejects(batch.join({ claimed: parents[1]!.publicKey, parent: parents[1]!.publicKey, ephemeral: e1, source: '10.64.0.2', psk }), /already a peer of this relay/);
   await batch.join({ claimed: parents[1]!.publicKey, parent: parents[1]!.publicKey, ephemeral: key(), source: '10.64.0.2', psk });
-  assert.equal(reads(), first, 'no full read of the interface while the cache is at most a second old');
-  // The operator removes the third parent; a second later the next batch reads and refuses it.
+  assert.equal(reads(), first, 'no full read of the interface while the cache is at most BATCH_READ_MAX_AGE_MS old');
+  // The operator removes the third parent; a moment later the next batch, its cache now too old, reads and refuses it.
   await wg.set(IFACE, { peers: [{ publicKey: parents[2]!.publicKey, remove: true }] });
   now += 1;
   await assert.rejects(batch.join({ claimed: parents[2]!.publicKey, parent: parents[2]!.publicKey, ephemeral: key(), source: '10.64.0.3', psk }), /parent key does not match/);
