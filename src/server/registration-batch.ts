@@ -7,6 +7,7 @@
 import { RegistrationPlanner } from '../protocol/plan-registrations.js';
 import type { PeerIndex } from '../protocol/peer-index.js';
 import type { PeerEvent, RelayBook } from '../protocol/relay-book.js';
+import { PqpskError } from '../errors.js';
 import { yieldToEventLoop } from '../yield.js';
 import type { WgPeerChange } from '../wg/types.js';
 import type { Admitted } from './admission.js';
@@ -39,6 +40,8 @@ const RECHECKS_PER_TASK = 16;
 /** A registration that passed authentication and encapsulation, waiting for the next batch. */
 export interface QueuedRegistration extends Omit<Admitted, 'kems'> {
   readonly psk: Uint8Array;
+  /** Aborted when the client cancelled the call (its deadline passed): the batch then skips it. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What a batch needs of the relay: the lock, the view, the book and how to change them. */
@@ -114,6 +117,12 @@ export class RegistrationBatch {
       const q = w.q;
       // Let requests in between (authenticating one walks the book's ephemerals).
       if (i > 0 && i % RECHECKS_PER_TASK === 0) await yieldToEventLoop();
+      // A client that gave up waiting will not use this key: when the relay is behind (a
+      // herd after a restart), adding it would spend the batch's time on nobody.
+      if (q.signal?.aborted === true) {
+        w.fail(cancelledError());
+        continue;
+      }
       try {
         // The book as the batch began: what the batch's earlier registrations changed
         // cannot change a verdict (they drop only ephemerals that route nothing, which
@@ -154,4 +163,9 @@ export class RegistrationBatch {
     host.done(accepted.length, events);
     for (const a of accepted) a.w.done(a.replaced);
   }
+}
+
+/** What a registration whose client cancelled the call fails with (the relay's `abortIfCancelled` says the same). */
+export function cancelledError(): PqpskError {
+  return new PqpskError('TIMEOUT', 'the client cancelled the call');
 }

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { isPqpskError } from '../../src/errors.js';
 import { PeerIndex } from '../../src/protocol/peer-index.js';
 import { EMPTY_BOOK, type RelayBook } from '../../src/protocol/relay-book.js';
 import type { WgPeerChange, WgPeerRoute } from '../../src/protocol/wg-peer.js';
@@ -79,4 +80,39 @@ test('batches in quick succession plan on the interface the one before left in t
   await assert.rejects(batch.join({ claimed: parents[2]!.publicKey, parent: parents[2]!.publicKey, ephemeral: key(), source: '10.64.0.3', psk }), /parent key does not match/);
   assert.equal(reads(), first + 1);
   assert.equal(book.ephemerals.length, 2);
+});
+
+test('a registration whose client cancelled while it waited for the lock is left out of the batch: no peer, no book record, a TIMEOUT', async () => {
+  const parents: WgPeerRoute[] = Array.from({ length: 3 }, (_, i) => ({ publicKey: key(), allowedIps: [`10.64.1.${i + 1}/32`], latestHandshake: 0 }));
+  let book: RelayBook = EMPTY_BOOK;
+  const sets: string[][] = [];
+  const lock = new SerialQueue();
+  const batch = new RegistrationBatch({
+    lock,
+    view: { recent: async () => new PeerIndex(parents) } as unknown as InterfaceView,
+    clock: { now: () => 1_700_000_000_000, setTimer: () => () => undefined },
+    book: () => book,
+    recheck: () => undefined,
+    commit: async (next: RelayBook, changes: readonly WgPeerChange[]) => {
+      sets.push(changes.map((c) => c.publicKey));
+      book = next;
+    },
+    done: () => undefined,
+  });
+  // The lock is busy (a pass, an earlier batch) while the three wait; one client gives up meanwhile.
+  let free = (): void => undefined;
+  void lock.run(() => new Promise<void>((resolve) => (free = resolve)));
+  const cancelled = new AbortController();
+  const psk = new Uint8Array(32).fill(9);
+  const ephemerals = parents.map(() => key());
+  const calls = parents.map((p, i) => batch.join({ claimed: p.publicKey, parent: p.publicKey, ephemeral: ephemerals[i]!, source: '127.0.0.1', psk, signal: i === 1 ? cancelled.signal : undefined }));
+  await new Promise((resolve) => setImmediate(resolve));
+  cancelled.abort();
+  free();
+  const results = await Promise.allSettled(calls);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.ok(isPqpskError((results[1] as PromiseRejectedResult).reason, 'TIMEOUT'));
+  assert.equal(((results[1] as PromiseRejectedResult).reason as Error).message, 'the client cancelled the call');
+  assert.deepEqual(sets, [[ephemerals[0], ephemerals[2]]]);
+  assert.deepEqual(book.ephemerals.map((e) => e.ephemeral), [ephemerals[0], ephemerals[2]]);
 });
