@@ -1,8 +1,9 @@
 /**
  * The relay's batch queue: admitted, encapsulated registrations wait here for the lock,
  * and each batch takes the interface as read at most a few seconds before (reading it
- * again when older), re-checks and plans every request in turn (one walk of the book), and ends in ONE `wg set` (each new ephemeral with its PSK and no allowed-ips, plus
- * the plans' removals) and one write-ahead commit of the book.
+ * again when older), re-checks and plans every request in turn (one walk of the book),
+ * and ends in ONE `wg set` (each new ephemeral with its PSK and no allowed-ips, plus the
+ * plans' removals) and one write-ahead commit of the book.
  */
 import { RegistrationPlanner } from '../protocol/plan-registrations.js';
 import type { PeerIndex } from '../protocol/peer-index.js';
@@ -125,7 +126,7 @@ export class RegistrationBatch {
       }
       try {
         // The book as the batch began: what the batch's earlier registrations changed
-        // cannot change a verdict (they drop only ephemerals that route nothing, which
+        // cannot change a verdict (they drop only ephemerals that are not live, which
         // authenticate no one, and add ones that route nothing yet).
         host.recheck(start, index, q);
         const step = planner.add(q.parent, q.ephemeral);
