@@ -67,6 +67,15 @@ export class InterfaceView {
   }
 
   /**
+   * The cache as it stands when its last full read is at most `maxAgeMs` old (what the
+   * relay changed since is applied to it), else a fresh read. Use it under the lock.
+   */
+  async recent(maxAgeMs: number): Promise<PeerIndex> {
+    if (this.#clock.now() - this.#fullReadAt <= maxAgeMs) return this.#index;
+    return this.refresh();
+  }
+
+  /**
    * Read every peer without touching the cache: a caller may read outside the lock and
    * install the result under it, if nothing changed the interface in between.
    */

@@ -1,12 +1,14 @@
 /**
  * The relay's batch queue: admitted, encapsulated registrations wait here for the lock,
- * and each batch takes one read of the interface, re-checks and plans every request in
- * turn, and ends in ONE `wg set` (each new ephemeral with its PSK and no allowed-ips, plus
- * the plans' removals) and one write-ahead commit of the book.
+ * and each batch takes the interface as read at most a few seconds before (reading it
+ * again when older), re-checks and plans every request in turn (one walk of the book),
+ * and ends in ONE `wg set` (each new ephemeral with its PSK and no allowed-ips, plus the
+ * plans' removals) and one write-ahead commit of the book.
  */
-import { planRegistration } from '../protocol/plan-registration.js';
+import { RegistrationPlanner } from '../protocol/plan-registrations.js';
 import type { PeerIndex } from '../protocol/peer-index.js';
 import type { PeerEvent, RelayBook } from '../protocol/relay-book.js';
+import { PqpskError } from '../errors.js';
 import { yieldToEventLoop } from '../yield.js';
 import type { WgPeerChange } from '../wg/types.js';
 import type { Admitted } from './admission.js';
@@ -22,9 +24,25 @@ import type { SerialQueue } from './serial.js';
  */
 export const MAX_BATCH = 256;
 
+/**
+ * How old the cached interface may be for a batch to plan on it rather than read all of it
+ * again. Why: at 10 000 parents a full read (two `wg show`s of 20 000 peers) costs about
+ * as much as the rest of a batch, and after a restart batches follow one another, each
+ * seeing the one before it in the cache (the poller reads only handshakes while batches
+ * overtake its reads). A change the operator made within those seconds is missed, as it
+ * would be if made just after a read: the next full read sees it, and what the batch did
+ * is then reconciled like any other change.
+ */
+export const BATCH_READ_MAX_AGE_MS = 5000;
+
+/** Registrations re-authenticated per task of a batch (each a walk of the book's ephemerals, well under a millisecond). */
+const RECHECKS_PER_TASK = 16;
+
 /** A registration that passed authentication and encapsulation, waiting for the next batch. */
 export interface QueuedRegistration extends Omit<Admitted, 'kems'> {
   readonly psk: Uint8Array;
+  /** Aborted when the client cancelled the call (its deadline passed): the batch then skips it. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What a batch needs of the relay: the lock, the view, the book and how to change them. */
@@ -84,30 +102,39 @@ export class RegistrationBatch {
     if (batch.length === 0) return;
     let index;
     try {
-      index = await host.view.refresh();
+      index = await host.view.recent(BATCH_READ_MAX_AGE_MS);
     } catch (err) {
       for (const w of batch) w.fail(err);
       return;
     }
     const now = host.clock.now();
-    let book = host.book();
+    const start = host.book();
+    const planner = new RegistrationPlanner(start, index, now);
     const changes: WgPeerChange[] = [];
     const added = new Set<string>();
     const accepted: { w: Waiting; replaced: number }[] = [];
     const events: PeerEvent[] = [];
     for (const [i, w] of batch.entries()) {
       const q = w.q;
-      // Each plan walks the whole book (a millisecond at 10 000 peers): let requests in between.
-      if (i > 0) await yieldToEventLoop();
+      // Let requests in between (authenticating one walks the book's ephemerals).
+      if (i > 0 && i % RECHECKS_PER_TASK === 0) await yieldToEventLoop();
+      // A client that gave up waiting will not use this key: when the relay is behind (a
+      // herd after a restart), adding it would spend the batch's time on nobody.
+      if (q.signal?.aborted === true) {
+        w.fail(cancelledError());
+        continue;
+      }
       try {
-        host.recheck(book, index, q);
-        const plan = planRegistration(book, index, q.parent, q.ephemeral, now);
-        book = plan.book;
+        // The book as the batch began: what the batch's earlier registrations changed
+        // cannot change a verdict (they drop only ephemerals that are not live, which
+        // authenticate no one, and add ones that route nothing yet).
+        host.recheck(start, index, q);
+        const step = planner.add(q.parent, q.ephemeral);
         changes.push({ publicKey: q.ephemeral, presharedKey: q.psk });
         added.add(q.ephemeral);
         index.addUnrouted(q.ephemeral);
-        for (const op of plan.changes.flat()) {
-          if (op.remove === true && added.delete(op.publicKey)) {
+        for (const op of step.removals) {
+          if (added.delete(op.publicKey)) {
             // Registered and replaced within this batch: it never reaches the interface.
             const at = changes.findIndex((c) => c.publicKey === op.publicKey);
             if (at >= 0) changes.splice(at, 1);
@@ -116,13 +143,15 @@ export class RegistrationBatch {
           }
           index.removeUnrouted(op.publicKey);
         }
-        events.push(...plan.events);
-        accepted.push({ w, replaced: plan.events.filter((e) => e.kind === 'replaced').length });
+        events.push(...step.events);
+        accepted.push({ w, replaced: step.events.filter((e) => e.kind === 'replaced').length });
       } catch (err) {
         w.fail(err);
       }
     }
     if (accepted.length === 0) return;
+    await yieldToEventLoop();
+    const book = planner.book();
     await yieldToEventLoop();
     try {
       await host.commit(book, changes);
@@ -135,4 +164,9 @@ export class RegistrationBatch {
     host.done(accepted.length, events);
     for (const a of accepted) a.w.done(a.replaced);
   }
+}
+
+/** What a registration whose client cancelled the call fails with (the relay's `abortIfCancelled` says the same). */
+export function cancelledError(): PqpskError {
+  return new PqpskError('TIMEOUT', 'the client cancelled the call');
 }

@@ -73,10 +73,13 @@ export class RelayTick {
       let full = Array.isArray(early);
       const stale = host.setCount() !== version;
       let index = stale ? null : Array.isArray(early) ? await view.installInSlices(early) : await view.installHandshakes(early);
-      if (index === null && stale && !full) {
-        // Only our own `wg set`s (already in the cache) made the handshakes read stale: read
-        // the handshakes again, one `wg` process, rather than everything under the lock.
+      if (index === null && stale) {
+        // Only our own `wg set`s (already in the cache) made the read stale: read the
+        // handshakes again, one `wg` process, rather than everything under the lock, which
+        // registrations would wait for (in a herd after a restart, every pass's read is
+        // overtaken by a batch). The full read is then still due: the next pass tries it.
         index = await view.installHandshakes(await view.readHandshakes());
+        full = false;
       }
       if (index === null) {
         index = await view.refresh();

@@ -22,7 +22,7 @@ import { encapsulateAll, type KemProvider } from './encapsulate.js';
 import { EphemeralSummary } from './ephemeral-summary.js';
 import { InterfaceView } from './interface-view.js';
 import { DEFAULT_RATE_LIMIT, DEFAULT_REFUSAL_BUDGET, InflightGate, RateLimiter, type RateLimit } from './limits.js';
-import { RegistrationBatch } from './registration-batch.js';
+import { RegistrationBatch, cancelledError } from './registration-batch.js';
 import { RelayTick } from './relay-tick.js';
 import { SerialQueue } from './serial.js';
 import { SILENT_LOGGER, describeError, type LogLevel, type Logger } from './log.js';
@@ -258,7 +258,7 @@ export class Relay {
       for (const t of encapsulated.timings) this.metrics.encapsulation(t.algorithm, t.ms / 1000);
       abortIfCancelled(context);
       const psk = encapsulated.psk.bytes();
-      line['replaced'] = await this.#batch.join({ ...admitted, psk });
+      line['replaced'] = await this.#batch.join({ ...admitted, psk, signal: context.signal });
     } finally {
       encapsulated.psk.wipe();
     }
@@ -364,7 +364,7 @@ export function resultFor(err: unknown): RegistrationResult {
 }
 
 function abortIfCancelled(context: CallContext): void {
-  if (context.signal?.aborted === true) throw new PqpskError('TIMEOUT', 'the client cancelled the call');
+  if (context.signal?.aborted === true) throw cancelledError();
 }
 
 function round(ms: number): number {

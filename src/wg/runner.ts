@@ -115,7 +115,7 @@ async function execute(
     const fed = (async (): Promise<'delivered' | 'abandoned'> => {
       try {
         if ((await after.catch(() => 'abandoned' as const)) === 'abandoned') return 'abandoned';
-        return await channel!.feed(slot.path, text, () => exited, () => child.kill());
+        return await channel!.feed(slot.path, text, () => exited, () => child.kill(), exitedPromise);
       } catch (err) {
         child.kill();
         throw err;

@@ -12,21 +12,21 @@
  * - the FIFOs live in a private directory (mode 0700, owner only) made once per process
  *   under a runtime directory owned by this user (`runtimeBase`), one numbered subdirectory per
  *   `wg set` holding one FIFO per secret (mode 0600), removed as soon as `wg` has exited;
- * - the writer opens the FIFO with O_WRONLY|O_NONBLOCK, which fails with ENXIO while no
- *   reader has it open, and retries with a short back-off (the runner feeds a command's
- *   FIFOs in the order `wg` reads them, so each is tried only once its turn has come).
- *   So the writer never blocks a libuv thread, and it gives up as soon as `wg` exits
- *   without opening the FIFO (bad arguments, missing interface): nothing hangs;
- * - a key is 45 bytes (base64 + newline), far below PIPE_BUF, so one write is atomic and
- *   cannot block; the writer then closes, which gives `wg` its EOF;
+ * - the writer opens the FIFO for writing in libuv's thread pool, where the open waits
+ *   until `wg` opens it to read, so the key goes over the moment `wg` asks for it (the
+ *   runner feeds a command's FIFOs in the order `wg` reads them: one waiting open per
+ *   command). When `wg` exits without opening it (bad arguments, missing interface), the
+ *   writer opens the FIFO to read itself, which ends the waiting open: nothing hangs;
+ * - a key is 45 bytes (base64 + newline), far below PIPE_BUF, so one write (through a
+ *   non-blocking descriptor) is atomic and cannot block; the writer then closes, which
+ *   gives `wg` its EOF;
  * - the text form of the key is built as bytes and wiped after the write (best effort:
  *   Node may have copied the buffer internally).
  * Another local root process could open the FIFO first; that is outside the threat model
  * (root can read the process's memory anyway).
  */
-import { constants } from 'node:fs';
-import { rmSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, open, readdir, rm } from 'node:fs/promises';
+import { closeSync, constants, open as openFd, openSync, rmSync, writeSync } from 'node:fs';
+import { chmod, lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PqpskError } from '../errors.js';
@@ -158,36 +158,20 @@ export class SecretChannel {
 
   /**
    * Writes `text` into the FIFO once a reader opens it, then closes it. Resolves to
-   * 'delivered', or 'abandoned' when `readerGone()` turned true before a reader came.
-   * Wipes `text` in every case.
+   * 'delivered', or 'abandoned' when the reader exited (`readerExited`, `readerGone()`)
+   * before it took the key. Wipes `text` in every case.
    */
-  async feed(path: string, text: Uint8Array, readerGone: () => boolean, killReader: () => void): Promise<'delivered' | 'abandoned'> {
+  async feed(path: string, text: Uint8Array, readerGone: () => boolean, killReader: () => void, readerExited: Promise<unknown> = NEVER): Promise<'delivered' | 'abandoned'> {
     try {
-      for (let attempt = 0; ; attempt++) {
-        if (readerGone()) return 'abandoned';
-        let handle;
-        try {
-          handle = await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw channelError();
-          await pause(attempt);
-          continue;
-        }
-        try {
-          const { bytesWritten } = await handle.write(text, 0, text.length);
-          if (bytesWritten !== text.length) throw channelError();
-          return 'delivered';
-        } catch (err) {
-          // EPIPE: the reader went away between open and write (e.g. `wg` was killed).
-          if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 'abandoned';
-          // Kill the reader BEFORE closing: closing first would hand `wg` an empty read,
-          // which it takes as "no key" — an all-zero PSK set as if it had worked.
-          killReader();
-          throw err instanceof PqpskError ? err : channelError();
-        } finally {
-          await handle.close();
-        }
+      if (readerGone()) return 'abandoned';
+      // A blocking open returns the moment the reader opens the FIFO: no polling, no back-off.
+      const waiting = openForWriting(path);
+      const first = await Promise.race([waiting, readerExited.then(() => EXITED)]);
+      if (typeof first !== 'number') {
+        await releaseWriter(path, waiting);
+        return 'abandoned';
       }
+      return writeAndClose(path, first, text, killReader);
     } finally {
       text.fill(0);
     }
@@ -203,16 +187,70 @@ function channelError(): PqpskError {
   return new PqpskError('WG_FAILURE', 'could not write a key into the secret channel');
 }
 
+const NEVER: Promise<never> = new Promise<never>(() => undefined);
+const EXITED = Symbol('exited');
+
 /**
- * How long to wait before trying a FIFO again. A reader that is already running (`wg`
- * moving on to its next key file) opens within microseconds, so the first tries only
- * yield to the event loop; a reader still starting up takes milliseconds, so the wait
- * then grows, to at most 20 ms.
+ * Opens `path` for writing, blocking (in libuv's thread pool, never the event loop) until
+ * a reader opens it. One at a time per command (the runner feeds in argv order), so one
+ * pool thread waits at most; if the reader exits first, releaseWriter frees it.
  */
-function pause(attempt: number): Promise<void> {
-  if (attempt < FAST_TRIES) return new Promise((resolve) => setImmediate(resolve));
-  const ms = Math.min(2 ** (attempt - FAST_TRIES), 20);
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function openForWriting(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    openFd(path, constants.O_WRONLY, (err, fd) => (err === null ? resolve(fd) : reject(channelError())));
+  });
 }
 
-const FAST_TRIES = 8;
+/**
+ * The reader exited while our open waited for it: open the FIFO for reading ourselves, so
+ * the waiting open returns (a FIFO's writer open completes once a reader has come), then
+ * close both, having written nothing.
+ */
+async function releaseWriter(path: string, waiting: Promise<number>): Promise<void> {
+  let reader: number | undefined;
+  try {
+    reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    // Gone already: the waiting open has failed, or will.
+  }
+  try {
+    closeSync(await waiting);
+  } catch {
+    // It failed instead: nothing was opened.
+  } finally {
+    if (reader !== undefined) closeSync(reader);
+  }
+}
+
+/**
+ * Writes the key through a non-blocking descriptor of the open FIFO (one write, below
+ * PIPE_BUF: whole or not at all, and a full pipe fails rather than blocks), then closes,
+ * which gives the reader its EOF. `blocking` (the descriptor the open waited on) is
+ * closed first: the non-blocking one keeps the write end open meanwhile.
+ */
+function writeAndClose(path: string, blocking: number, text: Uint8Array, killReader: () => void): 'delivered' | 'abandoned' {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    // ENXIO: the reader left again (killed) before we wrote: nothing was written.
+    if ((err as NodeJS.ErrnoException).code === 'ENXIO') return 'abandoned';
+    killReader();
+    throw channelError();
+  } finally {
+    closeSync(blocking);
+  }
+  try {
+    if (writeSync(fd, text, 0, text.length) !== text.length) throw channelError();
+    return 'delivered';
+  } catch (err) {
+    // EPIPE: the reader went away between open and write (e.g. `wg` was killed).
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 'abandoned';
+    // Kill the reader BEFORE closing: closing first would hand `wg` an empty read,
+    // which it takes as "no key" — an all-zero PSK set as if it had worked.
+    killReader();
+    throw err instanceof PqpskError ? err : channelError();
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -284,6 +284,38 @@ describe('watcher', () => {
     );
   });
 
+  test('a full pass overtaken by a registration, with nothing to change, reads the handshakes under the lock, not everything', async () => {
+    const w = await makeWorld();
+    await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    assert.deepEqual(await w.relay.tick(), []);
+    const { reading, release } = holdNextRead(w.wg, 'peerRoutes');
+    const pass = w.relay.tick();
+    await reading;
+    await registerDirect(w.relay, w.Q.raw, '10.64.0.3');
+    const before = w.wg.operations.length;
+    release();
+    assert.deepEqual(await pass, []);
+    assert.deepEqual(w.wg.operations.slice(before).map((o) => o.op), ['latestHandshakes'], 'registrations waiting for the lock do not wait for a full read');
+  });
+
+  test('a full pass overtaken by a registration still reads everything before it changes anything', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    assert.deepEqual(await w.relay.tick(), []);
+    const { reading, release } = holdNextRead(w.wg, 'peerRoutes');
+    const pass = w.relay.tick();
+    await reading;
+    await registerDirect(w.relay, w.Q.raw, '10.64.0.3');
+    // Meanwhile the operator gave P one more address, and e1 handshook.
+    await w.wg.set(IFACE, { peers: [{ publicKey: w.P.publicKey, allowedIps: [...P_IPS, '10.64.0.9/32'] }] });
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    release();
+    assert.deepEqual((await pass).map((e) => e.kind), ['swap']);
+    const table = await peerTable(w.wg);
+    assert.deepEqual([...(table[e1.ephemeral.publicKey]?.allowedIps ?? [])].sort(), [...P_IPS, '10.64.0.9/32'].sort());
+  });
+
   test('the polling watcher applies a swap by itself once the ephemeral handshakes', async () => {
     const w = await makeWorld({ poll: { fastMs: 5, idleMs: 50, freshMs: 1000 } });
     w.relay.startWatcher();
@@ -644,20 +676,26 @@ test('HQC-256 runs through the injected provider (the service passes the worker 
   assert.deepEqual(Object.keys(line['encaps_ms'] as object), ['HQC-256', 'ML-KEM-1024']);
 });
 
-/** Hold the next `latestHandshakes` answer until `release`; `reading` resolves once it was read. */
-function holdNextHandshakesRead(wg: World['wg']): { reading: Promise<void>; release: () => void } {
-  const read = wg.latestHandshakes.bind(wg);
+/** Hold the next answer of `op` until `release`; `reading` resolves once it was read. */
+function holdNextRead(wg: World['wg'], op: 'peerRoutes' | 'latestHandshakes'): { reading: Promise<void>; release: () => void } {
+  const read: (iface: string) => Promise<unknown> = wg[op].bind(wg);
   const released = deferred();
   const reading = deferred();
   let hold = true;
-  wg.latestHandshakes = async (iface) => {
-    const handshakes = await read(iface);
+  const held = async (iface: string): Promise<unknown> => {
+    const answer = await read(iface);
     if (hold) {
       hold = false;
       reading.resolve();
       await released.promise;
     }
-    return handshakes;
+    return answer;
   };
+  Object.assign(wg, { [op]: held });
   return { reading: reading.promise, release: () => released.resolve() };
+}
+
+/** Hold the next `latestHandshakes` answer until `release`; `reading` resolves once it was read. */
+function holdNextHandshakesRead(wg: World['wg']): { reading: Promise<void>; release: () => void } {
+  return holdNextRead(wg, 'latestHandshakes');
 }

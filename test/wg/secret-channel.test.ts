@@ -82,3 +82,54 @@ test('a key written whole reaches the reader, followed by EOF; the reader is not
     assert.equal(pipeState(reader), 'eof');
     assert.ok(text.every((b) => b === 0), 'the key text is wiped');
   }));
+
+test('a reader that opens the FIFO later gets its key then: the writer waits for it in an open', async () => {
+  const channel = await SecretChannel.open();
+  try {
+    const path = join(channel.dir, '0');
+    await channel.makeFifos([path], inProcessLauncher);
+    const key = Buffer.from('B'.repeat(43) + '=\n');
+    let reader: number | undefined;
+    const later = new Promise<void>((resolve) => setTimeout(() => {
+      reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      resolve();
+    }, 50));
+    assert.equal(await channel.feed(path, Uint8Array.from(key), () => false, () => assert.fail('not killed')), 'delivered');
+    await later;
+    const got = Buffer.alloc(128);
+    assert.equal(readSync(reader!, got, 0, got.length, null), key.length);
+    assert.deepEqual(got.subarray(0, key.length), key);
+    assert.equal(pipeState(reader!), 'eof');
+    closeSync(reader!);
+  } finally {
+    await channel.close();
+  }
+});
+
+test('a reader that exits without opening the FIFO: the feed is abandoned, nothing is left in the pipe, and the next reader gets the next key', async () => {
+  const channel = await SecretChannel.open();
+  try {
+    const path = join(channel.dir, '0');
+    await channel.makeFifos([path], inProcessLauncher);
+    const text = Uint8Array.from(Buffer.from('C'.repeat(43) + '=\n'));
+    let gone = false;
+    const exited = new Promise<void>((resolve) => setTimeout(() => {
+      gone = true;
+      resolve();
+    }, 30));
+    assert.equal(await channel.feed(path, text, () => gone, () => assert.fail('not killed'), exited), 'abandoned');
+    assert.ok(text.every((b) => b === 0), 'the key text is wiped');
+    const reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const next = Buffer.from('D'.repeat(43) + '=\n');
+      assert.equal(await channel.feed(path, Uint8Array.from(next), () => false, () => assert.fail('not killed')), 'delivered');
+      const got = Buffer.alloc(128);
+      assert.equal(readSync(reader, got, 0, got.length, null), next.length);
+      assert.deepEqual(got.subarray(0, next.length), next, 'only the next key: the abandoned one was never written');
+    } finally {
+      closeSync(reader);
+    }
+  } finally {
+    await channel.close();
+  }
+});
