@@ -13,9 +13,10 @@
  * temporary directory: it connects to 127.0.0.1 (bash's /dev/tcp), sends its argv, and
  * relays the answer — stdout and the exit code — as `wg` would print them.
  *
- * Key paths: for `wg set … preshared-key P` / `private-key P` this process opens P itself
- * and reads it to EOF, in argv order, as `wg` does (the relay's FIFO feeder waits for a
- * reader and feeds its FIFOs in that order). It keeps no key it read, only whether a PSK
+ * Key paths: for `wg set … preshared-key P` / `private-key P` a worker thread of this
+ * process (wg-standin-reader.ts) opens P and reads it to EOF with blocking calls, in argv
+ * order, as `wg` does (the relay's FIFO feeder waits for a reader and feeds its FIFOs in
+ * that order). It keeps no key it read, only whether a PSK
  * is set, and prints none: the forms whose output carries a private key or a PSK (`show
  * <if> dump | preshared-keys | private-key`, `showconf`) are refused with a non-zero exit
  * and counted, and the benchmark reports the count, which must stay 0.
@@ -24,13 +25,14 @@
  * NUL-terminated; the server answers `<exit code>\n` then stdout (exit 0) or the message
  * for stderr (otherwise), and closes.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { chmodSync, closeSync, constants, lstatSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { SECRET_SHOW_FORMS, StandinInterface, type StandinRecord } from '../../test/fixtures/standin-interface.js';
 import type { StandinCounts, StandinReply, StandinRequest } from './wg-standin.js';
+import type { ReadReply, ReadRequest } from './wg-standin-reader.js';
 
 /** Longest argv accepted from a client: a relay's multi-peer `wg set` stays far below. */
 const MAX_REQUEST_BYTES = 8 * 1048576;
@@ -57,9 +59,74 @@ function clientScript(port: number): string {
   ].join('\n');
 }
 
+/** The key reader, compiled beside this file. */
+const READER = new URL('./wg-standin-reader.js', import.meta.url);
+
+/**
+ * Reader threads, one per `set` being read (the relay runs one at a time, so one thread
+ * in practice), reused once their set is read. A thread whose client went away mid-read
+ * may wait in open() for a writer that never comes: it is ended and woken (wakeReader),
+ * not reused.
+ */
+class KeyReaders {
+  readonly #idle: Worker[] = [];
+  #nextId = 0;
+
+  /** Whether each of `paths` held a key, read in order by one thread. */
+  read(paths: readonly string[], signal: AbortSignal): Promise<boolean[]> {
+    if (signal.aborted) return Promise.reject(new Error('the client went away'));
+    const worker = this.#idle.pop() ?? new Worker(READER);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const finish = (): void => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onMessage = (reply: ReadReply): void => {
+        if (reply.id !== id) return;
+        finish();
+        this.#idle.push(worker);
+        if ('error' in reply) reject(new Error(reply.error));
+        else resolve([...reply.set]);
+      };
+      const onError = (err: Error): void => {
+        finish();
+        reject(err);
+      };
+      const onAbort = (): void => {
+        finish();
+        void worker.terminate();
+        wakeReader(paths);
+        reject(new Error('the client went away'));
+      };
+      worker.on('message', onMessage);
+      worker.once('error', onError);
+      signal.addEventListener('abort', onAbort, { once: true });
+      worker.postMessage({ id, paths } satisfies ReadRequest);
+    });
+  }
+}
+
+/**
+ * Hands EOF to a reader waiting in open() on one of these FIFOs for a writer that will not
+ * come (a writer that opens and closes at once), so its thread can end. FIFOs only: a key
+ * in a regular file is never opened for writing.
+ */
+function wakeReader(paths: readonly string[]): void {
+  for (const path of paths) {
+    try {
+      if (lstatSync(path).isFIFO()) closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch {
+      // No reader waits on this one (ENXIO), or it is gone.
+    }
+  }
+}
+
 /** A served interface, its listening socket and its client executable. */
 class StandinServer {
   readonly #calls: Record<string, number> = {};
+  readonly #readers = new KeyReaders();
   #refusedSecret = 0;
   #unsupported = 0;
 
@@ -99,7 +166,9 @@ class StandinServer {
   #accept(socket: Socket): void {
     let buffered = Buffer.alloc(0);
     let done = false;
+    const gone = new AbortController();
     socket.on('error', () => undefined);
+    socket.once('close', () => gone.abort());
     socket.on('data', (chunk: Buffer) => {
       if (done) return;
       buffered = Buffer.concat([buffered, chunk]);
@@ -111,14 +180,14 @@ class StandinServer {
       const argv = parseRequest(buffered);
       if (argv === null) return;
       done = true;
-      void this.#answer(argv).then(
+      void this.#answer(argv, gone.signal).then(
         ({ code, text }) => socket.end(`${code}\n${text}`),
         () => socket.end('1\nwg stand-in: internal error\n'),
       );
     });
   }
 
-  async #answer(argv: readonly string[]): Promise<{ code: number; text: string }> {
+  async #answer(argv: readonly string[], gone: AbortSignal): Promise<{ code: number; text: string }> {
     const [verb, iface, what] = argv;
     if (verb === 'showconf' || (verb === 'show' && what !== undefined && SECRET_SHOW_FORMS.has(what))) {
       this.#refusedSecret++;
@@ -141,14 +210,10 @@ class StandinServer {
     // Read every key path first, in argv order and each to EOF, as `wg` does; the change
     // is applied only once all were read (a `wg` that fails to read changes nothing).
     const words = argv.slice(2);
-    const read = new Map<string, string>();
-    for (let i = 0; i < words.length - 1; i++) {
-      if (!KEY_PATH_WORDS.has(words[i]!)) continue;
-      const path = words[++i]!;
-      const bytes = await readFile(path);
-      read.set(path, bytes.some((b) => b > 0x20) ? SET_MARK : '');
-      bytes.fill(0);
-    }
+    const paths: string[] = [];
+    for (let i = 0; i < words.length - 1; i++) if (KEY_PATH_WORDS.has(words[i]!)) paths.push(words[++i]!);
+    const held = paths.length === 0 ? [] : await this.#readers.read(paths, gone);
+    const read = new Map(paths.map((path, i) => [path, held[i] === true ? SET_MARK : '']));
     this.wg.set(words, (path) => read.get(path) ?? '');
     this.#count(form);
     return { code: 0, text: '' };

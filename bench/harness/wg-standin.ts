@@ -59,12 +59,9 @@ export class WgStandin {
   /**
    * Forks the server with the interface's peers and waits until its `wg` is ready. A
    * child of the caller, so its memory and CPU are not the caller's; it exits with it.
-   * Its thread pool is larger than libuv's 4: each `wg set` holds a thread while it waits
-   * in open() for the relay to start feeding a key FIFO, and a few such sets at once must
-   * not hold up the rest.
    */
   static async start(iface: string, publicKey: string, peers: readonly StandinSeedPeer[]): Promise<WgStandin> {
-    const child = fork(SERVER, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, UV_THREADPOOL_SIZE: '16' } });
+    const child = fork(SERVER, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     const kill = (): void => {
       child.kill('SIGKILL');
     };

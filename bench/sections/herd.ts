@@ -17,7 +17,7 @@ import { statusOf, type BenchSection, type NotMeasured, type TargetLine } from '
 export type HerdSection = NotMeasured | ({ readonly measured: true; readonly loadAverage: readonly number[] } & HerdBenchResult);
 
 /** The goals this section is held against. */
-export const HERD_LIMITS = Object.freeze({ t99Ms: 60_000, eventLoopP99Ms: 50, healthzMaxMs: 1000, gaveUp: 0 });
+export const HERD_LIMITS = Object.freeze({ t99Ms: 60_000, eventLoopP99Ms: 50, healthzMaxMs: 1000, gaveUpOrUnhealed: 0 });
 
 const s = (ms: number | null): string => (ms === null ? 'not reached' : `${f1(ms / 1000)} s`);
 
@@ -64,7 +64,7 @@ export const herdSection: BenchSection<'herd'> = {
       line(`herd of ${clients}: 99 % hold a fresh PSK within ${HERD_LIMITS.t99Ms / 1000} s of a relay restart`, m === null ? null : m.t99Ms === null ? null : m.t99Ms / 1000, HERD_LIMITS.t99Ms / 1000, 's', m?.t99Ms === null ? 'not reached by the horizon' : ''),
       line(`herd: relay event-loop p99 ≤ ${HERD_LIMITS.eventLoopP99Ms} ms`, m?.eventLoopP99Ms ?? null, HERD_LIMITS.eventLoopP99Ms, 'ms'),
       line(`herd: /healthz round trip ≤ ${HERD_LIMITS.healthzMaxMs} ms throughout (max)`, m?.healthzMs.max ?? null, HERD_LIMITS.healthzMaxMs, 'ms'),
-      line('herd: clients that gave up = 0', m === null ? null : m.gaveUp + m.unhealed, HERD_LIMITS.gaveUp, 'clients'),
+      line('herd: clients that gave up or were still unhealed at the horizon = 0', m === null ? null : m.gaveUp + m.unhealed, HERD_LIMITS.gaveUpOrUnhealed, 'clients'),
     ];
   },
 };

@@ -2,10 +2,12 @@
  * The benchmark's `wg` stand-in: the interface it keeps (allowed-ips move between peers as
  * in WireGuard, its text parses with the relay's own parsers), and the server with its
  * thin `wg` driven by the production WgControl — reads, a `wg set` whose PSK goes through
- * a real FIFO, and the forms that print a secret refused and counted.
+ * a real FIFO, a batch of PSKs read in argv order, a `wg set` abandoned before its key
+ * came, and the forms that print a secret refused and counted.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +87,45 @@ describe('the stand-in server and its `wg`', () => {
       assert.equal(counts.peers, 2);
     } finally {
       await standin.stop();
+    }
+  });
+
+  test('reads a batch of PSKs from their FIFOs, one after another, and sets each', async () => {
+    const standin = await WgStandin.start('pqstand1', key(), []);
+    try {
+      const wg = new BedWgControl({ wgPath: standin.wgPath });
+      const peers = Array.from({ length: 64 }, () => ({ publicKey: key(), presharedKey: randomBytes(32), allowedIps: [] }));
+      await wg.set('pqstand1', { peers });
+      const summary = await wg.summary('pqstand1');
+      assert.deepEqual(
+        summary.peers.map((p) => [p.publicKey, p.hasPresharedKey]),
+        peers.map((p) => [p.publicKey, true]),
+      );
+    } finally {
+      await standin.stop();
+    }
+  });
+
+  test('a `wg set` killed before its key came changes nothing, and the stand-in goes on answering', async () => {
+    const [own, ephemeral] = [key(), key()];
+    const standin = await WgStandin.start('pqstand2', own, []);
+    const dir = mkdtempSync(join(tmpdir(), 'pqpsk-standin-fifo-'));
+    try {
+      // A FIFO nobody will write: the reader waits in open() until its client is gone.
+      const fifo = join(dir, 'psk');
+      execFileSync('mkfifo', ['-m', '600', fifo]);
+      const abandoned = spawn(standin.wgPath, ['set', 'pqstand2', 'peer', ephemeral, 'preshared-key', fifo], { stdio: 'ignore' });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      abandoned.kill('SIGKILL');
+      await new Promise((resolve) => abandoned.once('exit', resolve));
+      const wg = new BedWgControl({ wgPath: standin.wgPath });
+      assert.equal(await wg.publicKey('pqstand2'), own);
+      assert.deepEqual((await wg.summary('pqstand2')).peers, []);
+      await wg.set('pqstand2', { peers: [{ publicKey: ephemeral, presharedKey: randomBytes(32), allowedIps: [] }] });
+      assert.deepEqual((await wg.summary('pqstand2')).peers.map((p) => [p.publicKey, p.hasPresharedKey]), [[ephemeral, true]]);
+    } finally {
+      await standin.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
