@@ -31,7 +31,8 @@ export const MAX_BATCH = 256;
  * seeing the one before it in the cache (the poller reads only handshakes while batches
  * overtake its reads). A change the operator made within those seconds is missed, as it
  * would be if made just after a read: the next full read sees it, and what the batch did
- * is then reconciled like any other change.
+ * is then reconciled like any other change. A poller pass that read handshakes alone
+ * applies what it planned on a cache this recent in the same way (relay-tick.ts).
  */
 export const BATCH_READ_MAX_AGE_MS = 5000;
 

@@ -12,6 +12,7 @@ import type { RelayWg, WgPeerChange } from '../wg/types.js';
 import type { Clock } from './clock.js';
 import type { EphemeralSummary } from './ephemeral-summary.js';
 import type { InterfaceView } from './interface-view.js';
+import { BATCH_READ_MAX_AGE_MS } from './registration-batch.js';
 import type { SerialQueue } from './serial.js';
 import { TieWatch } from './tie-watch.js';
 
@@ -58,7 +59,8 @@ export class RelayTick {
 
   /**
    * One pass (see Relay.tick). `handshakesOnly` reads latest handshakes alone and plans on
-   * the cached allowed-ips; a plan that would change anything is made again on a full read first.
+   * the cached allowed-ips; a plan that would change anything is made again on a full read
+   * first, unless the last full read is recent (as a batch's may be).
    */
   async run(handshakesOnly: boolean): Promise<readonly PeerEvent[]> {
     const host = this.#host;
@@ -119,7 +121,11 @@ export class RelayTick {
           this.#settled = { book, version: index.version, until: host.summary.of(book, index, now).holdsUntil };
           return [];
         }
-        if (!full) {
+        // The plan moves allowed-ips as cached: when the last full read is older than a
+        // batch would plan on (BATCH_READ_MAX_AGE_MS, and the same reasoning), read
+        // everything and plan again; else apply it now, so the client whose handshake this
+        // pass saw gets its addresses without waiting on two more `wg` processes.
+        if (!full && host.clock.now() - view.fullReadAt > BATCH_READ_MAX_AGE_MS) {
           index = await view.refresh();
           full = true;
           continue;

@@ -93,6 +93,8 @@ export class Relay {
   private constructor(options: RelayOptions, keeper: BookKeeper, view: InterfaceView, clock: Clock) {
     this.iface = options.iface;
     this.#wg = options.wg;
+    // The first batch's FIFOs, made ahead as every later batch's are (see `done` below).
+    this.#wg.prepareSet?.(1);
     this.#kems = options.kems;
     this.#logger = options.logger ?? SILENT_LOGGER;
     this.metrics = options.metrics ?? new RelayMetrics();
@@ -122,6 +124,8 @@ export class Relay {
       done: (count, events) => {
         this.metrics.batch(count);
         this.#countEvents(events);
+        // The next batch's FIFOs, sized like this one, made before it comes: off its path.
+        this.#wg.prepareSet?.(count);
       },
     });
     this.#ticks = new RelayTick({

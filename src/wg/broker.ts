@@ -15,7 +15,7 @@ import { allowedIpsCommand, latestHandshakesCommand, publicKeyCommand, setComman
 import { FrameReader, checkRequest, encodeFrame, type BrokerReplyHeader, type BrokerRequest, type ShowField } from './broker-protocol.js';
 import { MAX_OUTPUT_BYTES, type Launcher } from './launcher.js';
 import { runProgram } from './program.js';
-import { runWg } from './runner.js';
+import { runWg, SpareChannel } from './runner.js';
 import { transferCommand } from './transfer.js';
 
 /** Where the broker looks for its programs, in this order; PATH is never used. */
@@ -69,6 +69,9 @@ export function resolvePrograms(dirs: readonly string[] = PROGRAM_DIRS): BrokerP
 export function serveRelay(channel: Duplex, iface: string, programs: BrokerPrograms, timeoutMs = 10_000): Promise<void> {
   const running = new Set<() => void>();
   const launcher = fixedLauncher(programs, running);
+  // FIFOs for the next `wg set` with keys, made while no request waits on them (see SpareChannel).
+  const spare = new SpareChannel({ launcher });
+  spare.prepare(1);
   const reader = new FrameReader();
   const queue: (() => Promise<void>)[] = [];
   let active = 0;
@@ -121,12 +124,14 @@ export function serveRelay(channel: Duplex, iface: string, programs: BrokerProgr
       }
       queue.push(async () => {
         try {
-          const out = await perform(request, iface, programs, launcher, timeoutMs);
+          const out = await perform(request, iface, programs, launcher, timeoutMs, spare);
           reply({ id: request.id, ok: true, found: out !== null }, out ?? undefined);
           out?.fill(0);
         } catch (err) {
           refuse(request.id, err);
         } finally {
+          // Answered first: the next set's FIFOs are made off this one's path.
+          if (request.op === 'set' && open) spare.prepare(request.peers.filter((p) => p.presharedKey instanceof Uint8Array).length);
           wipe(request);
         }
       });
@@ -138,6 +143,7 @@ export function serveRelay(channel: Duplex, iface: string, programs: BrokerProgr
       if (!open) return;
       open = false;
       queue.length = 0;
+      spare.discard();
       for (const kill of running) kill();
       resolve();
     };
@@ -148,13 +154,13 @@ export function serveRelay(channel: Duplex, iface: string, programs: BrokerProgr
 }
 
 /** Runs one checked request; its output (secret-free), or null for an nft that could not be read. */
-async function perform(request: BrokerRequest, iface: string, programs: BrokerPrograms, launcher: Launcher, timeoutMs: number): Promise<Uint8Array | null> {
+async function perform(request: BrokerRequest, iface: string, programs: BrokerPrograms, launcher: Launcher, timeoutMs: number, spare: SpareChannel): Promise<Uint8Array | null> {
   const options = { wgPath: programs.wg, launcher, timeoutMs };
   switch (request.op) {
     case 'show':
       return runWg(() => SHOW_COMMANDS[request.field](iface), iface, options);
     case 'set': {
-      const out = await runWg((dir) => setCommand(iface, { peers: request.peers }, dir), iface, options);
+      const out = await runWg((dir) => setCommand(iface, { peers: request.peers }, dir), iface, options, spare);
       out.fill(0);
       return new Uint8Array(0);
     }

@@ -20,7 +20,7 @@ import { PerPeerLines, allowedIpsParser, latestHandshakesParser, parsePublicKey,
 import { PeerRouteJoin } from './peer-route-join.js';
 import type { WgBrokerPort } from './broker-client.js';
 import type { ShowField } from './broker-protocol.js';
-import { prepareChannel, runWg, type PreparedChannel, type WgRunnerOptions } from './runner.js';
+import { runWg, SpareChannel, type WgRunnerOptions } from './runner.js';
 import { pickReceived, readFrameErrors, transferCommand } from './transfer.js';
 import type { RelayWg, WgControl, WgInterfaceSummary, WgPeerChange, WgPeerRoute } from './types.js';
 
@@ -38,8 +38,8 @@ export class RealWgControl implements WgControl, RelayWg {
   readonly #handshakeLines = new Map<string, PerPeerLines<number>>();
   /** The last join of the two per interface, kept while both reads come back unchanged. */
   readonly #routes = new Map<string, { ips: ReadonlyMap<string, readonly string[]>; handshakes: ReadonlyMap<string, number>; routes: readonly WgPeerRoute[] }>();
-  /** The next `set`'s secret channel, made ahead (prepareSet). */
-  #spare: PreparedChannel | undefined;
+  /** The next `set` with keys takes this secret channel, when prepareSet made one. */
+  readonly #spare: SpareChannel;
 
   /**
    * With `broker`, the relay's reads and `set` go to the privileged broker (broker.ts)
@@ -48,7 +48,9 @@ export class RealWgControl implements WgControl, RelayWg {
   constructor(
     protected readonly options: WgRunnerOptions = {},
     private readonly broker?: WgBrokerPort,
-  ) {}
+  ) {
+    this.#spare = new SpareChannel(options);
+  }
 
   /** `wg show <iface>`: public key, peers and which have a PSK; keys print as `(hidden)`. */
   async summary(iface: string): Promise<WgInterfaceSummary> {
@@ -124,16 +126,16 @@ export class RealWgControl implements WgControl, RelayWg {
       if (change.privateKey !== undefined) throw new PqpskError('INTERNAL', 'a private key cannot be set through the broker');
       return this.broker.set(iface, change.peers ?? []);
     }
-    const prepared = this.#spare;
-    this.#spare = undefined;
-    const out = await runWg((dir) => setCommand(iface, change, dir), iface, this.options, prepared);
+    const out = await runWg((dir) => setCommand(iface, change, dir), iface, this.options, this.#spare);
     out.fill(0);
   }
 
-  /** Makes the next `set`'s secret channel now (one at a time; the next `set` takes it, whatever it carries). */
+  /**
+   * Makes the next keyed `set`'s secret channel now (one kept at a time; a `set` without
+   * keys leaves it). Behind a broker, the broker keeps its own.
+   */
   prepareSet(secrets: number): void {
-    if (this.broker !== undefined || this.#spare !== undefined) return;
-    this.#spare = prepareChannel(secrets, this.options);
+    if (this.broker === undefined) this.#spare.prepare(secrets);
   }
 
   /** A secret-free `wg show <iface> <field>`, from the broker when there is one. */

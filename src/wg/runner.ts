@@ -37,13 +37,15 @@ export async function runWg(
   build: (secretDir: string) => WgCommand,
   iface: string | null,
   options: WgRunnerOptions = {},
-  prepared?: PreparedChannel,
+  ahead?: PreparedChannel | SpareChannel,
 ): Promise<Uint8Array> {
   const probe = build(PLACEHOLDER_DIR);
   if (probe.secrets.length === 0) {
-    void prepared?.channel.then((c) => c.close(), () => undefined);
+    // A kept spare waits for a command with keys; one handed over for this one is done with.
+    if (!(ahead instanceof SpareChannel)) void ahead?.channel.then((c) => c.close(), () => undefined);
     return execute(probe, iface, options, null);
   }
+  const prepared = ahead instanceof SpareChannel ? ahead.take() : ahead;
   const ready = prepared !== undefined && prepared.secrets >= probe.secrets.length ? await prepared.channel.catch(() => null) : null;
   if (ready === null) void prepared?.channel.then((c) => c.close(), () => undefined);
   const channel = ready ?? (await SecretChannel.open());
@@ -60,6 +62,35 @@ export async function runWg(
 export interface PreparedChannel {
   readonly secrets: number;
   readonly channel: Promise<SecretChannel>;
+}
+
+/**
+ * One secret channel kept made ahead, for a process whose `wg set`s with keys come one
+ * after another (the relay, its broker): the next such command takes it (runWg, which
+ * makes its own when the kept one is too small), and the owner prepares the next one once
+ * that command is done, so a lone registration's `wg set` starts only `wg`.
+ */
+export class SpareChannel {
+  #spare: PreparedChannel | undefined;
+
+  constructor(private readonly options: WgRunnerOptions = {}) {}
+
+  /** Make a channel for up to `secrets` keys now, unless one is kept already. */
+  prepare(secrets: number): void {
+    if (this.#spare === undefined) this.#spare = prepareChannel(Math.max(1, secrets), this.options);
+  }
+
+  /** The kept channel, handed over (runWg closes it after use). */
+  take(): PreparedChannel | undefined {
+    const spare = this.#spare;
+    this.#spare = undefined;
+    return spare;
+  }
+
+  /** Remove the kept channel's directory (its owner stops). */
+  discard(): void {
+    void this.take()?.channel.then((c) => c.close(), () => undefined);
+  }
 }
 
 /**

@@ -82,8 +82,8 @@ export interface WgRouteReader {
   frameErrors?(iface: string): Promise<number | null>;
 }
 
-/** What the relay needs from WireGuard: secret-free reads and `wg set`. */
-export type RelayWg = WgRouteReader & Pick<WgControl, 'set'>;
+/** What the relay needs from WireGuard: secret-free reads and `wg set` (prepared ahead where it can be). */
+export type RelayWg = WgRouteReader & Pick<WgControl, 'set' | 'prepareSet'>;
 
 /**
  * What the client needs from WireGuard. Its only read that returns a secret is

@@ -152,6 +152,37 @@ test('a valid set through the relay\'s client: the PSK goes to `wg` through a FI
   await assert.rejects(client.show(IFACE, 'public-key'), { code: 'WG_FAILURE', message: 'the privileged broker of this relay is gone' });
 });
 
+test('a set with keys starts only `wg`: the broker made its FIFO before the request came, and makes the next one after it', async () => {
+  const mkfifo = join(dir, 'mkfifo-logged');
+  writeFileSync(mkfifo, `#!/bin/sh\necho "MKFIFO $*" >> ${log}\nexec ${findProgram('mkfifo')!} "$@"\n`);
+  chmodSync(mkfifo, 0o755);
+  const [a, b] = await socketPair();
+  const from = wgLog().length;
+  const done = serveRelay(a, IFACE, { wg: fakeWg, mkfifo, nft: null });
+  const client = new BrokerClient(b, IFACE);
+  const made = async (count: number): Promise<string[]> => {
+    for (let i = 0; i < 500; i++) {
+      const lines = wgLog().slice(from).split('\n').filter((l) => l.startsWith('MKFIFO'));
+      if (lines.length >= count) return lines;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return assert.fail(`fewer than ${count} mkfifo runs`);
+  };
+  try {
+    const [ahead] = await made(1);
+    const fifo = /(\S+\/0)$/.exec(ahead!)?.[1];
+    assert.ok(fifo !== undefined, ahead);
+    await client.set(IFACE, [{ publicKey: KEY, presharedKey: new Uint8Array(32).fill(6), allowedIps: ['10.64.0.2/32'] }]);
+    const ran = wgLog().slice(from).split('\n').filter((l) => l.startsWith('MKFIFO') || l.startsWith('ARGV set'));
+    assert.deepEqual(ran, [ahead, `ARGV set ${IFACE} peer ${KEY} preshared-key ${fifo} allowed-ips 10.64.0.2/32`], 'the set ran `wg` on the FIFO made ahead, and no mkfifo of its own');
+    const [, next] = await made(2);
+    assert.notEqual(next, ahead, 'the next set gets a FIFO of its own, made once this one was answered');
+  } finally {
+    client.close();
+    await done;
+  }
+});
+
 test('programs are found in the fixed directories only, never on PATH', () => {
   assert.equal(findProgram('wg', [dir]), fakeWg);
   assert.equal(findProgram('wg', [join(dir, 'nosuch')]), null);

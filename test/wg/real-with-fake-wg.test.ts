@@ -112,6 +112,18 @@ for (const [how, launcher] of LAUNCHERS) {
     assert.deepEqual(started, ['mkfifo', 'wg', 'mkfifo', 'wg']);
   });
 
+  test(`${how}: fake wg: a set without keys leaves the FIFOs made ahead to the next set with keys`, async () => {
+    const started: string[] = [];
+    const base: Launcher = launcher ?? inProcessLauncher;
+    const counting: Launcher = { launch: (file, args, options) => (started.push(file), base.launch(file, args, options)) };
+    const wg = new BedWgControl({ launcher: counting });
+    wg.prepareSet(1);
+    await wg.set('wg0', { peers: [{ publicKey: PEER_B, remove: true }] });
+    await wg.set('wg0', { peers: [{ publicKey: PEER_A, presharedKey: testKey(2) }] });
+    assert.deepEqual([...started].sort(), ['mkfifo', 'wg', 'wg'], 'the keyed set took the FIFO prepared before the keyless one: one mkfifo in all');
+    assert.equal(runs().at(-1)!.secretPaths[0]!.content, `${Buffer.from(testKey(2)).toString('base64')}\n`);
+  });
+
   test(`${how}: fake wg: clearing a PSK passes /dev/null (empty file = no PSK) and needs no FIFO`, async () => {
     await control().set('wg0', { peers: [{ publicKey: PEER_A, presharedKey: null }, { publicKey: PEER_B, remove: true }] });
     const [run] = runs();
