@@ -72,7 +72,10 @@ function ownDirectory(): Promise<string> {
     await removeDeadDirectories(base, uid);
     const dir = await onDisk(base, () => mkdtemp(join(base, `pqpsk-${process.pid}-`)));
     await onDisk(dir, () => chmod(dir, 0o700));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    process.once('exit', () => {
+      releaseWaitingWriters();
+      rmSync(dir, { recursive: true, force: true });
+    });
     return dir;
   })();
   processDir.catch(() => (processDir = undefined));
@@ -188,6 +191,9 @@ function channelError(): PqpskError {
 }
 
 const NEVER: Promise<never> = new Promise<never>(() => undefined);
+
+/** Tries of releaseWriter's reader open, 10 ms apart: descriptors free up within seconds. */
+const RELEASE_TRIES = 1000;
 const EXITED = Symbol('exited');
 
 /**
@@ -196,9 +202,36 @@ const EXITED = Symbol('exited');
  * pool thread waits at most; if the reader exits first, releaseWriter frees it.
  */
 function openForWriting(path: string): Promise<number> {
+  waitingWriters.add(path);
   return new Promise((resolve, reject) => {
-    openFd(path, constants.O_WRONLY, (err, fd) => (err === null ? resolve(fd) : reject(channelError())));
+    openFd(path, constants.O_WRONLY, (err, fd) => {
+      waitingWriters.delete(path);
+      if (err === null) resolve(fd);
+      else reject(channelError());
+    });
   });
+}
+
+/** FIFOs whose writer open is waiting in the thread pool for a reader. */
+const waitingWriters = new Set<string>();
+
+/**
+ * At exit, ends every writer open still waiting for a reader: Node joins its thread pool
+ * before the process ends, so an open left waiting (the `wg` meant to read was killed with
+ * the process, or had not come yet) would keep the process from ever exiting. Opening the
+ * read end and closing it at once is enough: Linux wakes a waiting writer when a reader
+ * has come, even one gone again. The directory is removed right after, so no `wg` can
+ * open the FIFO later, and the `wg` that was to read it dies with this process.
+ */
+function releaseWaitingWriters(): void {
+  for (const path of waitingWriters) {
+    try {
+      closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    } catch {
+      // Gone already: its open has failed, or will.
+    }
+  }
+  waitingWriters.clear();
 }
 
 /**
@@ -208,10 +241,17 @@ function openForWriting(path: string): Promise<number> {
  */
 async function releaseWriter(path: string, waiting: Promise<number>): Promise<void> {
   let reader: number | undefined;
-  try {
-    reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch {
-    // Gone already: the waiting open has failed, or will.
+  // Until the reader opens, or the FIFO is gone: one refused for want of descriptors
+  // (EMFILE under a flood of connections) would leave the waiting open, and the `wg set`
+  // with its lock, waiting for ever.
+  for (let attempt = 0; reader === undefined; attempt++) {
+    try {
+      reader = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      // Gone already: the waiting open has failed, or will.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || attempt >= RELEASE_TRIES) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
   try {
     closeSync(await waiting);

@@ -8,7 +8,8 @@
  * write end closes.
  */
 import assert from 'node:assert/strict';
-import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -131,5 +132,31 @@ test('a reader that exits without opening the FIFO: the feed is abandoned, nothi
     }
   } finally {
     await channel.close();
+  }
+});
+
+test('a process that exits while its writer waits for a reader that never comes still exits, and leaves no FIFO behind', async () => {
+  const channelModule = new URL('../../src/wg/secret-channel.js', import.meta.url).href;
+  const launcherModule = new URL('../../src/wg/launcher.js', import.meta.url).href;
+  const base = mkdtempSync(join(tmpdir(), 'pqpsk-secret-channel-exit-'));
+  try {
+    // The child feeds a key nobody reads, then exits while that open still waits.
+    const script =
+      `const { SecretChannel } = await import(${JSON.stringify(channelModule)}); ` +
+      `const { inProcessLauncher } = await import(${JSON.stringify(launcherModule)}); ` +
+      `const channel = await SecretChannel.open(); const path = channel.dir + '/0'; ` +
+      `await channel.makeFifos([path], inProcessLauncher); ` +
+      `void channel.feed(path, new Uint8Array(45).fill(65), () => false, () => undefined); ` +
+      `setTimeout(() => { process.stdout.write(channel.dir); process.exit(0); }, 200);`;
+    const started = performance.now();
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, PQPSK_RUNTIME_DIR: base }, timeout: 10_000, encoding: 'utf8' });
+    const ms = performance.now() - started;
+    assert.equal(r.error, undefined, `the process did not exit within 10 s (${String(r.error)})`);
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(ms < 5000, `exit took ${Math.round(ms)} ms`);
+    assert.ok(r.stdout.startsWith(base), r.stdout);
+    assert.equal(existsSync(r.stdout), false, 'the FIFO directory was removed');
+  } finally {
+    rmSync(base, { recursive: true, force: true });
   }
 });
