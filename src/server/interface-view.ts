@@ -46,6 +46,14 @@ export class InterfaceView {
     return this.#fullReadAt;
   }
 
+  /**
+   * Stop trusting the cache until the next full read: a `wg set` failed, so the interface
+   * may hold part of it, and nothing may be planned on the cache as if it did not.
+   */
+  distrust(): void {
+    this.#fullReadAt = Number.NEGATIVE_INFINITY;
+  }
+
   /** The interface's own public key as last read. */
   get ownKey(): string {
     return this.#ownKey;

@@ -342,6 +342,9 @@ export class Relay {
     this.#setting = true;
     try {
       await this.#wg.set(this.iface, { peers: changes });
+    } catch (err) {
+      this.#view.distrust();
+      throw err;
     } finally {
       this.#setting = false;
     }

@@ -268,6 +268,21 @@ describe('watcher', () => {
     assert.equal(table[e1.ephemeral.publicKey], undefined);
   });
 
+  test('after a swap whose `wg set` failed, the next pass reads the whole interface before it changes anything, however recent the cache', async () => {
+    const w = await makeWorld();
+    const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
+    assert.deepEqual(await w.relay.tick(), []);
+    w.clock.advance(1000);
+    w.wg.setLatestHandshake(IFACE, e1.ephemeral.publicKey, w.clock.seconds);
+    w.wg.failNext('set');
+    await assert.rejects(w.relay.tick(true));
+    const before = w.wg.operations.length;
+    assert.deepEqual((await w.relay.tick(true)).map((e) => e.kind), ['swap']);
+    const ops = w.wg.operations.slice(before).map((o) => o.op);
+    assert.ok(ops.indexOf('peerRoutes') !== -1 && ops.indexOf('peerRoutes') < ops.indexOf('set'), `a full read before the set: ${ops.join(', ')}`);
+    assert.deepEqual((await peerTable(w.wg))[e1.ephemeral.publicKey]?.allowedIps, P_IPS);
+  });
+
   test('a handshakes-only pass overtaken by a registration reads the handshakes again, not the whole interface, and still sees a new handshake', async () => {
     const w = await makeWorld();
     const e1 = await registerDirect(w.relay, w.P.raw, '10.64.0.2');
