@@ -54,8 +54,9 @@ export class HeadStart {
   /** The keys and the call for the first exchange; the caller owns them from now on. */
   take(): { keys: Promise<ExchangeKeys>; call: RegisterCall | undefined } {
     this.#taken = true;
+    // Kept as well: if the attempt fails before its call (its keys ran late, a KEM engine
+    // failed to load), nothing else would close the connection; `close` does, once.
     const connection = this.#connection;
-    this.#connection = null;
     return {
       keys: this.#keys,
       call:
@@ -71,7 +72,7 @@ export class HeadStart {
     };
   }
 
-  /** Wipes the keys and closes the connection unless the attempt took them. */
+  /** Closes the connection (a second close is nothing) and wipes the keys unless the attempt took them. */
   close(): void {
     this.#connection?.close();
     this.#connection = null;
