@@ -149,7 +149,8 @@ export class InterfaceView {
    * Take a handshakes-only read into the cache, keeping the cached allowed-ips, when it
    * lists exactly the cached peers; null (nothing changed) when a peer came or went, so
    * the caller reads everything. Allowed-ips the operator changed since the last full
-   * read are not seen here: whatever acts on the cache's allowed-ips reads fully first.
+   * read are not seen here: whatever acts on the cache's allowed-ips reads fully first
+   * when that read is older than the relay accepts (a few seconds, see `recent`).
    * `slice` peers per task, as `installInSlices`; a read that is the very map installed
    * last (an unchanged output, see PerPeerParser) onto an index unchanged since costs nothing.
    */

@@ -136,8 +136,8 @@ async function execute(
   });
 
   // `wg` opens its key files one after another, in argv order, so the FIFOs are fed in
-  // that order: each feeder starts polling only once the one before it was read, and so
-  // finds its reader at once instead of backing off while `wg` is busy with the others.
+  // that order: each feeder starts its waiting open only once the one before it was read,
+  // so one thread-pool thread at most waits for `wg` at a time.
   const feeds: Promise<'delivered' | 'abandoned'>[] = [];
   let previous: Promise<'delivered' | 'abandoned'> = Promise.resolve('delivered');
   for (const slot of command.secrets) {
