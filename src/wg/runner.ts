@@ -31,21 +31,19 @@ const PLACEHOLDER_DIR = '/pqpsk-secret-channel';
  * Runs the command `build` returns and resolves to its stdout as bytes (the caller wipes
  * them when they may hold a key). `build` gets the secret-channel directory; it is
  * called once with a placeholder to validate and count secrets before anything is
- * created, then again with the real directory when there are secrets to pass.
+ * created, then again with the real directory when there are secrets to pass. A command
+ * with keys takes `spare`'s channel made ahead when it has FIFOs enough, else makes its own.
  */
 export async function runWg(
   build: (secretDir: string) => WgCommand,
   iface: string | null,
   options: WgRunnerOptions = {},
-  ahead?: PreparedChannel | SpareChannel,
+  spare?: SpareChannel,
 ): Promise<Uint8Array> {
   const probe = build(PLACEHOLDER_DIR);
-  if (probe.secrets.length === 0) {
-    // A kept spare waits for a command with keys; one handed over for this one is done with.
-    if (!(ahead instanceof SpareChannel)) void ahead?.channel.then((c) => c.close(), () => undefined);
-    return execute(probe, iface, options, null);
-  }
-  const prepared = ahead instanceof SpareChannel ? ahead.take() : ahead;
+  // A command without keys leaves the spare to the next one with keys.
+  if (probe.secrets.length === 0) return execute(probe, iface, options, null);
+  const prepared = spare?.take();
   const ready = prepared !== undefined && prepared.secrets >= probe.secrets.length ? await prepared.channel.catch(() => null) : null;
   if (ready === null) void prepared?.channel.then((c) => c.close(), () => undefined);
   const channel = ready ?? (await SecretChannel.open());
@@ -59,7 +57,7 @@ export async function runWg(
 }
 
 /** A secret channel made ahead for one later command with up to `secrets` keys. */
-export interface PreparedChannel {
+interface PreparedChannel {
   readonly secrets: number;
   readonly channel: Promise<SecretChannel>;
 }
@@ -98,7 +96,7 @@ export class SpareChannel {
  * (`<dir>/0` …, as argv.ts numbers them), for runWg to use later: making them is a
  * process of its own (`mkfifo`), which can then run while the caller waits on something else.
  */
-export function prepareChannel(secrets: number, options: WgRunnerOptions = {}): PreparedChannel {
+function prepareChannel(secrets: number, options: WgRunnerOptions = {}): PreparedChannel {
   const channel = (async () => {
     const made = await SecretChannel.open();
     try {
