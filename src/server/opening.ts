@@ -5,6 +5,7 @@
  * calls wait for the relay to open, bounded in number and in time.
  */
 import { PqpskError } from '../errors.js';
+import { cancelledError } from './registration-batch.js';
 
 interface Waiter {
   readonly resolve: () => void;
@@ -46,7 +47,7 @@ export class OpeningWait {
     if (this.#state === 'open') return Promise.resolve();
     if (this.#state === 'failed') return Promise.reject(stopped());
     if (this.#waiters.size >= this.maxWaiting) return Promise.reject(starting('too many calls waiting, retry in a few seconds'));
-    if (signal?.aborted === true) return Promise.reject(cancelled());
+    if (signal?.aborted === true) return Promise.reject(cancelledError());
     return new Promise<void>((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -57,7 +58,7 @@ export class OpeningWait {
         resolve: () => (done(), resolve()),
         reject: (err) => (done(), reject(err)),
       };
-      const onAbort = (): void => waiter.reject(cancelled());
+      const onAbort = (): void => waiter.reject(cancelledError());
       const timer = setTimeout(() => waiter.reject(starting('not open yet, retry in a few seconds')), this.waitMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
@@ -79,8 +80,4 @@ export class OpeningWait {
 
 function stopped(): PqpskError {
   return new PqpskError('STOPPING', 'relay failed to start and is shutting down');
-}
-
-function cancelled(): PqpskError {
-  return new PqpskError('TIMEOUT', 'the client cancelled the call');
 }

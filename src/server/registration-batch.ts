@@ -167,7 +167,7 @@ export class RegistrationBatch {
   }
 }
 
-/** What a registration whose client cancelled the call fails with (the relay's `abortIfCancelled` says the same). */
+/** What a call fails with once its client cancelled it: in the batch queue, in the relay's pipeline, or while the relay opens. */
 export function cancelledError(): PqpskError {
   return new PqpskError('TIMEOUT', 'the client cancelled the call');
 }
